@@ -1,0 +1,184 @@
+//! The cost of deciding and recording a move.
+//!
+//! Three groups, in one run:
+//! - `legality`: a hand-written `match` over (status, action, role), the
+//!   floor, against the table's check (`table::target`), over all 252
+//!   triples per iteration;
+//! - `apply`: a full `Task::apply` of `start`, `heartbeat` and `complete`;
+//! - the size of a task is printed once.
+//!
+//! Run: `cargo bench --bench transitions`.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use taskstate::{
+    Action, Actor, Command, IdGenerator, NamedKind, NewTask, Outcome, Owner, ResourceRef, Role,
+    Status, Task, table,
+};
+
+/// The floor: the same legality as the table, written as a `match`.
+#[inline(never)]
+fn hand_written(status: Status, action: Action, role: Role) -> Option<Status> {
+    use Action as A;
+    use Role as R;
+    use Status as S;
+    let system = role == R::System;
+    let staff = role != R::Customer;
+    match (status, action) {
+        (S::Pending, A::Start) if system => Some(S::Running),
+        (S::Pending, A::Accelerate) if !system => Some(S::Pending),
+        (S::Pending, A::Cancel) => Some(S::Cancelled),
+        (S::Running, A::Heartbeat) if system => Some(S::Running),
+        (S::Running, A::Wait) if system => Some(S::Waiting),
+        (S::Running, A::Complete) if system => Some(S::Done),
+        (S::Running, A::Fail) if system => Some(S::Failed),
+        (S::Running, A::Cancel) => Some(S::Running),
+        (S::Running, A::AcknowledgeCancel) if system => Some(S::Cancelled),
+        (S::Running, A::MarkStalled) if system => Some(S::Stalled),
+        (S::Waiting, A::Heartbeat) if system => Some(S::Waiting),
+        (S::Waiting, A::Resume) if system => Some(S::Running),
+        (S::Waiting, A::Complete) if system => Some(S::Done),
+        (S::Waiting, A::Fail) if system => Some(S::Failed),
+        (S::Waiting, A::Cancel) => Some(S::Waiting),
+        (S::Waiting, A::AcknowledgeCancel) if system => Some(S::Cancelled),
+        (S::Waiting, A::MarkStalled) if system => Some(S::Stalled),
+        (S::Stalled, A::Requeue) if staff => Some(S::Pending),
+        (S::Stalled, A::Fail) if staff => Some(S::Failed),
+        (S::Stalled, A::Cancel) => Some(S::Cancelled),
+        (S::Failed, A::Cancel) => Some(S::Cancelled),
+        _ => None,
+    }
+}
+
+#[inline(never)]
+fn table_check(status: Status, action: Action, role: Role) -> Option<Status> {
+    table::target(status, action, role)
+}
+
+fn triples() -> Vec<(Status, Action, Role)> {
+    let mut out = Vec::new();
+    for status in Status::ALL {
+        for action in Action::ALL {
+            for role in Role::ALL {
+                out.push((status, action, role));
+            }
+        }
+    }
+    out
+}
+
+fn legality(c: &mut Criterion) {
+    let triples = triples();
+    for &(s, a, r) in &triples {
+        assert_eq!(hand_written(s, a, r), table_check(s, a, r), "{s} {a} {r}");
+    }
+    let mut group = c.benchmark_group("legality");
+    group.bench_function("hand_written_match", |b| {
+        b.iter(|| {
+            let mut legal = 0u32;
+            for &(s, a, r) in black_box(&triples) {
+                legal += u32::from(hand_written(s, a, r).is_some());
+            }
+            legal
+        })
+    });
+    group.bench_function("table_check", |b| {
+        b.iter(|| {
+            let mut legal = 0u32;
+            for &(s, a, r) in black_box(&triples) {
+                legal += u32::from(table_check(s, a, r).is_some());
+            }
+            legal
+        })
+    });
+    group.finish();
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+}
+
+fn pending() -> Task<NamedKind> {
+    let new = NewTask::new(
+        IdGenerator::seeded(1).next_id(t0()),
+        NamedKind::new("DomainCreate"),
+        Owner::new("alice"),
+        ResourceRef::new("domain", "example.fr"),
+    );
+    Task::create(new, Actor::customer("alice"), t0()).unwrap()
+}
+
+fn apply(c: &mut Criterion) {
+    let lease_until = t0() + Duration::minutes(5);
+    let now = t0() + Duration::seconds(1);
+    let pending = pending();
+    let mut running = pending.clone();
+    let token = running.start(lease_until, None, t0()).unwrap().token();
+
+    println!(
+        "size_of::<Task<NamedKind>>() = {} bytes",
+        std::mem::size_of::<Task<NamedKind>>()
+    );
+
+    let mut group = c.benchmark_group("apply");
+    group.bench_function("start", |b| {
+        b.iter_batched_ref(
+            || pending.clone(),
+            |task| {
+                task.apply(
+                    Command::Start {
+                        lease_until,
+                        worker: None,
+                    },
+                    Actor::System,
+                    now,
+                )
+                .map(|e| e.version)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("heartbeat", |b| {
+        b.iter_batched_ref(
+            || running.clone(),
+            |task| {
+                task.apply(
+                    Command::Heartbeat {
+                        token,
+                        lease_until,
+                        progress: None,
+                    },
+                    Actor::System,
+                    now,
+                )
+                .map(|e| e.version)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("complete", |b| {
+        b.iter_batched_ref(
+            || running.clone(),
+            |task| {
+                task.apply(
+                    Command::Complete {
+                        token,
+                        outcome: Outcome::new(),
+                    },
+                    Actor::System,
+                    now,
+                )
+                .map(|e| e.version)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, legality, apply);
+criterion_main!(benches);

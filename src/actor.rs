@@ -1,0 +1,262 @@
+//! Who issues a command: the customer who owns the task, the provider's
+//! operator, or the system (scheduler and executors).
+//!
+//! Every row of the [transition table](crate::table) names the [`Role`]s
+//! that may take it; [`Actor`] is the concrete party, carrying the identity
+//! that the audit log records. A customer acts only on the tasks of its own
+//! [`Owner`]: a command from another owner is rejected before anything
+//! else is looked at.
+//!
+//! # Example
+//!
+//! ```
+//! use taskstate::{Actor, Owner, Role};
+//!
+//! let alice = Actor::customer("alice");
+//! assert_eq!(alice.role(), Role::Customer);
+//! assert_eq!(alice.owner(), Some(&Owner::new("alice")));
+//! assert_eq!(Actor::System.role(), Role::System);
+//! assert_eq!(alice.to_string(), "customer alice");
+//! ```
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The tenant a task belongs to: the customer account that owns it.
+///
+/// Serialized as a plain string.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Owner(String);
+
+impl Owner {
+    /// An owner with the given account name.
+    pub fn new(name: impl Into<String>) -> Self {
+        Owner(name.into())
+    }
+
+    /// The account name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The role an actor plays; the transition table grants moves to roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The customer who owns the task.
+    Customer,
+    /// A person on the provider's side (support, operations).
+    Operator,
+    /// The scheduler and the executors that run tasks.
+    System,
+}
+
+impl Role {
+    /// Every role, in declaration order.
+    pub const ALL: [Role; 3] = [Role::Customer, Role::Operator, Role::System];
+
+    /// The role's name: `"customer"`, `"operator"` or `"system"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Operator => "operator",
+            Role::System => "system",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of roles, as a bit mask.
+///
+/// ```
+/// use taskstate::{Role, RoleSet};
+///
+/// let staff = RoleSet::of(&[Role::Operator, Role::System]);
+/// assert!(staff.contains(Role::System));
+/// assert!(!staff.contains(Role::Customer));
+/// assert_eq!(staff.to_string(), "operator, system");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "Vec<Role>", into = "Vec<Role>")]
+pub struct RoleSet(u8);
+
+impl RoleSet {
+    /// No role.
+    pub const EMPTY: RoleSet = RoleSet(0);
+    /// Every role.
+    pub const ALL: RoleSet = RoleSet(0b111);
+
+    /// The set of the given roles.
+    pub const fn of(roles: &[Role]) -> RoleSet {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < roles.len() {
+            bits |= 1 << roles[i] as u8;
+            i += 1;
+        }
+        RoleSet(bits)
+    }
+
+    /// Whether `role` is in the set.
+    #[inline]
+    pub const fn contains(self, role: Role) -> bool {
+        self.0 & (1 << role as u8) != 0
+    }
+
+    /// The union of two sets.
+    pub const fn union(self, other: RoleSet) -> RoleSet {
+        RoleSet(self.0 | other.0)
+    }
+
+    /// Whether the set has no role.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The roles in the set, in declaration order.
+    pub fn iter(self) -> impl Iterator<Item = Role> {
+        Role::ALL.into_iter().filter(move |r| self.contains(*r))
+    }
+}
+
+impl From<Vec<Role>> for RoleSet {
+    fn from(roles: Vec<Role>) -> Self {
+        RoleSet::of(&roles)
+    }
+}
+
+impl From<RoleSet> for Vec<Role> {
+    fn from(set: RoleSet) -> Self {
+        set.iter().collect()
+    }
+}
+
+impl fmt::Display for RoleSet {
+    /// `customer, operator`; `nobody` for the empty set.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("nobody");
+        }
+        for (i, role) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(role.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+/// The party issuing a command, as the history records it.
+///
+/// Serialized with a `role` tag: `{"role":"customer","owner":"alice"}`,
+/// `{"role":"operator","name":"bob"}`, `{"role":"system"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Actor {
+    /// The customer account that owns the task.
+    Customer {
+        /// The account acting; must be the task's owner.
+        owner: Owner,
+    },
+    /// A named person on the provider's side.
+    Operator {
+        /// Who, for the audit log.
+        name: String,
+    },
+    /// The scheduler or an executor. Which worker holds a run is recorded
+    /// on the run's [`Lease`](crate::Lease), not here.
+    System,
+}
+
+impl Actor {
+    /// The customer `owner`.
+    pub fn customer(owner: impl Into<String>) -> Self {
+        Actor::Customer {
+            owner: Owner::new(owner),
+        }
+    }
+
+    /// The operator `name`.
+    pub fn operator(name: impl Into<String>) -> Self {
+        Actor::Operator { name: name.into() }
+    }
+
+    /// The role this actor plays.
+    pub const fn role(&self) -> Role {
+        match self {
+            Actor::Customer { .. } => Role::Customer,
+            Actor::Operator { .. } => Role::Operator,
+            Actor::System => Role::System,
+        }
+    }
+
+    /// The owner a customer acts as; `None` for operators and the system.
+    pub fn owner(&self) -> Option<&Owner> {
+        match self {
+            Actor::Customer { owner } => Some(owner),
+            Actor::Operator { .. } | Actor::System => None,
+        }
+    }
+}
+
+impl fmt::Display for Actor {
+    /// `customer alice`, `operator bob`, `system`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::Customer { owner } => write!(f, "customer {owner}"),
+            Actor::Operator { name } => write!(f, "operator {name}"),
+            Actor::System => f.write_str("system"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actor_serializes_with_a_role_tag() {
+        let cases = [
+            (
+                Actor::customer("alice"),
+                r#"{"role":"customer","owner":"alice"}"#,
+            ),
+            (
+                Actor::operator("bob"),
+                r#"{"role":"operator","name":"bob"}"#,
+            ),
+            (Actor::System, r#"{"role":"system"}"#),
+        ];
+        for (actor, json) in cases {
+            assert_eq!(serde_json::to_string(&actor).unwrap(), json);
+            assert_eq!(serde_json::from_str::<Actor>(json).unwrap(), actor);
+        }
+    }
+
+    #[test]
+    fn role_set_operations() {
+        let set = RoleSet::of(&[Role::Customer]).union(RoleSet::of(&[Role::System]));
+        assert!(set.contains(Role::Customer) && set.contains(Role::System));
+        assert!(!set.contains(Role::Operator));
+        assert_eq!(RoleSet::ALL.iter().collect::<Vec<_>>(), Role::ALL);
+        assert_eq!(RoleSet::EMPTY.to_string(), "nobody");
+        let json = serde_json::to_string(&set).unwrap();
+        assert_eq!(json, r#"["customer","system"]"#);
+        assert_eq!(serde_json::from_str::<RoleSet>(&json).unwrap(), set);
+    }
+}

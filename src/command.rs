@@ -1,0 +1,444 @@
+//! Commands: what a caller asks of a task, and the events that record them.
+//!
+//! A caller never sets a field of a [`Task`](crate::Task). It applies a
+//! [`Command`] on behalf of an [`Actor`] at a time `now`; the task either
+//! refuses it with a [`Rejection`](crate::Rejection) and stays exactly as
+//! it was, or accepts it, bumps its version by one and appends one
+//! [`Event`]: the accepted command with who, when, from-status and
+//! to-status. The history of events rebuilds the task
+//! ([`Task::replay`](crate::Task::replay)) and is the audit log.
+//!
+//! Commands serialize with an `action` tag:
+//! `{"action":"heartbeat","token":7,"lease_until":"…"}`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::actor::{Actor, Owner};
+use crate::failure::{Failure, Warning};
+use crate::id::TaskId;
+use crate::lease::LeaseToken;
+use crate::status::Status;
+use crate::table::Action;
+
+/// What a task acts on: a domain, a zone, a host. A typed reference that
+/// the host fills: `kind` says what sort of thing `id` names.
+///
+/// ```
+/// use taskstate::ResourceRef;
+///
+/// let domain = ResourceRef::new("domain", "example.fr");
+/// assert_eq!(domain.to_string(), "domain:example.fr");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ResourceRef {
+    /// What sort of resource (`domain`, `zone`, `host`, `install`).
+    pub kind: String,
+    /// Its identifier within that sort (a domain name, a UUID).
+    pub id: String,
+}
+
+impl ResourceRef {
+    /// A reference to the resource `id` of sort `kind`.
+    pub fn new(kind: impl Into<String>, id: impl Into<String>) -> Self {
+        ResourceRef {
+            kind: kind.into(),
+            id: id.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ResourceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.kind, self.id)
+    }
+}
+
+/// What a finished task produced: a link to its result (Cloudflare's
+/// `install_id`, the created domain) and a closing message.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Outcome {
+    /// What the task produced, if it produced something addressable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub produced: Option<ResourceRef>,
+    /// A closing message; it becomes the task's `comment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Informational warnings about the outcome.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
+}
+
+impl Outcome {
+    /// An outcome with nothing to report.
+    pub fn new() -> Self {
+        Outcome::default()
+    }
+
+    /// This outcome, linking to what the task produced.
+    pub fn produced(mut self, resource: ResourceRef) -> Self {
+        self.produced = Some(resource);
+        self
+    }
+
+    /// This outcome, with a closing message.
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+
+    /// This outcome, with one more warning.
+    pub fn warning(mut self, warning: Warning) -> Self {
+        self.warnings.push(warning);
+        self
+    }
+}
+
+/// Everything a new task starts from: the payload of the `create` command.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use taskstate::{IdGenerator, NamedKind, NewTask, Owner, ResourceRef};
+///
+/// let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+/// let new = NewTask::new(
+///     IdGenerator::seeded(1).next_id(now),
+///     NamedKind::new("DomainCreate"),
+///     Owner::new("alice"),
+///     ResourceRef::new("domain", "example.fr"),
+/// )
+/// .todo_at(now + chrono::Duration::minutes(1))
+/// .comment("waiting for the registry");
+/// assert_eq!(new.comment.as_deref(), Some("waiting for the registry"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NewTask<K> {
+    /// The task's id (see [`TaskId`] for how to make one).
+    pub id: TaskId,
+    /// The host's kind.
+    pub kind: K,
+    /// The customer account that owns it.
+    pub owner: Owner,
+    /// What it acts on.
+    pub resource: ResourceRef,
+    /// Not to run before this time; `None` runs as soon as possible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub todo_at: Option<DateTime<Utc>>,
+    /// The first status message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl<K> NewTask<K> {
+    /// A task to run as soon as possible, with no comment.
+    pub fn new(id: TaskId, kind: K, owner: Owner, resource: ResourceRef) -> Self {
+        NewTask {
+            id,
+            kind,
+            owner,
+            resource,
+            todo_at: None,
+            comment: None,
+        }
+    }
+
+    /// This task, not to run before `at`.
+    pub fn todo_at(mut self, at: DateTime<Utc>) -> Self {
+        self.todo_at = Some(at);
+        self
+    }
+
+    /// This task, with a first status message.
+    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+        self.comment = Some(comment.into());
+        self
+    }
+}
+
+/// A command: an [`Action`] and its data.
+///
+/// Executor commands carry the [`LeaseToken`] of their run. The typed run
+/// handles ([`Run`](crate::Run), [`PausedRun`](crate::PausedRun)) build
+/// them for you.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Command<K> {
+    /// Create the task. Use [`Task::create`](crate::Task::create); applied
+    /// to an existing task it is refused as an illegal move.
+    Create(Box<NewTask<K>>),
+    /// Take a due task under a lease until `lease_until`.
+    Start {
+        /// The lease's deadline; must be after `now`.
+        lease_until: DateTime<Utc>,
+        /// Which worker takes it, for the audit log.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        worker: Option<String>,
+    },
+    /// Extend the lease, optionally with a progress message.
+    Heartbeat {
+        /// The run's token.
+        token: LeaseToken,
+        /// The new deadline; must be after `now`.
+        lease_until: DateTime<Utc>,
+        /// A progress message; it becomes the task's `comment`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        progress: Option<String>,
+    },
+    /// Pause on an outside party until `until`.
+    Wait {
+        /// The run's token.
+        token: LeaseToken,
+        /// The wait's deadline; the lease runs out then.
+        until: DateTime<Utc>,
+        /// What the task waits for; it becomes the task's `comment`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Take a waiting task back into running.
+    Resume {
+        /// The run's token.
+        token: LeaseToken,
+        /// The lease's new deadline; must be after `now`.
+        lease_until: DateTime<Utc>,
+    },
+    /// Finish successfully.
+    Complete {
+        /// The run's token.
+        token: LeaseToken,
+        /// What the task produced.
+        outcome: Outcome,
+    },
+    /// Finish with a failure.
+    Fail {
+        /// The run's token; `None` only when staff fails a stalled task,
+        /// which no run holds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<LeaseToken>,
+        /// What went wrong.
+        failure: Box<Failure>,
+    },
+    /// Cancel the task, or, when it is running or waiting, ask its
+    /// executor to stop.
+    Cancel {
+        /// Why; it becomes the task's `comment`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// The executor confirms it stopped after a cancel request.
+    AcknowledgeCancel {
+        /// The run's token.
+        token: LeaseToken,
+    },
+    /// Record that the lease ran out.
+    MarkStalled,
+    /// Put a stalled task back in the queue.
+    Requeue {
+        /// Not to run again before this time; `None` for as soon as
+        /// possible.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        todo_at: Option<DateTime<Utc>>,
+    },
+    /// Bring a pending task's `todo_at` forward to now.
+    Accelerate,
+}
+
+impl<K> Command<K> {
+    /// The command's name, the key of its row in the table.
+    pub const fn action(&self) -> Action {
+        match self {
+            Command::Create(_) => Action::Create,
+            Command::Start { .. } => Action::Start,
+            Command::Heartbeat { .. } => Action::Heartbeat,
+            Command::Wait { .. } => Action::Wait,
+            Command::Resume { .. } => Action::Resume,
+            Command::Complete { .. } => Action::Complete,
+            Command::Fail { .. } => Action::Fail,
+            Command::Cancel { .. } => Action::Cancel,
+            Command::AcknowledgeCancel { .. } => Action::AcknowledgeCancel,
+            Command::MarkStalled => Action::MarkStalled,
+            Command::Requeue { .. } => Action::Requeue,
+            Command::Accelerate => Action::Accelerate,
+        }
+    }
+
+    /// The lease token the command presents, if it is an executor command.
+    pub const fn token(&self) -> Option<LeaseToken> {
+        match self {
+            Command::Heartbeat { token, .. }
+            | Command::Wait { token, .. }
+            | Command::Resume { token, .. }
+            | Command::Complete { token, .. }
+            | Command::AcknowledgeCancel { token } => Some(*token),
+            Command::Fail { token, .. } => *token,
+            Command::Create(_)
+            | Command::Start { .. }
+            | Command::Cancel { .. }
+            | Command::MarkStalled
+            | Command::Requeue { .. }
+            | Command::Accelerate => None,
+        }
+    }
+}
+
+/// One accepted command, with who issued it, when, and the move it made.
+///
+/// ```json
+/// {"version":3,"at":"2026-11-23T09:00:30Z","actor":{"role":"system"},
+///  "from":"running","to":"running",
+///  "command":{"action":"heartbeat","token":2,"lease_until":"2026-11-23T09:01:30Z"}}
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Event<K> {
+    /// The task's version once this event was applied: 1 for the
+    /// creation, then one more per event.
+    pub version: u64,
+    /// When it was applied (the `now` of the command).
+    pub at: DateTime<Utc>,
+    /// Who issued it.
+    pub actor: Actor,
+    /// The status before; `None` for the creation.
+    pub from: Option<Status>,
+    /// The status after.
+    pub to: Status,
+    /// The accepted command.
+    pub command: Command<K>,
+}
+
+impl<K> Event<K> {
+    /// The command's name.
+    pub const fn action(&self) -> Action {
+        self.command.action()
+    }
+}
+
+impl<K> Command<K> {
+    /// A one-line summary of the command's data, for timelines and logs:
+    /// `lease #2 until 2026-11-23 09:05:00 UTC`, `provider failure
+    /// REGISTRY_DOWN: the registry is down`.
+    pub fn summary(&self) -> String {
+        match self {
+            Command::Create(new) => {
+                let mut out = format!("for {} on {}", new.owner, new.resource);
+                if let Some(todo_at) = new.todo_at {
+                    out.push_str(&format!(", todo at {todo_at}"));
+                }
+                out
+            }
+            Command::Start {
+                lease_until,
+                worker,
+            } => match worker {
+                Some(worker) => format!("{worker} holds the lease until {lease_until}"),
+                None => format!("lease until {lease_until}"),
+            },
+            Command::Heartbeat {
+                token,
+                lease_until,
+                progress,
+            } => with_message(format!("lease {token} until {lease_until}"), progress),
+            Command::Wait {
+                token,
+                until,
+                reason,
+            } => with_message(format!("lease {token} waits until {until}"), reason),
+            Command::Resume { token, lease_until } => {
+                format!("lease {token} until {lease_until}")
+            }
+            Command::Complete { outcome, .. } => {
+                let mut out = match &outcome.produced {
+                    Some(produced) => format!("produced {produced}"),
+                    None => String::new(),
+                };
+                if let Some(message) = &outcome.message {
+                    if !out.is_empty() {
+                        out.push_str(": ");
+                    }
+                    out.push_str(message);
+                }
+                if !outcome.warnings.is_empty() {
+                    out.push_str(&format!(" ({} warnings)", outcome.warnings.len()));
+                }
+                out
+            }
+            Command::Fail { failure, .. } => format!(
+                "{} failure {}: {}",
+                failure.origin, failure.code, failure.message
+            ),
+            Command::Cancel { reason } => with_message(String::new(), reason),
+            Command::AcknowledgeCancel { token } => format!("lease {token} stopped"),
+            Command::MarkStalled | Command::Accelerate => String::new(),
+            Command::Requeue { todo_at } => match todo_at {
+                Some(todo_at) => format!("todo at {todo_at}"),
+                None => String::new(),
+            },
+        }
+    }
+}
+
+fn with_message(mut out: String, message: &Option<String>) -> String {
+    if let Some(message) = message {
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(message);
+    }
+    out
+}
+
+/// A task's history as a readable table, one line per event:
+/// version, time, actor, action, move and summary. Made by
+/// [`Task::timeline`](crate::Task::timeline).
+#[derive(Clone, Copy, Debug)]
+pub struct Timeline<'a, K> {
+    events: &'a [Event<K>],
+}
+
+impl<'a, K> Timeline<'a, K> {
+    pub(crate) fn new(events: &'a [Event<K>]) -> Self {
+        Timeline { events }
+    }
+}
+
+impl<K> std::fmt::Display for Timeline<'_, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows: Vec<[String; 6]> = self
+            .events
+            .iter()
+            .map(|event| {
+                let from = event.from.map_or("", Status::as_str);
+                [
+                    event.version.to_string(),
+                    event.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    event.actor.to_string(),
+                    event.action().to_string(),
+                    format!("{from:>9} -> {}", event.to),
+                    event.command.summary(),
+                ]
+            })
+            .collect();
+        let header = ["v", "at (UTC)", "actor", "action", "move", "details"];
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let line = |f: &mut std::fmt::Formatter<'_>, cells: [&str; 6]| {
+            let [v, at, actor, action, moved, details] = cells;
+            let text = format!(
+                "{v:>w0$}  {at:<w1$}  {actor:<w2$}  {action:<w3$}  {moved:<w4$}  {details}",
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2],
+                w3 = widths[3],
+                w4 = widths[4],
+            );
+            writeln!(f, "{}", text.trim_end())
+        };
+        line(f, header)?;
+        for row in &rows {
+            line(f, row.each_ref().map(String::as_str))?;
+        }
+        Ok(())
+    }
+}

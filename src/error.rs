@@ -1,0 +1,250 @@
+//! The crate's error types, one per concern.
+//!
+//! - [`Rejection`]: a command was refused. An expected outcome that every
+//!   caller handles; the record is exactly as it was.
+//! - [`ReplayError`]: a history does not rebuild a valid task.
+//! - [`ParseStatusError`], [`ParseActionError`]: text that names no
+//!   status or action.
+//!
+//! Messages are lowercase, without trailing punctuation.
+
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+
+use crate::actor::{Role, RoleSet};
+use crate::id::TaskId;
+use crate::lease::LeaseToken;
+use crate::rules::Rule;
+use crate::status::Status;
+use crate::table::Action;
+
+/// Why a command was refused. The task it was applied to is unchanged.
+///
+/// Each variant carries the facts a caller needs to act on it: the status
+/// the task was in, what was tried, and what would have been allowed.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// No row of the table leads from `status` by `action`.
+    #[error("cannot {action} a {status} task (legal: {})", list(legal))]
+    IllegalMove {
+        /// The task's status.
+        status: Status,
+        /// What was tried.
+        action: Action,
+        /// The actions that do leave `status`, for some role.
+        legal: Vec<Action>,
+    },
+    /// The row exists, but not for this actor's role.
+    #[error("a {role} may not {action} a {status} task (allowed: {allowed})")]
+    RoleNotAllowed {
+        /// The task's status.
+        status: Status,
+        /// What was tried.
+        action: Action,
+        /// The role that tried.
+        role: Role,
+        /// The roles that may.
+        allowed: RoleSet,
+    },
+    /// A customer acted on a task that another owner owns.
+    #[error("customer {actor} does not own this task")]
+    NotOwner {
+        /// The owner the customer acted as.
+        actor: String,
+        /// What was tried.
+        action: Action,
+    },
+    /// The command's lease token is not the current one: its run was
+    /// stalled, requeued or finished, and perhaps started again.
+    #[error(
+        "{action} with a stale lease token {} (current: {})",
+        opt(presented),
+        opt(current)
+    )]
+    StaleLease {
+        /// What was tried.
+        action: Action,
+        /// The token the command carried, if any.
+        presented: Option<LeaseToken>,
+        /// The task's current token, if it is leased.
+        current: Option<LeaseToken>,
+    },
+    /// `mark_stalled` before the lease ran out.
+    #[error("the lease is still valid until {expires_at}")]
+    LeaseActive {
+        /// When the lease runs out.
+        expires_at: DateTime<Utc>,
+    },
+    /// `start` before the task's `todo_at`.
+    #[error("the task is not due until {todo_at}")]
+    NotDue {
+        /// When the task is due.
+        todo_at: DateTime<Utc>,
+    },
+    /// `accelerate` on a task that is already due.
+    #[error("the task is already due")]
+    AlreadyDue,
+    /// A cancel was already requested on this run.
+    #[error("a cancel was already requested at {requested_at}")]
+    CancelAlreadyRequested {
+        /// When it was requested.
+        requested_at: DateTime<Utc>,
+    },
+    /// `acknowledge_cancel` when no cancel was requested.
+    #[error("no cancel was requested")]
+    CancelNotRequested,
+    /// The task kind's rules refuse this move to this role.
+    #[error("the rules of kind {kind} refuse to let a {role} {action} a {status} task ({rule})")]
+    RefusedByRule {
+        /// The kind's name.
+        kind: String,
+        /// The rule that refused.
+        rule: Rule,
+        /// What was tried.
+        action: Action,
+        /// The task's status.
+        status: Status,
+        /// The role that tried.
+        role: Role,
+    },
+    /// A run handle was used on another task than the one it was issued
+    /// for.
+    #[error("this handle belongs to task {handle}, not {task}")]
+    WrongTask {
+        /// The task the handle was issued for.
+        handle: TaskId,
+        /// The task it was used on.
+        task: TaskId,
+    },
+    /// A field of the command is invalid.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput {
+        /// The field, as a path into the command (`lease_until`,
+        /// `failure.code`, `resource.id`).
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Rejection {
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Rejection::InvalidInput {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+fn list(actions: &[Action]) -> String {
+    if actions.is_empty() {
+        return "none".to_owned();
+    }
+    actions
+        .iter()
+        .map(|a| a.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn opt(token: &Option<LeaseToken>) -> String {
+    token.map_or_else(|| "none".to_owned(), |t| t.to_string())
+}
+
+/// Why a history does not rebuild a task.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// The history has no event.
+    #[error("the history is empty")]
+    Empty,
+    /// The first event is not a `create`.
+    #[error("the first event is {action}, not create")]
+    NotCreatedFirst {
+        /// The first event's action.
+        action: Action,
+    },
+    /// A `create` after the first event.
+    #[error("event {version} creates the task again")]
+    CreatedTwice {
+        /// The event's version.
+        version: u64,
+    },
+    /// Versions do not count up by one from 1.
+    #[error("event version {found} where {expected} was expected")]
+    VersionGap {
+        /// The version the event should have.
+        expected: u64,
+        /// The version it has.
+        found: u64,
+    },
+    /// The event's recorded `from` or `to` is not what the table gives.
+    #[error(
+        "event {version} records {recorded_from:?} -> {recorded_to} but the table gives {actual_from:?} -> {actual_to}"
+    )]
+    Inconsistent {
+        /// The event's version.
+        version: u64,
+        /// The `from` the event records.
+        recorded_from: Option<Status>,
+        /// The `to` the event records.
+        recorded_to: Status,
+        /// The status the task was in.
+        actual_from: Option<Status>,
+        /// Where the table leads.
+        actual_to: Status,
+    },
+    /// The event is not a legal move from the task's status.
+    #[error("event {version} is not a legal move")]
+    Illegal {
+        /// The event's version.
+        version: u64,
+        /// Why the table refuses it.
+        #[source]
+        rejection: Rejection,
+    },
+    /// A record differs from what its own history rebuilds.
+    #[error("the record differs from the task its history rebuilds")]
+    Diverged,
+}
+
+/// Text that names no canonical status.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("unknown status `{value}`")]
+pub struct ParseStatusError {
+    value: String,
+}
+
+impl ParseStatusError {
+    pub(crate) fn new(value: &str) -> Self {
+        ParseStatusError {
+            value: value.to_owned(),
+        }
+    }
+
+    /// The text that was read.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+/// Text that names no action.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("unknown action `{value}`")]
+pub struct ParseActionError {
+    value: String,
+}
+
+impl ParseActionError {
+    pub(crate) fn new(value: &str) -> Self {
+        ParseActionError {
+            value: value.to_owned(),
+        }
+    }
+
+    /// The text that was read.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}

@@ -1,0 +1,191 @@
+//! What went wrong, and who can fix it.
+//!
+//! A [`Failure`] records its [`Origin`]: the customer (information they
+//! gave is invalid or missing: they correct it, then relaunch) or the
+//! provider (a fault on the provider's side: the customer cannot relaunch;
+//! the system retries). The origin is what decides, in the kind's rules,
+//! whether a relaunch or a retry may follow.
+//!
+//! A [`Warning`] is informational: a task can finish `Done` with warnings
+//! (Cloudflare's task warnings, VMware's `COMPLETED_WITH_WARNING`).
+//!
+//! # Example
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use taskstate::{Detail, Failure, Origin};
+//!
+//! let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 5, 0).unwrap();
+//! let failure = Failure::customer(
+//!     "AFNIC_LEGITIMACY_REQUIRED",
+//!     "Afnic asks for a justification of use for this domain name",
+//!     at,
+//! )
+//! .flag("legitimacyAfnic")
+//! .detail(Detail::new("missing", "a justification is required").field("legitimacyAfnic"));
+//! assert_eq!(failure.origin, Origin::Customer);
+//! assert_eq!(failure.fields, ["legitimacyAfnic"]);
+//! ```
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Who can fix a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Information the customer gave is invalid or missing: the customer
+    /// corrects the flagged arguments and relaunches.
+    Customer,
+    /// A fault on the provider's side: the customer cannot relaunch; the
+    /// system retries on its own schedule and escalates after its last
+    /// attempt.
+    Provider,
+}
+
+impl Origin {
+    /// `"customer"` or `"provider"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Origin::Customer => "customer",
+            Origin::Provider => "provider",
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure: why a run ended without success.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Failure {
+    /// Who can fix it.
+    pub origin: Origin,
+    /// A machine-readable code (`AFNIC_LEGITIMACY_REQUIRED`,
+    /// `COMMISION_HOST_FAILED`). Must not be empty.
+    pub code: String,
+    /// The human-readable explanation; it becomes the task's `comment`.
+    pub message: String,
+    /// When it happened, as the reporter saw it.
+    pub at: DateTime<Utc>,
+    /// The keys of the arguments the customer must correct.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// Structured details, each about one field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<Detail>,
+}
+
+impl Failure {
+    /// A failure of the given origin.
+    pub fn new(
+        origin: Origin,
+        code: impl Into<String>,
+        message: impl Into<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Failure {
+            origin,
+            code: code.into(),
+            message: message.into(),
+            at,
+            fields: Vec::new(),
+            details: Vec::new(),
+        }
+    }
+
+    /// A customer-origin failure: invalid or missing information.
+    pub fn customer(
+        code: impl Into<String>,
+        message: impl Into<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Failure::new(Origin::Customer, code, message, at)
+    }
+
+    /// A provider-origin failure: a fault on the provider's side.
+    pub fn provider(
+        code: impl Into<String>,
+        message: impl Into<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Failure::new(Origin::Provider, code, message, at)
+    }
+
+    /// This failure, flagging the argument `key` for correction.
+    pub fn flag(mut self, key: impl Into<String>) -> Self {
+        self.fields.push(key.into());
+        self
+    }
+
+    /// This failure, with one more structured detail.
+    pub fn detail(mut self, detail: Detail) -> Self {
+        self.details.push(detail);
+        self
+    }
+}
+
+/// One structured detail of a failure or a warning: a code and a message,
+/// about a field when it names one (a JSON path into the request, like
+/// Cloudflare's warning details).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Detail {
+    /// A machine-readable code.
+    pub code: String,
+    /// The field it is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The human-readable message.
+    pub message: String,
+}
+
+impl Detail {
+    /// A detail about no particular field.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Detail {
+            code: code.into(),
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// This detail, about `field`.
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+}
+
+/// An informational warning about a task's outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Warning {
+    /// A machine-readable code.
+    pub code: String,
+    /// The human-readable summary.
+    pub message: String,
+    /// Structured details.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<Detail>,
+}
+
+impl Warning {
+    /// A warning with no details.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Warning {
+            code: code.into(),
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// This warning, with one more detail.
+    pub fn detail(mut self, detail: Detail) -> Self {
+        self.details.push(detail);
+        self
+    }
+}

@@ -1,0 +1,160 @@
+//! Task identifiers: UUID v7, so that ids sort by creation time.
+//!
+//! The core touches no clock and no random source, so an id is made from a
+//! time and ten bytes of entropy that the caller supplies:
+//! [`TaskId::new_v7`]. A host with a random source at hand can also use
+//! `uuid::Uuid::now_v7()` (uuid's `v7` feature) and convert it with
+//! [`TaskId::from`]. [`IdGenerator`] is a small deterministic generator for
+//! tests, examples and simulations.
+//!
+//! # Example
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use taskstate::{IdGenerator, TaskId};
+//!
+//! let mut ids = IdGenerator::seeded(42);
+//! let t = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+//! let first = ids.next_id(t);
+//! let second = ids.next_id(t + chrono::Duration::seconds(1));
+//! assert!(first < second, "ids sort by creation");
+//! assert_eq!(first.as_uuid().get_version_num(), 7);
+//! assert_eq!(first.to_string().parse::<TaskId>()?, first);
+//! # Ok::<(), uuid::Error>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::{Builder, Uuid};
+
+/// The identifier of a task. Serialized as the hyphenated UUID string.
+///
+/// Ids made by this crate are UUID v7, whose leading bits are the creation
+/// time in milliseconds, so sorting ids sorts tasks by creation. Any UUID
+/// is accepted when read back (a host may have older v4 ids).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaskId(Uuid);
+
+impl TaskId {
+    /// A UUID v7 for a task created at `at`, with the caller's entropy.
+    ///
+    /// Times before the Unix epoch are clamped to it (a v7 UUID cannot
+    /// express them).
+    pub fn new_v7(at: DateTime<Utc>, entropy: [u8; 10]) -> TaskId {
+        let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+        TaskId(Builder::from_unix_timestamp_millis(millis, &entropy).into_uuid())
+    }
+
+    /// The underlying UUID.
+    pub const fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
+}
+
+impl From<Uuid> for TaskId {
+    fn from(uuid: Uuid) -> Self {
+        TaskId(uuid)
+    }
+}
+
+impl From<TaskId> for Uuid {
+    fn from(id: TaskId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+impl FromStr for TaskId {
+    type Err = uuid::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(TaskId)
+    }
+}
+
+/// A deterministic source of v7 task ids: the same seed gives the same
+/// ids for the same times.
+///
+/// Meant for tests, examples and simulations. In production, seed it from
+/// a real random source per process (two processes with the same seed
+/// would make the same ids in the same millisecond), or use
+/// `uuid::Uuid::now_v7()`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdGenerator {
+    state: u64,
+}
+
+impl IdGenerator {
+    /// A generator whose sequence is fixed by `seed`.
+    pub const fn seeded(seed: u64) -> Self {
+        IdGenerator { state: seed }
+    }
+
+    /// The next id, for a task created at `at`.
+    pub fn next_id(&mut self, at: DateTime<Utc>) -> TaskId {
+        let high = self.next_u64().to_be_bytes();
+        let low = self.next_u64().to_be_bytes();
+        let mut entropy = [0u8; 10];
+        entropy[..8].copy_from_slice(&high);
+        entropy[8..].copy_from_slice(&low[..2]);
+        TaskId::new_v7(at, entropy)
+    }
+
+    /// SplitMix64: small, fast and well mixed; not cryptographic.
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        crate::mix64(self.state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn ids_are_v7_deterministic_and_sorted_by_time() {
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let mut a = IdGenerator::seeded(7);
+        let mut b = IdGenerator::seeded(7);
+        let ids: Vec<_> = (0..100)
+            .map(|i| a.next_id(t0 + chrono::Duration::milliseconds(i)))
+            .collect();
+        let again: Vec<_> = (0..100)
+            .map(|i| b.next_id(t0 + chrono::Duration::milliseconds(i)))
+            .collect();
+        assert_eq!(ids, again);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert!(ids.iter().all(|id| id.as_uuid().get_version_num() == 7));
+    }
+
+    #[test]
+    fn pre_epoch_times_clamp_instead_of_panicking() {
+        let early = Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 0).unwrap();
+        let id = TaskId::new_v7(early, [0; 10]);
+        assert_eq!(id.as_uuid().get_version_num(), 7);
+        let min = TaskId::new_v7(DateTime::<Utc>::MIN_UTC, [0xff; 10]);
+        assert_eq!(
+            min.as_uuid().get_timestamp().map(|t| t.to_unix().0),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn serde_is_the_hyphenated_string() {
+        let id: TaskId = "389c2fb6-3cea-47d7-b830-e701f4cf9aed".parse().unwrap();
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, "\"389c2fb6-3cea-47d7-b830-e701f4cf9aed\"");
+        assert_eq!(serde_json::from_str::<TaskId>(&json).unwrap(), id);
+        assert!("not-a-uuid".parse::<TaskId>().is_err());
+    }
+}

@@ -1,0 +1,109 @@
+//! `taskstate`: the lifecycle of asynchronous provider tasks, done once.
+//!
+//! When an API call cannot finish inside the request (registering a domain,
+//! publishing a DNS zone, commissioning a host, installing a catalog
+//! package), the provider creates a task. The task waits, runs, fails for a
+//! missing document, gets corrected and relaunched, retries by itself after
+//! a provider fault, gets cancelled. This crate decides what may happen to
+//! such a task; the host decides where it is stored and who does the work.
+//!
+//! The core is sans-I/O: no clock, no random source, no file or socket.
+//! Time comes in as an argument (`now`), ids are made by the caller, and
+//! every decision is a pure function of the record and the command.
+//!
+//! # Where things live
+//!
+//! | module | what |
+//! |---|---|
+//! | [`status`] | [`Status`], the seven canonical statuses, and [`StatusSet`] |
+//! | [`table`] | the transition table: every legal move as data, and the state diagram |
+//! | [`actor`] | [`Actor`], [`Role`] and [`Owner`]: who issues a command |
+//! | [`task`] | [`Task<K>`]: the record, [`apply`](Task::apply), derived answers, [`replay`](Task::replay) |
+//! | [`command`] | [`Command`], [`Event`], [`NewTask`], [`ResourceRef`], [`Outcome`] |
+//! | [`run`] | [`Run`] and [`PausedRun`]: typed handles for executors |
+//! | [`lease`] | [`Lease`] and [`LeaseToken`]: fenced leases |
+//! | [`rules`] | [`TaskKind`], [`Rules`], [`CancelRules`], [`NamedKind`] |
+//! | [`failure`] | [`Failure`] and its [`Origin`], [`Warning`], [`Detail`] |
+//! | [`id`] | [`TaskId`] (UUID v7) and a deterministic [`IdGenerator`] |
+//! | [`error`] | [`Rejection`], [`ReplayError`] and the parse errors |
+//!
+//! # Example
+//!
+//! ```
+//! use chrono::{Duration, TimeZone, Utc};
+//! use taskstate::{
+//!     Actor, Failure, IdGenerator, NamedKind, NewTask, Outcome, Owner, Rejection, ResourceRef,
+//!     Status, Task,
+//! };
+//!
+//! let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+//! let mut ids = IdGenerator::seeded(7);
+//!
+//! // A customer's order creates a task.
+//! let new = NewTask::new(
+//!     ids.next_id(t0),
+//!     NamedKind::new("DomainCreate"),
+//!     Owner::new("alice"),
+//!     ResourceRef::new("domain", "example.fr"),
+//! );
+//! let mut task = Task::create(new, Actor::customer("alice"), t0)?;
+//! assert_eq!(task.status(), Status::Pending);
+//!
+//! // An executor starts it under a lease and finishes it.
+//! let run = task.start(t0 + Duration::minutes(5), Some("worker-1".into()), t0)?;
+//! run.complete(&mut task, Outcome::new().message("example.fr created"), t0 + Duration::minutes(1))?;
+//! assert_eq!(task.status(), Status::Done);
+//!
+//! // Final statuses absorb: a late cancel is refused, and nothing changes.
+//! let before = task.clone();
+//! let refused = task.apply(
+//!     taskstate::Command::Cancel { reason: None },
+//!     Actor::customer("alice"),
+//!     t0 + Duration::minutes(2),
+//! );
+//! assert!(matches!(refused, Err(Rejection::IllegalMove { status: Status::Done, .. })));
+//! assert_eq!(task, before);
+//!
+//! // The history is the audit log, and rebuilds the record.
+//! assert_eq!(task.history().len(), 3);
+//! assert_eq!(Task::replay(task.history().to_vec())?, task);
+//! # let _ = Failure::provider("X", "y", t0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod actor;
+pub mod command;
+pub mod error;
+pub mod failure;
+pub mod id;
+pub mod lease;
+pub mod rules;
+pub mod run;
+pub mod status;
+pub mod table;
+pub mod task;
+
+pub use actor::{Actor, Owner, Role, RoleSet};
+pub use command::{Command, Event, NewTask, Outcome, ResourceRef, Timeline};
+pub use error::{ParseActionError, ParseStatusError, Rejection, ReplayError};
+pub use failure::{Detail, Failure, Origin, Warning};
+pub use id::{IdGenerator, TaskId};
+pub use lease::{Lease, LeaseToken};
+pub use rules::{CancelRules, NamedKind, Rule, Rules, TaskKind};
+pub use run::{PausedRun, Refused, Run};
+pub use status::{Status, StatusSet};
+pub use table::{Action, Guard, Transition};
+pub use task::Task;
+
+/// A 64-bit finalizer (SplitMix64's): spreads the bits of `x` so that
+/// nearby inputs give unrelated outputs. Deterministic, not cryptographic.
+pub(crate) const fn mix64(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

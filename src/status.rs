@@ -1,0 +1,326 @@
+//! The seven canonical statuses of a task, and sets of them.
+//!
+//! Every provider vocabulary (OVHcloud's `todo/doing/done`, Dyn's
+//! `ready/running/…/stalled`, VMware's `IN_PROGRESS/SUCCESSFUL`,
+//! Cloudflare's `pending/completed`) is a view over these seven.
+//!
+//! | status | meaning |
+//! |---|---|
+//! | [`Pending`](Status::Pending) | accepted, waiting to run; may carry a `todo_at` time |
+//! | [`Running`](Status::Running) | an executor holds it under a lease |
+//! | [`Waiting`](Status::Waiting) | paused on an outside party (a registry, a peer) |
+//! | [`Stalled`](Status::Stalled) | its lease ran out while running or waiting |
+//! | [`Done`](Status::Done) | finished successfully; final |
+//! | [`Failed`](Status::Failed) | finished with an error; settled, but may be reopened |
+//! | [`Cancelled`](Status::Cancelled) | stopped on request; final |
+//!
+//! Which command moves a task from one status to another is the business
+//! of the [transition table](crate::table).
+//!
+//! # Why `Status` has no `Ord`
+//!
+//! A lifecycle is a graph, not a line: `Failed` is not "greater" than
+//! `Running` (a relaunch takes it back to `Pending`), and `Waiting` and
+//! `Stalled` are side branches of `Running`. An `Ord` would invite code
+//! such as `status >= Status::Running` that silently breaks the day a
+//! status is added. Ask the question you mean instead
+//! ([`is_final`](Status::is_final), [`is_active`](Status::is_active), …), or
+//! use a [`StatusSet`]. The declaration order is used only for display.
+//!
+//! # Example
+//!
+//! ```
+//! use taskstate::Status;
+//!
+//! let status: Status = "running".parse()?;
+//! assert!(status.is_active());
+//! assert!(!status.is_final());
+//! assert_eq!(status.to_string(), "running");
+//! # Ok::<(), taskstate::ParseStatusError>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ParseStatusError;
+
+/// The canonical status of a task.
+///
+/// Serialized in `snake_case` (`"pending"`, `"running"`, …), the same text
+/// as [`Status::as_str`], [`Display`](fmt::Display) and [`FromStr`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Accepted and waiting to run, possibly not before its `todo_at`.
+    Pending,
+    /// An executor holds the task under a lease.
+    Running,
+    /// Paused on an outside party (a registry, a peer); the run's lease
+    /// still holds, with the wait's deadline.
+    Waiting,
+    /// The lease ran out while the task was running or waiting: its
+    /// executor is presumed gone.
+    Stalled,
+    /// Finished successfully. Final.
+    Done,
+    /// Finished with an error. Settled, but a relaunch or a retry may
+    /// reopen it.
+    Failed,
+    /// Stopped on request. Final.
+    Cancelled,
+}
+
+impl Status {
+    /// Every status, in declaration order.
+    pub const ALL: [Status; 7] = [
+        Status::Pending,
+        Status::Running,
+        Status::Waiting,
+        Status::Stalled,
+        Status::Done,
+        Status::Failed,
+        Status::Cancelled,
+    ];
+
+    /// The number of statuses.
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// The status's position in [`Status::ALL`], a dense index for tables.
+    #[inline]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The canonical name, as serialized: `"pending"`, `"running"`, …
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Running => "running",
+            Status::Waiting => "waiting",
+            Status::Stalled => "stalled",
+            Status::Done => "done",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    /// `Done` or `Cancelled`: nothing can ever change the status again.
+    ///
+    /// ```
+    /// use taskstate::Status;
+    /// assert!(Status::Done.is_final());
+    /// assert!(!Status::Failed.is_final()); // a relaunch may reopen it
+    /// ```
+    pub const fn is_final(self) -> bool {
+        matches!(self, Status::Done | Status::Cancelled)
+    }
+
+    /// `Done`, `Failed` or `Cancelled`: no work is going on and none is
+    /// scheduled. A `Failed` task is settled but not final.
+    pub const fn is_settled(self) -> bool {
+        matches!(self, Status::Done | Status::Failed | Status::Cancelled)
+    }
+
+    /// `Pending`, `Running`, `Waiting` or `Stalled`: the task is still
+    /// underway (the opposite of [`is_settled`](Status::is_settled)).
+    pub const fn is_active(self) -> bool {
+        !self.is_settled()
+    }
+
+    /// `Running` or `Waiting`: an executor's run holds a lease on the task.
+    pub const fn is_leased(self) -> bool {
+        matches!(self, Status::Running | Status::Waiting)
+    }
+
+    /// `Done`.
+    pub const fn is_success(self) -> bool {
+        matches!(self, Status::Done)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = ParseStatusError;
+
+    /// Parses the canonical name exactly (`"pending"`, …). Provider
+    /// vocabularies have their own parsers in their profiles.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| ParseStatusError::new(s))
+    }
+}
+
+/// A set of statuses, stored as a bit mask: cheap to copy, compare and
+/// test.
+///
+/// Rules use it (the statuses in which a kind may be cancelled), and so do
+/// filters.
+///
+/// ```
+/// use taskstate::{Status, StatusSet};
+///
+/// let set = StatusSet::of(&[Status::Pending, Status::Failed]);
+/// assert!(set.contains(Status::Failed));
+/// assert!(!set.contains(Status::Running));
+/// assert_eq!(set.iter().collect::<Vec<_>>(), [Status::Pending, Status::Failed]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "Vec<Status>", into = "Vec<Status>")]
+pub struct StatusSet(u8);
+
+impl StatusSet {
+    /// No status.
+    pub const EMPTY: StatusSet = StatusSet(0);
+
+    /// Every status.
+    pub const ALL: StatusSet = StatusSet((1 << Status::COUNT) - 1);
+
+    /// The set of the given statuses.
+    pub const fn of(statuses: &[Status]) -> StatusSet {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < statuses.len() {
+            bits |= 1 << statuses[i].index();
+            i += 1;
+        }
+        StatusSet(bits)
+    }
+
+    /// Whether `status` is in the set.
+    #[inline]
+    pub const fn contains(self, status: Status) -> bool {
+        self.0 & (1 << status.index()) != 0
+    }
+
+    /// This set with `status` added.
+    pub const fn with(self, status: Status) -> StatusSet {
+        StatusSet(self.0 | (1 << status.index()))
+    }
+
+    /// This set with `status` removed.
+    pub const fn without(self, status: Status) -> StatusSet {
+        StatusSet(self.0 & !(1 << status.index()))
+    }
+
+    /// The statuses in either set.
+    pub const fn union(self, other: StatusSet) -> StatusSet {
+        StatusSet(self.0 | other.0)
+    }
+
+    /// Whether the set has no status.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The statuses in the set, in declaration order.
+    pub fn iter(self) -> impl Iterator<Item = Status> {
+        Status::ALL.into_iter().filter(move |s| self.contains(*s))
+    }
+}
+
+impl From<Vec<Status>> for StatusSet {
+    fn from(statuses: Vec<Status>) -> Self {
+        StatusSet::of(&statuses)
+    }
+}
+
+impl From<StatusSet> for Vec<Status> {
+    fn from(set: StatusSet) -> Self {
+        set.iter().collect()
+    }
+}
+
+impl FromIterator<Status> for StatusSet {
+    fn from_iter<I: IntoIterator<Item = Status>>(iter: I) -> Self {
+        iter.into_iter().fold(StatusSet::EMPTY, StatusSet::with)
+    }
+}
+
+impl fmt::Display for StatusSet {
+    /// `{pending, failed}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{")?;
+        for (i, status) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(status.as_str())?;
+        }
+        f.write_str("}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_display_from_str_and_serde() {
+        for status in Status::ALL {
+            assert_eq!(status.to_string().parse::<Status>(), Ok(status));
+            let json = serde_json::to_string(&status).unwrap();
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+            assert_eq!(serde_json::from_str::<Status>(&json).unwrap(), status);
+        }
+    }
+
+    #[test]
+    fn unknown_name_is_a_typed_error_naming_the_value() {
+        let err = "doing".parse::<Status>().unwrap_err();
+        assert_eq!(err.value(), "doing");
+        assert_eq!(err.to_string(), "unknown status `doing`");
+        assert!(
+            "Pending".parse::<Status>().is_err(),
+            "canonical names are exact"
+        );
+    }
+
+    #[test]
+    fn predicates_partition_the_statuses() {
+        for status in Status::ALL {
+            assert_ne!(status.is_active(), status.is_settled());
+            if status.is_final() {
+                assert!(status.is_settled());
+            }
+            if status.is_leased() {
+                assert!(status.is_active());
+            }
+        }
+        let finals: Vec<_> = Status::ALL.into_iter().filter(|s| s.is_final()).collect();
+        assert_eq!(finals, [Status::Done, Status::Cancelled]);
+    }
+
+    #[test]
+    fn index_matches_position_in_all() {
+        for (i, status) in Status::ALL.into_iter().enumerate() {
+            assert_eq!(status.index(), i);
+        }
+    }
+
+    #[test]
+    fn status_set_operations() {
+        let set = StatusSet::EMPTY.with(Status::Running).with(Status::Done);
+        assert!(set.contains(Status::Running) && set.contains(Status::Done));
+        assert!(!set.contains(Status::Pending));
+        assert_eq!(set.without(Status::Done), StatusSet::of(&[Status::Running]));
+        assert!(StatusSet::EMPTY.is_empty());
+        assert_eq!(StatusSet::ALL.iter().count(), Status::COUNT);
+        assert_eq!(set.to_string(), "{running, done}");
+        let json = serde_json::to_string(&set).unwrap();
+        assert_eq!(json, r#"["running","done"]"#);
+        assert_eq!(serde_json::from_str::<StatusSet>(&json).unwrap(), set);
+        assert_eq!(
+            Status::ALL.into_iter().collect::<StatusSet>(),
+            StatusSet::ALL
+        );
+    }
+}

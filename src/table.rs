@@ -1,0 +1,763 @@
+//! The transition table: every legal move, written once, as data.
+//!
+//! A row says: from this status, this [`Action`] leads to that status, and
+//! these [`Role`]s may take it, provided its [`Guard`]s hold. Everything
+//! else reads these rows: [`Task::apply`](crate::Task::apply) checks a
+//! command against them, a rejection lists the legal alternatives from
+//! them, [`mermaid`] and [`dot`] draw the state diagram from them, and the
+//! property tests generate commands from them. No other code decides
+//! whether a move is legal.
+//!
+//! Rows whose `to` equals their `from` are self-moves: they change the
+//! record but not the status (a heartbeat, an accelerate, a cancel request
+//! on running work).
+//!
+//! Each `(from, action)` pair has at most one row, so a status and an
+//! action determine the target.
+//!
+//! # Guards
+//!
+//! A guard is a condition on the record, the command or the kind's rules
+//! that the row needs besides status and role: the fenced lease token, an
+//! expired lease, a due time, a cancel rule. Guards are named in the row
+//! and evaluated in one place, so the table still tells the whole story of
+//! a move.
+//!
+//! # Example
+//!
+//! ```
+//! use taskstate::{table, Action, Role, Status};
+//!
+//! let row = table::find(Status::Pending, Action::Start).ok_or("no row")?;
+//! assert_eq!(row.to, Status::Running);
+//! assert!(row.roles.contains(Role::System));
+//! assert!(!row.roles.contains(Role::Customer));
+//!
+//! // Nothing leaves a final status.
+//! assert_eq!(table::from(Status::Done).count(), 0);
+//!
+//! // The diagram is drawn from the same rows.
+//! assert!(table::mermaid().contains("Pending --> Running : start"));
+//! # Ok::<(), &'static str>(())
+//! ```
+//!
+//! The whole table, as [`markdown`] renders it:
+//!
+#![doc = include_str!("../docs/table.md")]
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::actor::{Role, RoleSet};
+use crate::error::{ParseActionError, Rejection};
+use crate::status::Status;
+
+/// The name of a command: what a row of the table is keyed by.
+///
+/// [`Command`](crate::Command) carries the data of a command;
+/// `Action` is only its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Create a task (the only row with no `from`).
+    Create,
+    /// An executor takes a due task and holds it under a lease.
+    Start,
+    /// The lease holder extends its lease, optionally with a progress
+    /// message.
+    Heartbeat,
+    /// The lease holder pauses on an outside party until a deadline.
+    Wait,
+    /// The lease holder takes a waiting task back into running.
+    Resume,
+    /// The lease holder finishes the task successfully.
+    Complete,
+    /// The lease holder finishes the task with a failure; or the staff
+    /// gives up on a stalled one.
+    Fail,
+    /// Cancel a task that nobody runs, or ask the executor of running work
+    /// to stop.
+    Cancel,
+    /// The lease holder confirms it stopped after a cancel request.
+    AcknowledgeCancel,
+    /// Record that a lease ran out: the run's executor is presumed gone.
+    MarkStalled,
+    /// Put a stalled task back in the queue.
+    Requeue,
+    /// Bring a pending task's `todo_at` forward to now.
+    Accelerate,
+}
+
+impl Action {
+    /// Every action, in declaration order.
+    pub const ALL: [Action; 12] = [
+        Action::Create,
+        Action::Start,
+        Action::Heartbeat,
+        Action::Wait,
+        Action::Resume,
+        Action::Complete,
+        Action::Fail,
+        Action::Cancel,
+        Action::AcknowledgeCancel,
+        Action::MarkStalled,
+        Action::Requeue,
+        Action::Accelerate,
+    ];
+
+    /// The number of actions.
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// The action's position in [`Action::ALL`].
+    #[inline]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The action's name, as serialized: `"start"`, `"mark_stalled"`, …
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Start => "start",
+            Action::Heartbeat => "heartbeat",
+            Action::Wait => "wait",
+            Action::Resume => "resume",
+            Action::Complete => "complete",
+            Action::Fail => "fail",
+            Action::Cancel => "cancel",
+            Action::AcknowledgeCancel => "acknowledge_cancel",
+            Action::MarkStalled => "mark_stalled",
+            Action::Requeue => "requeue",
+            Action::Accelerate => "accelerate",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Action {
+    type Err = ParseActionError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Action::ALL
+            .into_iter()
+            .find(|action| action.as_str() == s)
+            .ok_or_else(|| ParseActionError::new(s))
+    }
+}
+
+/// A condition a row needs besides status and role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Guard {
+    /// The command presents the token of the current lease (fencing: a
+    /// worker whose run was requeued and started again is refused).
+    LeaseHolder,
+    /// The current lease's deadline has passed at `now`.
+    LeaseExpired,
+    /// The task's `todo_at` has come at `now` (or it has none).
+    Due,
+    /// The task's `todo_at` is still in the future at `now`.
+    ScheduledLater,
+    /// The kind's [`CancelRules`](crate::CancelRules) let this role cancel
+    /// in this status.
+    CancelAllowed,
+    /// No cancel has been requested yet on this run.
+    CancelNotRequested,
+    /// A cancel has been requested on this run.
+    CancelRequested,
+    /// The kind's rules let this role accelerate.
+    AccelerateAllowed,
+}
+
+impl Guard {
+    /// A short description, as the docs and diagrams show it.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Guard::LeaseHolder => "holds the current lease",
+            Guard::LeaseExpired => "lease expired",
+            Guard::Due => "todo_at reached",
+            Guard::ScheduledLater => "todo_at in the future",
+            Guard::CancelAllowed => "kind's cancel rules allow",
+            Guard::CancelNotRequested => "no cancel requested yet",
+            Guard::CancelRequested => "cancel requested",
+            Guard::AccelerateAllowed => "kind allows accelerate",
+        }
+    }
+}
+
+impl fmt::Display for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// One row of the table: a legal move.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Transition {
+    /// The status the move starts from; `None` for [`Action::Create`],
+    /// which starts from no task at all.
+    pub from: Option<Status>,
+    /// The command's name.
+    pub action: Action,
+    /// The status the move ends in (equal to `from` for a self-move).
+    pub to: Status,
+    /// Who may take it.
+    pub roles: RoleSet,
+    /// What else must hold, checked in order.
+    pub guards: &'static [Guard],
+}
+
+impl Transition {
+    /// Whether the move leaves the status unchanged.
+    pub const fn is_self_move(&self) -> bool {
+        match self.from {
+            Some(from) => from as u8 == self.to as u8,
+            None => false,
+        }
+    }
+}
+
+const CUSTOMER: Role = Role::Customer;
+const OPERATOR: Role = Role::Operator;
+const SYSTEM: Role = Role::System;
+const ANYONE: RoleSet = RoleSet::ALL;
+const STAFF: RoleSet = RoleSet::of(&[OPERATOR, SYSTEM]);
+const EXECUTOR: RoleSet = RoleSet::of(&[SYSTEM]);
+
+const fn row(
+    from: Status,
+    action: Action,
+    to: Status,
+    roles: RoleSet,
+    guards: &'static [Guard],
+) -> Transition {
+    Transition {
+        from: Some(from),
+        action,
+        to,
+        roles,
+        guards,
+    }
+}
+
+use Action as A;
+use Guard as G;
+use Status as S;
+
+/// Every legal move. The only place where legality is written.
+pub const TRANSITIONS: &[Transition] = &[
+    Transition {
+        from: None,
+        action: A::Create,
+        to: S::Pending,
+        roles: ANYONE,
+        guards: &[],
+    },
+    // Pending: waiting to run.
+    row(S::Pending, A::Start, S::Running, EXECUTOR, &[G::Due]),
+    row(
+        S::Pending,
+        A::Accelerate,
+        S::Pending,
+        RoleSet::of(&[CUSTOMER, OPERATOR]),
+        &[G::AccelerateAllowed, G::ScheduledLater],
+    ),
+    row(
+        S::Pending,
+        A::Cancel,
+        S::Cancelled,
+        ANYONE,
+        &[G::CancelAllowed],
+    ),
+    // Running: an executor holds the lease.
+    row(
+        S::Running,
+        A::Heartbeat,
+        S::Running,
+        EXECUTOR,
+        &[G::LeaseHolder],
+    ),
+    row(S::Running, A::Wait, S::Waiting, EXECUTOR, &[G::LeaseHolder]),
+    row(
+        S::Running,
+        A::Complete,
+        S::Done,
+        EXECUTOR,
+        &[G::LeaseHolder],
+    ),
+    row(S::Running, A::Fail, S::Failed, EXECUTOR, &[G::LeaseHolder]),
+    row(
+        S::Running,
+        A::Cancel,
+        S::Running,
+        ANYONE,
+        &[G::CancelAllowed, G::CancelNotRequested],
+    ),
+    row(
+        S::Running,
+        A::AcknowledgeCancel,
+        S::Cancelled,
+        EXECUTOR,
+        &[G::LeaseHolder, G::CancelRequested],
+    ),
+    row(
+        S::Running,
+        A::MarkStalled,
+        S::Stalled,
+        EXECUTOR,
+        &[G::LeaseExpired],
+    ),
+    // Waiting: paused on an outside party, the run's lease still held.
+    row(
+        S::Waiting,
+        A::Heartbeat,
+        S::Waiting,
+        EXECUTOR,
+        &[G::LeaseHolder],
+    ),
+    row(
+        S::Waiting,
+        A::Resume,
+        S::Running,
+        EXECUTOR,
+        &[G::LeaseHolder],
+    ),
+    row(
+        S::Waiting,
+        A::Complete,
+        S::Done,
+        EXECUTOR,
+        &[G::LeaseHolder],
+    ),
+    row(S::Waiting, A::Fail, S::Failed, EXECUTOR, &[G::LeaseHolder]),
+    row(
+        S::Waiting,
+        A::Cancel,
+        S::Waiting,
+        ANYONE,
+        &[G::CancelAllowed, G::CancelNotRequested],
+    ),
+    row(
+        S::Waiting,
+        A::AcknowledgeCancel,
+        S::Cancelled,
+        EXECUTOR,
+        &[G::LeaseHolder, G::CancelRequested],
+    ),
+    row(
+        S::Waiting,
+        A::MarkStalled,
+        S::Stalled,
+        EXECUTOR,
+        &[G::LeaseExpired],
+    ),
+    // Stalled: the lease ran out; nobody runs it.
+    row(S::Stalled, A::Requeue, S::Pending, STAFF, &[]),
+    row(S::Stalled, A::Fail, S::Failed, STAFF, &[]),
+    row(
+        S::Stalled,
+        A::Cancel,
+        S::Cancelled,
+        ANYONE,
+        &[G::CancelAllowed],
+    ),
+    // Failed: settled, may be given up on.
+    row(
+        S::Failed,
+        A::Cancel,
+        S::Cancelled,
+        ANYONE,
+        &[G::CancelAllowed],
+    ),
+    // Done and Cancelled have no rows: they absorb.
+];
+
+/// `INDEX[status][action]` is the position of the row in [`TRANSITIONS`]
+/// plus one, or 0 where there is none. Built at compile time, so a lookup
+/// is two array reads.
+const INDEX: [[u8; Action::COUNT]; Status::COUNT] = build_index();
+
+const fn build_index() -> [[u8; Action::COUNT]; Status::COUNT] {
+    assert!(TRANSITIONS.len() < u8::MAX as usize);
+    let mut index = [[0u8; Action::COUNT]; Status::COUNT];
+    let mut i = 0;
+    while i < TRANSITIONS.len() {
+        let row = &TRANSITIONS[i];
+        if let Some(from) = row.from {
+            let slot = &mut index[from.index()][row.action.index()];
+            // Each (from, action) pair has at most one row.
+            assert!(*slot == 0, "two rows share a (from, action) pair");
+            *slot = (i + 1) as u8;
+        }
+        i += 1;
+    }
+    index
+}
+
+/// The row for `action` from `status`, if the move exists at all.
+#[inline]
+pub fn find(status: Status, action: Action) -> Option<&'static Transition> {
+    match INDEX[status.index()][action.index()] {
+        0 => None,
+        n => TRANSITIONS.get(n as usize - 1),
+    }
+}
+
+/// Where `action` leads from `status` when `role` may take it: the
+/// table's legality check alone, without building a rejection.
+///
+/// ```
+/// use taskstate::{table, Action, Role, Status};
+///
+/// assert_eq!(table::target(Status::Running, Action::Complete, Role::System), Some(Status::Done));
+/// assert_eq!(table::target(Status::Running, Action::Complete, Role::Customer), None);
+/// ```
+#[inline]
+pub fn target(status: Status, action: Action, role: Role) -> Option<Status> {
+    match find(status, action) {
+        Some(row) if row.roles.contains(role) => Some(row.to),
+        _ => None,
+    }
+}
+
+/// The row of [`Action::Create`].
+pub fn creation() -> &'static Transition {
+    &TRANSITIONS[0]
+}
+
+/// The row for `action` from `status` if `role` may take it.
+///
+/// Guards are not evaluated here: they need the record and the command.
+///
+/// # Errors
+///
+/// - [`Rejection::IllegalMove`] when no row leads from `status` by
+///   `action`; it lists the actions that do.
+/// - [`Rejection::RoleNotAllowed`] when the row exists but not for `role`;
+///   it lists the roles that may.
+///
+/// ```
+/// use taskstate::{table, Action, Rejection, Role, Status};
+///
+/// assert!(table::check(Status::Pending, Action::Start, Role::System).is_ok());
+/// let err = table::check(Status::Done, Action::Cancel, Role::Customer).unwrap_err();
+/// assert!(matches!(err, Rejection::IllegalMove { .. }));
+/// ```
+#[inline]
+pub fn check(status: Status, action: Action, role: Role) -> Result<&'static Transition, Rejection> {
+    match find(status, action) {
+        Some(row) if row.roles.contains(role) => Ok(row),
+        Some(row) => Err(Rejection::RoleNotAllowed {
+            status,
+            action,
+            role,
+            allowed: row.roles,
+        }),
+        None => Err(Rejection::IllegalMove {
+            status,
+            action,
+            legal: from(status).map(|row| row.action).collect(),
+        }),
+    }
+}
+
+/// The rows that leave `status`, in table order.
+pub fn from(status: Status) -> impl Iterator<Item = &'static Transition> {
+    TRANSITIONS
+        .iter()
+        .filter(move |row| row.from == Some(status))
+}
+
+/// The position of a row in [`TRANSITIONS`], for coverage bookkeeping.
+fn position(from: Option<Status>, action: Action) -> Option<usize> {
+    match from {
+        None if action == Action::Create => Some(0),
+        None => None,
+        Some(status) => match INDEX[status.index()][action.index()] {
+            0 => None,
+            n => Some(n as usize - 1),
+        },
+    }
+}
+
+/// Records which rows of the table a test suite (the crate's or a host's)
+/// has taken, so a test can fail when a row never is.
+///
+/// ```
+/// use taskstate::table::Coverage;
+/// use taskstate::{Action, Status};
+///
+/// let mut coverage = Coverage::new();
+/// coverage.record(Some(Status::Pending), Action::Start);
+/// assert!(coverage.missing().all(|row| row.action != Action::Start
+///     || row.from != Some(Status::Pending)));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Coverage {
+    taken: Vec<u64>,
+}
+
+impl Default for Coverage {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Coverage {
+    /// Nothing recorded yet.
+    pub fn new() -> Self {
+        Coverage {
+            taken: vec![0; TRANSITIONS.len()],
+        }
+    }
+
+    /// Records one taking of the row `(from, action)`; ignored if there is
+    /// no such row.
+    pub fn record(&mut self, from: Option<Status>, action: Action) {
+        if let Some(slot) = position(from, action).and_then(|i| self.taken.get_mut(i)) {
+            *slot += 1;
+        }
+    }
+
+    /// Records every event of a task's history.
+    pub fn record_history<K>(&mut self, history: &[crate::Event<K>]) {
+        for event in history {
+            self.record(event.from, event.action());
+        }
+    }
+
+    /// How many times the row `(from, action)` was taken.
+    pub fn count(&self, from: Option<Status>, action: Action) -> u64 {
+        position(from, action)
+            .and_then(|i| self.taken.get(i).copied())
+            .unwrap_or(0)
+    }
+
+    /// The rows never taken, in table order.
+    pub fn missing(&self) -> impl Iterator<Item = &'static Transition> + '_ {
+        TRANSITIONS
+            .iter()
+            .zip(&self.taken)
+            .filter(|(_, n)| **n == 0)
+            .map(|(row, _)| row)
+    }
+
+    /// Adds another coverage's counts to this one.
+    pub fn merge(&mut self, other: &Coverage) {
+        for (mine, theirs) in self.taken.iter_mut().zip(&other.taken) {
+            *mine += theirs;
+        }
+    }
+}
+
+fn state_name(status: Option<Status>) -> &'static str {
+    match status {
+        None => "[*]",
+        Some(Status::Pending) => "Pending",
+        Some(Status::Running) => "Running",
+        Some(Status::Waiting) => "Waiting",
+        Some(Status::Stalled) => "Stalled",
+        Some(Status::Done) => "Done",
+        Some(Status::Failed) => "Failed",
+        Some(Status::Cancelled) => "Cancelled",
+    }
+}
+
+fn roles_label(roles: RoleSet) -> String {
+    if roles == RoleSet::ALL {
+        "anyone".to_owned()
+    } else {
+        roles.to_string()
+    }
+}
+
+/// The state diagram as Mermaid `stateDiagram-v2`, one edge per row,
+/// labelled with the action and who may take it. Final statuses lead to
+/// `[*]`.
+pub fn mermaid() -> String {
+    let mut out = String::from("stateDiagram-v2\n");
+    for row in TRANSITIONS {
+        out.push_str(&format!(
+            "    {} --> {} : {} ({})\n",
+            state_name(row.from),
+            state_name(Some(row.to)),
+            row.action,
+            roles_label(row.roles),
+        ));
+    }
+    for status in Status::ALL.into_iter().filter(|s| s.is_final()) {
+        out.push_str(&format!("    {} --> [*]\n", state_name(Some(status))));
+    }
+    out
+}
+
+/// The state diagram in Graphviz DOT, one edge per row.
+pub fn dot() -> String {
+    let mut out = String::from("digraph taskstate {\n    rankdir=LR;\n    start [shape=point];\n");
+    for status in Status::ALL {
+        let shape = if status.is_final() {
+            "doublecircle"
+        } else {
+            "circle"
+        };
+        out.push_str(&format!(
+            "    {} [shape={shape}];\n",
+            state_name(Some(status))
+        ));
+    }
+    for row in TRANSITIONS {
+        let from = match row.from {
+            None => "start",
+            Some(status) => state_name(Some(status)),
+        };
+        out.push_str(&format!(
+            "    {from} -> {} [label=\"{} ({})\"];\n",
+            state_name(Some(row.to)),
+            row.action,
+            roles_label(row.roles),
+        ));
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// The table as a Markdown table: from, action, to, roles, guards.
+pub fn markdown() -> String {
+    let mut out = String::from("| from | action | to | who | guards |\n|---|---|---|---|---|\n");
+    for row in TRANSITIONS {
+        let guards = if row.guards.is_empty() {
+            "".to_owned()
+        } else {
+            row.guards
+                .iter()
+                .map(|g| g.describe())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} |\n",
+            row.from.map_or("(new)", Status::as_str),
+            row.action,
+            row.to,
+            roles_label(row.roles),
+            guards,
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_action_role_triple_is_a_row_or_rejected() {
+        for status in Status::ALL {
+            for action in Action::ALL {
+                for role in Role::ALL {
+                    let row = TRANSITIONS
+                        .iter()
+                        .find(|r| r.from == Some(status) && r.action == action);
+                    match (row, check(status, action, role)) {
+                        (Some(row), Ok(found)) => {
+                            assert!(row.roles.contains(role));
+                            assert_eq!(row, found);
+                        }
+                        (Some(row), Err(Rejection::RoleNotAllowed { allowed, .. })) => {
+                            assert!(!row.roles.contains(role));
+                            assert_eq!(allowed, row.roles);
+                        }
+                        (None, Err(Rejection::IllegalMove { legal, .. })) => {
+                            assert!(!legal.contains(&action));
+                            let expected: Vec<_> = from(status).map(|r| r.action).collect();
+                            assert_eq!(legal, expected);
+                        }
+                        (row, result) => panic!("{status} {action} {role}: {row:?} {result:?}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn final_statuses_have_no_rows() {
+        for status in Status::ALL.into_iter().filter(|s| s.is_final()) {
+            assert_eq!(from(status).count(), 0, "{status} must absorb");
+        }
+    }
+
+    #[test]
+    fn only_create_starts_from_nothing_and_it_is_first() {
+        let rootless: Vec<_> = TRANSITIONS.iter().filter(|r| r.from.is_none()).collect();
+        assert_eq!(rootless, [creation()]);
+        assert_eq!(creation().action, Action::Create);
+        assert_eq!(creation().to, Status::Pending);
+        for row in &TRANSITIONS[1..] {
+            assert_ne!(row.action, Action::Create);
+        }
+    }
+
+    #[test]
+    fn every_row_has_a_role_and_every_non_final_status_a_way_out() {
+        for row in TRANSITIONS {
+            assert!(!row.roles.is_empty(), "{row:?}");
+        }
+        for status in Status::ALL.into_iter().filter(|s| !s.is_final()) {
+            assert!(from(status).any(|r| r.to != status), "{status} is a trap");
+        }
+    }
+
+    #[test]
+    fn executor_moves_are_fenced_by_the_lease() {
+        for row in TRANSITIONS {
+            let from_leased = row.from.is_some_and(Status::is_leased);
+            let executor_only = row.roles == RoleSet::of(&[Role::System]);
+            if from_leased && executor_only && row.action != Action::MarkStalled {
+                assert!(row.guards.contains(&Guard::LeaseHolder), "{row:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn action_names_round_trip() {
+        for action in Action::ALL {
+            assert_eq!(action.as_str().parse::<Action>(), Ok(action));
+            let json = serde_json::to_string(&action).unwrap();
+            assert_eq!(serde_json::from_str::<Action>(&json).unwrap(), action);
+        }
+        let err = "explode".parse::<Action>().unwrap_err();
+        assert_eq!(err.to_string(), "unknown action `explode`");
+    }
+
+    #[test]
+    fn diagrams_have_one_edge_per_row() {
+        let mermaid = mermaid();
+        assert!(mermaid.starts_with("stateDiagram-v2\n"));
+        assert_eq!(mermaid.matches(" : ").count(), TRANSITIONS.len());
+        assert!(mermaid.contains("[*] --> Pending : create (anyone)"));
+        assert!(mermaid.contains("Done --> [*]"));
+        let dot = dot();
+        assert_eq!(dot.matches(" -> ").count(), TRANSITIONS.len());
+        assert!(dot.contains("Done [shape=doublecircle]"));
+        assert_eq!(markdown().lines().count(), TRANSITIONS.len() + 2);
+    }
+
+    #[test]
+    fn coverage_counts_and_merges() {
+        let mut a = Coverage::new();
+        a.record(None, Action::Create);
+        a.record(Some(Status::Done), Action::Cancel); // no such row: ignored
+        let mut b = Coverage::new();
+        b.record(None, Action::Create);
+        a.merge(&b);
+        assert_eq!(a.count(None, Action::Create), 2);
+        assert_eq!(a.missing().count(), TRANSITIONS.len() - 1);
+    }
+}
