@@ -53,9 +53,9 @@ use crate::status::{Status, StatusSet};
 /// follow.
 ///
 /// `K` in [`Task<K>`](crate::Task) is the host's kind type. It is stored
-/// in every task and every creation event, and serialized with them by its
-/// own `serde` implementation.
-pub trait TaskKind {
+/// in every task and in its creation event (hence `Clone`), and serialized
+/// with them by its own `serde` implementation.
+pub trait TaskKind: Clone {
     /// The kind's stable name (OVHcloud's `function`, Dyn's `name`,
     /// Cloudflare's `operation`): what logs, filters and provider views
     /// show. Changing it breaks stored filters, so keep it stable.

@@ -106,7 +106,7 @@ impl<H> From<Refused<H>> for Rejection {
 
 /// Applies an executor command carrying a handle's token, after checking
 /// the handle belongs to the task.
-fn apply_as<K: TaskKind + Clone>(
+fn apply_as<K: TaskKind>(
     handle_task: TaskId,
     task: &mut Task<K>,
     command: Command<K>,
@@ -147,7 +147,7 @@ macro_rules! finishing_moves {
             /// [`Rejection::StaleLease`] when the run no longer holds the
             /// task; [`Rejection::InvalidInput`] when `lease_until` is not
             /// after `now`.
-            pub fn heartbeat<'t, K: TaskKind + Clone>(
+            pub fn heartbeat<'t, K: TaskKind>(
                 &self,
                 task: &'t mut Task<K>,
                 lease_until: DateTime<Utc>,
@@ -168,7 +168,7 @@ macro_rules! finishing_moves {
             ///
             /// The handle comes back with the rejection, for instance
             /// [`Rejection::StaleLease`].
-            pub fn complete<K: TaskKind + Clone>(
+            pub fn complete<K: TaskKind>(
                 self,
                 task: &mut Task<K>,
                 outcome: Outcome,
@@ -188,7 +188,7 @@ macro_rules! finishing_moves {
             ///
             /// The handle comes back with the rejection, for instance
             /// [`Rejection::InvalidInput`] for an empty failure code.
-            pub fn fail<K: TaskKind + Clone>(
+            pub fn fail<K: TaskKind>(
                 self,
                 task: &mut Task<K>,
                 failure: Failure,
@@ -209,7 +209,7 @@ macro_rules! finishing_moves {
             ///
             /// The handle comes back with the rejection, for instance
             /// [`Rejection::CancelNotRequested`].
-            pub fn acknowledge_cancel<K: TaskKind + Clone>(
+            pub fn acknowledge_cancel<K: TaskKind>(
                 self,
                 task: &mut Task<K>,
                 now: DateTime<Utc>,
@@ -237,7 +237,7 @@ impl Run {
     ///
     /// The handle comes back with the rejection, for instance
     /// [`Rejection::InvalidInput`] when `until` is not after `now`.
-    pub fn wait<K: TaskKind + Clone>(
+    pub fn wait<K: TaskKind>(
         self,
         task: &mut Task<K>,
         until: DateTime<Utc>,
@@ -280,7 +280,7 @@ impl PausedRun {
     /// The handle comes back with the rejection, for instance
     /// [`Rejection::StaleLease`] when the wait ran out and the task was
     /// marked stalled.
-    pub fn resume<K: TaskKind + Clone>(
+    pub fn resume<K: TaskKind>(
         self,
         task: &mut Task<K>,
         lease_until: DateTime<Utc>,

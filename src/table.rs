@@ -359,7 +359,13 @@ pub const TRANSITIONS: &[Transition] = &[
         &[G::LeaseExpired],
     ),
     // Stalled: the lease ran out; nobody runs it.
-    row(S::Stalled, A::Requeue, S::Pending, STAFF, &[]),
+    row(
+        S::Stalled,
+        A::Requeue,
+        S::Pending,
+        STAFF,
+        &[G::CancelNotRequested],
+    ),
     row(S::Stalled, A::Fail, S::Failed, STAFF, &[]),
     row(
         S::Stalled,

@@ -119,7 +119,7 @@ pub struct Task<K> {
     history: Vec<Event<K>>,
 }
 
-impl<K: TaskKind + Clone> Task<K> {
+impl<K: TaskKind> Task<K> {
     /// Creates a task: the `create` row of the table, recorded as the
     /// first event of its history (version 1).
     ///
@@ -470,7 +470,6 @@ impl<K: Clone> Task<K> {
             } => {
                 self.runs += 1;
                 self.todo_at = None;
-                self.cancel_requested_at = None;
                 self.lease = Some(Lease {
                     token: LeaseToken::for_start(event.version),
                     expires_at: *lease_until,
@@ -525,6 +524,12 @@ impl<K: Clone> Task<K> {
         }
         if !event.to.is_leased() {
             self.lease = None;
+            // A cancel request concerns the run: it stays visible on a
+            // stalled task (which then cannot be requeued, only cancelled
+            // or failed) and lapses when the task settles.
+            if event.to != Status::Stalled {
+                self.cancel_requested_at = None;
+            }
         }
         if event.to.is_settled() && !event.from.is_some_and(Status::is_settled) {
             self.done_at = Some(at);
@@ -599,7 +604,10 @@ impl<K> Task<K> {
 
     /// When a cancel was requested on the current run, if one was. An
     /// executor checks it (for instance after each heartbeat) and
-    /// acknowledges.
+    /// acknowledges. If the run stalls instead, the request stays on the
+    /// stalled task, which then cannot be requeued (only cancelled or
+    /// failed); it lapses when the task settles, so a run that completes
+    /// after a request wins the race.
     pub fn cancel_requested_at(&self) -> Option<DateTime<Utc>> {
         self.cancel_requested_at
     }

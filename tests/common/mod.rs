@@ -1,0 +1,296 @@
+//! Helpers shared by the integration tests: fixed times, tasks, and
+//! proptest strategies for random command sequences.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use proptest::prelude::*;
+use taskstate::{
+    Action, Actor, CancelRules, Command, Failure, IdGenerator, LeaseToken, NamedKind, NewTask,
+    Origin, Outcome, Owner, ResourceRef, Role, RoleSet, Rules, Status, StatusSet, Task, Warning,
+};
+
+/// 2026-11-23 09:00:00 UTC plus `seconds`.
+pub fn t(seconds: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap() + Duration::seconds(seconds)
+}
+
+pub fn alice() -> Actor {
+    Actor::customer("alice")
+}
+
+pub fn mallory() -> Actor {
+    Actor::customer("mallory")
+}
+
+pub fn bob() -> Actor {
+    Actor::operator("bob")
+}
+
+/// A pending task of `kind` owned by alice, created at `t(0)`.
+pub fn task_of(kind: NamedKind) -> Task<NamedKind> {
+    let new = NewTask::new(
+        IdGenerator::seeded(1).next_id(t(0)),
+        kind,
+        Owner::new("alice"),
+        ResourceRef::new("domain", "example.fr"),
+    );
+    Task::create(new, alice(), t(0)).unwrap()
+}
+
+/// A pending DomainCreate with the standard rules.
+pub fn pending() -> Task<NamedKind> {
+    task_of(NamedKind::new("DomainCreate"))
+}
+
+/// Applies a command that must be accepted.
+pub fn accept(
+    task: &mut Task<NamedKind>,
+    command: Command<NamedKind>,
+    actor: Actor,
+    now: DateTime<Utc>,
+) {
+    if let Err(rejection) = task.apply(command.clone(), actor.clone(), now) {
+        panic!("{actor} {command:?} refused: {rejection}");
+    }
+}
+
+/// Applies a command that must be rejected, checks that the task is
+/// unchanged, and returns the rejection.
+pub fn reject(
+    task: &mut Task<NamedKind>,
+    command: Command<NamedKind>,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> taskstate::Rejection {
+    let before = task.clone();
+    let rejection = task
+        .apply(command.clone(), actor.clone(), now)
+        .map(|event| event.version)
+        .expect_err("command should have been rejected");
+    assert_eq!(*task, before, "a rejected command changed the task");
+    rejection
+}
+
+pub fn provider_failure(at: DateTime<Utc>) -> Failure {
+    Failure::provider("REGISTRY_DOWN", "the registry does not answer", at)
+}
+
+// ---------------------------------------------------------------------
+// Strategies
+// ---------------------------------------------------------------------
+
+/// Random rules: every combination of the seeds' cancel rules, with and
+/// without running cancels, and random accelerate roles.
+pub fn rules() -> impl Strategy<Value = Rules> {
+    let cancel = prop_oneof![
+        Just(CancelRules::STANDARD),
+        Just(CancelRules::PENDING_ONLY),
+        Just(CancelRules::RUNNING_ONLY),
+        Just(CancelRules::FAILED_ONLY),
+        Just(CancelRules::NEVER),
+        Just(CancelRules::STANDARD.with_running()),
+        (any::<u8>(), any::<u8>()).prop_map(|(c, s)| CancelRules {
+            customer: status_set(c),
+            staff: status_set(s),
+        }),
+    ];
+    let accelerate = (0u8..8).prop_map(|bits| {
+        RoleSet::of(
+            &Role::ALL
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1 << i) != 0)
+                .map(|(_, r)| r)
+                .collect::<Vec<_>>(),
+        )
+    });
+    (cancel, accelerate)
+        .prop_map(|(cancel, accelerate)| Rules::new().cancel(cancel).accelerate(accelerate))
+}
+
+fn status_set(bits: u8) -> StatusSet {
+    Status::ALL
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, s)| s)
+        .collect()
+}
+
+/// A random actor: the owner, another customer, an operator or the system.
+pub fn actor() -> impl Strategy<Value = Actor> {
+    prop_oneof![
+        3 => Just(alice()),
+        1 => Just(mallory()),
+        2 => Just(bob()),
+        5 => Just(Actor::System),
+    ]
+}
+
+/// How a random command picks its lease token.
+#[derive(Clone, Debug)]
+pub enum TokenChoice {
+    /// The task's current token (or none if it has no lease).
+    Current,
+    /// A token from an earlier run, or a made-up one.
+    Stale(u64),
+    /// No token at all (only for `fail`).
+    Missing,
+}
+
+/// A command template: resolved against the live task when applied, so
+/// that executor commands can present the current token most of the time.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub action: Action,
+    pub actor: Actor,
+    /// Seconds since the previous step; negative for a clock that goes
+    /// back.
+    pub advance: i64,
+    /// Seconds from `now` for a lease or wait deadline, or a todo time;
+    /// zero or negative ones are invalid input.
+    pub horizon: i64,
+    pub token: TokenChoice,
+    pub text: Option<String>,
+    pub origin: Origin,
+    pub empty_code: bool,
+}
+
+pub fn step() -> impl Strategy<Value = Step> {
+    let action = prop_oneof![
+        Just(Action::Create),
+        Just(Action::Start),
+        Just(Action::Heartbeat),
+        Just(Action::Wait),
+        Just(Action::Resume),
+        Just(Action::Complete),
+        Just(Action::Fail),
+        Just(Action::Cancel),
+        Just(Action::AcknowledgeCancel),
+        Just(Action::MarkStalled),
+        Just(Action::Requeue),
+        Just(Action::Accelerate),
+    ];
+    let advance = prop_oneof![
+        6 => 0i64..120,
+        2 => 0i64..4000,
+        1 => -600i64..0,
+    ];
+    let horizon = prop_oneof![8 => 1i64..900, 1 => -60i64..=0];
+    let token = prop_oneof![
+        8 => Just(TokenChoice::Current),
+        2 => (0u64..12).prop_map(TokenChoice::Stale),
+        1 => Just(TokenChoice::Missing),
+    ];
+    let text = proptest::option::of("[a-z ]{0,12}");
+    let origin = prop_oneof![Just(Origin::Customer), Just(Origin::Provider)];
+    (
+        action,
+        actor(),
+        advance,
+        horizon,
+        token,
+        text,
+        origin,
+        proptest::bool::weighted(0.05),
+    )
+        .prop_map(
+            |(action, actor, advance, horizon, token, text, origin, empty_code)| Step {
+                action,
+                actor,
+                advance,
+                horizon,
+                token,
+                text,
+                origin,
+                empty_code,
+            },
+        )
+}
+
+impl Step {
+    /// The concrete command for `task` at `now`.
+    pub fn command(&self, task: &Task<NamedKind>, now: DateTime<Utc>) -> Command<NamedKind> {
+        let current = task.lease().map(|lease| lease.token);
+        let token = match self.token {
+            TokenChoice::Current => current,
+            TokenChoice::Stale(n) => Some(LeaseToken::new(n)),
+            TokenChoice::Missing => None,
+        };
+        let token_or_zero = token.unwrap_or(LeaseToken::new(0));
+        let deadline = now + Duration::seconds(self.horizon);
+        match self.action {
+            Action::Create => Command::Create(Box::new(NewTask::new(
+                task.id(),
+                task.kind().clone(),
+                task.owner().clone(),
+                task.resource().clone(),
+            ))),
+            Action::Start => Command::Start {
+                lease_until: deadline,
+                worker: self.text.clone(),
+            },
+            Action::Heartbeat => Command::Heartbeat {
+                token: token_or_zero,
+                lease_until: deadline,
+                progress: self.text.clone(),
+            },
+            Action::Wait => Command::Wait {
+                token: token_or_zero,
+                until: deadline,
+                reason: self.text.clone(),
+            },
+            Action::Resume => Command::Resume {
+                token: token_or_zero,
+                lease_until: deadline,
+            },
+            Action::Complete => {
+                let mut outcome = Outcome::new();
+                if let Some(text) = &self.text {
+                    outcome = outcome
+                        .message(text.clone())
+                        .warning(Warning::new("adopted", text.clone()));
+                }
+                Command::Complete {
+                    token: token_or_zero,
+                    outcome,
+                }
+            }
+            Action::Fail => {
+                let code = if self.empty_code { "" } else { "SOME_CODE" };
+                Command::Fail {
+                    token,
+                    failure: Box::new(Failure::new(self.origin, code, "it failed", now)),
+                }
+            }
+            Action::Cancel => Command::Cancel {
+                reason: self.text.clone(),
+            },
+            Action::AcknowledgeCancel => Command::AcknowledgeCancel {
+                token: token_or_zero,
+            },
+            Action::MarkStalled => Command::MarkStalled,
+            Action::Requeue => Command::Requeue {
+                todo_at: self.text.as_ref().map(|_| deadline),
+            },
+            Action::Accelerate => Command::Accelerate,
+        }
+    }
+}
+
+/// A random starting task: random rules, maybe scheduled for later.
+pub fn start_task() -> impl Strategy<Value = Task<NamedKind>> {
+    (rules(), proptest::option::of(0i64..3600), any::<u64>()).prop_map(|(rules, todo_in, seed)| {
+        let mut new = NewTask::new(
+            IdGenerator::seeded(seed).next_id(t(0)),
+            NamedKind::with_rules("DomainCreate", rules),
+            Owner::new("alice"),
+            ResourceRef::new("domain", "example.fr"),
+        );
+        if let Some(seconds) = todo_in {
+            new = new.todo_at(t(seconds));
+        }
+        Task::create(new, alice(), t(0)).unwrap()
+    })
+}
