@@ -4,7 +4,10 @@
 //! - `legality`: a hand-written `match` over (status, action, role), the
 //!   floor, against the table's check (`table::target`), over all 252
 //!   triples per iteration;
-//! - `apply`: a full `Task::apply` of `start`, `heartbeat` and `complete`;
+//! - `apply`: a full `Task::apply` of `start`, `heartbeat` and `complete`
+//!   (`start` and `complete` on a task just loaded; `heartbeat` both in the
+//!   steady state of a worker that holds the task, and on a task just
+//!   loaded);
 //! - the size of a task is printed once.
 //!
 //! Run: `cargo bench --bench transitions`.
@@ -12,6 +15,7 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -142,7 +146,39 @@ fn apply(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    // A worker holding a task in memory heartbeats it again and again:
+    // the steady state, where the history grows by amortized pushes. The
+    // task is cloned afresh (untimed) every 1000 heartbeats to bound memory.
     group.bench_function("heartbeat", |b| {
+        b.iter_custom(|iters| {
+            let mut total = std::time::Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let chunk = left.min(1000);
+                left -= chunk;
+                let mut task = running.clone();
+                let started = Instant::now();
+                for _ in 0..chunk {
+                    let accepted = task.apply(
+                        Command::Heartbeat {
+                            token,
+                            lease_until,
+                            progress: None,
+                        },
+                        Actor::System,
+                        now,
+                    );
+                    black_box(accepted.map(|e| e.version).ok());
+                }
+                total += started.elapsed();
+                drop(black_box(task));
+            }
+            total
+        })
+    });
+    // The same heartbeat as the first command on a task just loaded from
+    // storage, whose history has no spare capacity: includes growing it.
+    group.bench_function("heartbeat_on_loaded_task", |b| {
         b.iter_batched_ref(
             || running.clone(),
             |task| {
@@ -167,7 +203,7 @@ fn apply(c: &mut Criterion) {
                 task.apply(
                     Command::Complete {
                         token,
-                        outcome: Outcome::new(),
+                        outcome: Box::new(Outcome::new()),
                     },
                     Actor::System,
                     now,

@@ -205,8 +205,9 @@ pub enum Command<K> {
     Complete {
         /// The run's token.
         token: LeaseToken,
-        /// What the task produced.
-        outcome: Outcome,
+        /// What the task produced (boxed to keep commands and events
+        /// small).
+        outcome: Box<Outcome>,
     },
     /// Finish with a failure.
     Fail {

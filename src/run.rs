@@ -176,7 +176,7 @@ macro_rules! finishing_moves {
             ) -> Result<&Event<K>, Refused<Self>> {
                 let command = Command::Complete {
                     token: self.token,
-                    outcome,
+                    outcome: Box::new(outcome),
                 };
                 let result = apply_as(self.task, task, command, now);
                 refuse(self, result)

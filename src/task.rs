@@ -108,11 +108,7 @@ pub struct Task<K> {
     #[serde(default)]
     comment: Option<String>,
     #[serde(default)]
-    failure: Option<Box<Failure>>,
-    #[serde(default)]
     warnings: Vec<Warning>,
-    #[serde(default)]
-    outcome: Option<Box<Outcome>>,
     runs: u32,
     attempts: u32,
     version: u64,
@@ -449,9 +445,7 @@ impl<K: Clone> Task<K> {
             lease: None,
             cancel_requested_at: None,
             comment: new.comment,
-            failure: None,
             warnings: Vec::new(),
-            outcome: None,
             runs: 0,
             attempts: 0,
             version: event.version,
@@ -494,19 +488,16 @@ impl<K: Clone> Task<K> {
             }
             Command::Resume { lease_until, .. } => self.extend_lease(*lease_until),
             Command::Complete { outcome, .. } => {
-                let mut outcome = outcome.clone();
-                self.warnings.append(&mut outcome.warnings);
+                self.warnings.extend_from_slice(&outcome.warnings);
                 if let Some(message) = &outcome.message {
                     self.comment = Some(message.clone());
                 }
-                self.outcome = Some(Box::new(outcome));
             }
             Command::Fail { failure, .. } => {
                 if event.from.is_some_and(Status::is_leased) {
                     self.attempts += 1;
                 }
                 self.comment = Some(failure.message.clone());
-                self.failure = Some(failure.clone());
             }
             Command::Cancel { reason } => {
                 if event.to == Status::Cancelled {
@@ -617,9 +608,19 @@ impl<K> Task<K> {
         self.comment.as_deref()
     }
 
-    /// The failure of the last run that failed, while it is relevant.
+    /// Why the task failed, while it is `Failed`: read from the latest
+    /// `fail` event of the history, not stored twice.
     pub fn failure(&self) -> Option<&Failure> {
-        self.failure.as_deref()
+        if self.status != Status::Failed {
+            return None;
+        }
+        self.history
+            .iter()
+            .rev()
+            .find_map(|event| match &event.command {
+                Command::Fail { failure, .. } => Some(&**failure),
+                _ => None,
+            })
     }
 
     /// Informational warnings gathered so far.
@@ -627,9 +628,14 @@ impl<K> Task<K> {
         &self.warnings
     }
 
-    /// What the task produced, once `Done`.
+    /// What the task produced, once `Done`: read from its `complete`
+    /// event, the last of its history, not stored twice. The outcome's
+    /// warnings are also among [`warnings`](Task::warnings).
     pub fn outcome(&self) -> Option<&Outcome> {
-        self.outcome.as_deref()
+        match (self.status, self.history.last().map(|event| &event.command)) {
+            (Status::Done, Some(Command::Complete { outcome, .. })) => Some(outcome),
+            _ => None,
+        }
     }
 
     /// How many runs have started.

@@ -697,7 +697,7 @@ fn tokens_of_a_stale_run_are_refused_by_the_runtime_api_too() {
         &mut task,
         Command::Complete {
             token: first,
-            outcome: Outcome::new(),
+            outcome: Box::new(Outcome::new()),
         },
         Actor::System,
         t(64),
@@ -707,7 +707,7 @@ fn tokens_of_a_stale_run_are_refused_by_the_runtime_api_too() {
         &mut task,
         Command::Complete {
             token: LeaseToken::new(999),
-            outcome: Outcome::new(),
+            outcome: Box::new(Outcome::new()),
         },
         Actor::System,
         t(64),

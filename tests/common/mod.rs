@@ -254,7 +254,7 @@ impl Step {
                 }
                 Command::Complete {
                     token: token_or_zero,
-                    outcome,
+                    outcome: Box::new(outcome),
                 }
             }
             Action::Fail => {
