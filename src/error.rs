@@ -205,8 +205,11 @@ pub enum ReplayError {
         rejection: Rejection,
     },
     /// A record differs from what its own history rebuilds.
-    #[error("the record differs from the task its history rebuilds")]
-    Diverged,
+    #[error("the record's {field} differs from what its history rebuilds")]
+    Diverged {
+        /// The first field that differs.
+        field: &'static str,
+    },
 }
 
 /// Text that names no canonical status.

@@ -88,7 +88,16 @@ use crate::table::{self, Action, Guard, Transition};
 /// ([`apply`](Task::apply) and the helpers built on it). The record
 /// serializes with stable field names, history included; see the
 /// [module docs](crate::task) for the rules of its life.
+///
+/// Deserializing a task checks it: the record is rebuilt from its history
+/// and every stored field must agree, so a record edited behind the
+/// crate's back is refused with the name of the field that disagrees,
+/// rather than loaded in a state no command could have produced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    try_from = "StoredTask<K>",
+    bound(deserialize = "K: Deserialize<'de> + Clone + PartialEq")
+)]
 pub struct Task<K> {
     id: TaskId,
     kind: K,
@@ -339,7 +348,101 @@ impl<K: TaskKind> Task<K> {
         self.check(&Command::MarkStalled, &Actor::System, now)
             .is_ok()
     }
+}
 
+impl<K: PartialEq> Task<K> {
+    /// The first stored field (history aside) in which two records
+    /// differ: what names a corrupt record when one is read.
+    fn first_difference(&self, other: &Task<K>) -> Option<&'static str> {
+        let same = [
+            ("id", self.id == other.id),
+            ("kind", self.kind == other.kind),
+            ("owner", self.owner == other.owner),
+            ("resource", self.resource == other.resource),
+            ("status", self.status == other.status),
+            ("created_at", self.created_at == other.created_at),
+            ("updated_at", self.updated_at == other.updated_at),
+            ("done_at", self.done_at == other.done_at),
+            ("todo_at", self.todo_at == other.todo_at),
+            ("lease", self.lease == other.lease),
+            (
+                "cancel_requested_at",
+                self.cancel_requested_at == other.cancel_requested_at,
+            ),
+            ("comment", self.comment == other.comment),
+            ("warnings", self.warnings == other.warnings),
+            ("runs", self.runs == other.runs),
+            ("attempts", self.attempts == other.attempts),
+            ("version", self.version == other.version),
+        ];
+        same.into_iter()
+            .find(|(_, same)| !same)
+            .map(|(field, _)| field)
+    }
+}
+
+/// A task as read from storage, before it is checked against its history.
+#[derive(Deserialize)]
+struct StoredTask<K> {
+    id: TaskId,
+    kind: K,
+    owner: Owner,
+    resource: ResourceRef,
+    status: Status,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[serde(default)]
+    done_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    todo_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    lease: Option<Lease>,
+    #[serde(default)]
+    cancel_requested_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    comment: Option<String>,
+    #[serde(default)]
+    warnings: Vec<Warning>,
+    runs: u32,
+    attempts: u32,
+    version: u64,
+    history: Vec<Event<K>>,
+}
+
+impl<K: Clone + PartialEq> TryFrom<StoredTask<K>> for Task<K> {
+    type Error = ReplayError;
+
+    /// Rebuilds the task from the stored history and checks that every
+    /// stored field agrees with it.
+    fn try_from(stored: StoredTask<K>) -> Result<Self, Self::Error> {
+        let rebuilt = Task::replay(stored.history)?;
+        let claimed = Task {
+            id: stored.id,
+            kind: stored.kind,
+            owner: stored.owner,
+            resource: stored.resource,
+            status: stored.status,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+            done_at: stored.done_at,
+            todo_at: stored.todo_at,
+            lease: stored.lease,
+            cancel_requested_at: stored.cancel_requested_at,
+            comment: stored.comment,
+            warnings: stored.warnings,
+            runs: stored.runs,
+            attempts: stored.attempts,
+            version: stored.version,
+            history: Vec::new(),
+        };
+        match claimed.first_difference(&rebuilt) {
+            None => Ok(rebuilt),
+            Some(field) => Err(ReplayError::Diverged { field }),
+        }
+    }
+}
+
+impl<K: Clone> Task<K> {
     /// Rebuilds a task from its history alone.
     ///
     /// Each event is checked against the table (its version, its `from`
@@ -410,26 +513,6 @@ impl<K: TaskKind> Task<K> {
         Ok(task)
     }
 
-    /// Checks that the record is what its own history rebuilds: what a
-    /// store can run on a record it read from elsewhere.
-    ///
-    /// # Errors
-    ///
-    /// The history's [`ReplayError`], or [`ReplayError::Diverged`] when it
-    /// replays to a different record.
-    pub fn verify(&self) -> Result<(), ReplayError>
-    where
-        K: PartialEq,
-    {
-        if Task::replay(self.history.iter().cloned())? == *self {
-            Ok(())
-        } else {
-            Err(ReplayError::Diverged)
-        }
-    }
-}
-
-impl<K: Clone> Task<K> {
     /// The task that `event`, the `create` of `new`, makes.
     fn from_creation(new: NewTask<K>, event: Event<K>) -> Task<K> {
         Task {
@@ -462,7 +545,7 @@ impl<K: Clone> Task<K> {
                 lease_until,
                 worker,
             } => {
-                self.runs += 1;
+                self.runs = self.runs.saturating_add(1);
                 self.todo_at = None;
                 self.lease = Some(Lease {
                     token: LeaseToken::for_start(event.version),
@@ -495,7 +578,7 @@ impl<K: Clone> Task<K> {
             }
             Command::Fail { failure, .. } => {
                 if event.from.is_some_and(Status::is_leased) {
-                    self.attempts += 1;
+                    self.attempts = self.attempts.saturating_add(1);
                 }
                 self.comment = Some(failure.message.clone());
             }

@@ -82,10 +82,9 @@ proptest! {
             prop_assert_eq!(task.version(), accepted);
             assert_invariants(&task);
         }
-        // Replay rebuilds the record, and the record verifies.
+        // Replay rebuilds the record.
         let replayed = Task::replay(task.history().to_vec()).unwrap();
         prop_assert_eq!(&replayed, &task);
-        prop_assert!(task.verify().is_ok());
         // JSON round-trips exactly.
         let json = serde_json::to_string(&task).unwrap();
         let back: Task<taskstate::NamedKind> = serde_json::from_str(&json).unwrap();
