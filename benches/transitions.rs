@@ -2,7 +2,7 @@
 //!
 //! Three groups, in one run:
 //! - `legality`: a hand-written `match` over (status, action, role), the
-//!   floor, against the table's check (`table::target`), over all 252
+//!   floor, against the table's check (`table::target`), over all 315
 //!   triples per iteration;
 //! - `apply`: a full `Task::apply` of `start`, `heartbeat` and `complete`
 //!   (`start` and `complete` on a task just loaded; `heartbeat` both in the
@@ -35,6 +35,7 @@ fn hand_written(status: Status, action: Action, role: Role) -> Option<Status> {
     match (status, action) {
         (S::Pending, A::Start) if system => Some(S::Running),
         (S::Pending, A::Accelerate) if !system => Some(S::Pending),
+        (S::Pending, A::SetArgument) if !system => Some(S::Pending),
         (S::Pending, A::Cancel) => Some(S::Cancelled),
         (S::Running, A::Heartbeat) if system => Some(S::Running),
         (S::Running, A::Wait) if system => Some(S::Waiting),
@@ -53,6 +54,9 @@ fn hand_written(status: Status, action: Action, role: Role) -> Option<Status> {
         (S::Stalled, A::Requeue) if staff => Some(S::Pending),
         (S::Stalled, A::Fail) if staff => Some(S::Failed),
         (S::Stalled, A::Cancel) => Some(S::Cancelled),
+        (S::Failed, A::SetArgument) if !system => Some(S::Failed),
+        (S::Failed, A::Relaunch) if !system => Some(S::Pending),
+        (S::Failed, A::Retry) if system => Some(S::Pending),
         (S::Failed, A::Cancel) => Some(S::Cancelled),
         _ => None,
     }

@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::actor::{Actor, Owner};
-use crate::failure::{Failure, Warning};
+use crate::argument::{ArgumentValue, Arguments};
+use crate::failure::{Failure, FollowUp, Warning};
 use crate::id::TaskId;
 use crate::lease::LeaseToken;
 use crate::status::Status;
@@ -111,7 +112,7 @@ impl Outcome {
 /// .comment("waiting for the registry");
 /// assert_eq!(new.comment.as_deref(), Some("waiting for the registry"));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewTask<K> {
     /// The task's id (see [`TaskId`] for how to make one).
     pub id: TaskId,
@@ -127,6 +128,9 @@ pub struct NewTask<K> {
     /// The first status message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The arguments' first values, checked against the kind's specs.
+    #[serde(default, skip_serializing_if = "Arguments::is_empty")]
+    pub arguments: Arguments,
 }
 
 impl<K> NewTask<K> {
@@ -139,6 +143,7 @@ impl<K> NewTask<K> {
             resource,
             todo_at: None,
             comment: None,
+            arguments: Arguments::new(),
         }
     }
 
@@ -153,6 +158,12 @@ impl<K> NewTask<K> {
         self.comment = Some(comment.into());
         self
     }
+
+    /// This task, with a first value for the argument `key`.
+    pub fn argument(mut self, key: impl Into<String>, value: impl Into<ArgumentValue>) -> Self {
+        self.arguments.insert(key.into(), value.into());
+        self
+    }
 }
 
 /// A command: an [`Action`] and its data.
@@ -160,7 +171,7 @@ impl<K> NewTask<K> {
 /// Executor commands carry the [`LeaseToken`] of their run. The typed run
 /// handles ([`Run`](crate::Run), [`PausedRun`](crate::PausedRun)) build
 /// them for you.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Command<K> {
     /// Create the task. Use [`Task::create`](crate::Task::create); applied
@@ -241,9 +252,41 @@ pub enum Command<K> {
     },
     /// Bring a pending task's `todo_at` forward to now.
     Accelerate,
+    /// Set one argument to a new value, or clear it (`None`): a
+    /// correction, recorded with the old value.
+    SetArgument {
+        /// The argument's key.
+        key: String,
+        /// The new value; `None` clears it.
+        value: Option<ArgumentValue>,
+    },
+    /// Reopen a failed task, applying the corrected values it carries in
+    /// the same step: all of them or, if one is refused, none.
+    Relaunch {
+        /// Corrected argument values, by key.
+        #[serde(default, skip_serializing_if = "Arguments::is_empty")]
+        arguments: Arguments,
+    },
+    /// Reopen a failed task on the retry schedule.
+    Retry,
 }
 
 impl<K> Command<K> {
+    /// A relaunch with no corrections.
+    pub fn relaunch() -> Self {
+        Command::Relaunch {
+            arguments: Arguments::new(),
+        }
+    }
+
+    /// Set the argument `key` to `value`.
+    pub fn set_argument(key: impl Into<String>, value: impl Into<ArgumentValue>) -> Self {
+        Command::SetArgument {
+            key: key.into(),
+            value: Some(value.into()),
+        }
+    }
+
     /// The command's name, the key of its row in the table.
     pub const fn action(&self) -> Action {
         match self {
@@ -259,6 +302,9 @@ impl<K> Command<K> {
             Command::MarkStalled => Action::MarkStalled,
             Command::Requeue { .. } => Action::Requeue,
             Command::Accelerate => Action::Accelerate,
+            Command::SetArgument { .. } => Action::SetArgument,
+            Command::Relaunch { .. } => Action::Relaunch,
+            Command::Retry => Action::Retry,
         }
     }
 
@@ -276,7 +322,10 @@ impl<K> Command<K> {
             | Command::Cancel { .. }
             | Command::MarkStalled
             | Command::Requeue { .. }
-            | Command::Accelerate => None,
+            | Command::Accelerate
+            | Command::SetArgument { .. }
+            | Command::Relaunch { .. }
+            | Command::Retry => None,
         }
     }
 }
@@ -288,7 +337,7 @@ impl<K> Command<K> {
 ///  "from":"running","to":"running",
 ///  "command":{"action":"heartbeat","token":2,"lease_until":"2026-11-23T09:01:30Z"}}
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event<K> {
     /// The task's version once this event was applied: 1 for the
     /// creation, then one more per event.
@@ -303,6 +352,31 @@ pub struct Event<K> {
     pub to: Status,
     /// The accepted command.
     pub command: Command<K>,
+    /// What the crate decided in accepting it, when that is more than the
+    /// command says: a failure's follow-up, or the values a correction
+    /// replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<Effect>,
+}
+
+/// What was decided in accepting a command, recorded with its event so
+/// that replay never re-decides it under rules that may have changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    /// A `fail`: what follows, and whether the run counted as an attempt.
+    Failed {
+        /// What follows the failure.
+        follow_up: FollowUp,
+        /// Whether the run used up an attempt.
+        counted: bool,
+    },
+    /// A `set_argument` or a `relaunch` with corrections: the values the
+    /// changed arguments had before (`None` where they had none).
+    Replaced {
+        /// The previous values, by key.
+        previous: std::collections::BTreeMap<String, Option<ArgumentValue>>,
+    },
 }
 
 impl<K> Event<K> {
@@ -367,7 +441,16 @@ impl<K> Command<K> {
             ),
             Command::Cancel { reason } => with_message(String::new(), reason),
             Command::AcknowledgeCancel { token } => format!("lease {token} stopped"),
-            Command::MarkStalled | Command::Accelerate => String::new(),
+            Command::MarkStalled | Command::Accelerate | Command::Retry => String::new(),
+            Command::SetArgument { key, value } => match value {
+                Some(value) => format!("{key} = {value}"),
+                None => format!("{key} cleared"),
+            },
+            Command::Relaunch { arguments } => arguments
+                .iter()
+                .map(|(key, value)| format!("{key} = {value}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             Command::Requeue { todo_at } => match todo_at {
                 Some(todo_at) => format!("todo at {todo_at}"),
                 None => String::new(),

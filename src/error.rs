@@ -1,7 +1,9 @@
 //! The crate's error types, one per concern.
 //!
 //! - [`Rejection`]: a command was refused. An expected outcome that every
-//!   caller handles; the record is exactly as it was.
+//!   caller handles; the record is exactly as it was. Relaunches refused
+//!   say why with a [`RelaunchRefusal`]; argument values refused carry an
+//!   [`ArgumentError`].
 //! - [`ReplayError`]: a history does not rebuild a valid task.
 //! - [`ParseStatusError`], [`ParseActionError`]: text that names no
 //!   status or action.
@@ -12,6 +14,8 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::actor::{Role, RoleSet};
+use crate::argument::ArgumentError;
+use crate::failure::FollowUp;
 use crate::id::TaskId;
 use crate::lease::LeaseToken;
 use crate::rules::Rule;
@@ -117,6 +121,34 @@ pub enum Rejection {
         /// The task it was used on.
         task: TaskId,
     },
+    /// An argument value is refused: the key and the problem.
+    #[error(transparent)]
+    InvalidArgument(#[from] ArgumentError),
+    /// A relaunch is refused, for the reason given.
+    #[error("cannot relaunch: {reason}")]
+    CannotRelaunch {
+        /// Why.
+        reason: RelaunchRefusal,
+    },
+    /// An edit of a failed task's arguments is refused: the customer could
+    /// not relaunch it anyway.
+    #[error("cannot correct this task: {reason}")]
+    CannotCorrect {
+        /// Why a relaunch, and so a correction, is out of reach.
+        reason: RelaunchRefusal,
+    },
+    /// `retry` on a failure whose follow-up is not a retry.
+    #[error("no retry is scheduled (the failure's follow-up is {follow_up:?})")]
+    NoRetryScheduled {
+        /// What follows the failure instead, if known.
+        follow_up: Option<FollowUp>,
+    },
+    /// `retry` before its time.
+    #[error("the retry is not due until {at}")]
+    RetryNotDue {
+        /// When it is due.
+        at: DateTime<Utc>,
+    },
     /// A field of the command is invalid.
     #[error("invalid {field}: {reason}")]
     InvalidInput {
@@ -135,6 +167,44 @@ impl Rejection {
             reason: reason.into(),
         }
     }
+}
+
+/// Why a relaunch is refused: what a UI shows next to a disabled
+/// "relaunch" button.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum RelaunchRefusal {
+    /// The kind has its own route for this (VMware's credential tasks): a
+    /// relaunch must carry new argument values.
+    #[error("{reason}")]
+    DedicatedRoute {
+        /// The kind's explanation.
+        reason: String,
+    },
+    /// The kind lets only operators relaunch.
+    #[error("only an operator may relaunch tasks of this kind")]
+    OperatorsOnly,
+    /// The failure is the provider's: the system retries it, or it was
+    /// escalated to support.
+    #[error("the failure is on the provider's side: it is retried automatically or escalated")]
+    ProviderFailure,
+    /// The failure was classified as final.
+    #[error("the failure is final")]
+    Final,
+    /// The customer's relaunches are spent.
+    #[error("the {max} relaunches allowed are spent")]
+    BudgetSpent {
+        /// How many the customer made.
+        used: u32,
+        /// How many the kind allows.
+        max: u32,
+    },
+    /// Flagged arguments have not been corrected since the failure.
+    #[error("correct {} first", keys.join(", "))]
+    Uncorrected {
+        /// The keys still to correct.
+        keys: Vec<String>,
+    },
 }
 
 fn list(actions: &[Action]) -> String {

@@ -27,6 +27,7 @@
 //! assert_eq!(failure.fields, ["legitimacyAfnic"]);
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -187,5 +188,165 @@ impl Warning {
     pub fn detail(mut self, detail: Detail) -> Self {
         self.details.push(detail);
         self
+    }
+}
+
+/// What follows a failure, as the kind's rules decided when it was
+/// recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "next", rename_all = "snake_case")]
+pub enum FollowUp {
+    /// The customer corrects the flagged arguments and relaunches.
+    AwaitCorrection,
+    /// The system retries once `at` has come.
+    Retry {
+        /// When the retry becomes due.
+        at: DateTime<Utc>,
+    },
+    /// The provider's retries are spent: the customer must open a support
+    /// request.
+    Escalated,
+    /// The task failed for good: nothing follows automatically.
+    Final,
+}
+
+/// The comment an escalated task shows after its failure's message.
+pub const ESCALATION_NOTICE: &str =
+    "the automatic retries are exhausted: please open a support request";
+
+/// How a failure is handled once classified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Then {
+    /// Retry automatically, counting the attempt against the budget.
+    Retry,
+    /// Retry automatically without counting the attempt (an
+    /// infrastructure fault that is not the task's doing).
+    RetryUncounted,
+    /// Wait for the customer's correction and relaunch.
+    AwaitCorrection,
+    /// Fail for good.
+    Final,
+}
+
+/// Which failure codes a [`FailureRule`] matches.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeMatch {
+    /// Exactly this code.
+    Exact(Cow<'static, str>),
+    /// Every code that starts with this prefix.
+    Prefix(Cow<'static, str>),
+    /// Every code.
+    Any,
+}
+
+impl CodeMatch {
+    /// Whether `code` matches.
+    pub fn matches(&self, code: &str) -> bool {
+        match self {
+            CodeMatch::Exact(exact) => code == exact,
+            CodeMatch::Prefix(prefix) => code.starts_with(&**prefix),
+            CodeMatch::Any => true,
+        }
+    }
+}
+
+/// One rule of a kind's failure classification: failures whose code
+/// matches get this origin and this handling. A kind's rules are tried in
+/// order and the first match wins; when none matches, a failure keeps the
+/// origin its executor reported, and a customer-origin failure awaits
+/// correction while a provider-origin one is retried.
+///
+/// ```
+/// use taskstate::{CodeMatch, FailureRule, Origin, Then};
+///
+/// // Registry timeouts are the provider's: retry, but do not count them.
+/// const TIMEOUTS: FailureRule = FailureRule::prefix("REGISTRY_TIMEOUT", Origin::Provider, Then::RetryUncounted);
+/// assert!(TIMEOUTS.code.matches("REGISTRY_TIMEOUT_EPP"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FailureRule {
+    /// The codes it matches.
+    pub code: CodeMatch,
+    /// The origin it gives the failure; `None` keeps the reported one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    /// What follows.
+    pub then: Then,
+}
+
+impl FailureRule {
+    /// A rule for exactly `code`.
+    pub const fn exact(code: &'static str, origin: Origin, then: Then) -> Self {
+        FailureRule {
+            code: CodeMatch::Exact(Cow::Borrowed(code)),
+            origin: Some(origin),
+            then,
+        }
+    }
+
+    /// A rule for every code starting with `prefix`.
+    pub const fn prefix(prefix: &'static str, origin: Origin, then: Then) -> Self {
+        FailureRule {
+            code: CodeMatch::Prefix(Cow::Borrowed(prefix)),
+            origin: Some(origin),
+            then,
+        }
+    }
+}
+
+/// Classifies `failure` by `rules` (first match wins, then the default):
+/// the origin it is recorded with, and how it is handled.
+pub fn classify(rules: &[FailureRule], failure: &Failure) -> (Origin, Then) {
+    match rules.iter().find(|rule| rule.code.matches(&failure.code)) {
+        Some(rule) => (rule.origin.unwrap_or(failure.origin), rule.then),
+        None => match failure.origin {
+            Origin::Customer => (Origin::Customer, Then::AwaitCorrection),
+            Origin::Provider => (Origin::Provider, Then::Retry),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn classification_takes_the_first_match_then_the_default() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let rules = [
+            FailureRule::exact("AUTH_CODE_INVALID", Origin::Customer, Then::AwaitCorrection),
+            FailureRule::prefix("INFRA_", Origin::Provider, Then::RetryUncounted),
+            FailureRule::prefix("INFRA_DISK", Origin::Provider, Then::Final),
+            FailureRule {
+                code: CodeMatch::Exact("QUOTA".into()),
+                origin: None,
+                then: Then::Final,
+            },
+        ];
+        let f = |origin, code: &str| classify(&rules, &Failure::new(origin, code, "m", at));
+        assert_eq!(
+            f(Origin::Provider, "AUTH_CODE_INVALID"),
+            (Origin::Customer, Then::AwaitCorrection)
+        );
+        assert_eq!(
+            f(Origin::Customer, "INFRA_DISK_FULL"),
+            (Origin::Provider, Then::RetryUncounted)
+        );
+        assert_eq!(
+            f(Origin::Customer, "QUOTA"),
+            (Origin::Customer, Then::Final)
+        );
+        assert_eq!(
+            f(Origin::Customer, "OTHER"),
+            (Origin::Customer, Then::AwaitCorrection)
+        );
+        assert_eq!(
+            f(Origin::Provider, "OTHER"),
+            (Origin::Provider, Then::Retry)
+        );
+        assert!(CodeMatch::Any.matches(""));
     }
 }

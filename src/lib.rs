@@ -22,8 +22,9 @@
 //! | [`command`] | [`Command`], [`Event`], [`NewTask`], [`ResourceRef`], [`Outcome`] |
 //! | [`run`] | [`Run`] and [`PausedRun`]: typed handles for executors |
 //! | [`lease`] | [`Lease`] and [`LeaseToken`]: fenced leases |
-//! | [`rules`] | [`TaskKind`], [`Rules`], [`CancelRules`], [`NamedKind`] |
-//! | [`failure`] | [`Failure`] and its [`Origin`], [`Warning`], [`Detail`] |
+//! | [`rules`] | [`TaskKind`], [`Rules`], [`CancelRules`], [`RelaunchRules`], [`RetryPolicy`], [`NamedKind`] |
+//! | [`failure`] | [`Failure`] and its [`Origin`], classification ([`FailureRule`]), [`FollowUp`], [`Warning`] |
+//! | [`argument`] | typed arguments: [`ArgumentSpec`], [`ArgumentValue`], validation and correction |
 //! | [`id`] | [`TaskId`] (UUID v7) and a deterministic [`IdGenerator`] |
 //! | [`error`] | [`Rejection`], [`ReplayError`] and the parse errors |
 //!
@@ -72,6 +73,7 @@
 //! ```
 
 pub mod actor;
+pub mod argument;
 pub mod command;
 pub mod error;
 pub mod failure;
@@ -84,12 +86,13 @@ pub mod table;
 pub mod task;
 
 pub use actor::{Actor, Owner, Role, RoleSet};
-pub use command::{Command, Event, NewTask, Outcome, ResourceRef, Timeline};
-pub use error::{ParseActionError, ParseStatusError, Rejection, ReplayError};
-pub use failure::{Detail, Failure, Origin, Warning};
+pub use argument::{ArgumentError, ArgumentSpec, ArgumentType, ArgumentValue, Arguments};
+pub use command::{Command, Effect, Event, NewTask, Outcome, ResourceRef, Timeline};
+pub use error::{ParseActionError, ParseStatusError, Rejection, RelaunchRefusal, ReplayError};
+pub use failure::{CodeMatch, Detail, Failure, FailureRule, FollowUp, Origin, Then, Warning};
 pub use id::{IdGenerator, TaskId};
 pub use lease::{Lease, LeaseToken};
-pub use rules::{CancelRules, NamedKind, Rule, Rules, TaskKind};
+pub use rules::{CancelRules, NamedKind, RelaunchRules, RetryPolicy, Rule, Rules, TaskKind};
 pub use run::{PausedRun, Refused, Run};
 pub use status::{Status, StatusSet};
 pub use table::{Action, Guard, Transition};

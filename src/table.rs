@@ -88,11 +88,18 @@ pub enum Action {
     Requeue,
     /// Bring a pending task's `todo_at` forward to now.
     Accelerate,
+    /// Set (or clear) one argument's value: a correction.
+    SetArgument,
+    /// Reopen a failed task (customer or operator), optionally with
+    /// corrected argument values.
+    Relaunch,
+    /// Reopen a failed task on the retry schedule (system).
+    Retry,
 }
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 15] = [
         Action::Create,
         Action::Start,
         Action::Heartbeat,
@@ -105,6 +112,9 @@ impl Action {
         Action::MarkStalled,
         Action::Requeue,
         Action::Accelerate,
+        Action::SetArgument,
+        Action::Relaunch,
+        Action::Retry,
     ];
 
     /// The number of actions.
@@ -131,6 +141,9 @@ impl Action {
             Action::MarkStalled => "mark_stalled",
             Action::Requeue => "requeue",
             Action::Accelerate => "accelerate",
+            Action::SetArgument => "set_argument",
+            Action::Relaunch => "relaunch",
+            Action::Retry => "retry",
         }
     }
 }
@@ -174,6 +187,13 @@ pub enum Guard {
     CancelRequested,
     /// The kind's rules let this role accelerate.
     AccelerateAllowed,
+    /// The kind's rules let this role edit arguments in this status (on a
+    /// failed task, a customer edits only what it could relaunch).
+    EditAllowed,
+    /// The kind's relaunch rules let this role relaunch this failure.
+    RelaunchAllowed,
+    /// The failure's follow-up is a retry whose time has come.
+    RetryDue,
 }
 
 impl Guard {
@@ -188,6 +208,9 @@ impl Guard {
             Guard::CancelNotRequested => "no cancel requested yet",
             Guard::CancelRequested => "cancel requested",
             Guard::AccelerateAllowed => "kind allows accelerate",
+            Guard::EditAllowed => "kind allows edits",
+            Guard::RelaunchAllowed => "kind's relaunch rules allow",
+            Guard::RetryDue => "retry scheduled and due",
         }
     }
 }
@@ -229,6 +252,7 @@ const OPERATOR: Role = Role::Operator;
 const SYSTEM: Role = Role::System;
 const ANYONE: RoleSet = RoleSet::ALL;
 const STAFF: RoleSet = RoleSet::of(&[OPERATOR, SYSTEM]);
+const PEOPLE: RoleSet = RoleSet::of(&[CUSTOMER, OPERATOR]);
 const EXECUTOR: RoleSet = RoleSet::of(&[SYSTEM]);
 
 const fn row(
@@ -266,8 +290,15 @@ pub const TRANSITIONS: &[Transition] = &[
         S::Pending,
         A::Accelerate,
         S::Pending,
-        RoleSet::of(&[CUSTOMER, OPERATOR]),
+        PEOPLE,
         &[G::AccelerateAllowed, G::ScheduledLater],
+    ),
+    row(
+        S::Pending,
+        A::SetArgument,
+        S::Pending,
+        PEOPLE,
+        &[G::EditAllowed],
     ),
     row(
         S::Pending,
@@ -374,7 +405,22 @@ pub const TRANSITIONS: &[Transition] = &[
         ANYONE,
         &[G::CancelAllowed],
     ),
-    // Failed: settled, may be given up on.
+    // Failed: settled; corrected and relaunched, retried, or given up on.
+    row(
+        S::Failed,
+        A::SetArgument,
+        S::Failed,
+        PEOPLE,
+        &[G::EditAllowed],
+    ),
+    row(
+        S::Failed,
+        A::Relaunch,
+        S::Pending,
+        PEOPLE,
+        &[G::RelaunchAllowed],
+    ),
+    row(S::Failed, A::Retry, S::Pending, EXECUTOR, &[G::RetryDue]),
     row(
         S::Failed,
         A::Cancel,

@@ -71,10 +71,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::actor::{Actor, Owner};
-use crate::command::{Command, Event, NewTask, Outcome, ResourceRef, Timeline};
-use crate::error::{Rejection, ReplayError};
-use crate::failure::{Failure, Warning};
+use std::collections::BTreeMap;
+
+use crate::actor::{Actor, Owner, Role};
+use crate::argument::{self, ArgumentView, Arguments, Problem};
+use crate::command::{Command, Effect, Event, NewTask, Outcome, ResourceRef, Timeline};
+use crate::error::{Rejection, RelaunchRefusal, ReplayError};
+use crate::failure::{self, ESCALATION_NOTICE, Failure, FollowUp, Origin, Then, Warning};
 use crate::id::TaskId;
 use crate::lease::{Lease, LeaseToken};
 use crate::rules::{Rule, TaskKind};
@@ -118,8 +121,12 @@ pub struct Task<K> {
     comment: Option<String>,
     #[serde(default)]
     warnings: Vec<Warning>,
+    #[serde(default)]
+    arguments: Arguments,
     runs: u32,
     attempts: u32,
+    #[serde(default)]
+    relaunches: u32,
     version: u64,
     history: Vec<Event<K>>,
 }
@@ -134,6 +141,9 @@ impl<K: TaskKind> Task<K> {
     ///   owner.
     /// - [`Rejection::InvalidInput`] when the owner, the resource's kind or
     ///   the resource's id is empty.
+    /// - [`Rejection::InvalidArgument`] when an argument is not one of the
+    ///   kind's, a value does not fit its spec, or a required argument has
+    ///   no value.
     pub fn create(new: NewTask<K>, actor: Actor, now: DateTime<Utc>) -> Result<Task<K>, Rejection> {
         if let Some(acting) = actor.owner()
             && *acting != new.owner
@@ -153,6 +163,7 @@ impl<K: TaskKind> Task<K> {
             });
         }
         validate_new(&new)?;
+        argument::check_all(new.kind.arguments(), &new.arguments)?;
         let event = Event {
             version: 1,
             at: now,
@@ -160,6 +171,7 @@ impl<K: TaskKind> Task<K> {
             from: None,
             to: row.to,
             command: Command::Create(Box::new(new.clone())),
+            effect: None,
         };
         Ok(Task::from_creation(new, event))
     }
@@ -174,11 +186,18 @@ impl<K: TaskKind> Task<K> {
     /// [module docs](crate::task).
     pub fn apply(
         &mut self,
-        command: Command<K>,
+        mut command: Command<K>,
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<&Event<K>, Rejection> {
-        let row = self.decide(&command, &actor, now)?;
+        let Decision {
+            row,
+            effect,
+            origin,
+        } = self.decide(&command, &actor, now)?;
+        if let (Command::Fail { failure, .. }, Some(origin)) = (&mut command, origin) {
+            failure.origin = origin;
+        }
         let event = Event {
             version: self.version + 1,
             at: now,
@@ -186,6 +205,7 @@ impl<K: TaskKind> Task<K> {
             from: Some(self.status),
             to: row.to,
             command,
+            effect,
         };
         Ok(self.record(event))
     }
@@ -204,6 +224,7 @@ impl<K: TaskKind> Task<K> {
         now: DateTime<Utc>,
     ) -> Result<&'static Transition, Rejection> {
         self.decide(command, actor, now)
+            .map(|decision| decision.row)
     }
 
     fn decide(
@@ -211,7 +232,7 @@ impl<K: TaskKind> Task<K> {
         command: &Command<K>,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<&'static Transition, Rejection> {
+    ) -> Result<Decision, Rejection> {
         let action = command.action();
         if let Some(acting) = actor.owner()
             && *acting != self.owner
@@ -226,7 +247,51 @@ impl<K: TaskKind> Task<K> {
             self.check_guard(*guard, command, actor, now)?;
         }
         validate(command, now)?;
-        Ok(row)
+        let specs = self.kind.arguments();
+        let mut decision = Decision {
+            row,
+            effect: None,
+            origin: None,
+        };
+        match command {
+            Command::Fail { failure, .. } => {
+                let (origin, then) = failure::classify(&self.kind.rules().failures, failure);
+                // Only a run that its executor reports failed counts; a
+                // staff fail of a stalled task ends no run.
+                let counted = self.status.is_leased() && then != Then::RetryUncounted;
+                let attempts = self.attempts.saturating_add(u32::from(counted));
+                let retry = &self.kind.rules().retry;
+                let follow_up = match then {
+                    Then::AwaitCorrection => FollowUp::AwaitCorrection,
+                    Then::Final => FollowUp::Final,
+                    Then::Retry if attempts >= retry.max_attempts => FollowUp::Escalated,
+                    Then::Retry | Then::RetryUncounted => FollowUp::Retry {
+                        at: now
+                            .checked_add_signed(retry.delay(self.id, attempts))
+                            .unwrap_or(DateTime::<Utc>::MAX_UTC),
+                    },
+                };
+                decision.origin = Some(origin);
+                decision.effect = Some(Effect::Failed { follow_up, counted });
+            }
+            Command::SetArgument { key, value } => {
+                argument::check_edit(specs, key, value.as_ref())?;
+                let previous = BTreeMap::from([(key.clone(), self.arguments.get(key).cloned())]);
+                decision.effect = Some(Effect::Replaced { previous });
+            }
+            Command::Relaunch { arguments } if !arguments.is_empty() => {
+                for (key, value) in arguments {
+                    argument::check_edit(specs, key, Some(value))?;
+                }
+                let previous = arguments
+                    .keys()
+                    .map(|key| (key.clone(), self.arguments.get(key).cloned()))
+                    .collect();
+                decision.effect = Some(Effect::Replaced { previous });
+            }
+            _ => {}
+        }
+        Ok(decision)
     }
 
     /// Evaluates one guard of a row. The only place guards are decided.
@@ -297,8 +362,79 @@ impl<K: TaskKind> Task<K> {
                     return Err(refused_by(Rule::Accelerate));
                 }
             }
+            Guard::EditAllowed => {
+                if !self.kind.rules().edit.contains(self.status) {
+                    return Err(refused_by(Rule::Edit));
+                }
+                if self.status == Status::Failed
+                    && let Some(reason) = self.relaunch_refusal(actor.role(), None, false)
+                {
+                    return Err(Rejection::CannotCorrect { reason });
+                }
+            }
+            Guard::RelaunchAllowed => {
+                let corrections = match command {
+                    Command::Relaunch { arguments } => Some(arguments),
+                    _ => None,
+                };
+                if let Some(reason) = self.relaunch_refusal(actor.role(), corrections, true) {
+                    return Err(Rejection::CannotRelaunch { reason });
+                }
+            }
+            Guard::RetryDue => match self.follow_up() {
+                Some(FollowUp::Retry { at }) if at <= now => {}
+                Some(FollowUp::Retry { at }) => return Err(Rejection::RetryNotDue { at }),
+                follow_up => return Err(Rejection::NoRetryScheduled { follow_up }),
+            },
         }
         Ok(())
+    }
+
+    /// Why `role` may not relaunch this failed task, if it may not:
+    /// the kind's relaunch rules applied to the latest failure. With
+    /// `with_corrections`, the flagged arguments must be corrected (by
+    /// earlier edits or by the `corrections` the relaunch carries).
+    fn relaunch_refusal(
+        &self,
+        role: Role,
+        corrections: Option<&Arguments>,
+        with_corrections: bool,
+    ) -> Option<RelaunchRefusal> {
+        let rules = &self.kind.rules().relaunch;
+        if let Some(reason) = &rules.dedicated_route
+            && with_corrections
+            && corrections.is_none_or(Arguments::is_empty)
+        {
+            return Some(RelaunchRefusal::DedicatedRoute {
+                reason: reason.to_string(),
+            });
+        }
+        if role != Role::Customer {
+            return None;
+        }
+        let failure = self.failure();
+        if !rules.customer {
+            Some(RelaunchRefusal::OperatorsOnly)
+        } else if self.follow_up() == Some(FollowUp::Final) {
+            Some(RelaunchRefusal::Final)
+        } else if failure.is_some_and(|f| f.origin == Origin::Provider) && !rules.provider_failures
+        {
+            Some(RelaunchRefusal::ProviderFailure)
+        } else if self.relaunches >= rules.max {
+            Some(RelaunchRefusal::BudgetSpent {
+                used: self.relaunches,
+                max: rules.max,
+            })
+        } else if with_corrections && rules.require_corrections {
+            let keys: Vec<String> = self
+                .uncorrected()
+                .filter(|key| corrections.is_none_or(|c| !c.contains_key(*key)))
+                .map(str::to_owned)
+                .collect();
+            (!keys.is_empty()).then_some(RelaunchRefusal::Uncorrected { keys })
+        } else {
+            None
+        }
     }
 
     /// Starts a due task for an executor: applies `start` as the system
@@ -342,6 +478,54 @@ impl<K: TaskKind> Task<K> {
         self.check(&Command::Accelerate, actor, now).is_ok()
     }
 
+    /// Whether `actor` could relaunch this task at `now` as it stands
+    /// (the flagged arguments corrected, the budget not spent, …).
+    pub fn can_relaunch(&self, actor: &Actor, now: DateTime<Utc>) -> bool {
+        self.check(&Command::relaunch(), actor, now).is_ok()
+    }
+
+    /// Why `actor` could not relaunch this task at `now`, if it could
+    /// not: the rejection a relaunch would get, naming the rule.
+    pub fn relaunch_rejection(&self, actor: &Actor, now: DateTime<Utc>) -> Option<Rejection> {
+        self.check(&Command::relaunch(), actor, now).err()
+    }
+
+    /// Whether `actor` may set the argument `key` at `now`: the kind allows
+    /// edits in this status and the argument exists and is not read-only.
+    pub fn can_edit(&self, key: &str, actor: &Actor, now: DateTime<Utc>) -> bool {
+        let clear = Command::SetArgument {
+            key: key.to_owned(),
+            value: None,
+        };
+        match self.check(&clear, actor, now) {
+            Ok(_) => true,
+            // Clearing a required argument is refused for the value, not
+            // for the edit: a valid value would be accepted.
+            Err(Rejection::InvalidArgument(error)) => error.problem == Problem::Required,
+            Err(_) => false,
+        }
+    }
+
+    /// How many more counted attempts the retry policy allows before the
+    /// task is escalated.
+    pub fn attempts_left(&self) -> u32 {
+        self.kind
+            .rules()
+            .retry
+            .max_attempts
+            .saturating_sub(self.attempts)
+    }
+
+    /// One argument with its spec and current value, as a correction form
+    /// shows it; `None` if the kind declares no such argument.
+    pub fn argument(&self, key: &str) -> Option<ArgumentView<'_>> {
+        let spec = self.kind.arguments().iter().find(|spec| spec.key == key)?;
+        Some(ArgumentView {
+            spec,
+            value: self.arguments.get(key),
+        })
+    }
+
     /// Whether the lease has run out at `now`, so that `mark_stalled`
     /// would be accepted.
     pub fn can_mark_stalled(&self, now: DateTime<Utc>) -> bool {
@@ -371,14 +555,26 @@ impl<K: PartialEq> Task<K> {
             ),
             ("comment", self.comment == other.comment),
             ("warnings", self.warnings == other.warnings),
+            ("arguments", self.arguments == other.arguments),
             ("runs", self.runs == other.runs),
             ("attempts", self.attempts == other.attempts),
+            ("relaunches", self.relaunches == other.relaunches),
             ("version", self.version == other.version),
         ];
         same.into_iter()
             .find(|(_, same)| !same)
             .map(|(field, _)| field)
     }
+}
+
+/// What `decide` concluded about an acceptable command.
+struct Decision {
+    /// The table row it takes.
+    row: &'static Transition,
+    /// What was decided beyond the command itself.
+    effect: Option<Effect>,
+    /// The origin a failure is recorded with, after classification.
+    origin: Option<Origin>,
 }
 
 /// A task as read from storage, before it is checked against its history.
@@ -403,8 +599,12 @@ struct StoredTask<K> {
     comment: Option<String>,
     #[serde(default)]
     warnings: Vec<Warning>,
+    #[serde(default)]
+    arguments: Arguments,
     runs: u32,
     attempts: u32,
+    #[serde(default)]
+    relaunches: u32,
     version: u64,
     history: Vec<Event<K>>,
 }
@@ -430,8 +630,10 @@ impl<K: Clone + PartialEq> TryFrom<StoredTask<K>> for Task<K> {
             cancel_requested_at: stored.cancel_requested_at,
             comment: stored.comment,
             warnings: stored.warnings,
+            arguments: stored.arguments,
             runs: stored.runs,
             attempts: stored.attempts,
+            relaunches: stored.relaunches,
             version: stored.version,
             history: Vec::new(),
         };
@@ -529,8 +731,10 @@ impl<K: Clone> Task<K> {
             cancel_requested_at: None,
             comment: new.comment,
             warnings: Vec::new(),
+            arguments: new.arguments,
             runs: 0,
             attempts: 0,
+            relaunches: 0,
             version: event.version,
             history: vec![event],
         }
@@ -577,10 +781,19 @@ impl<K: Clone> Task<K> {
                 }
             }
             Command::Fail { failure, .. } => {
-                if event.from.is_some_and(Status::is_leased) {
+                let (follow_up, counted) = match &event.effect {
+                    Some(Effect::Failed { follow_up, counted }) => (Some(*follow_up), *counted),
+                    _ => (None, false),
+                };
+                if counted {
                     self.attempts = self.attempts.saturating_add(1);
                 }
-                self.comment = Some(failure.message.clone());
+                self.comment = Some(match follow_up {
+                    Some(FollowUp::Escalated) => {
+                        format!("{}; {ESCALATION_NOTICE}", failure.message)
+                    }
+                    _ => failure.message.clone(),
+                });
             }
             Command::Cancel { reason } => {
                 if event.to == Status::Cancelled {
@@ -595,6 +808,31 @@ impl<K: Clone> Task<K> {
             Command::AcknowledgeCancel { .. } | Command::MarkStalled => {}
             Command::Requeue { todo_at } => self.todo_at = *todo_at,
             Command::Accelerate => self.todo_at = Some(at),
+            Command::SetArgument { key, value } => match value {
+                Some(value) => {
+                    self.arguments.insert(key.clone(), value.clone());
+                }
+                None => {
+                    self.arguments.remove(key);
+                }
+            },
+            Command::Relaunch { arguments } => {
+                self.arguments.extend(
+                    arguments
+                        .iter()
+                        .map(|(key, value)| (key.clone(), value.clone())),
+                );
+                self.attempts = 0;
+                if event.actor.role() == Role::Customer {
+                    self.relaunches = self.relaunches.saturating_add(1);
+                }
+                self.todo_at = None;
+                self.comment = None;
+            }
+            Command::Retry => {
+                self.todo_at = None;
+                self.comment = None;
+            }
         }
         if !event.to.is_leased() {
             self.lease = None;
@@ -605,7 +843,9 @@ impl<K: Clone> Task<K> {
                 self.cancel_requested_at = None;
             }
         }
-        if event.to.is_settled() && !event.from.is_some_and(Status::is_settled) {
+        if !event.to.is_settled() {
+            self.done_at = None;
+        } else if !event.from.is_some_and(Status::is_settled) {
             self.done_at = Some(at);
         }
         self.status = event.to;
@@ -726,10 +966,83 @@ impl<K> Task<K> {
         self.runs
     }
 
-    /// How many runs ended in a failure reported by their executor (see
+    /// How many runs since creation or the last relaunch ended in a
+    /// counted failure (see
     /// [Runs and attempts](crate::task#runs-and-attempts)).
     pub fn attempts(&self) -> u32 {
         self.attempts
+    }
+
+    /// How many times a customer relaunched the task.
+    pub fn relaunches(&self) -> u32 {
+        self.relaunches
+    }
+
+    /// The current values of the task's arguments.
+    pub fn arguments(&self) -> &Arguments {
+        &self.arguments
+    }
+
+    /// The latest `fail` event, while the task is `Failed`.
+    fn failure_event(&self) -> Option<&Event<K>> {
+        if self.status != Status::Failed {
+            return None;
+        }
+        self.history
+            .iter()
+            .rev()
+            .find(|event| matches!(event.command, Command::Fail { .. }))
+    }
+
+    /// What follows the failure, while the task is `Failed`: a retry and
+    /// when, the customer's correction, an escalation, or nothing.
+    pub fn follow_up(&self) -> Option<FollowUp> {
+        match self.failure_event()?.effect {
+            Some(Effect::Failed { follow_up, .. }) => Some(follow_up),
+            _ => None,
+        }
+    }
+
+    /// When the system may retry the failed task, if a retry is scheduled.
+    pub fn next_retry_at(&self) -> Option<DateTime<Utc>> {
+        match self.follow_up()? {
+            FollowUp::Retry { at } => Some(at),
+            _ => None,
+        }
+    }
+
+    /// Whether the provider's retries are spent and the customer must
+    /// open a support request.
+    pub fn is_escalated(&self) -> bool {
+        self.follow_up() == Some(FollowUp::Escalated)
+    }
+
+    /// The argument keys the failure flagged that have not been set since
+    /// it was recorded (OVHcloud's list of fields to correct), in the
+    /// failure's order.
+    pub fn fields_to_correct(&self) -> Vec<&str> {
+        self.uncorrected().collect()
+    }
+
+    fn uncorrected(&self) -> impl Iterator<Item = &str> {
+        let fail_position = self
+            .failure_event()
+            .map_or(self.history.len(), |event| event.version as usize);
+        let corrected: Vec<&str> = self
+            .history
+            .get(fail_position..)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|event| match &event.command {
+                Command::SetArgument { key, .. } => Some(key.as_str()),
+                _ => None,
+            })
+            .collect();
+        self.failure()
+            .into_iter()
+            .flat_map(|failure| failure.fields.iter())
+            .map(String::as_str)
+            .filter(move |key| !corrected.contains(key))
     }
 
     /// The number of accepted commands, creation included: equal to the
@@ -801,6 +1114,9 @@ fn validate<K>(command: &Command<K>, now: DateTime<Utc>) -> Result<(), Rejection
         | Command::AcknowledgeCancel { .. }
         | Command::MarkStalled
         | Command::Requeue { .. }
-        | Command::Accelerate => Ok(()),
+        | Command::Accelerate
+        | Command::SetArgument { .. }
+        | Command::Relaunch { .. }
+        | Command::Retry => Ok(()),
     }
 }

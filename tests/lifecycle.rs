@@ -598,6 +598,51 @@ fn handles_belong_to_their_task() -> Vec<T> {
     vec![one]
 }
 
+fn corrections_relaunches_and_retries() -> Vec<T> {
+    use taskstate::{ArgumentSpec, StatusSet};
+    let kind = NamedKind::with_rules(
+        "DomainCreate",
+        Rules::new().edit(StatusSet::of(&[Status::Pending, Status::Failed])),
+    )
+    .argument(ArgumentSpec::text("authCode", 4, 32));
+    let mut task = task_of(kind);
+    // Editable while pending, by this kind's rules.
+    accept(
+        &mut task,
+        Command::set_argument("authCode", "0000"),
+        alice(),
+        t(1),
+    );
+    // A customer-origin failure, corrected and relaunched.
+    let run = task.start(t(300), None, t(2)).unwrap();
+    let failure = Failure::customer(
+        "AUTH_CODE_INVALID",
+        "the registry refused the auth code",
+        t(3),
+    )
+    .flag("authCode");
+    run.fail(&mut task, failure, t(3)).unwrap();
+    accept(
+        &mut task,
+        Command::set_argument("authCode", "s3cr3t"),
+        alice(),
+        t(4),
+    );
+    accept(&mut task, Command::relaunch(), alice(), t(5));
+    assert_eq!(task.status(), Status::Pending);
+    // A provider-origin failure, retried by the system when due.
+    let run = task.start(t(300), None, t(6)).unwrap();
+    run.fail(&mut task, provider_failure(t(7)), t(7)).unwrap();
+    let at = task.next_retry_at().unwrap();
+    accept(&mut task, Command::Retry, Actor::System, at);
+    let run = task
+        .start(at + chrono::Duration::minutes(5), None, at)
+        .unwrap();
+    run.complete(&mut task, Outcome::new(), at + chrono::Duration::seconds(1))
+        .unwrap();
+    vec![task]
+}
+
 fn scenarios() -> Vec<T> {
     [
         happy_path as fn() -> Vec<T>,
@@ -610,6 +655,7 @@ fn scenarios() -> Vec<T> {
         accelerate,
         bad_input_is_named,
         handles_belong_to_their_task,
+        corrections_relaunches_and_retries,
     ]
     .into_iter()
     .flat_map(|scenario| scenario())

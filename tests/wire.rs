@@ -7,8 +7,8 @@ mod common;
 
 use serde_json::{Value, json};
 use taskstate::{
-    Actor, Command, Detail, Failure, LeaseToken, NamedKind, Outcome, ResourceRef, Rules, Task,
-    Warning,
+    Actor, ArgumentValue, Command, Detail, Failure, LeaseToken, NamedKind, Outcome, ResourceRef,
+    Rules, Task, Warning,
 };
 
 use common::{pending, t};
@@ -49,8 +49,10 @@ fn a_failed_task_has_stable_field_names() {
             "cancel_requested_at": null,
             "comment": "justify the use",
             "warnings": [],
+            "arguments": {},
             "runs": 1,
             "attempts": 1,
+            "relaunches": 0,
             "version": 3
         })
     );
@@ -64,6 +66,10 @@ fn a_failed_task_has_stable_field_names() {
             "fields": ["legitimacyAfnic"],
             "details": [{"code": "missing", "field": "legitimacyAfnic", "message": "required"}]
         })
+    );
+    assert_eq!(
+        history[2]["effect"],
+        json!({"effect": "failed", "follow_up": {"next": "await_correction"}, "counted": true})
     );
     assert_eq!(
         history[1],
@@ -162,6 +168,25 @@ fn every_command_has_a_stable_shape() {
             json!({"action": "requeue", "todo_at": "2026-11-23T09:01:00Z"}),
         ),
         (Command::Accelerate, json!({"action": "accelerate"})),
+        (
+            Command::set_argument("legitimacyAfnic", "mayor"),
+            json!({"action": "set_argument", "key": "legitimacyAfnic", "value": {"text": "mayor"}}),
+        ),
+        (
+            Command::SetArgument {
+                key: "note".into(),
+                value: None,
+            },
+            json!({"action": "set_argument", "key": "note", "value": null}),
+        ),
+        (Command::relaunch(), json!({"action": "relaunch"})),
+        (
+            Command::Relaunch {
+                arguments: [("duration".to_owned(), ArgumentValue::Integer(2))].into(),
+            },
+            json!({"action": "relaunch", "arguments": {"duration": {"integer": 2}}}),
+        ),
+        (Command::Retry, json!({"action": "retry"})),
     ];
     for (command, expected) in cases {
         assert_eq!(round_trip(&command), expected);

@@ -5,9 +5,13 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
+use std::borrow::Cow;
+
 use taskstate::{
-    Action, Actor, CancelRules, Command, Failure, IdGenerator, LeaseToken, NamedKind, NewTask,
-    Origin, Outcome, Owner, ResourceRef, Role, RoleSet, Rules, Status, StatusSet, Task, Warning,
+    Action, Actor, ArgumentSpec, ArgumentType, ArgumentValue, Arguments, CancelRules, Command,
+    Failure, FailureRule, IdGenerator, LeaseToken, NamedKind, NewTask, Origin, Outcome, Owner,
+    RelaunchRules, ResourceRef, RetryPolicy, Role, RoleSet, Rules, Status, StatusSet, Task, Then,
+    Warning,
 };
 
 /// 2026-11-23 09:00:00 UTC plus `seconds`.
@@ -80,8 +84,55 @@ pub fn provider_failure(at: DateTime<Utc>) -> Failure {
 // Strategies
 // ---------------------------------------------------------------------
 
+/// The failure rules random kinds may use.
+pub const FAILURE_RULES: &[FailureRule] = &[
+    FailureRule::exact("AUTH_INVALID", Origin::Customer, Then::AwaitCorrection),
+    FailureRule::prefix("INFRA_", Origin::Provider, Then::RetryUncounted),
+    FailureRule::exact("QUOTA_FINAL", Origin::Customer, Then::Final),
+];
+
+/// The codes random failures carry (the empty one is invalid input).
+pub const CODES: &[&str] = &["SOME_CODE", "AUTH_INVALID", "INFRA_DOWN", "QUOTA_FINAL", ""];
+
+/// The argument specs of random kinds: a read-only required one, a
+/// correctable text, a required integer, an email.
+pub fn specs() -> Vec<ArgumentSpec> {
+    vec![
+        ArgumentSpec::text("domain", 1, 255).read_only().required(),
+        ArgumentSpec::text("legitimacyAfnic", 5, 50),
+        ArgumentSpec::integer("duration", 1, 10).required(),
+        ArgumentSpec::new("contactEmail", ArgumentType::Email),
+    ]
+}
+
+/// The keys random steps use: the specs' and one the kind lacks.
+pub const KEYS: &[&str] = &[
+    "domain",
+    "legitimacyAfnic",
+    "duration",
+    "contactEmail",
+    "nope",
+];
+
+/// A value for `key`: valid, invalid (out of bounds or of the wrong type)
+/// by `choice`.
+pub fn value_for(key: &str, choice: u8) -> ArgumentValue {
+    let valid = !choice.is_multiple_of(3);
+    match (key, valid) {
+        ("domain", true) => "example.com".into(),
+        ("legitimacyAfnic", true) => "I am the mayor".into(),
+        ("legitimacyAfnic", false) => "no".into(),
+        ("duration", true) => ArgumentValue::Integer(i64::from(choice % 10) + 1),
+        ("duration", false) => ArgumentValue::Integer(99),
+        ("contactEmail", true) => "a@example.fr".into(),
+        ("contactEmail", false) => "not an email".into(),
+        _ => ArgumentValue::Boolean(true),
+    }
+}
+
 /// Random rules: every combination of the seeds' cancel rules, with and
-/// without running cancels, and random accelerate roles.
+/// without running cancels, random accelerate roles, random relaunch and
+/// retry rules, edits in random statuses, with or without failure rules.
 pub fn rules() -> impl Strategy<Value = Rules> {
     let cancel = prop_oneof![
         Just(CancelRules::STANDARD),
@@ -105,8 +156,48 @@ pub fn rules() -> impl Strategy<Value = Rules> {
                 .collect::<Vec<_>>(),
         )
     });
-    (cancel, accelerate)
-        .prop_map(|(cancel, accelerate)| Rules::new().cancel(cancel).accelerate(accelerate))
+    let relaunch = (
+        any::<bool>(),
+        any::<bool>(),
+        0u32..3,
+        any::<bool>(),
+        proptest::bool::weighted(0.2),
+    )
+        .prop_map(
+            |(customer, provider_failures, max, require_corrections, dedicated)| RelaunchRules {
+                customer,
+                provider_failures,
+                max,
+                require_corrections,
+                dedicated_route: dedicated.then_some(Cow::Borrowed("use the credentials route")),
+            },
+        );
+    let retry = (0u32..4, 0u64..120).prop_map(|(max_attempts, initial)| {
+        RetryPolicy::STANDARD
+            .max_attempts(max_attempts)
+            .initial_delay_secs(initial)
+            .max_delay_secs(600)
+    });
+    let edit = prop_oneof![
+        Just(StatusSet::of(&[Status::Failed])),
+        Just(StatusSet::of(&[Status::Pending, Status::Failed])),
+        Just(StatusSet::EMPTY),
+    ];
+    (cancel, accelerate, relaunch, retry, edit, any::<bool>()).prop_map(
+        |(cancel, accelerate, relaunch, retry, edit, classify)| {
+            let rules = Rules::new()
+                .cancel(cancel)
+                .accelerate(accelerate)
+                .relaunch(relaunch)
+                .retry(retry)
+                .edit(edit);
+            if classify {
+                rules.failures(FAILURE_RULES)
+            } else {
+                rules
+            }
+        },
+    )
 }
 
 fn status_set(bits: u8) -> StatusSet {
@@ -154,7 +245,19 @@ pub struct Step {
     pub token: TokenChoice,
     pub text: Option<String>,
     pub origin: Origin,
-    pub empty_code: bool,
+    pub code: &'static str,
+    /// Which argument key a correction or a flag names.
+    pub key: &'static str,
+    /// Whether a correction's value is valid (see [`value_for`]).
+    pub value: u8,
+    /// Whether a correction clears the argument, or a relaunch carries
+    /// none.
+    pub empty: bool,
+    /// Whether the action is drawn from the table's rows leaving the
+    /// task's current status (most steps), rather than from every action.
+    pub from_table: bool,
+    /// Which row, when drawn from the table.
+    pub pick: u8,
 }
 
 pub fn step() -> impl Strategy<Value = Step> {
@@ -171,6 +274,11 @@ pub fn step() -> impl Strategy<Value = Step> {
         Just(Action::MarkStalled),
         Just(Action::Requeue),
         Just(Action::Accelerate),
+        Just(Action::SetArgument),
+        Just(Action::SetArgument),
+        Just(Action::Relaunch),
+        Just(Action::Relaunch),
+        Just(Action::Retry),
     ];
     let advance = prop_oneof![
         6 => 0i64..120,
@@ -185,18 +293,32 @@ pub fn step() -> impl Strategy<Value = Step> {
     ];
     let text = proptest::option::of("[a-z ]{0,12}");
     let origin = prop_oneof![Just(Origin::Customer), Just(Origin::Provider)];
+    let code = prop_oneof![
+        6 => Just(CODES[0]),
+        2 => Just(CODES[1]),
+        2 => Just(CODES[2]),
+        1 => Just(CODES[3]),
+        1 => Just(CODES[4]),
+    ];
+    let key = proptest::sample::select(KEYS);
     (
-        action,
-        actor(),
-        advance,
-        horizon,
-        token,
-        text,
-        origin,
-        proptest::bool::weighted(0.05),
+        (action, actor(), advance, horizon, token),
+        (
+            text,
+            origin,
+            code,
+            key,
+            any::<u8>(),
+            proptest::bool::weighted(0.2),
+        ),
+        (proptest::bool::weighted(0.8), any::<u8>()),
     )
         .prop_map(
-            |(action, actor, advance, horizon, token, text, origin, empty_code)| Step {
+            |(
+                (action, actor, advance, horizon, token),
+                (text, origin, code, key, value, empty),
+                (from_table, pick),
+            )| Step {
                 action,
                 actor,
                 advance,
@@ -204,12 +326,48 @@ pub fn step() -> impl Strategy<Value = Step> {
                 token,
                 text,
                 origin,
-                empty_code,
+                code,
+                key,
+                value,
+                empty,
+                from_table,
+                pick,
             },
         )
 }
 
 impl Step {
+    /// The concrete command and actor for `task` at `now`. A step drawn
+    /// from the table takes a row leaving the task's status (a cancel only
+    /// one time in four, so sequences do not end early) and, most of the
+    /// time, an actor the row allows.
+    pub fn resolve(
+        &self,
+        task: &Task<NamedKind>,
+        now: DateTime<Utc>,
+    ) -> (Command<NamedKind>, Actor) {
+        let mut step = self.clone();
+        if self.from_table {
+            let rows: Vec<_> = taskstate::table::from(task.status()).collect();
+            if !rows.is_empty() {
+                let mut row = rows[usize::from(self.pick) % rows.len()];
+                if row.action == Action::Cancel && !self.value.is_multiple_of(4) {
+                    row = rows[(usize::from(self.pick) + 1) % rows.len()];
+                }
+                step.action = row.action;
+                if !self.value.is_multiple_of(8) {
+                    let roles: Vec<Role> = row.roles.iter().collect();
+                    step.actor = match roles[usize::from(self.value) % roles.len()] {
+                        Role::Customer => alice(),
+                        Role::Operator => bob(),
+                        Role::System => Actor::System,
+                    };
+                }
+            }
+        }
+        (step.command(task, now), step.actor)
+    }
+
     /// The concrete command for `task` at `now`.
     pub fn command(&self, task: &Task<NamedKind>, now: DateTime<Utc>) -> Command<NamedKind> {
         let current = task.lease().map(|lease| lease.token);
@@ -258,12 +416,27 @@ impl Step {
                 }
             }
             Action::Fail => {
-                let code = if self.empty_code { "" } else { "SOME_CODE" };
+                let mut failure = Failure::new(self.origin, self.code, "it failed", now);
+                if !self.empty {
+                    failure = failure.flag(self.key);
+                }
                 Command::Fail {
                     token,
-                    failure: Box::new(Failure::new(self.origin, code, "it failed", now)),
+                    failure: Box::new(failure),
                 }
             }
+            Action::SetArgument => Command::SetArgument {
+                key: self.key.to_owned(),
+                value: (!self.empty).then(|| value_for(self.key, self.value)),
+            },
+            Action::Relaunch => {
+                let mut arguments = Arguments::new();
+                if !self.empty {
+                    arguments.insert(self.key.to_owned(), value_for(self.key, self.value));
+                }
+                Command::Relaunch { arguments }
+            }
+            Action::Retry => Command::Retry,
             Action::Cancel => Command::Cancel {
                 reason: self.text.clone(),
             },
@@ -279,15 +452,20 @@ impl Step {
     }
 }
 
-/// A random starting task: random rules, maybe scheduled for later.
+/// A random starting task: random rules, the [`specs`] with valid first
+/// values, maybe scheduled for later.
 pub fn start_task() -> impl Strategy<Value = Task<NamedKind>> {
     (rules(), proptest::option::of(0i64..3600), any::<u64>()).prop_map(|(rules, todo_in, seed)| {
+        let mut kind = NamedKind::with_rules("DomainCreate", rules);
+        kind.arguments = specs();
         let mut new = NewTask::new(
             IdGenerator::seeded(seed).next_id(t(0)),
-            NamedKind::with_rules("DomainCreate", rules),
+            kind,
             Owner::new("alice"),
             ResourceRef::new("domain", "example.fr"),
-        );
+        )
+        .argument("domain", "example.fr")
+        .argument("duration", 1);
         if let Some(seconds) = todo_in {
             new = new.todo_at(t(seconds));
         }

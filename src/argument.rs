@@ -1,0 +1,667 @@
+//! Typed arguments: the data a task runs with, and their correction.
+//!
+//! A kind declares the arguments of its tasks as [`ArgumentSpec`]s
+//! ([`TaskKind::arguments`](crate::TaskKind::arguments)): a key, a type
+//! with its bounds, whether it is read-only or required, and a description
+//! a UI can show. A task holds the current [`ArgumentValue`] of each.
+//!
+//! When a run fails for invalid or missing information, the failure flags
+//! the keys to correct ([`Failure::fields`](crate::Failure::fields)); the
+//! customer reads each one ([`Task::argument`](crate::Task::argument)),
+//! sets a new value ([`Command::SetArgument`](crate::Command::SetArgument),
+//! recorded with the old value and who changed it), and relaunches. Every
+//! value is validated against its spec; a bad one is refused with an
+//! [`ArgumentError`] that names the key and the [`Problem`], and the task
+//! is left unchanged.
+//!
+//! # Example
+//!
+//! ```
+//! use taskstate::argument::{ArgumentSpec, ArgumentValue, Problem};
+//!
+//! let spec = ArgumentSpec::text("legitimacyAfnic", 10, 2000)
+//!     .required()
+//!     .describe("Why you may use this name (Afnic asks for it for city names)");
+//! assert!(spec.check(&ArgumentValue::from("I am the mayor of this town")).is_ok());
+//!
+//! let err = spec.check(&ArgumentValue::from("short")).unwrap_err();
+//! assert_eq!(err.key, "legitimacyAfnic");
+//! assert_eq!(err.problem, Problem::TooShort { min: 10 });
+//! assert_eq!(err.to_string(), "argument legitimacyAfnic: shorter than 10 characters");
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The type of an argument, with its bounds.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ArgumentType {
+    /// Text of `min` to `max` characters.
+    Text {
+        /// The fewest characters.
+        min: u32,
+        /// The most characters.
+        max: u32,
+    },
+    /// One of the accepted values (OVHcloud's accepted values list).
+    OneOf {
+        /// The accepted values.
+        accepted: Vec<String>,
+    },
+    /// A whole number from `min` to `max`.
+    Integer {
+        /// The smallest value.
+        min: i64,
+        /// The largest value.
+        max: i64,
+    },
+    /// `true` or `false`.
+    Boolean,
+    /// A calendar date.
+    Date,
+    /// An email address.
+    Email,
+    /// A phone number in international form: `+33.123456789` or
+    /// `+33123456789`.
+    Phone,
+    /// Any JSON value.
+    Json,
+}
+
+impl ArgumentType {
+    /// The type's name: `text`, `one_of`, `integer`, `boolean`, `date`,
+    /// `email`, `phone` or `json`.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            ArgumentType::Text { .. } => "text",
+            ArgumentType::OneOf { .. } => "one_of",
+            ArgumentType::Integer { .. } => "integer",
+            ArgumentType::Boolean => "boolean",
+            ArgumentType::Date => "date",
+            ArgumentType::Email => "email",
+            ArgumentType::Phone => "phone",
+            ArgumentType::Json => "json",
+        }
+    }
+}
+
+/// The value of an argument.
+///
+/// Serialized with its type: `{"text":"…"}`, `{"integer":3}`,
+/// `{"boolean":true}`, `{"date":"2026-11-23"}`, `{"json":…}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgumentValue {
+    /// Text: for text, one-of, email and phone arguments.
+    Text(String),
+    /// A whole number.
+    Integer(i64),
+    /// A boolean.
+    Boolean(bool),
+    /// A calendar date.
+    Date(NaiveDate),
+    /// Any JSON value.
+    Json(serde_json::Value),
+}
+
+impl ArgumentValue {
+    /// The value's type name: `text`, `integer`, `boolean`, `date` or
+    /// `json`.
+    pub const fn type_name(&self) -> &'static str {
+        match self {
+            ArgumentValue::Text(_) => "text",
+            ArgumentValue::Integer(_) => "integer",
+            ArgumentValue::Boolean(_) => "boolean",
+            ArgumentValue::Date(_) => "date",
+            ArgumentValue::Json(_) => "json",
+        }
+    }
+
+    /// The text, if this is a text value.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            ArgumentValue::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ArgumentValue {
+    /// The value as an API that speaks in strings shows it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgumentValue::Text(text) => f.write_str(text),
+            ArgumentValue::Integer(n) => write!(f, "{n}"),
+            ArgumentValue::Boolean(b) => write!(f, "{b}"),
+            ArgumentValue::Date(d) => write!(f, "{d}"),
+            ArgumentValue::Json(json) => write!(f, "{json}"),
+        }
+    }
+}
+
+impl From<&str> for ArgumentValue {
+    fn from(text: &str) -> Self {
+        ArgumentValue::Text(text.to_owned())
+    }
+}
+
+impl From<String> for ArgumentValue {
+    fn from(text: String) -> Self {
+        ArgumentValue::Text(text)
+    }
+}
+
+impl From<i64> for ArgumentValue {
+    fn from(n: i64) -> Self {
+        ArgumentValue::Integer(n)
+    }
+}
+
+impl From<bool> for ArgumentValue {
+    fn from(b: bool) -> Self {
+        ArgumentValue::Boolean(b)
+    }
+}
+
+impl From<NaiveDate> for ArgumentValue {
+    fn from(d: NaiveDate) -> Self {
+        ArgumentValue::Date(d)
+    }
+}
+
+impl From<serde_json::Value> for ArgumentValue {
+    fn from(json: serde_json::Value) -> Self {
+        ArgumentValue::Json(json)
+    }
+}
+
+/// The declaration of one argument of a kind.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ArgumentSpec {
+    /// The argument's key (`legitimacyAfnic`, `authCode`).
+    pub key: String,
+    /// Its type and bounds.
+    #[serde(flatten)]
+    pub kind: ArgumentType,
+    /// Whether nobody may change it after creation.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Whether it must always have a value.
+    #[serde(default)]
+    pub required: bool,
+    /// How to fill it, for the customer.
+    #[serde(default)]
+    pub description: String,
+}
+
+impl ArgumentSpec {
+    /// An optional, editable argument of type `kind`.
+    pub fn new(key: impl Into<String>, kind: ArgumentType) -> Self {
+        ArgumentSpec {
+            key: key.into(),
+            kind,
+            read_only: false,
+            required: false,
+            description: String::new(),
+        }
+    }
+
+    /// Text of `min` to `max` characters.
+    pub fn text(key: impl Into<String>, min: u32, max: u32) -> Self {
+        ArgumentSpec::new(key, ArgumentType::Text { min, max })
+    }
+
+    /// One of the `accepted` values.
+    pub fn one_of<S: Into<String>>(
+        key: impl Into<String>,
+        accepted: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let accepted = accepted.into_iter().map(Into::into).collect();
+        ArgumentSpec::new(key, ArgumentType::OneOf { accepted })
+    }
+
+    /// A whole number from `min` to `max`.
+    pub fn integer(key: impl Into<String>, min: i64, max: i64) -> Self {
+        ArgumentSpec::new(key, ArgumentType::Integer { min, max })
+    }
+
+    /// This spec, read-only after creation.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    /// This spec, required: it must always have a value.
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// This spec, with a description for the customer.
+    pub fn describe(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// The accepted values, for a one-of argument.
+    pub fn accepted_values(&self) -> &[String] {
+        match &self.kind {
+            ArgumentType::OneOf { accepted } => accepted,
+            _ => &[],
+        }
+    }
+
+    /// Checks `value` against this spec's type and bounds (not against
+    /// `read_only`, which concerns edits).
+    ///
+    /// # Errors
+    ///
+    /// An [`ArgumentError`] naming this spec's key and the [`Problem`]:
+    /// [`WrongType`](Problem::WrongType), [`TooShort`](Problem::TooShort),
+    /// [`TooLong`](Problem::TooLong), [`NotAccepted`](Problem::NotAccepted),
+    /// [`BelowMinimum`](Problem::BelowMinimum),
+    /// [`AboveMaximum`](Problem::AboveMaximum),
+    /// [`InvalidEmail`](Problem::InvalidEmail) or
+    /// [`InvalidPhone`](Problem::InvalidPhone).
+    pub fn check(&self, value: &ArgumentValue) -> Result<(), ArgumentError> {
+        self.problem_with(value)
+            .map_or(Ok(()), |problem| Err(self.error(problem)))
+    }
+
+    fn problem_with(&self, value: &ArgumentValue) -> Option<Problem> {
+        use ArgumentType as T;
+        use ArgumentValue as V;
+        match (&self.kind, value) {
+            (T::Text { min, max }, V::Text(text)) => {
+                let chars = text.chars().count();
+                if chars < *min as usize {
+                    Some(Problem::TooShort { min: *min })
+                } else if chars > *max as usize {
+                    Some(Problem::TooLong { max: *max })
+                } else {
+                    None
+                }
+            }
+            (T::OneOf { accepted }, V::Text(text)) => {
+                (!accepted.iter().any(|a| a == text)).then(|| Problem::NotAccepted {
+                    accepted: accepted.clone(),
+                })
+            }
+            (T::Integer { min, .. }, V::Integer(n)) if n < min => {
+                Some(Problem::BelowMinimum { min: *min })
+            }
+            (T::Integer { max, .. }, V::Integer(n)) if n > max => {
+                Some(Problem::AboveMaximum { max: *max })
+            }
+            (T::Email, V::Text(text)) => (!is_email(text)).then_some(Problem::InvalidEmail),
+            (T::Phone, V::Text(text)) => (!is_phone(text)).then_some(Problem::InvalidPhone),
+            (T::Integer { .. }, V::Integer(_))
+            | (T::Boolean, V::Boolean(_))
+            | (T::Date, V::Date(_))
+            | (T::Json, V::Json(_)) => None,
+            (kind, value) => Some(Problem::WrongType {
+                expected: kind.name(),
+                found: value.type_name(),
+            }),
+        }
+    }
+
+    /// Reads a value for this spec from text, as APIs that speak in
+    /// strings send it (`"42"` for an integer, `"2026-11-23"` for a date,
+    /// `"true"` for a boolean, JSON text for a JSON argument), then checks
+    /// it.
+    ///
+    /// ```
+    /// use taskstate::argument::{ArgumentSpec, ArgumentValue};
+    ///
+    /// let years = ArgumentSpec::integer("duration", 1, 10);
+    /// assert_eq!(years.parse("2")?, ArgumentValue::Integer(2));
+    /// assert!(years.parse("two").is_err());
+    /// # Ok::<(), taskstate::argument::ArgumentError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Problem::Unparsable`] when the text does not read as the type,
+    /// then the errors of [`check`](ArgumentSpec::check).
+    pub fn parse(&self, text: &str) -> Result<ArgumentValue, ArgumentError> {
+        let unparsable = || {
+            self.error(Problem::Unparsable {
+                expected: self.kind.name(),
+            })
+        };
+        let value = match &self.kind {
+            ArgumentType::Integer { .. } => {
+                ArgumentValue::Integer(text.trim().parse().map_err(|_| unparsable())?)
+            }
+            ArgumentType::Boolean => {
+                ArgumentValue::Boolean(text.trim().parse().map_err(|_| unparsable())?)
+            }
+            ArgumentType::Date => {
+                ArgumentValue::Date(text.trim().parse().map_err(|_| unparsable())?)
+            }
+            ArgumentType::Json => {
+                ArgumentValue::Json(serde_json::from_str(text).map_err(|_| unparsable())?)
+            }
+            ArgumentType::Text { .. }
+            | ArgumentType::OneOf { .. }
+            | ArgumentType::Email
+            | ArgumentType::Phone => ArgumentValue::from(text),
+        };
+        self.check(&value)?;
+        Ok(value)
+    }
+
+    pub(crate) fn error(&self, problem: Problem) -> ArgumentError {
+        ArgumentError {
+            key: self.key.clone(),
+            problem,
+        }
+    }
+}
+
+/// A structural email check: one `@`, a non-empty local part, a domain
+/// with a dot and no empty label, no white space, at most 254 characters.
+fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    text.len() <= 254
+        && !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && domain.split('.').all(|label| !label.is_empty())
+        && !text.chars().any(char::is_whitespace)
+}
+
+/// An international phone number: `+`, a country code, an optional `.`
+/// after it, and digits; 8 to 15 digits in all (E.164).
+fn is_phone(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix('+') else {
+        return false;
+    };
+    let (code, number) = rest.split_once('.').unwrap_or(("", rest));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let digits = code.len() + number.len();
+    all_digits(code) && code.len() <= 3 && all_digits(number) && (8..=15).contains(&digits)
+}
+
+/// What is wrong with an argument value.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Problem {
+    /// The kind declares no argument with this key.
+    #[error("not an argument of this kind")]
+    UnknownKey,
+    /// The argument is read-only after creation.
+    #[error("read-only")]
+    ReadOnly,
+    /// A required argument left without a value.
+    #[error("required")]
+    Required,
+    /// The value's type is not the argument's.
+    #[error("expected a {expected} value, found a {found} value")]
+    WrongType {
+        /// The argument's type.
+        expected: &'static str,
+        /// The value's type.
+        found: &'static str,
+    },
+    /// Text that does not read as the argument's type.
+    #[error("does not read as a {expected} value")]
+    Unparsable {
+        /// The argument's type.
+        expected: &'static str,
+    },
+    /// Text shorter than the minimum.
+    #[error("shorter than {min} characters")]
+    TooShort {
+        /// The fewest characters.
+        min: u32,
+    },
+    /// Text longer than the maximum.
+    #[error("longer than {max} characters")]
+    TooLong {
+        /// The most characters.
+        max: u32,
+    },
+    /// A number below the minimum.
+    #[error("below the minimum {min}")]
+    BelowMinimum {
+        /// The smallest value.
+        min: i64,
+    },
+    /// A number above the maximum.
+    #[error("above the maximum {max}")]
+    AboveMaximum {
+        /// The largest value.
+        max: i64,
+    },
+    /// Not one of the accepted values.
+    #[error("not an accepted value (accepted: {})", accepted.join(", "))]
+    NotAccepted {
+        /// The accepted values.
+        accepted: Vec<String>,
+    },
+    /// Not an email address.
+    #[error("not an email address")]
+    InvalidEmail,
+    /// Not an international phone number.
+    #[error("not an international phone number (+CC.NNNNNNNN)")]
+    InvalidPhone,
+}
+
+/// An argument value refused: which key, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("argument {key}: {problem}")]
+pub struct ArgumentError {
+    /// The argument's key.
+    pub key: String,
+    /// What is wrong.
+    pub problem: Problem,
+}
+
+/// The current values of a task's arguments, by key.
+pub type Arguments = BTreeMap<String, ArgumentValue>;
+
+/// One argument as a UI shows it: its spec and its current value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ArgumentView<'a> {
+    /// The declaration: type, bounds, accepted values, description.
+    pub spec: &'a ArgumentSpec,
+    /// The current value, if it has one.
+    pub value: Option<&'a ArgumentValue>,
+}
+
+/// Checks a full set of values against the specs: every key declared,
+/// every value valid, every required argument present.
+pub(crate) fn check_all(specs: &[ArgumentSpec], values: &Arguments) -> Result<(), ArgumentError> {
+    for (key, value) in values {
+        spec_of(specs, key)?.check(value)?;
+    }
+    match specs
+        .iter()
+        .find(|spec| spec.required && !values.contains_key(&spec.key))
+    {
+        Some(spec) => Err(spec.error(Problem::Required)),
+        None => Ok(()),
+    }
+}
+
+/// The spec of `key`.
+pub(crate) fn spec_of<'a>(
+    specs: &'a [ArgumentSpec],
+    key: &str,
+) -> Result<&'a ArgumentSpec, ArgumentError> {
+    specs
+        .iter()
+        .find(|spec| spec.key == key)
+        .ok_or_else(|| ArgumentError {
+            key: key.to_owned(),
+            problem: Problem::UnknownKey,
+        })
+}
+
+/// Checks an edit of `key` to `value` (`None` clears it).
+pub(crate) fn check_edit(
+    specs: &[ArgumentSpec],
+    key: &str,
+    value: Option<&ArgumentValue>,
+) -> Result<(), ArgumentError> {
+    let spec = spec_of(specs, key)?;
+    if spec.read_only {
+        return Err(spec.error(Problem::ReadOnly));
+    }
+    match value {
+        Some(value) => spec.check(value),
+        None if spec.required => Err(spec.error(Problem::Required)),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(spec: &ArgumentSpec, value: impl Into<ArgumentValue>) -> Option<Problem> {
+        spec.check(&value.into()).err().map(|e| {
+            assert_eq!(e.key, spec.key);
+            e.problem
+        })
+    }
+
+    #[test]
+    fn every_type_checks_its_values() {
+        let text = ArgumentSpec::text("name", 2, 4);
+        assert_eq!(problem(&text, "ab"), None);
+        assert_eq!(problem(&text, "é"), Some(Problem::TooShort { min: 2 }));
+        assert_eq!(problem(&text, "abcde"), Some(Problem::TooLong { max: 4 }));
+        assert_eq!(problem(&text, "éééé"), None, "length counts characters");
+
+        let one_of = ArgumentSpec::one_of("use", ["personal", "business"]);
+        assert_eq!(problem(&one_of, "business"), None);
+        assert_eq!(
+            problem(&one_of, "other"),
+            Some(Problem::NotAccepted {
+                accepted: vec!["personal".into(), "business".into()]
+            })
+        );
+
+        let int = ArgumentSpec::integer("years", 1, 10);
+        assert_eq!(problem(&int, 10), None);
+        assert_eq!(problem(&int, 0), Some(Problem::BelowMinimum { min: 1 }));
+        assert_eq!(problem(&int, 11), Some(Problem::AboveMaximum { max: 10 }));
+        assert_eq!(
+            problem(&int, "3"),
+            Some(Problem::WrongType {
+                expected: "integer",
+                found: "text"
+            })
+        );
+
+        let boolean = ArgumentSpec::new("owo", ArgumentType::Boolean);
+        assert_eq!(problem(&boolean, true), None);
+        let date = ArgumentSpec::new("birth", ArgumentType::Date);
+        assert_eq!(
+            problem(&date, NaiveDate::from_ymd_opt(2000, 1, 1).unwrap()),
+            None
+        );
+        assert!(matches!(problem(&date, 3), Some(Problem::WrongType { .. })));
+        let json = ArgumentSpec::new("extra", ArgumentType::Json);
+        assert_eq!(problem(&json, serde_json::json!({"a": [1]})), None);
+
+        let email = ArgumentSpec::new("email", ArgumentType::Email);
+        assert_eq!(problem(&email, "a@example.fr"), None);
+        for bad in [
+            "a",
+            "@example.fr",
+            "a@b",
+            "a@b..fr",
+            "a b@example.fr",
+            "a@b@c.fr",
+        ] {
+            assert_eq!(problem(&email, bad), Some(Problem::InvalidEmail), "{bad}");
+        }
+        let phone = ArgumentSpec::new("phone", ArgumentType::Phone);
+        for good in ["+33.123456789", "+33123456789", "+1.4155550100"] {
+            assert_eq!(problem(&phone, good), None, "{good}");
+        }
+        for bad in [
+            "0123456789",
+            "+33.12",
+            "+33.12345678901234",
+            "+3a.123456789",
+            "+1234.56789012",
+        ] {
+            assert_eq!(problem(&phone, bad), Some(Problem::InvalidPhone), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parse_reads_text_as_the_type() {
+        let date = ArgumentSpec::new("d", ArgumentType::Date);
+        assert_eq!(
+            date.parse("2026-11-23").unwrap(),
+            ArgumentValue::Date(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap())
+        );
+        assert_eq!(
+            date.parse("23/11/2026").unwrap_err().problem,
+            Problem::Unparsable { expected: "date" }
+        );
+        let flag = ArgumentSpec::new("b", ArgumentType::Boolean);
+        assert_eq!(flag.parse("true").unwrap(), ArgumentValue::Boolean(true));
+        let json = ArgumentSpec::new("j", ArgumentType::Json);
+        assert!(json.parse("{").is_err());
+        assert_eq!(
+            ArgumentSpec::integer("n", 0, 5)
+                .parse("9")
+                .unwrap_err()
+                .problem,
+            Problem::AboveMaximum { max: 5 }
+        );
+    }
+
+    #[test]
+    fn edits_respect_read_only_and_required() {
+        let specs = [
+            ArgumentSpec::text("domain", 1, 255).read_only().required(),
+            ArgumentSpec::text("note", 0, 10),
+            ArgumentSpec::text("contact", 1, 10).required(),
+        ];
+        let edit = |key, value: Option<ArgumentValue>| {
+            check_edit(&specs, key, value.as_ref()).map_err(|e| e.problem)
+        };
+        assert_eq!(edit("domain", Some("x".into())), Err(Problem::ReadOnly));
+        assert_eq!(edit("nope", Some("x".into())), Err(Problem::UnknownKey));
+        assert_eq!(edit("note", None), Ok(()));
+        assert_eq!(edit("contact", None), Err(Problem::Required));
+        let mut values = Arguments::new();
+        values.insert("domain".into(), "example.fr".into());
+        assert_eq!(check_all(&specs, &values).unwrap_err().key, "contact");
+        values.insert("contact".into(), "c1".into());
+        assert_eq!(check_all(&specs, &values), Ok(()));
+        values.insert("other".into(), "x".into());
+        assert_eq!(
+            check_all(&specs, &values).unwrap_err().problem,
+            Problem::UnknownKey
+        );
+    }
+
+    #[test]
+    fn values_and_specs_serialize_with_their_type() {
+        let value = ArgumentValue::Integer(3);
+        assert_eq!(serde_json::to_string(&value).unwrap(), r#"{"integer":3}"#);
+        let spec = ArgumentSpec::one_of("use", ["a"]).required();
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"key": "use", "type": "one_of", "accepted": ["a"], "read_only": false, "required": true, "description": ""})
+        );
+        assert_eq!(serde_json::from_value::<ArgumentSpec>(json).unwrap(), spec);
+    }
+}
