@@ -405,7 +405,7 @@ pub enum Problem {
     #[error("required")]
     Required,
     /// The value's type is not the argument's.
-    #[error("expected a {expected} value, found a {found} value")]
+    #[error("expected a value of type {expected}, found one of type {found}")]
     WrongType {
         /// The argument's type.
         expected: &'static str,
@@ -413,7 +413,7 @@ pub enum Problem {
         found: &'static str,
     },
     /// Text that does not read as the argument's type.
-    #[error("does not read as a {expected} value")]
+    #[error("does not read as a value of type {expected}")]
     Unparsable {
         /// The argument's type.
         expected: &'static str,

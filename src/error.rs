@@ -175,7 +175,7 @@ impl Rejection {
 #[non_exhaustive]
 pub enum RelaunchRefusal {
     /// The kind has its own route for this (VMware's credential tasks): a
-    /// relaunch must carry new argument values.
+    /// relaunch must carry argument values.
     #[error("{reason}")]
     DedicatedRoute {
         /// The kind's explanation.
@@ -192,7 +192,7 @@ pub enum RelaunchRefusal {
     #[error("the failure is final")]
     Final,
     /// The customer's relaunches are spent.
-    #[error("the {max} relaunches allowed are spent")]
+    #[error("the relaunches allowed ({max}) are spent")]
     BudgetSpent {
         /// How many the customer made.
         used: u32,

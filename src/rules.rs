@@ -265,7 +265,7 @@ impl Rules {
 /// task), within a budget, and, by default, once every argument the
 /// failure flagged has been corrected. An operator may relaunch any failed
 /// task, without a budget. A kind with a dedicated route (VMware's
-/// credential tasks) refuses a relaunch that carries no new argument
+/// credential tasks) refuses a relaunch that carries no argument
 /// values, with the reason a caller shows.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
@@ -279,7 +279,8 @@ pub struct RelaunchRules {
     /// Whether every flagged argument must be corrected first.
     pub require_corrections: bool,
     /// When set, the generic relaunch is refused with this reason: a
-    /// relaunch must carry new argument values (the kind's own route).
+    /// relaunch must carry argument values, the new spec the kind's own
+    /// route takes (they may equal the current ones).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dedicated_route: Option<Cow<'static, str>>,
 }
@@ -320,7 +321,7 @@ impl RelaunchRules {
     }
 
     /// The standard rules, except that the generic relaunch is refused
-    /// with `reason`: a relaunch must carry new argument values.
+    /// with `reason`: a relaunch must carry argument values.
     pub const fn dedicated_route(reason: &'static str) -> Self {
         RelaunchRules {
             dedicated_route: Some(Cow::Borrowed(reason)),

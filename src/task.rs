@@ -30,11 +30,43 @@
 //!   issues it a new [lease token](crate::LeaseToken).
 //! - A run ends when its executor completes it, fails it, or acknowledges
 //!   a cancel, or when it is marked stalled.
-//! - [`attempts`](Task::attempts) counts the runs that ended in a `fail`
-//!   reported by their executor: the runs that used up the task's budget.
-//!   A run that stalled (its executor died or lost its lease) ends without
-//!   counting, and so does a staff `fail` of a stalled task: a fault of the
-//!   provider's own executors does not use up the customer's attempts.
+//! - [`attempts`](Task::attempts) counts the runs, since creation or the
+//!   last relaunch, that ended in a `fail` reported by their executor: the
+//!   runs that used up the retry budget. A run that stalled (its executor
+//!   died or lost its lease) ends without counting, and so does a staff
+//!   `fail` of a stalled task, and a failure its kind classifies as
+//!   [`Then::RetryUncounted`]: a fault of the
+//!   provider's own infrastructure does not use up the customer's attempts.
+//! - A relaunch starts a fresh budget (`attempts` back to 0); a customer's
+//!   relaunch counts in [`relaunches`](Task::relaunches).
+//!
+//! # Failures, corrections, relaunches and retries
+//!
+//! When a run fails, the kind's [failure rules](crate::FailureRule)
+//! classify the failure by its code (first match wins; by default a
+//! failure keeps the origin its executor reported). The event records the
+//! origin and the [`FollowUp`] decided then:
+//!
+//! - a **customer-origin** failure awaits correction: the customer lists
+//!   [`fields_to_correct`](Task::fields_to_correct), reads each
+//!   [`argument`](Task::argument), sets new values
+//!   ([`Command::SetArgument`], checked against the kind's specs and
+//!   recorded with the old value), and relaunches ([`Command::Relaunch`],
+//!   which may also carry the corrections, applied all or nothing). The
+//!   kind's [`RelaunchRules`](crate::RelaunchRules) decide whether a
+//!   customer may, how often, and whether every flagged field must be
+//!   corrected first; an operator may relaunch any failure.
+//! - a **provider-origin** failure is retried by the system: the kind's
+//!   [`RetryPolicy`](crate::RetryPolicy) gives the retry time
+//!   ([`next_retry_at`](Task::next_retry_at)), and [`Command::Retry`] is
+//!   accepted once it has come. After the last counted attempt the task
+//!   stays `Failed`, [escalated](Task::is_escalated): its comment tells the
+//!   customer to open a support request.
+//! - a failure classified as final has no follow-up.
+//!
+//! A rejection says which rule refused: [`Rejection::CannotRelaunch`] and
+//! [`Rejection::CannotCorrect`] carry a
+//! [`RelaunchRefusal`].
 //!
 //! # Times
 //!
@@ -280,6 +312,17 @@ impl<K: TaskKind> Task<K> {
                 decision.effect = Some(Effect::Replaced { previous });
             }
             Command::Relaunch { arguments } if !arguments.is_empty() => {
+                // Corrections carried by a relaunch are edits of a failed
+                // task: the edit rule applies to them too.
+                if !self.kind.rules().edit.contains(self.status) {
+                    return Err(Rejection::RefusedByRule {
+                        kind: self.kind.name().to_owned(),
+                        rule: Rule::Edit,
+                        action,
+                        status: self.status,
+                        role: actor.role(),
+                    });
+                }
                 for (key, value) in arguments {
                     argument::check_edit(specs, key, Some(value))?;
                 }
@@ -482,6 +525,19 @@ impl<K: TaskKind> Task<K> {
     /// (the flagged arguments corrected, the budget not spent, …).
     pub fn can_relaunch(&self, actor: &Actor, now: DateTime<Utc>) -> bool {
         self.check(&Command::relaunch(), actor, now).is_ok()
+    }
+
+    /// Whether `actor` could relaunch this task once the flagged arguments
+    /// are corrected: OVHcloud's `canRelaunch`, which tells a customer
+    /// that correcting and relaunching is up to them.
+    pub fn can_relaunch_once_corrected(&self, actor: &Actor, now: DateTime<Utc>) -> bool {
+        match self.check(&Command::relaunch(), actor, now) {
+            Ok(_) => true,
+            Err(Rejection::CannotRelaunch { reason }) => {
+                matches!(reason, RelaunchRefusal::Uncorrected { .. })
+            }
+            Err(_) => false,
+        }
     }
 
     /// Why `actor` could not relaunch this task at `now`, if it could
@@ -1017,9 +1073,9 @@ impl<K> Task<K> {
         self.follow_up() == Some(FollowUp::Escalated)
     }
 
-    /// The argument keys the failure flagged that have not been set since
-    /// it was recorded (OVHcloud's list of fields to correct), in the
-    /// failure's order.
+    /// The argument keys the failure flagged that have not been set to a
+    /// value since it was recorded (clearing one does not correct it):
+    /// OVHcloud's list of fields to correct, in the failure's order.
     pub fn fields_to_correct(&self) -> Vec<&str> {
         self.uncorrected().collect()
     }
@@ -1034,7 +1090,10 @@ impl<K> Task<K> {
             .unwrap_or_default()
             .iter()
             .filter_map(|event| match &event.command {
-                Command::SetArgument { key, .. } => Some(key.as_str()),
+                Command::SetArgument {
+                    key,
+                    value: Some(_),
+                } => Some(key.as_str()),
                 _ => None,
             })
             .collect();

@@ -50,6 +50,12 @@ fn assert_rules_kept(
                     .collect();
                 assert!(left.is_empty(), "relaunched with {left:?} uncorrected");
             }
+            if !arguments.is_empty() {
+                assert!(
+                    rules.edit.contains(Status::Failed),
+                    "corrections past the edit rule"
+                );
+            }
             if rules.relaunch.dedicated_route.is_some() {
                 assert!(
                     !arguments.is_empty(),
