@@ -355,8 +355,9 @@ pub struct Event<K> {
     /// What the crate decided in accepting it, when that is more than the
     /// command says: a failure's follow-up, or the values a correction
     /// replaced.
+    /// Boxed: most events have none, and events stay small.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub effect: Option<Effect>,
+    pub effect: Option<Box<Effect>>,
 }
 
 /// What was decided in accepting a command, recorded with its event so

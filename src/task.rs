@@ -304,12 +304,12 @@ impl<K: TaskKind> Task<K> {
                     },
                 };
                 decision.origin = Some(origin);
-                decision.effect = Some(Effect::Failed { follow_up, counted });
+                decision.effect = Some(Box::new(Effect::Failed { follow_up, counted }));
             }
             Command::SetArgument { key, value } => {
                 argument::check_edit(specs, key, value.as_ref())?;
                 let previous = BTreeMap::from([(key.clone(), self.arguments.get(key).cloned())]);
-                decision.effect = Some(Effect::Replaced { previous });
+                decision.effect = Some(Box::new(Effect::Replaced { previous }));
             }
             Command::Relaunch { arguments } if !arguments.is_empty() => {
                 // Corrections carried by a relaunch are edits of a failed
@@ -330,7 +330,7 @@ impl<K: TaskKind> Task<K> {
                     .keys()
                     .map(|key| (key.clone(), self.arguments.get(key).cloned()))
                     .collect();
-                decision.effect = Some(Effect::Replaced { previous });
+                decision.effect = Some(Box::new(Effect::Replaced { previous }));
             }
             _ => {}
         }
@@ -628,7 +628,7 @@ struct Decision {
     /// The table row it takes.
     row: &'static Transition,
     /// What was decided beyond the command itself.
-    effect: Option<Effect>,
+    effect: Option<Box<Effect>>,
     /// The origin a failure is recorded with, after classification.
     origin: Option<Origin>,
 }
@@ -837,7 +837,7 @@ impl<K: Clone> Task<K> {
                 }
             }
             Command::Fail { failure, .. } => {
-                let (follow_up, counted) = match &event.effect {
+                let (follow_up, counted) = match event.effect.as_deref() {
                     Some(Effect::Failed { follow_up, counted }) => (Some(*follow_up), *counted),
                     _ => (None, false),
                 };
@@ -1053,8 +1053,8 @@ impl<K> Task<K> {
     /// What follows the failure, while the task is `Failed`: a retry and
     /// when, the customer's correction, an escalation, or nothing.
     pub fn follow_up(&self) -> Option<FollowUp> {
-        match self.failure_event()?.effect {
-            Some(Effect::Failed { follow_up, .. }) => Some(follow_up),
+        match self.failure_event()?.effect.as_deref() {
+            Some(Effect::Failed { follow_up, .. }) => Some(*follow_up),
             _ => None,
         }
     }

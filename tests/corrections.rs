@@ -492,8 +492,8 @@ fn a_provider_failure_is_corrected_by_an_operator_not_by_the_customer() {
     let event = last_event(&task);
     assert_eq!(event.actor, bob());
     assert_eq!(
-        event.effect,
-        Some(previous(&[("authCode", Some("0000".into()))]))
+        event.effect.as_deref(),
+        Some(&previous(&[("authCode", Some("0000".into()))]))
     );
     assert_eq!(
         task.arguments().get("authCode"),
@@ -516,7 +516,10 @@ fn the_edit_rule_decides_the_statuses() {
         t(1),
     );
     assert_eq!(task.status(), Status::Pending);
-    assert_eq!(last_event(&task).effect, Some(previous(&[("note", None)])));
+    assert_eq!(
+        last_event(&task).effect.as_deref(),
+        Some(&previous(&[("note", None)]))
+    );
 
     fail_run(&mut task, customer_failure(3, &["authCode"]), 2);
     for actor in [alice(), bob()] {
@@ -664,7 +667,7 @@ fn every_accepted_edit_records_the_value_it_replaced_and_who_made_it() {
             (event.from, event.to),
             (Some(Status::Failed), Status::Failed)
         );
-        assert_eq!(event.effect, Some(effect));
+        assert_eq!(event.effect.as_deref(), Some(&effect));
     }
     assert_eq!(task.fields_to_correct(), Vec::<&str>::new());
     replays(&task);
@@ -808,8 +811,8 @@ fn a_relaunch_carrying_the_corrections_is_accepted_at_once() {
         t(3),
     );
     assert_eq!(
-        last_event(&task).effect,
-        Some(previous(&[("authCode", None), ("legitimacyAfnic", None)]))
+        last_event(&task).effect.as_deref(),
+        Some(&previous(&[("authCode", None), ("legitimacyAfnic", None)]))
     );
     // The state after a relaunch.
     assert_eq!(task.status(), Status::Pending);
@@ -1023,8 +1026,8 @@ fn a_relaunch_carrying_a_new_credentials_spec_is_accepted() {
         Some(&ArgumentValue::from("root"))
     );
     assert_eq!(
-        last_event(&task).effect,
-        Some(previous(&[(
+        last_event(&task).effect.as_deref(),
+        Some(&previous(&[(
             "credentials",
             Some(json!({"ssh_key": "old"}).into())
         )]))
@@ -1143,8 +1146,8 @@ fn an_uncounted_retry_leaves_attempts_alone_and_schedules_a_retry() {
     assert_eq!(task.follow_up(), Some(FollowUp::Retry { at: due }));
     assert_eq!(task.next_retry_at(), Some(due));
     assert_eq!(
-        last_event(&task).effect,
-        Some(Effect::Failed {
+        last_event(&task).effect.as_deref(),
+        Some(&Effect::Failed {
             follow_up: FollowUp::Retry { at: due },
             counted: false
         })

@@ -99,8 +99,8 @@ fn the_ovh_guide_example_end_to_end() {
         .unwrap();
     assert_eq!(event.actor, alice());
     assert_eq!(
-        event.effect,
-        Some(Effect::Replaced {
+        event.effect.as_deref(),
+        Some(&Effect::Replaced {
             previous: [("legitimacyAfnic".to_owned(), None)].into()
         })
     );
