@@ -2,7 +2,7 @@
 //!
 //! Three groups, in one run:
 //! - `legality`: a hand-written `match` over (status, action, role), the
-//!   floor, against the table's check (`table::target`), over all 315
+//!   floor, against the table's check (`table::target`), over all 399
 //!   triples per iteration;
 //! - `apply`: a full `Task::apply` of `start`, `heartbeat` and `complete`
 //!   on a fresh copy of a task (`heartbeat` also in the steady state of a
@@ -54,6 +54,11 @@ fn hand_written(status: Status, action: Action, role: Role) -> Option<Status> {
         (S::Pending, A::Cancel) => Some(S::Cancelled),
         (S::Running, A::Heartbeat) if system => Some(S::Running),
         (S::Running, A::Wait) if system => Some(S::Waiting),
+        (S::Running, A::Subtask) if system => Some(S::Running),
+        (S::Running, A::AddSubtask) if system => Some(S::Running),
+        (S::Running, A::ReportProgress) if system => Some(S::Running),
+        (S::Waiting, A::ReportProgress) if system => Some(S::Waiting),
+        (S::Failed, A::Resolve) if role == R::Operator => Some(S::Failed),
         (S::Running, A::Complete) if system => Some(S::Done),
         (S::Running, A::Fail) if system => Some(S::Failed),
         (S::Running, A::Cancel) => Some(S::Running),

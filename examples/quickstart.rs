@@ -135,18 +135,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "INVALID_NAME_SERVER",
             "ns1.example.net does not answer for example.com",
             at(420),
-        )
-        .flag("nameServers"),
+        ),
         at(420),
     )?;
     let failure = task.failure().ok_or("expected a failure")?;
     println!(
-        "status {}, {} failure {}: {} (correct: {})",
+        "status {}, {} failure {}: {} (what follows: {:?})",
         task.status(),
         failure.origin,
         failure.code,
         failure.message,
-        failure.fields.join(", ")
+        task.follow_up(),
     );
     println!("\n{}", task.timeline());
 

@@ -379,16 +379,22 @@ fn is_email(text: &str) -> bool {
         && !text.chars().any(char::is_whitespace)
 }
 
-/// An international phone number: `+`, a country code, an optional `.`
-/// after it, and digits; 8 to 15 digits in all (E.164).
+/// An international phone number: `+`, a country code of one to three
+/// digits not starting with 0, an optional `.` after it, and digits; 8 to
+/// 15 digits in all (E.164).
 fn is_phone(text: &str) -> bool {
     let Some(rest) = text.strip_prefix('+') else {
         return false;
     };
-    let (code, number) = rest.split_once('.').unwrap_or(("", rest));
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let digits = code.len() + number.len();
-    all_digits(code) && code.len() <= 3 && all_digits(number) && (8..=15).contains(&digits)
+    let (code_ok, digits) = match rest.split_once('.') {
+        Some((code, number)) => (
+            (1..=3).contains(&code.len()) && all_digits(code) && all_digits(number),
+            code.len() + number.len(),
+        ),
+        None => (all_digits(rest), rest.len()),
+    };
+    code_ok && !rest.starts_with('0') && (8..=15).contains(&digits)
 }
 
 /// What is wrong with an argument value.
@@ -597,6 +603,8 @@ mod tests {
             "+33.12345678901234",
             "+3a.123456789",
             "+1234.56789012",
+            "+.12345678",
+            "+0.00000000",
         ] {
             assert_eq!(problem(&phone, bad), Some(Problem::InvalidPhone), "{bad}");
         }

@@ -20,6 +20,7 @@ use crate::failure::{Failure, FollowUp, Warning};
 use crate::id::TaskId;
 use crate::lease::LeaseToken;
 use crate::status::Status;
+use crate::subtask::{NewSubtask, SubtaskChange, SubtaskId};
 use crate::table::Action;
 
 /// What a task acts on: a domain, a zone, a host. A typed reference that
@@ -128,9 +129,26 @@ pub struct NewTask<K> {
     /// The first status message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// A human-readable name for this task, which stays as the comment
+    /// changes (VMware's and Dyn's `name`): "Commissioning host(s) … to
+    /// VMware Cloud Foundation".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// The arguments' first values, checked against the kind's specs.
     #[serde(default, skip_serializing_if = "Arguments::is_empty")]
     pub arguments: Arguments,
+    /// The subtasks it starts with, in order (their ids are their
+    /// positions; a nested one names an earlier one as its parent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subtasks: Vec<NewSubtask>,
+    /// Other resources it acts on besides `resource` (VMware's
+    /// `resources`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<ResourceRef>,
+    /// The task this one is a child of, for hosts that store children as
+    /// separate tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<TaskId>,
 }
 
 impl<K> NewTask<K> {
@@ -143,7 +161,11 @@ impl<K> NewTask<K> {
             resource,
             todo_at: None,
             comment: None,
+            title: None,
             arguments: Arguments::new(),
+            subtasks: Vec::new(),
+            resources: Vec::new(),
+            parent: None,
         }
     }
 
@@ -156,6 +178,30 @@ impl<K> NewTask<K> {
     /// This task, with a first status message.
     pub fn comment(mut self, comment: impl Into<String>) -> Self {
         self.comment = Some(comment.into());
+        self
+    }
+
+    /// This task, with a human-readable name.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// This task, with one more subtask.
+    pub fn subtask(mut self, subtask: NewSubtask) -> Self {
+        self.subtasks.push(subtask);
+        self
+    }
+
+    /// This task, acting on one more resource.
+    pub fn also_on(mut self, resource: ResourceRef) -> Self {
+        self.resources.push(resource);
+        self
+    }
+
+    /// This task, as a child of `parent`.
+    pub fn child_of(mut self, parent: TaskId) -> Self {
+        self.parent = Some(parent);
         self
     }
 
@@ -269,6 +315,40 @@ pub enum Command<K> {
     },
     /// Reopen a failed task on the retry schedule.
     Retry,
+    /// Move one subtask: start it, finish it, skip it, …
+    Subtask {
+        /// The run's token.
+        token: LeaseToken,
+        /// Which subtask.
+        id: SubtaskId,
+        /// What happens to it.
+        change: SubtaskChange,
+    },
+    /// Declare one more subtask while running.
+    AddSubtask {
+        /// The run's token.
+        token: LeaseToken,
+        /// The subtask.
+        subtask: NewSubtask,
+    },
+    /// Report progress directly, for a task that has steps but no named
+    /// subtasks (steps), or to give an expected finish time.
+    ReportProgress {
+        /// The run's token.
+        token: LeaseToken,
+        /// Steps done and steps in all; refused for a task with subtasks,
+        /// whose steps are its subtasks.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        steps: Option<(u32, u32)>,
+        /// The step being worked on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        current_step: Option<String>,
+        /// When the task is expected to finish.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected_done_at: Option<DateTime<Utc>>,
+    },
+    /// An operator marks a failed task's problem resolved.
+    Resolve,
 }
 
 impl<K> Command<K> {
@@ -305,6 +385,10 @@ impl<K> Command<K> {
             Command::SetArgument { .. } => Action::SetArgument,
             Command::Relaunch { .. } => Action::Relaunch,
             Command::Retry => Action::Retry,
+            Command::Subtask { .. } => Action::Subtask,
+            Command::AddSubtask { .. } => Action::AddSubtask,
+            Command::ReportProgress { .. } => Action::ReportProgress,
+            Command::Resolve => Action::Resolve,
         }
     }
 
@@ -315,7 +399,10 @@ impl<K> Command<K> {
             | Command::Wait { token, .. }
             | Command::Resume { token, .. }
             | Command::Complete { token, .. }
-            | Command::AcknowledgeCancel { token } => Some(*token),
+            | Command::AcknowledgeCancel { token }
+            | Command::Subtask { token, .. }
+            | Command::AddSubtask { token, .. }
+            | Command::ReportProgress { token, .. } => Some(*token),
             Command::Fail { token, .. } => *token,
             Command::Create(_)
             | Command::Start { .. }
@@ -325,7 +412,8 @@ impl<K> Command<K> {
             | Command::Accelerate
             | Command::SetArgument { .. }
             | Command::Relaunch { .. }
-            | Command::Retry => None,
+            | Command::Retry
+            | Command::Resolve => None,
         }
     }
 }
@@ -442,7 +530,23 @@ impl<K> Command<K> {
             ),
             Command::Cancel { reason } => with_message(String::new(), reason),
             Command::AcknowledgeCancel { token } => format!("lease {token} stopped"),
-            Command::MarkStalled | Command::Accelerate | Command::Retry => String::new(),
+            Command::MarkStalled | Command::Accelerate | Command::Retry | Command::Resolve => {
+                String::new()
+            }
+            Command::Subtask { id, change, .. } => format!("subtask {id}: {}", change.action()),
+            Command::AddSubtask { subtask, .. } => format!("new subtask {}", subtask.name),
+            Command::ReportProgress {
+                steps,
+                current_step,
+                ..
+            } => {
+                let steps = steps.map(|(done, total)| format!("{done}/{total}"));
+                [steps, current_step.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
             Command::SetArgument { key, value } => match value {
                 Some(value) => format!("{key} = {value}"),
                 None => format!("{key} cleared"),

@@ -20,6 +20,7 @@ use crate::id::TaskId;
 use crate::lease::LeaseToken;
 use crate::rules::Rule;
 use crate::status::Status;
+use crate::subtask::{SubtaskAction, SubtaskId, SubtaskStatus};
 use crate::table::Action;
 
 /// Why a command was refused. The task it was applied to is unchanged.
@@ -148,6 +149,25 @@ pub enum Rejection {
     RetryNotDue {
         /// When it is due.
         at: DateTime<Utc>,
+    },
+    /// The subtask table has no such move for the subtask's status.
+    #[error("cannot {action} subtask {subtask}: it is {status}")]
+    IllegalSubtaskMove {
+        /// The subtask.
+        subtask: SubtaskId,
+        /// Its status.
+        status: SubtaskStatus,
+        /// What was tried.
+        action: SubtaskAction,
+    },
+    /// Required subtasks are not satisfied: the task (or, when `subtask`
+    /// is set, that subtask) cannot succeed yet.
+    #[error("{remaining} required subtasks are not satisfied")]
+    SubtasksUnsatisfied {
+        /// The subtask that tried to succeed, if not the task itself.
+        subtask: Option<SubtaskId>,
+        /// How many required (child) subtasks are not satisfied.
+        remaining: u32,
     },
     /// A field of the command is invalid.
     #[error("invalid {field}: {reason}")]

@@ -80,6 +80,13 @@ pub struct Failure {
     /// Structured details, each about one field.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<Detail>,
+    /// The error's type, where a system has one (VMware's `errorType`,
+    /// such as `ERROR`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    /// What caused it, outermost first (VMware's `causes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<Detail>,
 }
 
 impl Failure {
@@ -97,6 +104,8 @@ impl Failure {
             at,
             fields: Vec::new(),
             details: Vec::new(),
+            error_type: None,
+            causes: Vec::new(),
         }
     }
 
@@ -121,6 +130,18 @@ impl Failure {
     /// This failure, flagging the argument `key` for correction.
     pub fn flag(mut self, key: impl Into<String>) -> Self {
         self.fields.push(key.into());
+        self
+    }
+
+    /// This failure, with an error type.
+    pub fn error_type(mut self, error_type: impl Into<String>) -> Self {
+        self.error_type = Some(error_type.into());
+        self
+    }
+
+    /// This failure, with one more cause.
+    pub fn cause(mut self, cause: Detail) -> Self {
+        self.causes.push(cause);
         self
     }
 
@@ -208,6 +229,18 @@ pub enum FollowUp {
     Escalated,
     /// The task failed for good: nothing follows automatically.
     Final,
+}
+
+/// Whether a failed task's problem has been dealt with (VMware's
+/// `resolutionStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// It failed, and neither a later run succeeded nor an operator
+    /// marked it resolved.
+    Unresolved,
+    /// A later run succeeded, or an operator marked it resolved.
+    Resolved,
 }
 
 /// The comment an escalated task shows after its failure's message.

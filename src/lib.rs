@@ -24,6 +24,7 @@
 //! | [`lease`] | [`Lease`] and [`LeaseToken`]: fenced leases |
 //! | [`rules`] | [`TaskKind`], [`Rules`], [`CancelRules`], [`RelaunchRules`], [`RetryPolicy`], [`NamedKind`] |
 //! | [`failure`] | [`Failure`] and its [`Origin`], classification ([`FailureRule`]), [`FollowUp`], [`Warning`] |
+//! | [`subtask`] | [`Subtask`]s and their table, aggregation ([`AggregatePolicy`]), [`Progress`] |
 //! | [`argument`] | typed arguments: [`ArgumentSpec`], [`ArgumentValue`], validation and correction |
 //! | [`id`] | [`TaskId`] (UUID v7) and a deterministic [`IdGenerator`] |
 //! | [`error`] | [`Rejection`], [`ReplayError`] and the parse errors |
@@ -82,6 +83,7 @@ pub mod lease;
 pub mod rules;
 pub mod run;
 pub mod status;
+pub mod subtask;
 pub mod table;
 pub mod task;
 
@@ -89,12 +91,18 @@ pub use actor::{Actor, Owner, Role, RoleSet};
 pub use argument::{ArgumentError, ArgumentSpec, ArgumentType, ArgumentValue, Arguments};
 pub use command::{Command, Effect, Event, NewTask, Outcome, ResourceRef, Timeline};
 pub use error::{ParseActionError, ParseStatusError, Rejection, RelaunchRefusal, ReplayError};
-pub use failure::{CodeMatch, Detail, Failure, FailureRule, FollowUp, Origin, Then, Warning};
+pub use failure::{
+    CodeMatch, Detail, Failure, FailureRule, FollowUp, Origin, Resolution, Then, Warning,
+};
 pub use id::{IdGenerator, TaskId};
 pub use lease::{Lease, LeaseToken};
 pub use rules::{CancelRules, NamedKind, RelaunchRules, RetryPolicy, Rule, Rules, TaskKind};
 pub use run::{PausedRun, Refused, Run};
 pub use status::{Status, StatusSet};
+pub use subtask::{
+    Aggregate, AggregatePolicy, NewSubtask, Progress, Subtask, SubtaskChange, SubtaskStatus,
+    Subtasks,
+};
 pub use table::{Action, Guard, Transition};
 pub use task::Task;
 

@@ -53,6 +53,7 @@ use crate::argument::ArgumentSpec;
 use crate::failure::FailureRule;
 use crate::id::TaskId;
 use crate::status::{Status, StatusSet};
+use crate::subtask::AggregatePolicy;
 
 /// A host's task kind: a stable name and the rules tasks of that kind
 /// follow.
@@ -151,6 +152,9 @@ pub enum Rule {
     Accelerate,
     /// [`Rules::edit`]: in which statuses arguments may be edited.
     Edit,
+    /// [`Rules::subtasks`]: under fail-fast, no subtask starts after a
+    /// required one failed.
+    Subtasks,
 }
 
 impl fmt::Display for Rule {
@@ -159,6 +163,7 @@ impl fmt::Display for Rule {
             Rule::Cancel => "cancel rule",
             Rule::Accelerate => "accelerate rule",
             Rule::Edit => "edit rule",
+            Rule::Subtasks => "subtask policy",
         })
     }
 }
@@ -199,6 +204,8 @@ pub struct Rules {
     /// How failures are classified by their code, in order; the first
     /// match wins (see [`FailureRule`]).
     pub failures: Cow<'static, [FailureRule]>,
+    /// How subtasks fold into the task's outcome.
+    pub subtasks: AggregatePolicy,
 }
 
 impl Rules {
@@ -213,6 +220,7 @@ impl Rules {
         retry: RetryPolicy::STANDARD,
         edit: StatusSet::of(&[Status::Failed]),
         failures: Cow::Borrowed(&[]),
+        subtasks: AggregatePolicy::FailFast,
     };
 
     /// The defaults, to build on.
@@ -241,6 +249,12 @@ impl Rules {
     /// These rules with another retry policy.
     pub const fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// These rules with another subtask aggregation policy.
+    pub const fn subtasks(mut self, policy: AggregatePolicy) -> Self {
+        self.subtasks = policy;
         self
     }
 
@@ -384,7 +398,9 @@ impl RetryPolicy {
         jitter: 0.1,
     };
 
-    /// No automatic retry: a provider failure escalates at once.
+    /// No counted retry: a provider failure escalates at once (a failure
+    /// the kind classifies as [`Then::RetryUncounted`](crate::Then::RetryUncounted)
+    /// is still retried, since it uses no attempt).
     pub const NEVER: RetryPolicy = RetryPolicy {
         max_attempts: 0,
         ..RetryPolicy::STANDARD

@@ -95,11 +95,19 @@ pub enum Action {
     Relaunch,
     /// Reopen a failed task on the retry schedule (system).
     Retry,
+    /// Move one subtask by the subtask table (start, succeed, fail, …).
+    Subtask,
+    /// Declare one more subtask while running.
+    AddSubtask,
+    /// Report progress directly (steps, current step, expected finish).
+    ReportProgress,
+    /// An operator marks a failed task's problem resolved.
+    Resolve,
 }
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 19] = [
         Action::Create,
         Action::Start,
         Action::Heartbeat,
@@ -115,6 +123,10 @@ impl Action {
         Action::SetArgument,
         Action::Relaunch,
         Action::Retry,
+        Action::Subtask,
+        Action::AddSubtask,
+        Action::ReportProgress,
+        Action::Resolve,
     ];
 
     /// The number of actions.
@@ -144,6 +156,10 @@ impl Action {
             Action::SetArgument => "set_argument",
             Action::Relaunch => "relaunch",
             Action::Retry => "retry",
+            Action::Subtask => "subtask",
+            Action::AddSubtask => "add_subtask",
+            Action::ReportProgress => "report_progress",
+            Action::Resolve => "resolve",
         }
     }
 }
@@ -194,6 +210,32 @@ pub enum Guard {
     RelaunchAllowed,
     /// The failure's follow-up is a retry whose time has come.
     RetryDue,
+    /// The subtask table allows the subtask's move, and the kind's
+    /// aggregation policy lets it start.
+    SubtaskMove,
+    /// Every required subtask is succeeded, skipped or not applicable.
+    SubtasksSatisfied,
+    /// The command carries no lease token: staff acting on a task that no
+    /// run holds (a stalled run's worker is refused).
+    Unleased,
+    /// Corrections a relaunch carries are allowed by the kind's edit rule.
+    CorrectionsAllowed,
+}
+
+impl Guard {
+    /// Whether the guard reads the kind's rules. Replaying a history
+    /// re-checks every other guard, and takes these as they were decided
+    /// under the rules of their time.
+    pub const fn reads_rules(self) -> bool {
+        matches!(
+            self,
+            Guard::CancelAllowed
+                | Guard::AccelerateAllowed
+                | Guard::EditAllowed
+                | Guard::RelaunchAllowed
+                | Guard::CorrectionsAllowed
+        )
+    }
 }
 
 impl Guard {
@@ -211,6 +253,10 @@ impl Guard {
             Guard::EditAllowed => "kind allows edits",
             Guard::RelaunchAllowed => "kind's relaunch rules allow",
             Guard::RetryDue => "retry scheduled and due",
+            Guard::SubtaskMove => "subtask table and policy allow",
+            Guard::SubtasksSatisfied => "required subtasks satisfied",
+            Guard::Unleased => "carries no lease token",
+            Guard::CorrectionsAllowed => "kind allows the corrections it carries",
         }
     }
 }
@@ -253,6 +299,7 @@ const SYSTEM: Role = Role::System;
 const ANYONE: RoleSet = RoleSet::ALL;
 const STAFF: RoleSet = RoleSet::of(&[OPERATOR, SYSTEM]);
 const PEOPLE: RoleSet = RoleSet::of(&[CUSTOMER, OPERATOR]);
+const OPERATORS: RoleSet = RoleSet::of(&[OPERATOR]);
 const EXECUTOR: RoleSet = RoleSet::of(&[SYSTEM]);
 
 const fn row(
@@ -276,158 +323,44 @@ use Guard as G;
 use Status as S;
 
 /// Every legal move. The only place where legality is written.
+#[rustfmt::skip]
 pub const TRANSITIONS: &[Transition] = &[
-    Transition {
-        from: None,
-        action: A::Create,
-        to: S::Pending,
-        roles: ANYONE,
-        guards: &[],
-    },
+    Transition { from: None, action: A::Create, to: S::Pending, roles: ANYONE, guards: &[] },
     // Pending: waiting to run.
-    row(S::Pending, A::Start, S::Running, EXECUTOR, &[G::Due]),
-    row(
-        S::Pending,
-        A::Accelerate,
-        S::Pending,
-        PEOPLE,
-        &[G::AccelerateAllowed, G::ScheduledLater],
-    ),
-    row(
-        S::Pending,
-        A::SetArgument,
-        S::Pending,
-        PEOPLE,
-        &[G::EditAllowed],
-    ),
-    row(
-        S::Pending,
-        A::Cancel,
-        S::Cancelled,
-        ANYONE,
-        &[G::CancelAllowed],
-    ),
+    row(S::Pending, A::Start,             S::Running,   EXECUTOR,  &[G::Due]),
+    row(S::Pending, A::Accelerate,        S::Pending,   PEOPLE,    &[G::AccelerateAllowed, G::ScheduledLater]),
+    row(S::Pending, A::SetArgument,       S::Pending,   PEOPLE,    &[G::EditAllowed]),
+    row(S::Pending, A::Cancel,            S::Cancelled, ANYONE,    &[G::CancelAllowed]),
     // Running: an executor holds the lease.
-    row(
-        S::Running,
-        A::Heartbeat,
-        S::Running,
-        EXECUTOR,
-        &[G::LeaseHolder],
-    ),
-    row(S::Running, A::Wait, S::Waiting, EXECUTOR, &[G::LeaseHolder]),
-    row(
-        S::Running,
-        A::Complete,
-        S::Done,
-        EXECUTOR,
-        &[G::LeaseHolder],
-    ),
-    row(S::Running, A::Fail, S::Failed, EXECUTOR, &[G::LeaseHolder]),
-    row(
-        S::Running,
-        A::Cancel,
-        S::Running,
-        ANYONE,
-        &[G::CancelAllowed, G::CancelNotRequested],
-    ),
-    row(
-        S::Running,
-        A::AcknowledgeCancel,
-        S::Cancelled,
-        EXECUTOR,
-        &[G::LeaseHolder, G::CancelRequested],
-    ),
-    row(
-        S::Running,
-        A::MarkStalled,
-        S::Stalled,
-        EXECUTOR,
-        &[G::LeaseExpired],
-    ),
+    row(S::Running, A::Heartbeat,         S::Running,   EXECUTOR,  &[G::LeaseHolder]),
+    row(S::Running, A::Subtask,           S::Running,   EXECUTOR,  &[G::LeaseHolder, G::SubtaskMove]),
+    row(S::Running, A::AddSubtask,        S::Running,   EXECUTOR,  &[G::LeaseHolder]),
+    row(S::Running, A::ReportProgress,    S::Running,   EXECUTOR,  &[G::LeaseHolder]),
+    row(S::Running, A::Wait,              S::Waiting,   EXECUTOR,  &[G::LeaseHolder]),
+    row(S::Running, A::Complete,          S::Done,      EXECUTOR,  &[G::LeaseHolder, G::SubtasksSatisfied]),
+    row(S::Running, A::Fail,              S::Failed,    EXECUTOR,  &[G::LeaseHolder]),
+    row(S::Running, A::Cancel,            S::Running,   ANYONE,    &[G::CancelAllowed, G::CancelNotRequested]),
+    row(S::Running, A::AcknowledgeCancel, S::Cancelled, EXECUTOR,  &[G::LeaseHolder, G::CancelRequested]),
+    row(S::Running, A::MarkStalled,       S::Stalled,   EXECUTOR,  &[G::LeaseExpired]),
     // Waiting: paused on an outside party, the run's lease still held.
-    row(
-        S::Waiting,
-        A::Heartbeat,
-        S::Waiting,
-        EXECUTOR,
-        &[G::LeaseHolder],
-    ),
-    row(
-        S::Waiting,
-        A::Resume,
-        S::Running,
-        EXECUTOR,
-        &[G::LeaseHolder],
-    ),
-    row(
-        S::Waiting,
-        A::Complete,
-        S::Done,
-        EXECUTOR,
-        &[G::LeaseHolder],
-    ),
-    row(S::Waiting, A::Fail, S::Failed, EXECUTOR, &[G::LeaseHolder]),
-    row(
-        S::Waiting,
-        A::Cancel,
-        S::Waiting,
-        ANYONE,
-        &[G::CancelAllowed, G::CancelNotRequested],
-    ),
-    row(
-        S::Waiting,
-        A::AcknowledgeCancel,
-        S::Cancelled,
-        EXECUTOR,
-        &[G::LeaseHolder, G::CancelRequested],
-    ),
-    row(
-        S::Waiting,
-        A::MarkStalled,
-        S::Stalled,
-        EXECUTOR,
-        &[G::LeaseExpired],
-    ),
+    row(S::Waiting, A::Heartbeat,         S::Waiting,   EXECUTOR,  &[G::LeaseHolder]),
+    row(S::Waiting, A::ReportProgress,    S::Waiting,   EXECUTOR,  &[G::LeaseHolder]),
+    row(S::Waiting, A::Resume,            S::Running,   EXECUTOR,  &[G::LeaseHolder]),
+    row(S::Waiting, A::Complete,          S::Done,      EXECUTOR,  &[G::LeaseHolder, G::SubtasksSatisfied]),
+    row(S::Waiting, A::Fail,              S::Failed,    EXECUTOR,  &[G::LeaseHolder]),
+    row(S::Waiting, A::Cancel,            S::Waiting,   ANYONE,    &[G::CancelAllowed, G::CancelNotRequested]),
+    row(S::Waiting, A::AcknowledgeCancel, S::Cancelled, EXECUTOR,  &[G::LeaseHolder, G::CancelRequested]),
+    row(S::Waiting, A::MarkStalled,       S::Stalled,   EXECUTOR,  &[G::LeaseExpired]),
     // Stalled: the lease ran out; nobody runs it.
-    row(
-        S::Stalled,
-        A::Requeue,
-        S::Pending,
-        STAFF,
-        &[G::CancelNotRequested],
-    ),
-    row(S::Stalled, A::Fail, S::Failed, STAFF, &[]),
-    row(
-        S::Stalled,
-        A::Cancel,
-        S::Cancelled,
-        ANYONE,
-        &[G::CancelAllowed],
-    ),
-    // Failed: settled; corrected and relaunched, retried, or given up on.
-    row(
-        S::Failed,
-        A::SetArgument,
-        S::Failed,
-        PEOPLE,
-        &[G::EditAllowed],
-    ),
-    row(
-        S::Failed,
-        A::Relaunch,
-        S::Pending,
-        PEOPLE,
-        &[G::RelaunchAllowed],
-    ),
-    row(S::Failed, A::Retry, S::Pending, EXECUTOR, &[G::RetryDue]),
-    row(
-        S::Failed,
-        A::Cancel,
-        S::Cancelled,
-        ANYONE,
-        &[G::CancelAllowed],
-    ),
+    row(S::Stalled, A::Requeue,           S::Pending,   STAFF,     &[G::CancelNotRequested]),
+    row(S::Stalled, A::Fail,              S::Failed,    STAFF,     &[G::Unleased]),
+    row(S::Stalled, A::Cancel,            S::Cancelled, ANYONE,    &[G::CancelAllowed]),
+    // Failed: settled; corrected and relaunched, retried, resolved, or given up on.
+    row(S::Failed,  A::SetArgument,       S::Failed,    PEOPLE,    &[G::EditAllowed]),
+    row(S::Failed,  A::Relaunch,          S::Pending,   PEOPLE,    &[G::RelaunchAllowed, G::CorrectionsAllowed]),
+    row(S::Failed,  A::Retry,             S::Pending,   EXECUTOR,  &[G::RetryDue]),
+    row(S::Failed,  A::Resolve,           S::Failed,    OPERATORS, &[]),
+    row(S::Failed,  A::Cancel,            S::Cancelled, ANYONE,    &[G::CancelAllowed]),
     // Done and Cancelled have no rows: they absorb.
 ];
 

@@ -109,12 +109,17 @@ use crate::actor::{Actor, Owner, Role};
 use crate::argument::{self, ArgumentView, Arguments, Problem};
 use crate::command::{Command, Effect, Event, NewTask, Outcome, ResourceRef, Timeline};
 use crate::error::{Rejection, RelaunchRefusal, ReplayError};
-use crate::failure::{self, ESCALATION_NOTICE, Failure, FollowUp, Origin, Then, Warning};
+use crate::failure::{
+    self, ESCALATION_NOTICE, Failure, FollowUp, Origin, Resolution, Then, Warning,
+};
 use crate::id::TaskId;
 use crate::lease::{Lease, LeaseToken};
 use crate::rules::{Rule, TaskKind};
 use crate::run::Run;
 use crate::status::Status;
+use crate::subtask::{
+    self, Aggregate, AggregatePolicy, NewSubtask, Progress, SubtaskChange, SubtaskId, Subtasks,
+};
 use crate::table::{self, Action, Guard, Transition};
 
 /// A task: the record of one asynchronous provider operation.
@@ -131,7 +136,7 @@ use crate::table::{self, Action, Guard, Transition};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     try_from = "StoredTask<K>",
-    bound(deserialize = "K: Deserialize<'de> + Clone + PartialEq")
+    bound(deserialize = "K: Deserialize<'de> + TaskKind + PartialEq")
 )]
 pub struct Task<K> {
     id: TaskId,
@@ -152,9 +157,21 @@ pub struct Task<K> {
     #[serde(default)]
     comment: Option<String>,
     #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
     warnings: Vec<Warning>,
     #[serde(default)]
     arguments: Arguments,
+    #[serde(default)]
+    subtasks: Subtasks,
+    #[serde(default)]
+    progress: Option<Progress>,
+    #[serde(default)]
+    resources: Vec<ResourceRef>,
+    #[serde(default)]
+    parent: Option<TaskId>,
+    #[serde(default)]
+    resolution: Option<Resolution>,
     runs: u32,
     attempts: u32,
     #[serde(default)]
@@ -195,7 +212,17 @@ impl<K: TaskKind> Task<K> {
             });
         }
         validate_new(&new)?;
+        let retry = &new.kind.rules().retry;
+        if !(retry.multiplier.is_finite() && retry.jitter.is_finite()) {
+            return Err(Rejection::invalid(
+                "kind.rules.retry",
+                "the multiplier and the jitter must be finite numbers",
+            ));
+        }
         argument::check_all(new.kind.arguments(), &new.arguments)?;
+        for (position, subtask) in new.subtasks.iter().enumerate() {
+            validate_subtask(subtask, position)?;
+        }
         let event = Event {
             version: 1,
             at: now,
@@ -259,26 +286,15 @@ impl<K: TaskKind> Task<K> {
             .map(|decision| decision.row)
     }
 
+    /// The full decision on a live command: the move's checks, then what
+    /// the kind's rules and argument specs decide about it.
     fn decide(
         &self,
         command: &Command<K>,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Decision, Rejection> {
-        let action = command.action();
-        if let Some(acting) = actor.owner()
-            && *acting != self.owner
-        {
-            return Err(Rejection::NotOwner {
-                actor: acting.to_string(),
-                action,
-            });
-        }
-        let row = table::check(self.status, action, actor.role())?;
-        for guard in row.guards {
-            self.check_guard(*guard, command, actor, now)?;
-        }
-        validate(command, now)?;
+        let row = self.check_move(command, actor, now, Scope::Live)?;
         let specs = self.kind.arguments();
         let mut decision = Decision {
             row,
@@ -287,6 +303,18 @@ impl<K: TaskKind> Task<K> {
         };
         match command {
             Command::Fail { failure, .. } => {
+                // Only what the customer can correct may be flagged.
+                for key in &failure.fields {
+                    argument::check_edit(specs, key, None).or_else(|error| {
+                        match error.problem {
+                            Problem::Required => Ok(()),
+                            _ => Err(Rejection::invalid(
+                                "failure.fields",
+                                format!("{key} cannot be corrected: {}", error.problem),
+                            )),
+                        }
+                    })?;
+                }
                 let (origin, then) = failure::classify(&self.kind.rules().failures, failure);
                 // Only a run that its executor reports failed counts; a
                 // staff fail of a stalled task ends no run.
@@ -294,6 +322,8 @@ impl<K: TaskKind> Task<K> {
                 let attempts = self.attempts.saturating_add(u32::from(counted));
                 let retry = &self.kind.rules().retry;
                 let follow_up = match then {
+                    // Its owner asked to stop it: nothing retries it.
+                    _ if self.cancel_requested_at.is_some() => FollowUp::Final,
                     Then::AwaitCorrection => FollowUp::AwaitCorrection,
                     Then::Final => FollowUp::Final,
                     Then::Retry if attempts >= retry.max_attempts => FollowUp::Escalated,
@@ -312,17 +342,6 @@ impl<K: TaskKind> Task<K> {
                 decision.effect = Some(Box::new(Effect::Replaced { previous }));
             }
             Command::Relaunch { arguments } if !arguments.is_empty() => {
-                // Corrections carried by a relaunch are edits of a failed
-                // task: the edit rule applies to them too.
-                if !self.kind.rules().edit.contains(self.status) {
-                    return Err(Rejection::RefusedByRule {
-                        kind: self.kind.name().to_owned(),
-                        rule: Rule::Edit,
-                        action,
-                        status: self.status,
-                        role: actor.role(),
-                    });
-                }
                 for (key, value) in arguments {
                     argument::check_edit(specs, key, Some(value))?;
                 }
@@ -337,6 +356,141 @@ impl<K: TaskKind> Task<K> {
         Ok(decision)
     }
 
+    /// The checks of a move that a live command and a replayed event both
+    /// pass: the owner, the table, the row's guards (in `Scope::History`,
+    /// those that do not read the kind's rules) and the command's own
+    /// data.
+    fn check_move(
+        &self,
+        command: &Command<K>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        scope: Scope,
+    ) -> Result<&'static Transition, Rejection> {
+        let action = command.action();
+        if let Some(acting) = actor.owner()
+            && *acting != self.owner
+        {
+            return Err(Rejection::NotOwner {
+                actor: acting.to_string(),
+                action,
+            });
+        }
+        let row = table::check(self.status, action, actor.role())?;
+        for guard in row.guards {
+            if scope == Scope::Live || !guard.reads_rules() {
+                self.check_guard(*guard, command, actor, now, scope)?;
+            }
+        }
+        validate(command, now)?;
+        match command {
+            Command::AddSubtask { subtask, .. } => {
+                validate_subtask(subtask, self.subtasks.len())?;
+                if let Some(parent) = subtask.parent.and_then(|p| self.subtasks.get(p))
+                    && parent.status.is_settled()
+                {
+                    return Err(Rejection::invalid(
+                        "subtask.parent",
+                        format!("subtask {} has already settled", parent.id),
+                    ));
+                }
+            }
+            Command::ReportProgress {
+                steps: Some((done, total)),
+                ..
+            } => {
+                if !self.subtasks.is_empty() {
+                    return Err(Rejection::invalid(
+                        "steps",
+                        "this task's steps are its subtasks",
+                    ));
+                }
+                if done > total {
+                    return Err(Rejection::invalid(
+                        "steps",
+                        format!("{done} steps done of {total}"),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Ok(row)
+    }
+
+    /// Rebuilds a task from its history alone.
+    ///
+    /// Each event is checked as a live command would be (its owner, its
+    /// row of the table with its `from` and `to`, every guard that does not
+    /// read the kind's rules: lease tokens, lease expiry, due and retry
+    /// times, subtask moves; the command's own data) and recorded by the
+    /// same step as [`apply`](Task::apply). What the kind's rules decided
+    /// (cancel, accelerate, edit and relaunch rules, the classification
+    /// and retry schedule of a failure recorded in the event's effect,
+    /// argument specs) is taken as recorded: a history holds what was
+    /// accepted under the rules of its time.
+    ///
+    /// # Errors
+    ///
+    /// A [`ReplayError`] naming the first event that does not fit.
+    pub fn replay(history: impl IntoIterator<Item = Event<K>>) -> Result<Task<K>, ReplayError> {
+        let mut events = history.into_iter();
+        let first = events.next().ok_or(ReplayError::Empty)?;
+        let Command::Create(new) = &first.command else {
+            return Err(ReplayError::NotCreatedFirst {
+                action: first.action(),
+            });
+        };
+        let new = (**new).clone();
+        if first.version != 1 {
+            return Err(ReplayError::VersionGap {
+                expected: 1,
+                found: first.version,
+            });
+        }
+        let creation = table::creation();
+        if first.from.is_some() || first.to != creation.to {
+            return Err(ReplayError::Inconsistent {
+                version: 1,
+                recorded_from: first.from,
+                recorded_to: first.to,
+                actual_from: None,
+                actual_to: creation.to,
+            });
+        }
+        let mut task = Task::from_creation(new, first);
+        for event in events {
+            let expected = task.version + 1;
+            if event.version != expected {
+                return Err(ReplayError::VersionGap {
+                    expected,
+                    found: event.version,
+                });
+            }
+            if event.action() == Action::Create {
+                return Err(ReplayError::CreatedTwice {
+                    version: event.version,
+                });
+            }
+            let row = task
+                .check_move(&event.command, &event.actor, event.at, Scope::History)
+                .map_err(|rejection| ReplayError::Illegal {
+                    version: event.version,
+                    rejection,
+                })?;
+            if event.from != Some(task.status) || event.to != row.to {
+                return Err(ReplayError::Inconsistent {
+                    version: event.version,
+                    recorded_from: event.from,
+                    recorded_to: event.to,
+                    actual_from: Some(task.status),
+                    actual_to: row.to,
+                });
+            }
+            task.record(event);
+        }
+        Ok(task)
+    }
+
     /// Evaluates one guard of a row. The only place guards are decided.
     fn check_guard(
         &self,
@@ -344,6 +498,7 @@ impl<K: TaskKind> Task<K> {
         command: &Command<K>,
         actor: &Actor,
         now: DateTime<Utc>,
+        scope: Scope,
     ) -> Result<(), Rejection> {
         let refused_by = |rule| Rejection::RefusedByRule {
             kind: self.kind.name().to_owned(),
@@ -424,6 +579,37 @@ impl<K: TaskKind> Task<K> {
                     return Err(Rejection::CannotRelaunch { reason });
                 }
             }
+            Guard::SubtaskMove => {
+                if let Command::Subtask { id, change, .. } = command {
+                    self.check_subtask_move(*id, change, scope)?;
+                }
+            }
+            Guard::Unleased => {
+                if let Some(presented) = command.token() {
+                    return Err(Rejection::StaleLease {
+                        action: command.action(),
+                        presented: Some(presented),
+                        current: None,
+                    });
+                }
+            }
+            Guard::CorrectionsAllowed => {
+                if let Command::Relaunch { arguments } = command
+                    && !arguments.is_empty()
+                    && !self.kind.rules().edit.contains(self.status)
+                {
+                    return Err(refused_by(Rule::Edit));
+                }
+            }
+            Guard::SubtasksSatisfied => {
+                let remaining = self.subtasks.unsatisfied_required();
+                if remaining > 0 {
+                    return Err(Rejection::SubtasksUnsatisfied {
+                        subtask: None,
+                        remaining,
+                    });
+                }
+            }
             Guard::RetryDue => match self.follow_up() {
                 Some(FollowUp::Retry { at }) if at <= now => {}
                 Some(FollowUp::Retry { at }) => return Err(Rejection::RetryNotDue { at }),
@@ -431,6 +617,56 @@ impl<K: TaskKind> Task<K> {
             },
         }
         Ok(())
+    }
+
+    /// Checks a subtask's move against the subtask table, its children, and
+    /// the kind's aggregation policy.
+    fn check_subtask_move(
+        &self,
+        id: SubtaskId,
+        change: &SubtaskChange,
+        scope: Scope,
+    ) -> Result<(), Rejection> {
+        let subtask = self
+            .subtasks
+            .get(id)
+            .ok_or_else(|| Rejection::invalid("id", format!("the task has no subtask {id}")))?;
+        let action = change.action();
+        let illegal = Rejection::IllegalSubtaskMove {
+            subtask: id,
+            status: subtask.status,
+            action,
+        };
+        subtask::subtask_target(subtask.status, action).ok_or(illegal)?;
+        match change {
+            SubtaskChange::Start
+                if scope == Scope::Live
+                    && self.kind.rules().subtasks == AggregatePolicy::FailFast
+                    && self.subtasks.aggregate(AggregatePolicy::FailFast) == Aggregate::Failed =>
+            {
+                Err(Rejection::RefusedByRule {
+                    kind: self.kind.name().to_owned(),
+                    rule: Rule::Subtasks,
+                    action: Action::Subtask,
+                    status: self.status,
+                    role: Role::System,
+                })
+            }
+            SubtaskChange::Succeed if self.subtasks.unsatisfied_children(id) > 0 => {
+                Err(Rejection::SubtasksUnsatisfied {
+                    subtask: Some(id),
+                    remaining: self.subtasks.unsatisfied_children(id),
+                })
+            }
+            SubtaskChange::Fail { errors } if errors.is_empty() => Err(Rejection::invalid(
+                "change.errors",
+                "a failed subtask needs at least one error",
+            )),
+            SubtaskChange::Fail { errors } if errors.iter().any(|e| e.code.is_empty()) => Err(
+                Rejection::invalid("change.errors.code", "must not be empty"),
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// Why `role` may not relaunch this failed task, if it may not:
@@ -610,8 +846,14 @@ impl<K: PartialEq> Task<K> {
                 self.cancel_requested_at == other.cancel_requested_at,
             ),
             ("comment", self.comment == other.comment),
+            ("title", self.title == other.title),
             ("warnings", self.warnings == other.warnings),
             ("arguments", self.arguments == other.arguments),
+            ("subtasks", self.subtasks == other.subtasks),
+            ("progress", self.progress == other.progress),
+            ("resources", self.resources == other.resources),
+            ("parent", self.parent == other.parent),
+            ("resolution", self.resolution == other.resolution),
             ("runs", self.runs == other.runs),
             ("attempts", self.attempts == other.attempts),
             ("relaunches", self.relaunches == other.relaunches),
@@ -621,6 +863,15 @@ impl<K: PartialEq> Task<K> {
             .find(|(_, same)| !same)
             .map(|(field, _)| field)
     }
+}
+
+/// Which checks a move gets: all of them for a live command, and, for an
+/// event replayed from a history, all but those that read the kind's rules
+/// (they were decided under the rules of their time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    Live,
+    History,
 }
 
 /// What `decide` concluded about an acceptable command.
@@ -654,9 +905,21 @@ struct StoredTask<K> {
     #[serde(default)]
     comment: Option<String>,
     #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
     warnings: Vec<Warning>,
     #[serde(default)]
     arguments: Arguments,
+    #[serde(default)]
+    subtasks: Subtasks,
+    #[serde(default)]
+    progress: Option<Progress>,
+    #[serde(default)]
+    resources: Vec<ResourceRef>,
+    #[serde(default)]
+    parent: Option<TaskId>,
+    #[serde(default)]
+    resolution: Option<Resolution>,
     runs: u32,
     attempts: u32,
     #[serde(default)]
@@ -665,7 +928,7 @@ struct StoredTask<K> {
     history: Vec<Event<K>>,
 }
 
-impl<K: Clone + PartialEq> TryFrom<StoredTask<K>> for Task<K> {
+impl<K: TaskKind + PartialEq> TryFrom<StoredTask<K>> for Task<K> {
     type Error = ReplayError;
 
     /// Rebuilds the task from the stored history and checks that every
@@ -685,8 +948,14 @@ impl<K: Clone + PartialEq> TryFrom<StoredTask<K>> for Task<K> {
             lease: stored.lease,
             cancel_requested_at: stored.cancel_requested_at,
             comment: stored.comment,
+            title: stored.title,
             warnings: stored.warnings,
             arguments: stored.arguments,
+            subtasks: stored.subtasks,
+            progress: stored.progress,
+            resources: stored.resources,
+            parent: stored.parent,
+            resolution: stored.resolution,
             runs: stored.runs,
             attempts: stored.attempts,
             relaunches: stored.relaunches,
@@ -701,78 +970,12 @@ impl<K: Clone + PartialEq> TryFrom<StoredTask<K>> for Task<K> {
 }
 
 impl<K: Clone> Task<K> {
-    /// Rebuilds a task from its history alone.
-    ///
-    /// Each event is checked against the table (its version, its `from`
-    /// and `to`, its actor's role) and recorded by the same step as
-    /// [`apply`](Task::apply). Guards that depend on the kind's rules are
-    /// not re-decided: a history records what was accepted under the rules
-    /// of its time.
-    ///
-    /// # Errors
-    ///
-    /// A [`ReplayError`] naming the first event that does not fit.
-    pub fn replay(history: impl IntoIterator<Item = Event<K>>) -> Result<Task<K>, ReplayError> {
-        let mut events = history.into_iter();
-        let first = events.next().ok_or(ReplayError::Empty)?;
-        let Command::Create(new) = &first.command else {
-            return Err(ReplayError::NotCreatedFirst {
-                action: first.action(),
-            });
-        };
-        let new = (**new).clone();
-        if first.version != 1 {
-            return Err(ReplayError::VersionGap {
-                expected: 1,
-                found: first.version,
-            });
-        }
-        let creation = table::creation();
-        if first.from.is_some() || first.to != creation.to {
-            return Err(ReplayError::Inconsistent {
-                version: 1,
-                recorded_from: first.from,
-                recorded_to: first.to,
-                actual_from: None,
-                actual_to: creation.to,
-            });
-        }
-        let mut task = Task::from_creation(new, first);
-        for event in events {
-            let expected = task.version + 1;
-            if event.version != expected {
-                return Err(ReplayError::VersionGap {
-                    expected,
-                    found: event.version,
-                });
-            }
-            if event.action() == Action::Create {
-                return Err(ReplayError::CreatedTwice {
-                    version: event.version,
-                });
-            }
-            let row = table::check(task.status, event.action(), event.actor.role()).map_err(
-                |rejection| ReplayError::Illegal {
-                    version: event.version,
-                    rejection,
-                },
-            )?;
-            if event.from != Some(task.status) || event.to != row.to {
-                return Err(ReplayError::Inconsistent {
-                    version: event.version,
-                    recorded_from: event.from,
-                    recorded_to: event.to,
-                    actual_from: Some(task.status),
-                    actual_to: row.to,
-                });
-            }
-            task.record(event);
-        }
-        Ok(task)
-    }
-
     /// The task that `event`, the `create` of `new`, makes.
     fn from_creation(new: NewTask<K>, event: Event<K>) -> Task<K> {
+        let mut subtasks = Subtasks::default();
+        for subtask in &new.subtasks {
+            subtasks.push(subtask, event.at);
+        }
         Task {
             id: new.id,
             kind: new.kind,
@@ -786,8 +989,14 @@ impl<K: Clone> Task<K> {
             lease: None,
             cancel_requested_at: None,
             comment: new.comment,
+            title: new.title,
             warnings: Vec::new(),
             arguments: new.arguments,
+            subtasks,
+            progress: None,
+            resources: new.resources,
+            parent: new.parent,
+            resolution: None,
             runs: 0,
             attempts: 0,
             relaunches: 0,
@@ -889,6 +1098,56 @@ impl<K: Clone> Task<K> {
                 self.todo_at = None;
                 self.comment = None;
             }
+            Command::Subtask { id, change, .. } => {
+                if let Some(subtask) = self.subtasks.get(*id)
+                    && let Some(to) = subtask::subtask_target(subtask.status, change.action())
+                {
+                    if subtask.optional && to.is_settled() && !to.is_satisfied() {
+                        let warning = Warning::new(
+                            format!("optional_subtask_{to}"),
+                            format!("optional subtask {} {to}", subtask.name),
+                        );
+                        self.warnings.push(warning);
+                    }
+                    self.subtasks.set(*id, change, to, at);
+                }
+            }
+            Command::AddSubtask { subtask, .. } => self.subtasks.push(subtask, at),
+            Command::ReportProgress {
+                steps,
+                current_step,
+                expected_done_at,
+                ..
+            } => {
+                let progress = self.progress.get_or_insert_with(Progress::default);
+                if let Some((done, total)) = steps {
+                    progress.step_count = *done;
+                    progress.total_steps = *total;
+                }
+                if current_step.is_some() {
+                    progress.current_step.clone_from(current_step);
+                }
+                if expected_done_at.is_some() {
+                    progress.expected_done_at = *expected_done_at;
+                }
+            }
+            Command::Resolve => self.resolution = Some(Resolution::Resolved),
+        }
+        match event.to {
+            // A later run that succeeds resolves an earlier failure.
+            Status::Done if self.resolution.is_some() => {
+                self.resolution = Some(Resolution::Resolved);
+            }
+            Status::Failed if event.from != Some(Status::Failed) => {
+                self.resolution = Some(Resolution::Unresolved);
+            }
+            // A new run starts where the last one stopped; the warnings
+            // of the last run go with it.
+            Status::Pending if event.from.is_some_and(|from| from != Status::Pending) => {
+                self.subtasks.reset_unfinished();
+                self.warnings.clear();
+            }
+            _ => {}
         }
         if !event.to.is_leased() {
             self.lease = None;
@@ -987,6 +1246,11 @@ impl<K> Task<K> {
         self.comment.as_deref()
     }
 
+    /// The task's human-readable name, if it was given one.
+    pub fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+
     /// Why the task failed, while it is `Failed`: read from the latest
     /// `fail` event of the history, not stored twice.
     pub fn failure(&self) -> Option<&Failure> {
@@ -1037,6 +1301,53 @@ impl<K> Task<K> {
     /// The current values of the task's arguments.
     pub fn arguments(&self) -> &Arguments {
         &self.arguments
+    }
+
+    /// The task's subtasks.
+    pub fn subtasks(&self) -> &Subtasks {
+        &self.subtasks
+    }
+
+    /// The task's progress: derived from its subtasks when it has some
+    /// (steps are subtasks; done are the satisfied ones; the current step
+    /// is the subtask started last), otherwise as its executor reported
+    /// it. The expected finish is always the reported one. `None` when
+    /// there are no subtasks and nothing was reported.
+    pub fn progress(&self) -> Option<Progress> {
+        let reported = self.progress.as_ref();
+        if self.subtasks.is_empty() {
+            return reported.cloned();
+        }
+        Some(Progress {
+            step_count: self.subtasks.tally().satisfied(),
+            total_steps: self.subtasks.tally().total(),
+            current_step: self.subtasks.current().map(|subtask| subtask.name.clone()),
+            expected_done_at: reported.and_then(|p| p.expected_done_at),
+        })
+    }
+
+    /// Every resource the task acts on: its `resource` first, then the
+    /// others it was created with.
+    pub fn resources(&self) -> impl Iterator<Item = &ResourceRef> {
+        std::iter::once(&self.resource).chain(&self.resources)
+    }
+
+    /// The task this one is a child of, if any.
+    pub fn parent(&self) -> Option<TaskId> {
+        self.parent
+    }
+
+    /// Whether a failure of the task has been dealt with: `None` if it
+    /// never failed; unresolved from its first failure until a later run
+    /// succeeds or an operator resolves it.
+    pub fn resolution(&self) -> Option<Resolution> {
+        self.resolution
+    }
+
+    /// Whether the task finished with warnings (VMware's
+    /// `COMPLETED_WITH_WARNING`): done, with warnings gathered.
+    pub fn completed_with_warnings(&self) -> bool {
+        self.status == Status::Done && !self.warnings.is_empty()
     }
 
     /// The latest `fail` event, while the task is `Failed`.
@@ -1146,6 +1457,24 @@ fn validate_new<K>(new: &NewTask<K>) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// Checks a subtask declared at position `position`: a name, and a parent
+/// declared before it.
+fn validate_subtask(subtask: &NewSubtask, position: usize) -> Result<(), Rejection> {
+    if subtask.name.is_empty() {
+        return Err(Rejection::invalid("subtask.name", "must not be empty"));
+    }
+    if u32::try_from(position).is_err() {
+        return Err(Rejection::invalid("subtasks", "too many subtasks"));
+    }
+    match subtask.parent {
+        Some(parent) if parent as usize >= position => Err(Rejection::invalid(
+            "subtask.parent",
+            format!("subtask {parent} is not declared before subtask {position}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Checks a command's own data, once the move itself is allowed.
 fn validate<K>(command: &Command<K>, now: DateTime<Utc>) -> Result<(), Rejection> {
     let after_now = |field, at: DateTime<Utc>| {
@@ -1176,6 +1505,10 @@ fn validate<K>(command: &Command<K>, now: DateTime<Utc>) -> Result<(), Rejection
         | Command::Accelerate
         | Command::SetArgument { .. }
         | Command::Relaunch { .. }
-        | Command::Retry => Ok(()),
+        | Command::Retry
+        | Command::Subtask { .. }
+        | Command::AddSubtask { .. }
+        | Command::ReportProgress { .. }
+        | Command::Resolve => Ok(()),
     }
 }

@@ -643,6 +643,42 @@ fn corrections_relaunches_and_retries() -> Vec<T> {
     vec![task]
 }
 
+fn subtasks_progress_and_resolution() -> Vec<T> {
+    use taskstate::{NewSubtask, SubtaskChange};
+    let mut task = pending();
+    let run = task.start(t(300), None, t(1)).unwrap();
+    let token = run.token();
+    let add = Command::AddSubtask {
+        token,
+        subtask: NewSubtask::new("publish", "publish the zone"),
+    };
+    accept(&mut task, add, Actor::System, t(2));
+    let start = Command::Subtask {
+        token,
+        id: 0,
+        change: SubtaskChange::Start,
+    };
+    accept(&mut task, start, Actor::System, t(3));
+    let report = |steps| Command::ReportProgress {
+        token,
+        steps,
+        current_step: None,
+        expected_done_at: Some(t(100)),
+    };
+    accept(&mut task, report(None), Actor::System, t(4));
+    let paused = run.wait(&mut task, t(900), None, t(5)).unwrap();
+    accept(&mut task, report(None), Actor::System, t(6));
+    assert_eq!(task.progress().unwrap().expected_done_at, Some(t(100)));
+    paused
+        .fail(&mut task, provider_failure(t(7)), t(7))
+        .unwrap();
+    assert_eq!(task.resolution(), Some(taskstate::Resolution::Unresolved));
+    reject(&mut task, Command::Resolve, alice(), t(8));
+    accept(&mut task, Command::Resolve, bob(), t(8));
+    assert_eq!(task.resolution(), Some(taskstate::Resolution::Resolved));
+    vec![task]
+}
+
 fn scenarios() -> Vec<T> {
     [
         happy_path as fn() -> Vec<T>,
@@ -656,6 +692,7 @@ fn scenarios() -> Vec<T> {
         bad_input_is_named,
         handles_belong_to_their_task,
         corrections_relaunches_and_retries,
+        subtasks_progress_and_resolution,
     ]
     .into_iter()
     .flat_map(|scenario| scenario())

@@ -25,7 +25,12 @@ where
 
 #[test]
 fn a_failed_task_has_stable_field_names() {
-    let mut task = pending();
+    let kind = NamedKind::new("DomainCreate").argument(taskstate::ArgumentSpec::text(
+        "legitimacyAfnic",
+        10,
+        2000,
+    ));
+    let mut task = common::task_of(kind);
     let run = task.start(t(300), Some("w1".into()), t(10)).unwrap();
     let failure = Failure::customer("AFNIC_LEGITIMACY_REQUIRED", "justify the use", t(20))
         .flag("legitimacyAfnic")
@@ -37,7 +42,14 @@ fn a_failed_task_has_stable_field_names() {
         json,
         json!({
             "id": task.id().to_string(),
-            "kind": {"name": "DomainCreate", "rules": serde_json::to_value(Rules::STANDARD).unwrap()},
+            "kind": {
+                "name": "DomainCreate",
+                "rules": serde_json::to_value(Rules::STANDARD).unwrap(),
+                "arguments": [{
+                    "key": "legitimacyAfnic", "type": "text", "min": 10, "max": 2000,
+                    "read_only": false, "required": false, "description": ""
+                }]
+            },
             "owner": "alice",
             "resource": {"kind": "domain", "id": "example.fr"},
             "status": "failed",
@@ -48,8 +60,14 @@ fn a_failed_task_has_stable_field_names() {
             "lease": null,
             "cancel_requested_at": null,
             "comment": "justify the use",
+            "title": null,
             "warnings": [],
             "arguments": {},
+            "subtasks": [],
+            "progress": null,
+            "resources": [],
+            "parent": null,
+            "resolution": "unresolved",
             "runs": 1,
             "attempts": 1,
             "relaunches": 0,

@@ -8,10 +8,10 @@ use proptest::prelude::*;
 use std::borrow::Cow;
 
 use taskstate::{
-    Action, Actor, ArgumentSpec, ArgumentType, ArgumentValue, Arguments, CancelRules, Command,
-    Failure, FailureRule, IdGenerator, LeaseToken, NamedKind, NewTask, Origin, Outcome, Owner,
-    RelaunchRules, ResourceRef, RetryPolicy, Role, RoleSet, Rules, Status, StatusSet, Task, Then,
-    Warning,
+    Action, Actor, AggregatePolicy, ArgumentSpec, ArgumentType, ArgumentValue, Arguments,
+    CancelRules, Command, Failure, FailureRule, IdGenerator, LeaseToken, NamedKind, NewSubtask,
+    NewTask, Origin, Outcome, Owner, RelaunchRules, ResourceRef, RetryPolicy, Role, RoleSet, Rules,
+    Status, StatusSet, SubtaskChange, Task, Then, Warning,
 };
 
 /// 2026-11-23 09:00:00 UTC plus `seconds`.
@@ -185,7 +185,13 @@ pub fn rules() -> impl Strategy<Value = Rules> {
     ];
     (cancel, accelerate, relaunch, retry, edit, any::<bool>()).prop_map(
         |(cancel, accelerate, relaunch, retry, edit, classify)| {
+            let policy = if accelerate.contains(Role::System) {
+                AggregatePolicy::SettleAll
+            } else {
+                AggregatePolicy::FailFast
+            };
             let rules = Rules::new()
+                .subtasks(policy)
                 .cancel(cancel)
                 .accelerate(accelerate)
                 .relaunch(relaunch)
@@ -279,6 +285,10 @@ pub fn step() -> impl Strategy<Value = Step> {
         Just(Action::Relaunch),
         Just(Action::Relaunch),
         Just(Action::Retry),
+        Just(Action::Subtask),
+        Just(Action::AddSubtask),
+        Just(Action::ReportProgress),
+        Just(Action::Resolve),
     ];
     let advance = prop_oneof![
         6 => 0i64..120,
@@ -437,6 +447,51 @@ impl Step {
                 Command::Relaunch { arguments }
             }
             Action::Retry => Command::Retry,
+            Action::Subtask => {
+                let count = task.subtasks().len() as u32;
+                let id = u32::from(self.pick) % (count + 1); // sometimes no such subtask
+                let change = match self.value % 6 {
+                    0 => SubtaskChange::Start,
+                    1 => SubtaskChange::Succeed,
+                    2 => SubtaskChange::Fail {
+                        errors: if self.empty {
+                            Vec::new()
+                        } else {
+                            vec![Failure::provider(self.code, "subtask failed", now)]
+                        },
+                    },
+                    3 => SubtaskChange::Skip,
+                    4 => SubtaskChange::MarkNotApplicable,
+                    _ => SubtaskChange::Cancel,
+                };
+                Command::Subtask {
+                    token: token_or_zero,
+                    id,
+                    change,
+                }
+            }
+            Action::AddSubtask => {
+                let count = task.subtasks().len() as u32;
+                let mut subtask = NewSubtask::new(self.text.clone().unwrap_or_default(), "added");
+                if self.value.is_multiple_of(3) {
+                    subtask = subtask.under(u32::from(self.pick) % (count + 1));
+                }
+                if self.empty {
+                    subtask = subtask.optional();
+                }
+                Command::AddSubtask {
+                    token: token_or_zero,
+                    subtask,
+                }
+            }
+            Action::ReportProgress => Command::ReportProgress {
+                token: token_or_zero,
+                steps: (!self.empty)
+                    .then_some((u32::from(self.value % 7), u32::from(self.pick % 6))),
+                current_step: self.text.clone(),
+                expected_done_at: Some(deadline),
+            },
+            Action::Resolve => Command::Resolve,
             Action::Cancel => Command::Cancel {
                 reason: self.text.clone(),
             },
@@ -455,20 +510,37 @@ impl Step {
 /// A random starting task: random rules, the [`specs`] with valid first
 /// values, maybe scheduled for later.
 pub fn start_task() -> impl Strategy<Value = Task<NamedKind>> {
-    (rules(), proptest::option::of(0i64..3600), any::<u64>()).prop_map(|(rules, todo_in, seed)| {
-        let mut kind = NamedKind::with_rules("DomainCreate", rules);
-        kind.arguments = specs();
-        let mut new = NewTask::new(
-            IdGenerator::seeded(seed).next_id(t(0)),
-            kind,
-            Owner::new("alice"),
-            ResourceRef::new("domain", "example.fr"),
-        )
-        .argument("domain", "example.fr")
-        .argument("duration", 1);
-        if let Some(seconds) = todo_in {
-            new = new.todo_at(t(seconds));
-        }
-        Task::create(new, alice(), t(0)).unwrap()
-    })
+    let subtasks = proptest::collection::vec((any::<bool>(), proptest::option::of(0u32..4)), 0..5);
+    (
+        rules(),
+        proptest::option::of(0i64..3600),
+        any::<u64>(),
+        subtasks,
+    )
+        .prop_map(|(rules, todo_in, seed, subtasks)| {
+            let mut kind = NamedKind::with_rules("DomainCreate", rules);
+            kind.arguments = specs();
+            let mut new = NewTask::new(
+                IdGenerator::seeded(seed).next_id(t(0)),
+                kind,
+                Owner::new("alice"),
+                ResourceRef::new("domain", "example.fr"),
+            )
+            .argument("domain", "example.fr")
+            .argument("duration", 1);
+            for (position, (optional, parent)) in subtasks.into_iter().enumerate() {
+                let mut subtask = NewSubtask::new(format!("step{position}"), "a step");
+                if optional {
+                    subtask = subtask.optional();
+                }
+                if let Some(parent) = parent.filter(|p| (*p as usize) < position) {
+                    subtask = subtask.under(parent);
+                }
+                new = new.subtask(subtask);
+            }
+            if let Some(seconds) = todo_in {
+                new = new.todo_at(t(seconds));
+            }
+            Task::create(new, alice(), t(0)).unwrap()
+        })
 }

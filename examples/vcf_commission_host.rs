@@ -1,0 +1,205 @@
+//! VMware Cloud Foundation: commissioning a host, with subtasks.
+//!
+//! Run: `cargo run --example vcf_commission_host`
+//!
+//! The task has three subtasks: validate the host's installed bundles,
+//! check that no host is in maintenance mode, fetch the DNS and NTP
+//! addresses. The second fails; the task fails and is unresolved. Once the
+//! host is out of maintenance mode, the user retries the task (VMware's
+//! `PATCH /v1/tasks/{id}`): only the second and third subtasks run again,
+//! and the task ends successful and resolved. The task is printed at each
+//! step in the shape of VMware's task JSON.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use taskstate::{
+    Actor, CancelRules, Command, Failure, IdGenerator, NewSubtask, NewTask, Outcome, Owner,
+    RelaunchRules, ResourceRef, Rules, Status, SubtaskChange, SubtaskStatus, Task, TaskKind,
+};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum Vcf {
+    CommissionHosts,
+}
+
+/// VMware retries any failed task on request, whatever the failure's
+/// origin; its generic route cancels only tasks in progress.
+static COMMISSION: std::sync::LazyLock<Rules> = std::sync::LazyLock::new(|| {
+    Rules::new().cancel(CancelRules::RUNNING_ONLY).relaunch(
+        RelaunchRules::STANDARD
+            .provider_failures()
+            .without_corrections(),
+    )
+});
+
+impl TaskKind for Vcf {
+    fn name(&self) -> &str {
+        "HOST_COMMISSION"
+    }
+
+    fn rules(&self) -> &Rules {
+        &COMMISSION
+    }
+}
+
+/// VMware's spelling of a subtask status.
+fn vmware_subtask_status(status: SubtaskStatus) -> &'static str {
+    match status {
+        SubtaskStatus::Pending => "PENDING",
+        SubtaskStatus::Running => "IN_PROGRESS",
+        SubtaskStatus::Succeeded => "SUCCESSFUL",
+        SubtaskStatus::Failed => "FAILED",
+        SubtaskStatus::Skipped => "SKIPPED",
+        SubtaskStatus::NotApplicable => "NOT_APPLICABLE",
+        SubtaskStatus::Cancelled => "CANCELLED",
+    }
+}
+
+/// The task as VMware's `GET /v1/tasks/{id}` shows it.
+fn vmware_json(task: &Task<Vcf>, user: &Actor, now: DateTime<Utc>) -> Value {
+    let status = match task.status() {
+        Status::Pending => "PENDING",
+        Status::Running | Status::Waiting | Status::Stalled => "IN_PROGRESS",
+        Status::Done if task.completed_with_warnings() => "COMPLETED_WITH_WARNING",
+        Status::Done => "SUCCESSFUL",
+        Status::Failed => "FAILED",
+        Status::Cancelled => "CANCELLED",
+    };
+    let errors: Vec<Value> = task
+        .failure()
+        .map(|failure| {
+            json!({
+                "errorCode": failure.code,
+                "errorType": failure.error_type.as_deref().unwrap_or("ERROR"),
+                "message": failure.message,
+                "causes": failure.causes.iter().map(|c| json!({"type": c.code, "message": c.message})).collect::<Vec<_>>(),
+            })
+        })
+        .into_iter()
+        .collect();
+    json!({
+        "id": task.id().to_string(),
+        "name": task.title().unwrap_or_default(),
+        "status": status,
+        "creationTimestamp": task.created_at().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "subTasks": task.subtasks().all().iter().map(|subtask| json!({
+            "name": subtask.name,
+            "description": subtask.description,
+            "status": vmware_subtask_status(subtask.status),
+            "creationTimestamp": subtask.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        })).collect::<Vec<_>>(),
+        "errors": errors,
+        "resources": task.resources().map(|r| json!({"resourceId": r.id, "type": r.kind})).collect::<Vec<_>>(),
+        "resolutionStatus": match task.resolution() {
+            Some(taskstate::Resolution::Resolved) => "RESOLVED",
+            _ => "UNRESOLVED",
+        },
+        "isCancellable": task.can_cancel(user, now),
+    })
+}
+
+fn show(
+    step: &str,
+    task: &Task<Vcf>,
+    user: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), serde_json::Error> {
+    println!(
+        "== {step}\n{}\n",
+        serde_json::to_string_pretty(&vmware_json(task, user, now))?
+    );
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let t0: DateTime<Utc> = Utc
+        .with_ymd_and_hms(2019, 6, 20, 12, 3, 18)
+        .single()
+        .ok_or("bad time")?;
+    let at = |seconds: i64| t0 + Duration::seconds(seconds);
+    let admin = Actor::customer("administrator@vsphere.local");
+
+    let new = NewTask::new(
+        IdGenerator::seeded(2019).next_id(t0),
+        Vcf::CommissionHosts,
+        Owner::new("administrator@vsphere.local"),
+        ResourceRef::new("HOST", "f0f2f355-c91a-4d29-ba55-1c5e73608baa"),
+    )
+    .title("Commissioning host(s) sfo01-w01-esx05.rainpole.io to VMware Cloud Foundation")
+    .subtask(NewSubtask::new(
+        "HostVibValidationAction",
+        "Validate the hosts for any disallowed VIBS",
+    ))
+    .subtask(NewSubtask::new(
+        "HostMaintenanceModeValidationAction",
+        "Verifies that none of the hosts are in maintenance mode",
+    ))
+    .subtask(NewSubtask::new(
+        "FetchDnsAndNtpAction",
+        "Fetches DNS & NTP IPs",
+    ));
+    let mut task = Task::create(new, admin.clone(), t0)?;
+    show("created", &task, &admin, t0)?;
+
+    // The first run: the bundles validate, the maintenance-mode check fails.
+    let run = task.start(at(600), Some("sddc-manager".into()), at(1))?;
+    let token = run.token();
+    let step = |id, change| Command::Subtask { token, id, change };
+    task.apply(step(0, SubtaskChange::Start), Actor::System, at(2))?;
+    task.apply(step(0, SubtaskChange::Succeed), Actor::System, at(3))?;
+    task.apply(step(1, SubtaskChange::Start), Actor::System, at(4))?;
+    let cause = Failure::customer(
+        "HOST_IN_MAINTENANCE_MODE",
+        "Host sfo01-w01-esx05.rainpole.io is in maintenance mode",
+        at(5),
+    );
+    task.apply(
+        step(
+            1,
+            SubtaskChange::Fail {
+                errors: vec![cause],
+            },
+        ),
+        Actor::System,
+        at(5),
+    )?;
+    show(
+        "a subtask failed (the task still runs)",
+        &task,
+        &admin,
+        at(5),
+    )?;
+
+    // Fail-fast: the task fails with the subtask; the third never started.
+    let failure = Failure::customer(
+        "COMMISION_HOST_FAILED",
+        "Failed to Commissioning host(s) sfo01-w01-esx05.rainpole.io to VMware Cloud Foundation",
+        at(6),
+    )
+    .error_type("ERROR");
+    run.fail(&mut task, failure, at(6))?;
+    show("failed, unresolved", &task, &admin, at(6))?;
+
+    // The host leaves maintenance mode; the user retries the task.
+    task.apply(Command::relaunch(), admin.clone(), at(3600))?;
+    show(
+        "retried: only the failed and unrun subtasks run again",
+        &task,
+        &admin,
+        at(3600),
+    )?;
+
+    let run = task.start(at(4200), Some("sddc-manager".into()), at(3601))?;
+    let token = run.token();
+    let step = |id, change| Command::Subtask { token, id, change };
+    for id in [1, 2] {
+        task.apply(step(id, SubtaskChange::Start), Actor::System, at(3602))?;
+        task.apply(step(id, SubtaskChange::Succeed), Actor::System, at(3603))?;
+    }
+    run.complete(&mut task, Outcome::new(), at(3604))?;
+    show("successful and resolved", &task, &admin, at(3604))?;
+
+    println!("{}", task.timeline());
+    Ok(())
+}

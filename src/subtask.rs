@@ -1,0 +1,775 @@
+//! Subtasks, their aggregation into the parent, and progress.
+//!
+//! A task can carry subtasks (VMware's `subTasks`, Dyn's steps), which may
+//! nest: each [`Subtask`] names its parent subtask, if any. They change
+//! only through commands on the task ([`Command::Subtask`](crate::Command::Subtask),
+//! recorded as events of the task), and each change is checked by the
+//! subtasks' own small transition table, [`SUBTASK_TRANSITIONS`], on the
+//! same table-as-data principle as the task's.
+//!
+//! # Aggregation
+//!
+//! The kind chooses an [`AggregatePolicy`]: [`FailFast`](AggregatePolicy::FailFast)
+//! stops at the first failed required subtask (no other subtask may start;
+//! the rest stay pending), [`SettleAll`](AggregatePolicy::SettleAll) lets
+//! every subtask settle and fails at the end. An optional subtask's failure
+//! becomes a warning on the task instead. [`Subtasks::aggregate`] says what
+//! the task's outcome should be; the task can never complete while a
+//! required subtask is not succeeded, skipped or not applicable.
+//!
+//! Counts per status are kept as subtasks change, so aggregation and
+//! progress cost O(1) per update whatever the number of subtasks. The same
+//! [`Tally`] and [`aggregate`] fold the statuses of child *tasks* for hosts
+//! that store children as separate tasks ([`Tally::of_tasks`]).
+//!
+//! # Retry resumes where it failed
+//!
+//! When a failed task is relaunched or retried, or a stalled one requeued,
+//! its failed, cancelled and interrupted (running) subtasks go back to
+//! pending, without their errors (the history keeps them); succeeded,
+//! skipped and not-applicable ones keep their status and times. This one
+//! step visits every subtask, once per new run.
+//!
+//! # Example
+//!
+//! ```
+//! use taskstate::subtask::{aggregate, Aggregate, AggregatePolicy, SubtaskStatus, Tally};
+//!
+//! let mut tally = Tally::default();
+//! tally.add(SubtaskStatus::Succeeded, false);
+//! tally.add(SubtaskStatus::Failed, true); // optional
+//! tally.add(SubtaskStatus::Skipped, false);
+//! assert_eq!(aggregate(AggregatePolicy::FailFast, &tally), Aggregate::SucceededWithWarnings);
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::failure::Failure;
+use crate::status::Status;
+
+/// The status of a subtask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubtaskStatus {
+    /// Not started yet.
+    Pending,
+    /// Being worked on.
+    Running,
+    /// Finished successfully.
+    Succeeded,
+    /// Finished with errors.
+    Failed,
+    /// Passed over on purpose.
+    Skipped,
+    /// Did not apply to this task.
+    NotApplicable,
+    /// Stopped on request.
+    Cancelled,
+}
+
+impl SubtaskStatus {
+    /// Every status, in declaration order.
+    pub const ALL: [SubtaskStatus; 7] = [
+        SubtaskStatus::Pending,
+        SubtaskStatus::Running,
+        SubtaskStatus::Succeeded,
+        SubtaskStatus::Failed,
+        SubtaskStatus::Skipped,
+        SubtaskStatus::NotApplicable,
+        SubtaskStatus::Cancelled,
+    ];
+
+    /// The number of statuses.
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// The status's position in [`SubtaskStatus::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The name, as serialized: `"pending"`, `"not_applicable"`, …
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SubtaskStatus::Pending => "pending",
+            SubtaskStatus::Running => "running",
+            SubtaskStatus::Succeeded => "succeeded",
+            SubtaskStatus::Failed => "failed",
+            SubtaskStatus::Skipped => "skipped",
+            SubtaskStatus::NotApplicable => "not_applicable",
+            SubtaskStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Succeeded, skipped or not applicable: nothing is left to do and
+    /// nothing went wrong.
+    pub const fn is_satisfied(self) -> bool {
+        matches!(
+            self,
+            SubtaskStatus::Succeeded | SubtaskStatus::Skipped | SubtaskStatus::NotApplicable
+        )
+    }
+
+    /// Neither pending nor running.
+    pub const fn is_settled(self) -> bool {
+        !matches!(self, SubtaskStatus::Pending | SubtaskStatus::Running)
+    }
+}
+
+impl fmt::Display for SubtaskStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SubtaskStatus {
+    type Err = crate::error::ParseStatusError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SubtaskStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| crate::error::ParseStatusError::new(s))
+    }
+}
+
+/// What an executor does to a subtask.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum SubtaskChange {
+    /// Start working on it.
+    Start,
+    /// It finished successfully.
+    Succeed,
+    /// It finished with errors.
+    Fail {
+        /// What went wrong; at least one.
+        errors: Vec<Failure>,
+    },
+    /// Pass over it on purpose.
+    Skip,
+    /// It does not apply to this task.
+    MarkNotApplicable,
+    /// Stop it.
+    Cancel,
+}
+
+impl SubtaskChange {
+    /// The change's name in the subtask table.
+    pub const fn action(&self) -> SubtaskAction {
+        match self {
+            SubtaskChange::Start => SubtaskAction::Start,
+            SubtaskChange::Succeed => SubtaskAction::Succeed,
+            SubtaskChange::Fail { .. } => SubtaskAction::Fail,
+            SubtaskChange::Skip => SubtaskAction::Skip,
+            SubtaskChange::MarkNotApplicable => SubtaskAction::MarkNotApplicable,
+            SubtaskChange::Cancel => SubtaskAction::Cancel,
+        }
+    }
+}
+
+/// The name of a [`SubtaskChange`], the key of the subtask table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubtaskAction {
+    /// See [`SubtaskChange::Start`].
+    Start,
+    /// See [`SubtaskChange::Succeed`].
+    Succeed,
+    /// See [`SubtaskChange::Fail`].
+    Fail,
+    /// See [`SubtaskChange::Skip`].
+    Skip,
+    /// See [`SubtaskChange::MarkNotApplicable`].
+    MarkNotApplicable,
+    /// See [`SubtaskChange::Cancel`].
+    Cancel,
+}
+
+impl SubtaskAction {
+    /// The name, as serialized.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SubtaskAction::Start => "start",
+            SubtaskAction::Succeed => "succeed",
+            SubtaskAction::Fail => "fail",
+            SubtaskAction::Skip => "skip",
+            SubtaskAction::MarkNotApplicable => "mark_not_applicable",
+            SubtaskAction::Cancel => "cancel",
+        }
+    }
+}
+
+impl fmt::Display for SubtaskAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The subtasks' transition table: `(from, action, to)`. Resets to pending
+/// on a retry are not moves of this table: they are part of the task's
+/// relaunch, retry and requeue.
+pub const SUBTASK_TRANSITIONS: &[(SubtaskStatus, SubtaskAction, SubtaskStatus)] = {
+    use SubtaskAction as A;
+    use SubtaskStatus as S;
+    &[
+        (S::Pending, A::Start, S::Running),
+        (S::Pending, A::Skip, S::Skipped),
+        (S::Pending, A::MarkNotApplicable, S::NotApplicable),
+        (S::Pending, A::Cancel, S::Cancelled),
+        (S::Running, A::Succeed, S::Succeeded),
+        (S::Running, A::Fail, S::Failed),
+        (S::Running, A::Cancel, S::Cancelled),
+    ]
+};
+
+/// Where `action` leads a subtask in `status`, if anywhere.
+pub fn subtask_target(status: SubtaskStatus, action: SubtaskAction) -> Option<SubtaskStatus> {
+    SUBTASK_TRANSITIONS
+        .iter()
+        .find(|(from, a, _)| *from == status && *a == action)
+        .map(|(_, _, to)| *to)
+}
+
+/// The index of a subtask within its task: its position in
+/// [`Subtasks::all`], given in order of declaration.
+pub type SubtaskId = u32;
+
+/// The declaration of a subtask, as a task is created with it or an
+/// executor adds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSubtask {
+    /// A stable name (`HostVibValidationAction`).
+    pub name: String,
+    /// What it does, for people.
+    #[serde(default)]
+    pub description: String,
+    /// The subtask it belongs to, if it is nested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<SubtaskId>,
+    /// Whether its failure is only a warning on the task.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+impl NewSubtask {
+    /// A required, top-level subtask.
+    pub fn new(name: impl Into<String>, description: impl Into<String>) -> Self {
+        NewSubtask {
+            name: name.into(),
+            description: description.into(),
+            parent: None,
+            optional: false,
+        }
+    }
+
+    /// This subtask, optional: its failure is a warning on the task.
+    pub fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+
+    /// This subtask, nested under `parent`.
+    pub fn under(mut self, parent: SubtaskId) -> Self {
+        self.parent = Some(parent);
+        self
+    }
+}
+
+/// A subtask of a task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subtask {
+    /// Its index in the task.
+    pub id: SubtaskId,
+    /// A stable name.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// The subtask it belongs to, if nested.
+    pub parent: Option<SubtaskId>,
+    /// Whether its failure is only a warning.
+    pub optional: bool,
+    /// Its status.
+    pub status: SubtaskStatus,
+    /// When it was declared.
+    pub created_at: DateTime<Utc>,
+    /// When its current or last run started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it settled.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// What went wrong, when it failed.
+    pub errors: Vec<Failure>,
+}
+
+/// Counts of subtasks (or child tasks) by status, required and optional
+/// apart: all that aggregation and progress need.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Tally {
+    counts: [[u32; SubtaskStatus::COUNT]; 2],
+}
+
+impl Tally {
+    /// Counts one more subtask in `status`.
+    pub fn add(&mut self, status: SubtaskStatus, optional: bool) {
+        let slot = &mut self.counts[usize::from(optional)][status.index()];
+        *slot = slot.saturating_add(1);
+    }
+
+    /// Counts one subtask fewer in `status`.
+    pub fn remove(&mut self, status: SubtaskStatus, optional: bool) {
+        let slot = &mut self.counts[usize::from(optional)][status.index()];
+        *slot = slot.saturating_sub(1);
+    }
+
+    /// How many subtasks are in `status`, required (`optional == false`)
+    /// or optional.
+    pub fn count(&self, status: SubtaskStatus, optional: bool) -> u32 {
+        self.counts[usize::from(optional)][status.index()]
+    }
+
+    /// How many subtasks are in `status`, required and optional.
+    pub fn total_in(&self, status: SubtaskStatus) -> u32 {
+        self.count(status, false)
+            .saturating_add(self.count(status, true))
+    }
+
+    /// How many subtasks there are.
+    pub fn total(&self) -> u32 {
+        SubtaskStatus::ALL.into_iter().fold(0u32, |sum, status| {
+            sum.saturating_add(self.total_in(status))
+        })
+    }
+
+    /// How many subtasks are satisfied (succeeded, skipped, not applicable).
+    pub fn satisfied(&self) -> u32 {
+        SubtaskStatus::ALL
+            .into_iter()
+            .filter(|status| status.is_satisfied())
+            .fold(0u32, |sum, status| {
+                sum.saturating_add(self.total_in(status))
+            })
+    }
+
+    /// The statuses of child tasks, folded as subtasks: pending is pending;
+    /// running, waiting and stalled are running; done succeeded; failed
+    /// failed; cancelled cancelled.
+    pub fn of_tasks(children: impl IntoIterator<Item = (Status, bool)>) -> Tally {
+        let mut tally = Tally::default();
+        for (status, optional) in children {
+            tally.add(subtask_status_of(status), optional);
+        }
+        tally
+    }
+}
+
+/// How a child task's status counts in its parent's aggregation.
+pub const fn subtask_status_of(status: Status) -> SubtaskStatus {
+    match status {
+        Status::Pending => SubtaskStatus::Pending,
+        Status::Running | Status::Waiting | Status::Stalled => SubtaskStatus::Running,
+        Status::Done => SubtaskStatus::Succeeded,
+        Status::Failed => SubtaskStatus::Failed,
+        Status::Cancelled => SubtaskStatus::Cancelled,
+    }
+}
+
+/// How a kind folds its subtasks into the task's outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregatePolicy {
+    /// The first failed (or cancelled) required subtask fails the task; no
+    /// other subtask may start after it.
+    #[default]
+    FailFast,
+    /// Every subtask settles; the task fails at the end if a required one
+    /// failed.
+    SettleAll,
+}
+
+/// What the subtasks say of the task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregate {
+    /// No subtask has started.
+    Pending,
+    /// Work is underway, or some subtask (perhaps only an optional one)
+    /// has not settled yet.
+    Running,
+    /// Every subtask settled, every required one satisfied, and no
+    /// optional one failed or was cancelled.
+    Succeeded,
+    /// Every subtask settled, every required one satisfied; some optional
+    /// ones failed or were cancelled, each a warning on the task (VMware's
+    /// `COMPLETED_WITH_WARNING`).
+    SucceededWithWarnings,
+    /// A required subtask failed or was cancelled (at once under
+    /// fail-fast, once all settled otherwise).
+    Failed,
+}
+
+/// Folds a tally into the task's outcome by `policy`.
+pub fn aggregate(policy: AggregatePolicy, tally: &Tally) -> Aggregate {
+    let required_broken = tally
+        .count(SubtaskStatus::Failed, false)
+        .saturating_add(tally.count(SubtaskStatus::Cancelled, false));
+    let unsettled = tally
+        .total_in(SubtaskStatus::Pending)
+        .saturating_add(tally.total_in(SubtaskStatus::Running));
+    let required_unsettled = tally
+        .count(SubtaskStatus::Pending, false)
+        .saturating_add(tally.count(SubtaskStatus::Running, false));
+    if required_broken > 0 && (policy == AggregatePolicy::FailFast || unsettled == 0) {
+        return Aggregate::Failed;
+    }
+    if required_unsettled == 0 && required_broken == 0 && unsettled == 0 {
+        return if tally.count(SubtaskStatus::Failed, true) > 0
+            || tally.count(SubtaskStatus::Cancelled, true) > 0
+        {
+            Aggregate::SucceededWithWarnings
+        } else {
+            Aggregate::Succeeded
+        };
+    }
+    if tally.total_in(SubtaskStatus::Pending) == tally.total() {
+        Aggregate::Pending
+    } else {
+        Aggregate::Running
+    }
+}
+
+/// A task's progress, in the three shapes the seeds use: steps done of a
+/// total (Dyn's `step_count`/`total_steps`), a percentage with the current
+/// step and an expected finish (OVHcloud), and, through
+/// [`Subtasks::all`], the subtask tree (VMware).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Steps done.
+    pub step_count: u32,
+    /// Steps in all.
+    pub total_steps: u32,
+    /// The step being worked on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_step: Option<String>,
+    /// When the task is expected to finish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_done_at: Option<DateTime<Utc>>,
+}
+
+impl Progress {
+    /// Steps done as a whole percentage of the total (0 when there are no
+    /// steps).
+    pub fn percent(&self) -> u8 {
+        if self.total_steps == 0 {
+            return 0;
+        }
+        let done = u64::from(self.step_count.min(self.total_steps));
+        u8::try_from(done * 100 / u64::from(self.total_steps)).unwrap_or(100)
+    }
+}
+
+/// A task's subtasks, with their tallies kept current.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Subtasks {
+    nodes: Vec<Subtask>,
+    tally: Tally,
+    /// For each subtask, how many of its required children are not
+    /// satisfied.
+    open_children: Vec<u32>,
+}
+
+impl Subtasks {
+    /// Every subtask, in order of declaration (their ids).
+    pub fn all(&self) -> &[Subtask] {
+        &self.nodes
+    }
+
+    /// The subtask `id`.
+    pub fn get(&self, id: SubtaskId) -> Option<&Subtask> {
+        self.nodes.get(id as usize)
+    }
+
+    /// The number of subtasks.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The counts by status.
+    pub fn tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    /// What the subtasks say of the task, by `policy`.
+    pub fn aggregate(&self, policy: AggregatePolicy) -> Aggregate {
+        aggregate(policy, &self.tally)
+    }
+
+    /// The running subtask started last (the latest start time, then the
+    /// highest id): the current step. This one answer scans the
+    /// subtasks; updates and [`aggregate`](Subtasks::aggregate) do not.
+    pub fn current(&self) -> Option<&Subtask> {
+        self.nodes
+            .iter()
+            .filter(|subtask| subtask.status == SubtaskStatus::Running)
+            .max_by_key(|subtask| (subtask.started_at, subtask.id))
+    }
+
+    /// The subtasks nested directly under `parent` (`None`: the top level).
+    pub fn children(&self, parent: Option<SubtaskId>) -> impl Iterator<Item = &Subtask> {
+        self.nodes
+            .iter()
+            .filter(move |subtask| subtask.parent == parent)
+    }
+
+    /// How many required subtasks, at every level, are not satisfied.
+    pub fn unsatisfied_required(&self) -> u32 {
+        SubtaskStatus::ALL
+            .into_iter()
+            .filter(|status| !status.is_satisfied())
+            .fold(0u32, |sum, status| {
+                sum.saturating_add(self.tally.count(status, false))
+            })
+    }
+
+    /// How many required children of subtask `id` are not satisfied.
+    pub fn unsatisfied_children(&self, id: SubtaskId) -> u32 {
+        self.open_children.get(id as usize).copied().unwrap_or(0)
+    }
+
+    /// Rebuilds the tallies of subtasks read from storage.
+    pub(crate) fn from_nodes(nodes: Vec<Subtask>) -> Subtasks {
+        let mut tally = Tally::default();
+        let mut open_children = vec![0u32; nodes.len()];
+        for node in &nodes {
+            tally.add(node.status, node.optional);
+            if !node.optional
+                && !node.status.is_satisfied()
+                && let Some(open) = node.parent.and_then(|p| open_children.get_mut(p as usize))
+            {
+                *open = open.saturating_add(1);
+            }
+        }
+        Subtasks {
+            nodes,
+            tally,
+            open_children,
+        }
+    }
+
+    pub(crate) fn push(&mut self, new: &NewSubtask, at: DateTime<Utc>) {
+        let id = SubtaskId::try_from(self.nodes.len()).unwrap_or(SubtaskId::MAX);
+        self.tally.add(SubtaskStatus::Pending, new.optional);
+        self.open_children.push(0);
+        if !new.optional
+            && let Some(open) = new
+                .parent
+                .and_then(|p| self.open_children.get_mut(p as usize))
+        {
+            *open = open.saturating_add(1);
+        }
+        self.nodes.push(Subtask {
+            id,
+            name: new.name.clone(),
+            description: new.description.clone(),
+            parent: new.parent,
+            optional: new.optional,
+            status: SubtaskStatus::Pending,
+            created_at: at,
+            started_at: None,
+            finished_at: None,
+            errors: Vec::new(),
+        });
+    }
+
+    /// Moves subtask `id` to `to`; O(1).
+    pub(crate) fn set(
+        &mut self,
+        id: SubtaskId,
+        change: &SubtaskChange,
+        to: SubtaskStatus,
+        at: DateTime<Utc>,
+    ) {
+        let Some(node) = self.nodes.get(id as usize) else {
+            return;
+        };
+        let (from, optional, parent) = (node.status, node.optional, node.parent);
+        self.tally.remove(from, optional);
+        self.tally.add(to, optional);
+        if !optional
+            && from.is_satisfied() != to.is_satisfied()
+            && let Some(open) = parent.and_then(|p| self.open_children.get_mut(p as usize))
+        {
+            *open = if to.is_satisfied() {
+                open.saturating_sub(1)
+            } else {
+                open.saturating_add(1)
+            };
+        }
+        let Some(node) = self.nodes.get_mut(id as usize) else {
+            return;
+        };
+        node.status = to;
+        match change {
+            SubtaskChange::Start => {
+                node.started_at = Some(at);
+                node.finished_at = None;
+                node.errors.clear();
+            }
+            SubtaskChange::Fail { errors } => {
+                node.errors = errors.clone();
+                node.finished_at = Some(at);
+            }
+            _ => node.finished_at = Some(at),
+        }
+    }
+
+    /// Puts failed, cancelled and interrupted subtasks back to pending for
+    /// the next run, keeping the satisfied ones as they are.
+    ///
+    /// Neither of these statuses is satisfied, nor is pending, so the
+    /// parents' counts of unsatisfied children do not change.
+    pub(crate) fn reset_unfinished(&mut self) {
+        for node in &mut self.nodes {
+            if matches!(
+                node.status,
+                SubtaskStatus::Running | SubtaskStatus::Failed | SubtaskStatus::Cancelled
+            ) {
+                self.tally.remove(node.status, node.optional);
+                self.tally.add(SubtaskStatus::Pending, node.optional);
+                node.status = SubtaskStatus::Pending;
+                node.started_at = None;
+                node.finished_at = None;
+                node.errors.clear();
+            }
+        }
+    }
+}
+
+impl Serialize for Subtasks {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.nodes.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Subtasks {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<Subtask>::deserialize(deserializer).map(Subtasks::from_nodes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally(entries: &[(SubtaskStatus, bool)]) -> Tally {
+        let mut tally = Tally::default();
+        for (status, optional) in entries {
+            tally.add(*status, *optional);
+        }
+        tally
+    }
+
+    #[test]
+    fn fail_fast_fails_at_the_first_required_failure() {
+        use SubtaskStatus as S;
+        let t = tally(&[
+            (S::Succeeded, false),
+            (S::Failed, false),
+            (S::Pending, false),
+        ]);
+        assert_eq!(aggregate(AggregatePolicy::FailFast, &t), Aggregate::Failed);
+        assert_eq!(
+            aggregate(AggregatePolicy::SettleAll, &t),
+            Aggregate::Running
+        );
+        let settled = tally(&[
+            (S::Succeeded, false),
+            (S::Failed, false),
+            (S::Skipped, false),
+        ]);
+        assert_eq!(
+            aggregate(AggregatePolicy::SettleAll, &settled),
+            Aggregate::Failed
+        );
+    }
+
+    #[test]
+    fn optional_failures_are_warnings_and_empty_is_success() {
+        use SubtaskStatus as S;
+        let t = tally(&[(S::Succeeded, false), (S::Failed, true)]);
+        assert_eq!(
+            aggregate(AggregatePolicy::FailFast, &t),
+            Aggregate::SucceededWithWarnings
+        );
+        assert_eq!(
+            aggregate(AggregatePolicy::FailFast, &Tally::default()),
+            Aggregate::Succeeded
+        );
+        let pending = tally(&[(S::Pending, false), (S::Pending, true)]);
+        assert_eq!(
+            aggregate(AggregatePolicy::SettleAll, &pending),
+            Aggregate::Pending
+        );
+        let optional_left = tally(&[(S::Succeeded, false), (S::Pending, true)]);
+        assert_eq!(
+            aggregate(AggregatePolicy::SettleAll, &optional_left),
+            Aggregate::Running
+        );
+    }
+
+    #[test]
+    fn the_subtask_table_has_one_row_per_pair_and_settled_states_absorb() {
+        for (i, (from, action, _)) in SUBTASK_TRANSITIONS.iter().enumerate() {
+            assert!(!from.is_settled(), "{from} is settled but has a row");
+            for (other_from, other_action, _) in &SUBTASK_TRANSITIONS[i + 1..] {
+                assert!(!(from == other_from && action == other_action));
+            }
+        }
+        assert_eq!(
+            subtask_target(SubtaskStatus::Succeeded, SubtaskAction::Cancel),
+            None
+        );
+        assert_eq!(
+            subtask_target(SubtaskStatus::Pending, SubtaskAction::Start),
+            Some(SubtaskStatus::Running)
+        );
+    }
+
+    #[test]
+    fn child_tasks_fold_like_subtasks() {
+        let t = Tally::of_tasks([
+            (Status::Done, false),
+            (Status::Waiting, false),
+            (Status::Failed, true),
+        ]);
+        assert_eq!(t.total_in(SubtaskStatus::Running), 1);
+        assert_eq!(
+            aggregate(AggregatePolicy::SettleAll, &t),
+            Aggregate::Running
+        );
+    }
+
+    #[test]
+    fn progress_percent_is_bounded() {
+        let p = Progress {
+            step_count: 3,
+            total_steps: 5,
+            ..Progress::default()
+        };
+        assert_eq!(p.percent(), 60);
+        let over = Progress {
+            step_count: 9,
+            total_steps: 5,
+            ..Progress::default()
+        };
+        assert_eq!(over.percent(), 100);
+        assert_eq!(Progress::default().percent(), 0);
+    }
+}

@@ -1,0 +1,234 @@
+//! VMware Cloud Foundation's commissioning example, with its subtasks:
+//! the second fails, the task fails unresolved, a retry re-runs only the
+//! second and third, and the task ends done and resolved.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use taskstate::{
+    Actor, Aggregate, AggregatePolicy, CancelRules, Command, Failure, IdGenerator, NamedKind,
+    NewSubtask, NewTask, Outcome, Owner, Rejection, RelaunchRules, Resolution, ResourceRef, Rules,
+    Status, SubtaskChange, SubtaskStatus, Task,
+};
+
+use common::{accept, t};
+
+fn admin() -> Actor {
+    Actor::customer("administrator@vsphere.local")
+}
+
+fn commission() -> Task<NamedKind> {
+    let rules = Rules::new().cancel(CancelRules::RUNNING_ONLY).relaunch(
+        RelaunchRules::STANDARD
+            .provider_failures()
+            .without_corrections(),
+    );
+    let new = NewTask::new(
+        IdGenerator::seeded(2019).next_id(t(0)),
+        NamedKind::with_rules("HOST_COMMISSION", rules),
+        Owner::new("administrator@vsphere.local"),
+        ResourceRef::new("HOST", "f0f2f355-c91a-4d29-ba55-1c5e73608baa"),
+    )
+    .title("Commissioning host(s) sfo01-w01-esx05.rainpole.io to VMware Cloud Foundation")
+    .subtask(NewSubtask::new(
+        "HostVibValidationAction",
+        "Validate the hosts for any disallowed VIBS",
+    ))
+    .subtask(NewSubtask::new(
+        "HostMaintenanceModeValidationAction",
+        "Verifies that none of the hosts are in maintenance mode",
+    ))
+    .subtask(NewSubtask::new(
+        "FetchDnsAndNtpAction",
+        "Fetches DNS & NTP IPs",
+    ));
+    Task::create(new, admin(), t(0)).unwrap()
+}
+
+fn statuses(task: &Task<NamedKind>) -> Vec<SubtaskStatus> {
+    task.subtasks().all().iter().map(|s| s.status).collect()
+}
+
+#[test]
+fn commissioning_a_host_fails_on_maintenance_mode_then_resumes_where_it_failed() {
+    use SubtaskStatus as S;
+    let mut task = commission();
+    assert_eq!(task.resolution(), None);
+    assert!(
+        !task.can_cancel(&admin(), t(0)),
+        "only in-progress tasks are cancellable"
+    );
+
+    let run = task.start(t(600), None, t(1)).unwrap();
+    assert!(task.can_cancel(&admin(), t(1)));
+    let token = run.token();
+    let step = |id, change| Command::Subtask { token, id, change };
+    accept(
+        &mut task,
+        step(0, SubtaskChange::Start),
+        Actor::System,
+        t(2),
+    );
+    assert_eq!(
+        task.progress().unwrap().current_step.as_deref(),
+        Some("HostVibValidationAction")
+    );
+    accept(
+        &mut task,
+        step(0, SubtaskChange::Succeed),
+        Actor::System,
+        t(3),
+    );
+    accept(
+        &mut task,
+        step(1, SubtaskChange::Start),
+        Actor::System,
+        t(4),
+    );
+    let cause = Failure::customer("HOST_IN_MAINTENANCE_MODE", "host in maintenance mode", t(5));
+    accept(
+        &mut task,
+        step(
+            1,
+            SubtaskChange::Fail {
+                errors: vec![cause.clone()],
+            },
+        ),
+        Actor::System,
+        t(5),
+    );
+    assert_eq!(statuses(&task), [S::Succeeded, S::Failed, S::Pending]);
+    assert_eq!(task.subtasks().get(1).unwrap().errors, [cause]);
+    assert_eq!(
+        task.subtasks().aggregate(AggregatePolicy::FailFast),
+        Aggregate::Failed
+    );
+    // Fail-fast: the third does not start, and the task cannot complete.
+    let refused = task.apply(step(2, SubtaskChange::Start), Actor::System, t(6));
+    assert!(matches!(refused, Err(Rejection::RefusedByRule { .. })));
+    let progress = task.progress().unwrap();
+    assert_eq!((progress.step_count, progress.total_steps), (1, 3));
+
+    let failure = Failure::customer(
+        "COMMISION_HOST_FAILED",
+        "Failed to Commissioning host(s)",
+        t(6),
+    )
+    .error_type("ERROR");
+    let run = run.complete(&mut task, Outcome::new(), t(6)).unwrap_err();
+    assert!(matches!(
+        run.rejection,
+        Rejection::SubtasksUnsatisfied {
+            subtask: None,
+            remaining: 2
+        }
+    ));
+    run.handle.fail(&mut task, failure, t(6)).unwrap();
+    assert_eq!(task.status(), Status::Failed);
+    assert_eq!(task.resolution(), Some(Resolution::Unresolved));
+    assert!(
+        !task.can_cancel(&admin(), t(7)),
+        "VMware: a failed task is not cancellable"
+    );
+    assert_eq!(task.failure().unwrap().error_type.as_deref(), Some("ERROR"));
+
+    // The cause is fixed; the user retries: only the second and third run.
+    let first = task.subtasks().get(0).unwrap().clone();
+    accept(&mut task, Command::relaunch(), admin(), t(3600));
+    assert_eq!(statuses(&task), [S::Succeeded, S::Pending, S::Pending]);
+    assert_eq!(
+        task.subtasks().get(0).unwrap(),
+        &first,
+        "succeeded keeps its times"
+    );
+    let run = task.start(t(4200), None, t(3601)).unwrap();
+    let token = run.token();
+    let step = |id, change| Command::Subtask { token, id, change };
+    let refused = task.apply(step(0, SubtaskChange::Start), Actor::System, t(3602));
+    assert!(matches!(
+        refused,
+        Err(Rejection::IllegalSubtaskMove { subtask: 0, .. })
+    ));
+    for id in [1, 2] {
+        accept(
+            &mut task,
+            step(id, SubtaskChange::Start),
+            Actor::System,
+            t(3602),
+        );
+        accept(
+            &mut task,
+            step(id, SubtaskChange::Succeed),
+            Actor::System,
+            t(3603),
+        );
+    }
+    assert_eq!(
+        task.subtasks().aggregate(AggregatePolicy::FailFast),
+        Aggregate::Succeeded
+    );
+    run.complete(&mut task, Outcome::new(), t(3604)).unwrap();
+    assert_eq!(task.status(), Status::Done);
+    assert_eq!(task.resolution(), Some(Resolution::Resolved));
+    assert!(!task.completed_with_warnings());
+    assert_eq!(task.subtasks().get(0).unwrap(), &first);
+
+    // Replay and a JSON round trip rebuild the subtasks exactly.
+    assert_eq!(Task::replay(task.history().to_vec()).unwrap(), task);
+    let json = serde_json::to_string(&task).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Task<NamedKind>>(&json).unwrap(),
+        task
+    );
+}
+
+#[test]
+fn the_vmware_resources_list_holds_every_resource() {
+    let new = NewTask::new(
+        IdGenerator::seeded(1).next_id(t(0)),
+        NamedKind::new("HOST_COMMISSION"),
+        Owner::new("admin"),
+        ResourceRef::new("HOST", "h1"),
+    )
+    .also_on(ResourceRef::new("HOST", "h2"))
+    .child_of(IdGenerator::seeded(2).next_id(t(0)));
+    let task = Task::create(new, Actor::System, t(0)).unwrap();
+    let ids: Vec<_> = task.resources().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["h1", "h2"]);
+    assert_eq!(task.parent(), Some(IdGenerator::seeded(2).next_id(t(0))));
+}
+
+#[test]
+fn tasks_made_of_tasks_fold_like_subtasks() {
+    use taskstate::subtask::{Tally, aggregate};
+    let children = [
+        (Status::Done, false),
+        (Status::Failed, true),
+        (Status::Done, false),
+    ];
+    let tally = Tally::of_tasks(children);
+    assert_eq!(
+        aggregate(AggregatePolicy::SettleAll, &tally),
+        Aggregate::SucceededWithWarnings
+    );
+    let children = [
+        (Status::Done, false),
+        (Status::Failed, false),
+        (Status::Running, false),
+    ];
+    let tally = Tally::of_tasks(children);
+    assert_eq!(
+        aggregate(AggregatePolicy::FailFast, &tally),
+        Aggregate::Failed
+    );
+    assert_eq!(
+        aggregate(AggregatePolicy::SettleAll, &tally),
+        Aggregate::Running
+    );
+    let pending = Tally::of_tasks([(Status::Pending, false), (Status::Pending, true)]);
+    assert_eq!(
+        aggregate(AggregatePolicy::SettleAll, &pending),
+        Aggregate::Pending
+    );
+}
