@@ -149,6 +149,10 @@ pub struct NewTask<K> {
     /// separate tasks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<TaskId>,
+    /// Whether this task blocks other changes on its resource while in
+    /// progress; `None` follows the kind's [`Rules::blocking`](crate::Rules::blocking).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocking: Option<bool>,
 }
 
 impl<K> NewTask<K> {
@@ -166,6 +170,7 @@ impl<K> NewTask<K> {
             subtasks: Vec::new(),
             resources: Vec::new(),
             parent: None,
+            blocking: None,
         }
     }
 
@@ -196,6 +201,13 @@ impl<K> NewTask<K> {
     /// This task, acting on one more resource.
     pub fn also_on(mut self, resource: ResourceRef) -> Self {
         self.resources.push(resource);
+        self
+    }
+
+    /// This task, blocking (or not) other changes on its resource while in
+    /// progress, whatever its kind's rule.
+    pub fn blocking(mut self, blocking: bool) -> Self {
+        self.blocking = Some(blocking);
         self
     }
 

@@ -27,6 +27,7 @@
 //! | [`subtask`] | [`Subtask`]s and their table, aggregation ([`AggregatePolicy`]), [`Progress`] |
 //! | [`argument`] | typed arguments: [`ArgumentSpec`], [`ArgumentValue`], validation and correction |
 //! | [`id`] | [`TaskId`] (UUID v7) and a deterministic [`IdGenerator`] |
+//! | [`store`] | [`TaskStore`](store::TaskStore): compare-and-swap, claims with leases, blocking, scoping; [`MemoryStore`](store::MemoryStore); a worker step |
 //! | [`error`] | [`Rejection`], [`ReplayError`] and the parse errors |
 //!
 //! # Example
@@ -83,6 +84,7 @@ pub mod lease;
 pub mod rules;
 pub mod run;
 pub mod status;
+pub mod store;
 pub mod subtask;
 pub mod table;
 pub mod task;

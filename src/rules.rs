@@ -206,6 +206,9 @@ pub struct Rules {
     pub failures: Cow<'static, [FailureRule]>,
     /// How subtasks fold into the task's outcome.
     pub subtasks: AggregatePolicy,
+    /// Whether tasks of this kind block other changes on their resource
+    /// while in progress (Dyn's `blocking`); a task may override it.
+    pub blocking: bool,
 }
 
 impl Rules {
@@ -221,6 +224,7 @@ impl Rules {
         edit: StatusSet::of(&[Status::Failed]),
         failures: Cow::Borrowed(&[]),
         subtasks: AggregatePolicy::FailFast,
+        blocking: false,
     };
 
     /// The defaults, to build on.
@@ -249,6 +253,13 @@ impl Rules {
     /// These rules with another retry policy.
     pub const fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// These rules with tasks that block (or not) other changes on their
+    /// resource while in progress.
+    pub const fn blocking(mut self, blocking: bool) -> Self {
+        self.blocking = blocking;
         self
     }
 

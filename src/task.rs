@@ -171,6 +171,8 @@ pub struct Task<K> {
     #[serde(default)]
     parent: Option<TaskId>,
     #[serde(default)]
+    blocking: Option<bool>,
+    #[serde(default)]
     resolution: Option<Resolution>,
     runs: u32,
     attempts: u32,
@@ -818,6 +820,35 @@ impl<K: TaskKind> Task<K> {
         })
     }
 
+    /// Whether this task blocks other changes on its resource while in
+    /// progress: its own setting, or its kind's rule.
+    pub fn is_blocking(&self) -> bool {
+        self.blocking.unwrap_or(self.kind.rules().blocking)
+    }
+
+    /// The task that keeps this one from starting, among `others` on the
+    /// same resource (Dyn's `blocking`), if any: a blocking task in
+    /// progress (running, waiting or stalled) blocks every other task on
+    /// its resource, and a blocking task waits for every task in progress
+    /// on its resource. Pending tasks block nobody. The rule is pure: a
+    /// store supplies the tasks active on the resource.
+    pub fn blocked_by<'a>(
+        &self,
+        others: impl IntoIterator<Item = &'a Task<K>>,
+    ) -> Option<&'a Task<K>>
+    where
+        K: 'a,
+    {
+        let blocking = self.is_blocking();
+        others.into_iter().find(|other| {
+            other.id != self.id
+                && other.resource == self.resource
+                && other.status.is_active()
+                && other.status != Status::Pending
+                && (blocking || other.is_blocking())
+        })
+    }
+
     /// Whether the lease has run out at `now`, so that `mark_stalled`
     /// would be accepted.
     pub fn can_mark_stalled(&self, now: DateTime<Utc>) -> bool {
@@ -853,6 +884,7 @@ impl<K: PartialEq> Task<K> {
             ("progress", self.progress == other.progress),
             ("resources", self.resources == other.resources),
             ("parent", self.parent == other.parent),
+            ("blocking", self.blocking == other.blocking),
             ("resolution", self.resolution == other.resolution),
             ("runs", self.runs == other.runs),
             ("attempts", self.attempts == other.attempts),
@@ -919,6 +951,8 @@ struct StoredTask<K> {
     #[serde(default)]
     parent: Option<TaskId>,
     #[serde(default)]
+    blocking: Option<bool>,
+    #[serde(default)]
     resolution: Option<Resolution>,
     runs: u32,
     attempts: u32,
@@ -955,6 +989,7 @@ impl<K: TaskKind + PartialEq> TryFrom<StoredTask<K>> for Task<K> {
             progress: stored.progress,
             resources: stored.resources,
             parent: stored.parent,
+            blocking: stored.blocking,
             resolution: stored.resolution,
             runs: stored.runs,
             attempts: stored.attempts,
@@ -996,6 +1031,7 @@ impl<K: Clone> Task<K> {
             progress: None,
             resources: new.resources,
             parent: new.parent,
+            blocking: new.blocking,
             resolution: None,
             runs: 0,
             attempts: 0,

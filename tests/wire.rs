@@ -67,6 +67,7 @@ fn a_failed_task_has_stable_field_names() {
             "progress": null,
             "resources": [],
             "parent": null,
+            "blocking": null,
             "resolution": "unresolved",
             "runs": 1,
             "attempts": 1,

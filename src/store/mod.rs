@@ -1,0 +1,320 @@
+//! Storage: the contract a host's store keeps, and the in-memory default.
+//!
+//! The core does no I/O. A host keeps its tasks where it likes; the
+//! [`TaskStore`] trait says what that storage must do for the lifecycle to
+//! stay correct under many workers:
+//!
+//! - **compare-and-swap saves**: [`save`](TaskStore::save) writes a task
+//!   only if the stored version is the one the caller read, else
+//!   [`StoreError::Conflict`] carries the version found, so the caller
+//!   reloads and retries;
+//! - **claims with leases**: [`claim_due`](TaskStore::claim_due) starts up
+//!   to N due pending tasks (oldest due first) under a lease in the same
+//!   step, so two executors never hold the same task, and respects
+//!   [blocking](crate::Task::blocked_by) per resource;
+//!   [`expired`](TaskStore::expired) finds running or waiting tasks whose
+//!   lease ran out, for `mark_stalled`;
+//! - **filtered, paged listings** ([`list`](TaskStore::list)) in a stable
+//!   order (by id, so by creation) with cursors: by resource, kind, status
+//!   set, owner, parent and creation range (OVHcloud's listing filters by
+//!   domain, function and status);
+//! - **tenant scoping**: a [`Scope`] on every lookup and listing; a
+//!   customer's scope sees only its owner's tasks.
+//!
+//! The trait is synchronous and object-safe (`dyn TaskStore<K>`). An async
+//! host calls it from its runtime's blocking pool (for instance
+//! `tokio::task::spawn_blocking`) or implements it over a connection pool
+//! whose calls block; every method is short and holds no lock across
+//! calls.
+//!
+//! [`MemoryStore`] is the embedded default: `Send + Sync`, indexed, for
+//! tests, single-process hosts and as a reference. The conformance suite
+//! in `testkit` (feature `testkit`) checks any implementation with one
+//! call. [`work_once`] is a worker's loop step over any store.
+//!
+//! # Example
+//!
+//! ```
+//! use chrono::{Duration, TimeZone, Utc};
+//! use taskstate::store::{Filter, MemoryStore, PageRequest, Scope, TaskStore};
+//! use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+//!
+//! let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+//! let store = MemoryStore::<NamedKind>::new();
+//! let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+//!     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+//! store.insert(Task::create(new, Actor::customer("alice"), now)?)?;
+//!
+//! let claimed = store.claim_due(now, 10, now + Duration::minutes(5), Some("worker-1"))?;
+//! assert_eq!(claimed.len(), 1);
+//!
+//! let alice = Scope::Owner(Owner::new("alice"));
+//! let page = store.list(&alice, &Filter::new(), PageRequest::first(100))?;
+//! assert_eq!(page.tasks.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod memory;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+mod worker;
+
+pub use memory::MemoryStore;
+pub use worker::{Handled, WorkReport, work_once};
+
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+
+use crate::actor::Owner;
+use crate::command::ResourceRef;
+use crate::id::TaskId;
+use crate::run::Run;
+use crate::status::StatusSet;
+use crate::task::Task;
+
+/// Who is looking: the staff (every task) or one customer (its tasks
+/// only). Every lookup and listing goes through a scope, so a customer's
+/// request cannot reach another owner's task.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Operators and the system: every task.
+    Staff,
+    /// A customer: only the tasks of this owner.
+    Owner(Owner),
+}
+
+impl Scope {
+    /// Whether a task of `owner` is visible in this scope.
+    pub fn sees(&self, owner: &Owner) -> bool {
+        match self {
+            Scope::Staff => true,
+            Scope::Owner(scope) => scope == owner,
+        }
+    }
+}
+
+/// Which tasks a listing returns. Every field is optional; set ones must
+/// all match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Tasks acting on this resource (OVHcloud's `domain`).
+    pub resource: Option<ResourceRef>,
+    /// Tasks of the kind with this name (OVHcloud's `function`).
+    pub kind: Option<String>,
+    /// Tasks in one of these statuses (OVHcloud's `status`); empty means
+    /// any.
+    pub statuses: StatusSet,
+    /// Tasks of this owner (within the scope).
+    pub owner: Option<Owner>,
+    /// Children of this task.
+    pub parent: Option<TaskId>,
+    /// Tasks created at or after this time.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Tasks created before this time.
+    pub created_until: Option<DateTime<Utc>>,
+}
+
+impl Filter {
+    /// Every task.
+    pub fn new() -> Self {
+        Filter::default()
+    }
+
+    /// Only tasks on `resource`.
+    pub fn resource(mut self, resource: ResourceRef) -> Self {
+        self.resource = Some(resource);
+        self
+    }
+
+    /// Only tasks of the kind named `kind`.
+    pub fn kind(mut self, kind: impl Into<String>) -> Self {
+        self.kind = Some(kind.into());
+        self
+    }
+
+    /// Only tasks in one of `statuses`.
+    pub fn statuses(mut self, statuses: StatusSet) -> Self {
+        self.statuses = statuses;
+        self
+    }
+
+    /// Only tasks of `owner`.
+    pub fn owner(mut self, owner: Owner) -> Self {
+        self.owner = Some(owner);
+        self
+    }
+
+    /// Only children of `parent`.
+    pub fn parent(mut self, parent: TaskId) -> Self {
+        self.parent = Some(parent);
+        self
+    }
+
+    /// Only tasks created in `[from, until)`.
+    pub fn created(mut self, from: DateTime<Utc>, until: DateTime<Utc>) -> Self {
+        self.created_from = Some(from);
+        self.created_until = Some(until);
+        self
+    }
+
+    /// Whether `task` matches, in `scope`.
+    pub fn matches<K: crate::TaskKind>(&self, scope: &Scope, task: &Task<K>) -> bool {
+        scope.sees(task.owner())
+            && self.resource.as_ref().is_none_or(|r| r == task.resource())
+            && self.kind.as_deref().is_none_or(|k| k == task.kind().name())
+            && (self.statuses.is_empty() || self.statuses.contains(task.status()))
+            && self.owner.as_ref().is_none_or(|o| o == task.owner())
+            && self.parent.is_none_or(|p| task.parent() == Some(p))
+            && self
+                .created_from
+                .is_none_or(|from| task.created_at() >= from)
+            && self
+                .created_until
+                .is_none_or(|until| task.created_at() < until)
+    }
+}
+
+/// Where a page starts and how long it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Start after this task id (a previous page's `next`); `None` for the
+    /// first page.
+    pub after: Option<TaskId>,
+    /// At most this many tasks.
+    pub limit: usize,
+}
+
+impl PageRequest {
+    /// The first page of `limit` tasks.
+    pub fn first(limit: usize) -> Self {
+        PageRequest { after: None, limit }
+    }
+
+    /// The page after `cursor`.
+    pub fn after(cursor: TaskId, limit: usize) -> Self {
+        PageRequest {
+            after: Some(cursor),
+            limit,
+        }
+    }
+}
+
+/// A page of tasks, in id order (creation order for v7 ids).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<K> {
+    /// The tasks.
+    pub tasks: Vec<Task<K>>,
+    /// The cursor of the next page, if there may be one.
+    pub next: Option<TaskId>,
+}
+
+/// A task an executor claimed, with its run's handle.
+#[derive(Debug)]
+pub struct Claimed<K> {
+    /// The task as stored once started.
+    pub task: Task<K>,
+    /// The run's handle.
+    pub run: Run,
+}
+
+/// What a store refused or failed at.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// `save` found another version than the caller read: reload, re-apply
+    /// and save again.
+    #[error("task {id} is at version {found}, not {expected}")]
+    Conflict {
+        /// The task.
+        id: TaskId,
+        /// The version the caller read.
+        expected: u64,
+        /// The version stored now.
+        found: u64,
+    },
+    /// `insert` of an id already stored.
+    #[error("task {id} already exists")]
+    Duplicate {
+        /// The task.
+        id: TaskId,
+    },
+    /// No such task (in the caller's scope).
+    #[error("no task {id}")]
+    NotFound {
+        /// The task.
+        id: TaskId,
+    },
+    /// The storage itself failed (I/O, a driver); the message says how.
+    #[error("storage failed: {0}")]
+    Backend(String),
+}
+
+/// The contract of a task store. See the [module docs](self).
+pub trait TaskStore<K> {
+    /// Stores a new task.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Duplicate`] if its id is stored already.
+    fn insert(&self, task: Task<K>) -> Result<(), StoreError>;
+
+    /// The task `id`, if it exists and `scope` sees it.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] only.
+    fn get(&self, scope: &Scope, id: TaskId) -> Result<Option<Task<K>>, StoreError>;
+
+    /// Replaces the stored task with `task` if the stored version is
+    /// `expected` (the version the caller read before applying commands).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Conflict`] with the version found, or
+    /// [`StoreError::NotFound`].
+    fn save(&self, task: &Task<K>, expected: u64) -> Result<(), StoreError>;
+
+    /// The tasks `scope` sees that match `filter`, in id order, one page.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] only.
+    fn list(
+        &self,
+        scope: &Scope,
+        filter: &Filter,
+        page: PageRequest,
+    ) -> Result<Page<K>, StoreError>;
+
+    /// Starts up to `limit` pending tasks that are due at `now` (a
+    /// `todo_at` that has come, or none), oldest due first, each under a
+    /// lease until `lease_until`, skipping those a blocking task keeps
+    /// waiting. Each is saved started before it is returned.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] only.
+    fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease_until: DateTime<Utc>,
+        worker: Option<&str>,
+    ) -> Result<Vec<Claimed<K>>, StoreError>;
+
+    /// Up to `limit` running or waiting tasks whose lease ran out at `now`,
+    /// earliest deadline first: the candidates for `mark_stalled`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] only.
+    fn expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError>;
+
+    /// Up to `limit` failed tasks whose automatic retry is due at `now`,
+    /// earliest first: the candidates for `retry`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] only.
+    fn retry_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError>;
+}

@@ -1,0 +1,603 @@
+//! The conformance suite any [`TaskStore`] can run with one call (feature
+//! `testkit`).
+//!
+//! ```
+//! use taskstate::store::{MemoryStore, testkit};
+//!
+//! testkit::check_store(MemoryStore::new)?;
+//! # Ok::<(), testkit::ConformanceError>(())
+//! ```
+//!
+//! [`check_store`] builds fresh stores with the caller's constructor and
+//! checks, on tasks of [`NamedKind`]: every field round-trips through
+//! insert and get; duplicates are refused; saves compare and swap; a
+//! customer's scope sees only its own tasks; listings keep id order and
+//! page without gaps or repeats; every filter narrows as documented;
+//! claims take due tasks oldest first, start them, never hand one task to
+//! two claimers even from several threads at once, and respect blocking;
+//! expired leases and due retries are found. It returns the first check
+//! that fails, named, so a host's test reads
+//! `testkit::check_store(|| MyStore::open_temp()).unwrap()`.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use super::{Filter, PageRequest, Scope, StoreError, TaskStore};
+use crate::actor::{Actor, Owner};
+use crate::argument::ArgumentSpec;
+use crate::command::{Command, NewTask, Outcome, ResourceRef};
+use crate::failure::Failure;
+use crate::id::{IdGenerator, TaskId};
+use crate::rules::{NamedKind, Rules};
+use crate::status::{Status, StatusSet};
+use crate::subtask::{NewSubtask, SubtaskChange};
+use crate::task::Task;
+
+/// A conformance check that failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConformanceError {
+    /// The check.
+    pub check: &'static str,
+    /// What went wrong.
+    pub detail: String,
+}
+
+impl fmt::Display for ConformanceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "store conformance check `{}` failed: {}",
+            self.check, self.detail
+        )
+    }
+}
+
+impl std::error::Error for ConformanceError {}
+
+fn ensure(
+    ok: bool,
+    check: &'static str,
+    detail: impl FnOnce() -> String,
+) -> Result<(), ConformanceError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConformanceError {
+            check,
+            detail: detail(),
+        })
+    }
+}
+
+fn failed<E: fmt::Display>(check: &'static str) -> impl FnOnce(E) -> ConformanceError {
+    move |error| ConformanceError {
+        check,
+        detail: error.to_string(),
+    }
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.timestamp_opt(1_795_000_000, 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+}
+
+struct Maker {
+    ids: IdGenerator,
+    clock: i64,
+}
+
+impl Maker {
+    fn new() -> Maker {
+        Maker {
+            ids: IdGenerator::seeded(0x7E57),
+            clock: 0,
+        }
+    }
+
+    /// A new pending task, created one second after the previous one.
+    fn task(
+        &mut self,
+        kind: &str,
+        owner: &str,
+        resource: &str,
+    ) -> Result<Task<NamedKind>, ConformanceError> {
+        self.clock += 1;
+        let at = t0() + Duration::seconds(self.clock);
+        let new = NewTask::new(
+            self.ids.next_id(at),
+            NamedKind::new(kind),
+            Owner::new(owner),
+            ResourceRef::new("domain", resource),
+        );
+        Task::create(new, Actor::System, at).map_err(failed("make a task"))
+    }
+}
+
+/// Runs every check on stores made by `make` (a fresh, empty store per
+/// check).
+///
+/// # Errors
+///
+/// The first [`ConformanceError`].
+pub fn check_store<S, F>(make: F) -> Result<(), ConformanceError>
+where
+    S: TaskStore<NamedKind> + Sync,
+    F: Fn() -> S,
+{
+    round_trip(&make())?;
+    compare_and_swap(&make())?;
+    scoping(&make())?;
+    paging_and_filters(&make())?;
+    claims(&make())?;
+    concurrent_claims(&make())?;
+    blocking(&make())?;
+    expiry_and_retries(&make())?;
+    Ok(())
+}
+
+/// A task with every kind of field filled in, still pending.
+fn rich_task(maker: &mut Maker) -> Result<Task<NamedKind>, ConformanceError> {
+    maker.clock += 1;
+    let at = t0() + Duration::seconds(maker.clock);
+    let kind = NamedKind::with_rules("DomainCreate", Rules::new().blocking(true))
+        .argument(ArgumentSpec::text("legitimacyAfnic", 2, 100));
+    let new = NewTask::new(
+        maker.ids.next_id(at),
+        kind,
+        Owner::new("alice"),
+        ResourceRef::new("domain", "example.fr"),
+    )
+    .title("Create example.fr")
+    .comment("ordered")
+    .argument("legitimacyAfnic", "mayor's office")
+    .subtask(NewSubtask::new("contact", "create the contact"))
+    .subtask(NewSubtask::new("whois", "publish the whois").optional())
+    .also_on(ResourceRef::new("contact", "c-1"))
+    .child_of(maker.ids.next_id(at))
+    .todo_at(at + Duration::minutes(1));
+    let mut task =
+        Task::create(new, Actor::customer("alice"), at).map_err(failed("make a rich task"))?;
+    let now = at + Duration::minutes(2);
+    let run = task
+        .start(now + Duration::minutes(5), Some("w".into()), now)
+        .map_err(failed("start"))?;
+    let token = run.token();
+    let subtask = |id, change| Command::Subtask { token, id, change };
+    for command in [
+        subtask(0, SubtaskChange::Start),
+        subtask(0, SubtaskChange::Succeed),
+        subtask(1, SubtaskChange::Start),
+    ] {
+        task.apply(command, Actor::System, now)
+            .map_err(failed("move a subtask"))?;
+    }
+    let failure = Failure::customer("AFNIC", "justify", now).flag("legitimacyAfnic");
+    run.fail(&mut task, failure, now).map_err(failed("fail"))?;
+    task.apply(
+        Command::set_argument("legitimacyAfnic", "tourist office"),
+        Actor::customer("alice"),
+        now,
+    )
+    .map_err(failed("correct"))?;
+    task.apply(Command::relaunch(), Actor::customer("alice"), now)
+        .map_err(failed("relaunch"))?;
+    Ok(task)
+}
+
+fn round_trip<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "round trip of every field";
+    let mut maker = Maker::new();
+    let task = rich_task(&mut maker)?;
+    store.insert(task.clone()).map_err(failed(CHECK))?;
+    let read = store.get(&Scope::Staff, task.id()).map_err(failed(CHECK))?;
+    ensure(read.as_ref() == Some(&task), CHECK, || {
+        format!("stored {task:?}, read {read:?}")
+    })?;
+    let again = store.insert(task.clone());
+    ensure(
+        again == Err(StoreError::Duplicate { id: task.id() }),
+        "duplicate insert refused",
+        || format!("{again:?}"),
+    )?;
+    let missing = maker.task("DomainCreate", "alice", "missing.fr")?;
+    let read = store
+        .get(&Scope::Staff, missing.id())
+        .map_err(failed(CHECK))?;
+    ensure(read.is_none(), "unknown id reads as none", || {
+        format!("{read:?}")
+    })
+}
+
+fn compare_and_swap<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "compare-and-swap";
+    let mut maker = Maker::new();
+    let task = maker.task("DomainCreate", "alice", "cas.fr")?;
+    store.insert(task.clone()).map_err(failed(CHECK))?;
+    let now = t0() + Duration::hours(1);
+    let mut first = task.clone();
+    first
+        .apply(
+            Command::Cancel {
+                reason: Some("first".into()),
+            },
+            Actor::customer("alice"),
+            now,
+        )
+        .map_err(failed(CHECK))?;
+    let mut second = task.clone();
+    second
+        .apply(Command::Accelerate, Actor::customer("alice"), now)
+        .map_err(|e| e.to_string())
+        .ok();
+    store.save(&first, task.version()).map_err(failed(CHECK))?;
+    let late = store.save(&second, task.version());
+    ensure(
+        late == Err(StoreError::Conflict {
+            id: task.id(),
+            expected: task.version(),
+            found: first.version(),
+        }),
+        CHECK,
+        || format!("a save from a stale version gave {late:?}"),
+    )?;
+    let read = store.get(&Scope::Staff, task.id()).map_err(failed(CHECK))?;
+    ensure(read.as_ref() == Some(&first), CHECK, || {
+        "the first save was lost".into()
+    })?;
+    let unknown = maker.task("DomainCreate", "alice", "nowhere.fr")?;
+    let saved = store.save(&unknown, 1);
+    ensure(
+        saved == Err(StoreError::NotFound { id: unknown.id() }),
+        "save of an unknown task",
+        || format!("{saved:?}"),
+    )
+}
+
+fn scoping<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "tenant scoping";
+    let mut maker = Maker::new();
+    let alices = maker.task("DomainCreate", "alice", "a.fr")?;
+    let bobs = maker.task("DomainCreate", "bob", "b.fr")?;
+    store.insert(alices.clone()).map_err(failed(CHECK))?;
+    store.insert(bobs.clone()).map_err(failed(CHECK))?;
+    let alice = Scope::Owner(Owner::new("alice"));
+    let read = store.get(&alice, bobs.id()).map_err(failed(CHECK))?;
+    ensure(read.is_none(), CHECK, || {
+        "a customer read another owner's task".into()
+    })?;
+    let page = store
+        .list(&alice, &Filter::new(), PageRequest::first(10))
+        .map_err(failed(CHECK))?;
+    let ids: Vec<TaskId> = page.tasks.iter().map(Task::id).collect();
+    ensure(ids == [alices.id()], CHECK, || {
+        format!("alice listed {ids:?}")
+    })?;
+    let page = store
+        .list(
+            &alice,
+            &Filter::new().owner(Owner::new("bob")),
+            PageRequest::first(10),
+        )
+        .map_err(failed(CHECK))?;
+    ensure(page.tasks.is_empty(), CHECK, || {
+        "a filter widened a customer's scope".into()
+    })
+}
+
+fn ids_of<K>(tasks: &[Task<K>]) -> Vec<TaskId> {
+    tasks.iter().map(Task::id).collect()
+}
+
+fn paging_and_filters<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "paging and filters";
+    let mut maker = Maker::new();
+    let parent = maker.task("Parent", "alice", "parent.fr")?;
+    store.insert(parent.clone()).map_err(failed(CHECK))?;
+    let mut all = vec![parent.clone()];
+    for i in 0..25 {
+        let mut task = maker.task(
+            if i % 2 == 0 {
+                "DomainCreate"
+            } else {
+                "DomainTrade"
+            },
+            if i % 3 == 0 { "alice" } else { "carol" },
+            if i % 5 == 0 { "five.fr" } else { "other.fr" },
+        )?;
+        if i % 4 == 0 {
+            let new = NewTask::new(
+                task.id(),
+                task.kind().clone(),
+                task.owner().clone(),
+                task.resource().clone(),
+            )
+            .child_of(parent.id());
+            task = Task::create(new, Actor::System, task.created_at()).map_err(failed(CHECK))?;
+        }
+        if i % 7 == 0 {
+            task.apply(
+                Command::Cancel { reason: None },
+                Actor::System,
+                task.created_at(),
+            )
+            .map_err(failed(CHECK))?;
+        }
+        store.insert(task.clone()).map_err(failed(CHECK))?;
+        all.push(task);
+    }
+    // Paging: every task once, in id order.
+    let mut seen = Vec::new();
+    let mut request = PageRequest::first(10);
+    loop {
+        let page = store
+            .list(&Scope::Staff, &Filter::new(), request)
+            .map_err(failed(CHECK))?;
+        ensure(page.tasks.len() <= 10, CHECK, || {
+            "a page longer than its limit".into()
+        })?;
+        seen.extend(ids_of(&page.tasks));
+        match page.next {
+            Some(cursor) => request = PageRequest::after(cursor, 10),
+            None => break,
+        }
+    }
+    let mut expected = ids_of(&all);
+    expected.sort();
+    ensure(
+        seen == expected,
+        "paging in id order without gaps or repeats",
+        || {
+            format!(
+                "listed {} of {} tasks, or out of order",
+                seen.len(),
+                expected.len()
+            )
+        },
+    )?;
+    // Each filter against the documented meaning.
+    let filters = [
+        Filter::new().resource(ResourceRef::new("domain", "five.fr")),
+        Filter::new().kind("DomainTrade"),
+        Filter::new().statuses(StatusSet::of(&[Status::Cancelled])),
+        Filter::new().statuses(StatusSet::of(&[Status::Pending, Status::Cancelled])),
+        Filter::new().owner(Owner::new("alice")),
+        Filter::new().parent(parent.id()),
+        Filter::new().created(t0() + Duration::seconds(5), t0() + Duration::seconds(12)),
+        Filter::new()
+            .kind("DomainCreate")
+            .owner(Owner::new("carol"))
+            .statuses(StatusSet::of(&[Status::Pending])),
+    ];
+    for filter in filters {
+        let page = store
+            .list(&Scope::Staff, &filter, PageRequest::first(100))
+            .map_err(failed(CHECK))?;
+        let mut want: Vec<TaskId> = all
+            .iter()
+            .filter(|task| filter.matches(&Scope::Staff, task))
+            .map(Task::id)
+            .collect();
+        want.sort();
+        let got = ids_of(&page.tasks);
+        ensure(got == want, "filters", || {
+            format!("{filter:?}: got {got:?}, want {want:?}")
+        })?;
+    }
+    Ok(())
+}
+
+fn claims<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "claims of due tasks";
+    let mut maker = Maker::new();
+    let now = t0() + Duration::hours(1);
+    let mut later = maker.task("DomainCreate", "alice", "later.fr")?;
+    let new = NewTask::new(
+        later.id(),
+        later.kind().clone(),
+        later.owner().clone(),
+        later.resource().clone(),
+    )
+    .todo_at(now + Duration::hours(1));
+    later = Task::create(new, Actor::System, later.created_at()).map_err(failed(CHECK))?;
+    let first = maker.task("DomainCreate", "alice", "first.fr")?;
+    let second = maker.task("DomainCreate", "alice", "second.fr")?;
+    for task in [later.clone(), second.clone(), first.clone()] {
+        store.insert(task).map_err(failed(CHECK))?;
+    }
+    let claimed = store
+        .claim_due(now, 10, now + Duration::minutes(5), Some("w1"))
+        .map_err(failed(CHECK))?;
+    let ids: Vec<TaskId> = claimed.iter().map(|c| c.task.id()).collect();
+    ensure(ids == [first.id(), second.id()], CHECK, || {
+        format!("claimed {ids:?}: due tasks, oldest due first, not the later one")
+    })?;
+    for claim in &claimed {
+        ensure(claim.task.status() == Status::Running, CHECK, || {
+            "a claimed task is not running".into()
+        })?;
+        let stored = store
+            .get(&Scope::Staff, claim.task.id())
+            .map_err(failed(CHECK))?;
+        ensure(stored.as_ref() == Some(&claim.task), CHECK, || {
+            "a claim was not saved".into()
+        })?;
+        ensure(
+            claim.task.lease().map(|l| l.token) == Some(claim.run.token()),
+            CHECK,
+            || "the run's token is not the stored lease's".into(),
+        )?;
+    }
+    let again = store
+        .claim_due(now, 10, now + Duration::minutes(5), Some("w2"))
+        .map_err(failed(CHECK))?;
+    ensure(again.is_empty(), CHECK, || {
+        "a task was claimed twice".into()
+    })
+}
+
+fn concurrent_claims<S: TaskStore<NamedKind> + Sync>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "no double claim under concurrency";
+    let mut maker = Maker::new();
+    let mut ids = BTreeSet::new();
+    for i in 0..200 {
+        let task = maker.task("DomainCreate", "alice", &format!("d{i}.fr"))?;
+        ids.insert(task.id());
+        store.insert(task).map_err(failed(CHECK))?;
+    }
+    let now = t0() + Duration::hours(1);
+    let results: Vec<Result<Vec<TaskId>, StoreError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let claimed = store.claim_due(now, 3, now + Duration::minutes(5), None)?;
+                        if claimed.is_empty() {
+                            return Ok(mine);
+                        }
+                        mine.extend(claimed.iter().map(|c| c.task.id()));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker.join().unwrap_or_else(|_| {
+                    Err(StoreError::Backend("a claiming thread panicked".into()))
+                })
+            })
+            .collect()
+    });
+    let mut claimed = Vec::new();
+    for result in results {
+        claimed.extend(result.map_err(failed(CHECK))?);
+    }
+    let unique: BTreeSet<TaskId> = claimed.iter().copied().collect();
+    ensure(unique.len() == claimed.len(), CHECK, || {
+        format!("{} claims for {} tasks", claimed.len(), unique.len())
+    })?;
+    ensure(unique == ids, CHECK, || {
+        format!("{} of {} tasks claimed", unique.len(), ids.len())
+    })
+}
+
+fn blocking<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "blocking per resource";
+    let mut maker = Maker::new();
+    let now = t0() + Duration::hours(1);
+    let lease = now + Duration::minutes(5);
+    let blocker = {
+        let task = maker.task("ZonePublish", "acme", "zone.com")?;
+        let new = NewTask::new(
+            task.id(),
+            task.kind().clone(),
+            task.owner().clone(),
+            task.resource().clone(),
+        )
+        .blocking(true);
+        Task::create(new, Actor::System, task.created_at()).map_err(failed(CHECK))?
+    };
+    let other = maker.task("RecordUpdate", "acme", "zone.com")?;
+    let elsewhere = maker.task("RecordUpdate", "acme", "other.com")?;
+    store.insert(blocker.clone()).map_err(failed(CHECK))?;
+    let first = store
+        .claim_due(now, 1, lease, None)
+        .map_err(failed(CHECK))?;
+    ensure(first.len() == 1, CHECK, || {
+        "the blocking task was not claimed".into()
+    })?;
+    store.insert(other.clone()).map_err(failed(CHECK))?;
+    store.insert(elsewhere.clone()).map_err(failed(CHECK))?;
+    let next = store
+        .claim_due(now, 10, lease, None)
+        .map_err(failed(CHECK))?;
+    let ids: Vec<TaskId> = next.iter().map(|c| c.task.id()).collect();
+    ensure(ids == [elsewhere.id()], CHECK, || {
+        format!("claimed {ids:?} while a blocking task runs on zone.com")
+    })?;
+    // Once the blocking task is done, the other one goes.
+    for claim in first {
+        let mut task = claim.task;
+        let version = task.version();
+        claim
+            .run
+            .complete(&mut task, Outcome::new(), now)
+            .map_err(|refused| failed(CHECK)(refused.rejection))?;
+        store.save(&task, version).map_err(failed(CHECK))?;
+    }
+    let last = store
+        .claim_due(now, 10, lease, None)
+        .map_err(failed(CHECK))?;
+    let ids: Vec<TaskId> = last.iter().map(|c| c.task.id()).collect();
+    ensure(ids == [other.id()], CHECK, || {
+        format!("claimed {ids:?} after the blocker finished")
+    })?;
+    // And a new blocking task waits for the one in progress.
+    let late_blocker = {
+        let task = maker.task("ZonePublish", "acme", "zone.com")?;
+        let new = NewTask::new(
+            task.id(),
+            task.kind().clone(),
+            task.owner().clone(),
+            task.resource().clone(),
+        )
+        .blocking(true);
+        Task::create(new, Actor::System, task.created_at()).map_err(failed(CHECK))?
+    };
+    store.insert(late_blocker).map_err(failed(CHECK))?;
+    let waiting = store
+        .claim_due(now, 10, lease, None)
+        .map_err(failed(CHECK))?;
+    ensure(waiting.is_empty(), CHECK, || {
+        "a blocking task started beside one in progress".into()
+    })
+}
+
+fn expiry_and_retries<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "expired leases and due retries";
+    let mut maker = Maker::new();
+    let now = t0() + Duration::hours(1);
+    let short = maker.task("DomainCreate", "alice", "short.fr")?;
+    let long = maker.task("DomainCreate", "alice", "long.fr")?;
+    store.insert(short.clone()).map_err(failed(CHECK))?;
+    store
+        .claim_due(now, 1, now + Duration::minutes(1), None)
+        .map_err(failed(CHECK))?;
+    store.insert(long.clone()).map_err(failed(CHECK))?;
+    let claimed = store
+        .claim_due(now, 1, now + Duration::hours(1), None)
+        .map_err(failed(CHECK))?;
+    let later = now + Duration::minutes(2);
+    let expired = store.expired(later, 10).map_err(failed(CHECK))?;
+    ensure(ids_of(&expired) == [short.id()], CHECK, || {
+        format!("expired: {:?}", ids_of(&expired))
+    })?;
+    // A provider failure whose retry comes due.
+    for claim in claimed {
+        let mut task = claim.task;
+        let version = task.version();
+        claim
+            .run
+            .fail(
+                &mut task,
+                Failure::provider("DOWN", "registry down", later),
+                later,
+            )
+            .map_err(|refused| failed(CHECK)(refused.rejection))?;
+        store.save(&task, version).map_err(failed(CHECK))?;
+        let at = task.next_retry_at().unwrap_or(later);
+        let early = store
+            .retry_due(at - Duration::seconds(1), 10)
+            .map_err(failed(CHECK))?;
+        ensure(early.is_empty(), CHECK, || "a retry came due early".into())?;
+        let due = store.retry_due(at, 10).map_err(failed(CHECK))?;
+        ensure(ids_of(&due) == [task.id()], CHECK, || {
+            format!("retry due: {:?}", ids_of(&due))
+        })?;
+    }
+    Ok(())
+}
