@@ -28,6 +28,7 @@
 //! | [`argument`] | typed arguments: [`ArgumentSpec`], [`ArgumentValue`], validation and correction |
 //! | [`id`] | [`TaskId`] (UUID v7) and a deterministic [`IdGenerator`] |
 //! | [`store`] | [`TaskStore`](store::TaskStore): compare-and-swap, claims with leases, blocking, scoping; [`MemoryStore`](store::MemoryStore); a worker step |
+//! | `strategies` | (feature `testkit`) proptest strategies: random rules, actors, argument values, failures, valid tasks of a host's kinds, command sequences |
 //! | [`error`] | [`Rejection`], [`ReplayError`] and the parse errors |
 //!
 //! # Example
@@ -85,6 +86,8 @@ pub mod rules;
 pub mod run;
 pub mod status;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod strategies;
 pub mod subtask;
 pub mod table;
 pub mod task;

@@ -14,7 +14,8 @@ use taskstate::{
     TaskKind, table,
 };
 
-use common::{start_task, step, t};
+use common::start_task;
+use taskstate::strategies::{self, step};
 
 /// The rules of corrections, relaunches and retries, checked on every
 /// accepted command: what the kind's rules promise a customer can never
@@ -165,11 +166,63 @@ proptest! {
     }
 
     #[test]
+    fn generated_argument_values_fit_their_spec_exactly_when_meant_to(
+        spec in strategies::argument_spec(),
+        seeds in proptest::collection::vec(strategies::value_seed(), 1..20),
+    ) {
+        // Every spec argument_spec makes has values that fit it.
+        for seed in &seeds {
+            let value = seed.value_for(&spec);
+            prop_assert_eq!(
+                spec.check(&value).is_ok(),
+                seed.valid,
+                "{:?} for {:?} from {:?}", value, spec, seed
+            );
+        }
+    }
+
+    #[test]
+    fn valid_and_invalid_values_are_so(
+        (spec, valid, invalid) in strategies::argument_spec().prop_flat_map(|spec| {
+            let valid = proptest::collection::vec(strategies::valid_value(&spec), 8);
+            let invalid = proptest::collection::vec(strategies::invalid_value(&spec), 8);
+            (Just(spec), valid, invalid)
+        }),
+    ) {
+        for value in &valid {
+            prop_assert!(spec.check(value).is_ok(), "{:?} refused by {:?}", value, spec);
+        }
+        for value in &invalid {
+            prop_assert!(spec.check(value).is_err(), "{:?} accepted by {:?}", value, spec);
+        }
+    }
+
+    #[test]
+    fn generated_tasks_are_valid_tasks_of_the_given_kinds(
+        (kinds, tasks) in proptest::collection::vec(strategies::named_kind(), 1..4)
+            .prop_flat_map(|kinds| {
+                let tasks = proptest::collection::vec(strategies::task_of(kinds.clone()), 1..4);
+                (Just(kinds), tasks)
+            }),
+    ) {
+        for task in &tasks {
+            prop_assert!(kinds.contains(task.kind()));
+            prop_assert_eq!(task.status(), Status::Pending);
+            prop_assert_eq!(task.version(), 1);
+            prop_assert!(strategies::OWNERS.contains(&task.owner().as_str()));
+            prop_assert!(task.todo_at().is_none_or(|at| at >= task.created_at()));
+            assert_arguments_valid(task);
+            // A generated task is one its history rebuilds.
+            prop_assert_eq!(&Task::replay(task.history().to_vec()).unwrap(), task);
+        }
+    }
+
+    #[test]
     fn random_sequences_keep_every_invariant(
         mut task in start_task(),
         steps in proptest::collection::vec(step(), 1..60),
     ) {
-        let mut now = t(0);
+        let mut now = task.created_at();
         let mut accepted = 1u64; // the creation
         for step in &steps {
             now += Duration::seconds(step.advance);
@@ -219,7 +272,7 @@ proptest! {
         mut task in start_task(),
         steps in proptest::collection::vec(step(), 1..80),
     ) {
-        let mut now = t(0);
+        let mut now = task.created_at();
         let mut settled_final: Option<Task<taskstate::NamedKind>> = None;
         for step in &steps {
             now += Duration::seconds(step.advance);
@@ -239,7 +292,7 @@ proptest! {
         mut task in start_task(),
         steps in proptest::collection::vec(step(), 1..30),
     ) {
-        let mut now = t(0);
+        let mut now = task.created_at();
         for step in &steps {
             now += Duration::seconds(step.advance);
             let (command, actor) = step.resolve(&task, now);
@@ -271,7 +324,7 @@ fn generated_sequences_take_every_row_of_the_table() {
             .new_tree(&mut runner)
             .unwrap()
             .current();
-        let mut now = t(0);
+        let mut now = task.created_at();
         for step in steps {
             now += Duration::seconds(step.advance);
             let (command, actor) = step.resolve(&task, now);

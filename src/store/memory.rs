@@ -135,9 +135,8 @@ impl<K: TaskKind> Inner<K> {
         }
     }
 
-    /// Removes the entries that depend on `task`'s changing state (owner,
-    /// resource, kind and parent never change).
-    fn unindex_state(&mut self, task: &Task<K>) {
+    /// Removes every entry of `task` from the indexes.
+    fn unindex(&mut self, task: &Task<K>) {
         let id = task.id();
         self.due.remove(&(due_at(task), id));
         if let Some(lease) = task.lease() {
@@ -149,15 +148,49 @@ impl<K: TaskKind> Inner<K> {
         if let Some(set) = self.by_status.get_mut(task.status().index()) {
             set.remove(&id);
         }
+        // Commands never change these; a save that does (another task
+        // under the same id) must not leave stale entries behind.
+        if let Some(set) = self.by_owner.get_mut(task.owner()) {
+            set.remove(&id);
+        }
+        if let Some(set) = self.by_resource.get_mut(task.resource()) {
+            set.remove(&id);
+        }
+        if let Some(set) = self.by_kind.get_mut(task.kind().name()) {
+            set.remove(&id);
+        }
+        if let Some(set) = task
+            .parent()
+            .and_then(|parent| self.by_parent.get_mut(&parent))
+        {
+            set.remove(&id);
+        }
     }
 
     /// Replaces the stored task with `task`, keeping the indexes current.
     fn replace(&mut self, task: Task<K>) {
         if let Some(old) = self.tasks.remove(&task.id()) {
-            self.unindex_state(&old);
+            self.unindex(&old);
         }
         self.index(&task);
         self.tasks.insert(task.id(), task);
+    }
+
+    /// Up to `limit` tasks of a time index whose time has come at `now`,
+    /// earliest first.
+    fn come_by(
+        &self,
+        index: &BTreeSet<(DateTime<Utc>, TaskId)>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Vec<Task<K>> {
+        index
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .filter_map(|(_, id)| self.tasks.get(id))
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
     /// The tasks in progress on `resource`, for the blocking rule.
@@ -323,25 +356,11 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
 
     fn expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
         let inner = self.read()?;
-        Ok(inner
-            .leases
-            .iter()
-            .take_while(|(deadline, _)| *deadline <= now)
-            .filter_map(|(_, id)| inner.tasks.get(id))
-            .take(limit)
-            .cloned()
-            .collect())
+        Ok(inner.come_by(&inner.leases, now, limit))
     }
 
     fn retry_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
         let inner = self.read()?;
-        Ok(inner
-            .retries
-            .iter()
-            .take_while(|(at, _)| *at <= now)
-            .filter_map(|(_, id)| inner.tasks.get(id))
-            .take(limit)
-            .cloned()
-            .collect())
+        Ok(inner.come_by(&inner.retries, now, limit))
     }
 }

@@ -97,6 +97,19 @@ impl Maker {
         }
     }
 
+    /// A new pending task that blocks other changes on `resource`.
+    fn blocking_task(&mut self, resource: &str) -> Result<Task<NamedKind>, ConformanceError> {
+        let task = self.task("ZonePublish", "acme", resource)?;
+        let new = NewTask::new(
+            task.id(),
+            task.kind().clone(),
+            task.owner().clone(),
+            task.resource().clone(),
+        )
+        .blocking(true);
+        Task::create(new, Actor::System, task.created_at()).map_err(failed("make a blocking task"))
+    }
+
     /// A new pending task, created one second after the previous one.
     fn task(
         &mut self,
@@ -490,17 +503,7 @@ fn blocking<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> 
     let mut maker = Maker::new();
     let now = t0() + Duration::hours(1);
     let lease = now + Duration::minutes(5);
-    let blocker = {
-        let task = maker.task("ZonePublish", "acme", "zone.com")?;
-        let new = NewTask::new(
-            task.id(),
-            task.kind().clone(),
-            task.owner().clone(),
-            task.resource().clone(),
-        )
-        .blocking(true);
-        Task::create(new, Actor::System, task.created_at()).map_err(failed(CHECK))?
-    };
+    let blocker = maker.blocking_task("zone.com")?;
     let other = maker.task("RecordUpdate", "acme", "zone.com")?;
     let elsewhere = maker.task("RecordUpdate", "acme", "other.com")?;
     store.insert(blocker.clone()).map_err(failed(CHECK))?;
@@ -537,17 +540,7 @@ fn blocking<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> 
         format!("claimed {ids:?} after the blocker finished")
     })?;
     // And a new blocking task waits for the one in progress.
-    let late_blocker = {
-        let task = maker.task("ZonePublish", "acme", "zone.com")?;
-        let new = NewTask::new(
-            task.id(),
-            task.kind().clone(),
-            task.owner().clone(),
-            task.resource().clone(),
-        )
-        .blocking(true);
-        Task::create(new, Actor::System, task.created_at()).map_err(failed(CHECK))?
-    };
+    let late_blocker = maker.blocking_task("zone.com")?;
     store.insert(late_blocker).map_err(failed(CHECK))?;
     let waiting = store
         .claim_due(now, 10, lease, None)
