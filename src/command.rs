@@ -13,6 +13,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use crate::actor::{Actor, Owner};
 use crate::argument::{ArgumentValue, Arguments};
@@ -233,8 +234,9 @@ impl<K> NewTask<K> {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Command<K> {
     /// Create the task. Use [`Task::create`](crate::Task::create); applied
-    /// to an existing task it is refused as an illegal move.
-    Create(Box<NewTask<K>>),
+    /// to an existing task it is refused as an illegal move. Shared
+    /// (`Arc`): every copy of a task shares its creation payload.
+    Create(Arc<NewTask<K>>),
     /// Take a due task under a lease until `lease_until`.
     Start {
         /// The lease's deadline; must be after `now`.

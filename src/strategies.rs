@@ -94,6 +94,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
@@ -1067,7 +1068,7 @@ impl Step {
         // Sometimes one past the last: no such subtask.
         let subtask = u32::from(self.pick) % subtask_count.saturating_add(1);
         match self.action {
-            Action::Create => Command::Create(Box::new(NewTask::new(
+            Action::Create => Command::Create(Arc::new(NewTask::new(
                 task.id(),
                 task.kind().clone(),
                 task.owner().clone(),

@@ -102,6 +102,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use std::collections::BTreeMap;
 
@@ -231,7 +232,7 @@ impl<K: TaskKind> Task<K> {
             actor,
             from: None,
             to: row.to,
-            command: Command::Create(Box::new(new.clone())),
+            command: Command::Create(Arc::new(new.clone())),
             effect: None,
         };
         Ok(Task::from_creation(new, event))

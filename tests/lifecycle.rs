@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use taskstate::table::Coverage;
 use taskstate::{
     Action, Actor, CancelRules, Command, Failure, LeaseToken, NamedKind, Outcome, PausedRun,
@@ -508,7 +509,7 @@ fn bad_input_is_named() -> Vec<T> {
     // The customer is no executor; and a create is no command on a task.
     let rejection = reject(
         &mut task,
-        Command::Create(Box::new(common_new())),
+        Command::Create(Arc::new(common_new())),
         alice(),
         t(13),
     );

@@ -41,6 +41,7 @@ struct Inner<K> {
     by_kind: HashMap<String, BTreeSet<TaskId>>,
     by_parent: HashMap<TaskId, BTreeSet<TaskId>>,
     by_status: [BTreeSet<TaskId>; Status::COUNT],
+    by_owner_status: HashMap<(Owner, Status), BTreeSet<TaskId>>,
 }
 
 impl<K> Default for MemoryStore<K> {
@@ -56,6 +57,7 @@ impl<K> Default for MemoryStore<K> {
                 by_kind: HashMap::new(),
                 by_parent: HashMap::new(),
                 by_status: Default::default(),
+                by_owner_status: HashMap::new(),
             }),
         }
     }
@@ -95,61 +97,83 @@ fn due_at<K>(task: &Task<K>) -> DateTime<Utc> {
     task.todo_at().unwrap_or(task.created_at())
 }
 
+/// The entries of a task that change with its state.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct StateKeys {
+    status: Status,
+    due: Option<DateTime<Utc>>,
+    lease: Option<DateTime<Utc>>,
+    retry: Option<DateTime<Utc>>,
+}
+
+impl StateKeys {
+    fn of<K: TaskKind>(task: &Task<K>) -> StateKeys {
+        StateKeys {
+            status: task.status(),
+            due: (task.status() == Status::Pending).then(|| due_at(task)),
+            lease: task
+                .lease()
+                .filter(|_| task.status().is_leased())
+                .map(|lease| lease.expires_at),
+            retry: task.next_retry_at(),
+        }
+    }
+}
+
 impl<K: TaskKind> Inner<K> {
-    /// Adds `task`'s entries to the indexes.
-    fn index(&mut self, task: &Task<K>) {
-        let id = task.id();
-        match task.status() {
-            Status::Pending => {
-                self.due.insert((due_at(task), id));
+    /// Adds or removes (`add == false`) the state entries of task `id`.
+    fn state_entries(&mut self, id: TaskId, owner: &Owner, keys: StateKeys, add: bool) {
+        fn apply<T: Ord>(set: &mut BTreeSet<T>, value: T, add: bool) {
+            if add {
+                set.insert(value);
+            } else {
+                set.remove(&value);
             }
-            Status::Running | Status::Waiting => {
-                if let Some(lease) = task.lease() {
-                    self.leases.insert((lease.expires_at, id));
-                }
-            }
-            Status::Failed => {
-                if let Some(at) = task.next_retry_at() {
-                    self.retries.insert((at, id));
-                }
-            }
-            Status::Stalled | Status::Done | Status::Cancelled => {}
         }
-        if let Some(set) = self.by_status.get_mut(task.status().index()) {
-            set.insert(id);
+        if let Some(due) = keys.due {
+            apply(&mut self.due, (due, id), add);
         }
-        self.by_owner
-            .entry(task.owner().clone())
-            .or_default()
-            .insert(id);
-        self.by_resource
-            .entry(task.resource().clone())
-            .or_default()
-            .insert(id);
-        self.by_kind
-            .entry(task.kind().name().to_owned())
-            .or_default()
-            .insert(id);
-        if let Some(parent) = task.parent() {
-            self.by_parent.entry(parent).or_default().insert(id);
+        if let Some(lease) = keys.lease {
+            apply(&mut self.leases, (lease, id), add);
+        }
+        if let Some(retry) = keys.retry {
+            apply(&mut self.retries, (retry, id), add);
+        }
+        if let Some(set) = self.by_status.get_mut(keys.status.index()) {
+            apply(set, id, add);
+        }
+        if add {
+            self.by_owner_status
+                .entry((owner.clone(), keys.status))
+                .or_default()
+                .insert(id);
+        } else if let Some(set) = self.by_owner_status.get_mut(&(owner.clone(), keys.status)) {
+            set.remove(&id);
         }
     }
 
-    /// Removes every entry of `task` from the indexes.
-    fn unindex(&mut self, task: &Task<K>) {
+    /// Adds or removes the entries that commands never change: owner,
+    /// resource, kind and parent.
+    fn fixed_entries(&mut self, task: &Task<K>, add: bool) {
         let id = task.id();
-        self.due.remove(&(due_at(task), id));
-        if let Some(lease) = task.lease() {
-            self.leases.remove(&(lease.expires_at, id));
+        if add {
+            self.by_owner
+                .entry(task.owner().clone())
+                .or_default()
+                .insert(id);
+            self.by_resource
+                .entry(task.resource().clone())
+                .or_default()
+                .insert(id);
+            self.by_kind
+                .entry(task.kind().name().to_owned())
+                .or_default()
+                .insert(id);
+            if let Some(parent) = task.parent() {
+                self.by_parent.entry(parent).or_default().insert(id);
+            }
+            return;
         }
-        if let Some(at) = task.next_retry_at() {
-            self.retries.remove(&(at, id));
-        }
-        if let Some(set) = self.by_status.get_mut(task.status().index()) {
-            set.remove(&id);
-        }
-        // Commands never change these; a save that does (another task
-        // under the same id) must not leave stale entries behind.
         if let Some(set) = self.by_owner.get_mut(task.owner()) {
             set.remove(&id);
         }
@@ -167,13 +191,57 @@ impl<K: TaskKind> Inner<K> {
         }
     }
 
-    /// Replaces the stored task with `task`, keeping the indexes current.
-    fn replace(&mut self, task: Task<K>) {
-        if let Some(old) = self.tasks.remove(&task.id()) {
-            self.unindex(&old);
-        }
-        self.index(&task);
+    /// Stores a task that is not stored yet.
+    fn add(&mut self, task: Task<K>) {
+        self.fixed_entries(&task, true);
+        self.state_entries(task.id(), task.owner(), StateKeys::of(&task), true);
         self.tasks.insert(task.id(), task);
+    }
+
+    /// Replaces the stored task with `task`, touching only the index
+    /// entries that changed.
+    fn replace(&mut self, task: Task<K>) {
+        let id = task.id();
+        let Some(old) = self.tasks.get(&id) else {
+            self.add(task);
+            return;
+        };
+        let (old_keys, new_keys) = (StateKeys::of(old), StateKeys::of(&task));
+        let same_fixed = old.owner() == task.owner()
+            && old.resource() == task.resource()
+            && old.kind().name() == task.kind().name()
+            && old.parent() == task.parent();
+        if !same_fixed {
+            if let Some(old) = self.tasks.remove(&id) {
+                self.fixed_entries(&old, false);
+                self.state_entries(id, old.owner(), old_keys, false);
+            }
+            self.add(task);
+            return;
+        }
+        if old_keys != new_keys {
+            let owner = task.owner().clone();
+            self.state_entries(id, &owner, old_keys, false);
+            self.state_entries(id, &owner, new_keys, true);
+        }
+        if let Some(slot) = self.tasks.get_mut(&id) {
+            *slot = task;
+        }
+    }
+
+    /// The tasks in progress on `resource`, for the blocking rule.
+    fn in_progress_on(&self, resource: &ResourceRef) -> Vec<&Task<K>> {
+        self.by_resource
+            .get(resource)
+            .into_iter()
+            .flatten()
+            .filter(|id| {
+                [Status::Running, Status::Waiting, Status::Stalled]
+                    .into_iter()
+                    .any(|status| self.by_status[status.index()].contains(id))
+            })
+            .filter_map(|id| self.tasks.get(id))
+            .collect()
     }
 
     /// Up to `limit` tasks of a time index whose time has come at `now`,
@@ -193,27 +261,28 @@ impl<K: TaskKind> Inner<K> {
             .collect()
     }
 
-    /// The tasks in progress on `resource`, for the blocking rule.
-    fn in_progress_on(&self, resource: &ResourceRef) -> Vec<&Task<K>> {
-        self.by_resource
-            .get(resource)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.tasks.get(id))
-            .filter(|task| task.status().is_active() && task.status() != Status::Pending)
-            .collect()
-    }
-
-    /// The smallest index the scope and the filter name, if any.
-    fn candidates(&self, scope: &Scope, filter: &Filter) -> Option<&BTreeSet<TaskId>> {
+    /// The sets of ids the scope and the filter name, smallest first.
+    fn candidate_sets(&self, scope: &Scope, filter: &Filter) -> Vec<&BTreeSet<TaskId>> {
         static EMPTY: BTreeSet<TaskId> = BTreeSet::new();
         let mut sets: Vec<&BTreeSet<TaskId>> = Vec::new();
         let owner = match scope {
             Scope::Owner(owner) => Some(owner),
             Scope::Staff => filter.owner.as_ref(),
         };
-        if let Some(owner) = owner {
-            sets.push(self.by_owner.get(owner).unwrap_or(&EMPTY));
+        let mut statuses = filter.statuses.iter();
+        let single_status = match (statuses.next(), statuses.next()) {
+            (Some(status), None) => Some(status),
+            _ => None,
+        };
+        match (owner, single_status) {
+            (Some(owner), Some(status)) => sets.push(
+                self.by_owner_status
+                    .get(&(owner.clone(), status))
+                    .unwrap_or(&EMPTY),
+            ),
+            (Some(owner), None) => sets.push(self.by_owner.get(owner).unwrap_or(&EMPTY)),
+            (None, Some(status)) => sets.extend(self.by_status.get(status.index())),
+            (None, None) => {}
         }
         if let Some(resource) = &filter.resource {
             sets.push(self.by_resource.get(resource).unwrap_or(&EMPTY));
@@ -224,11 +293,8 @@ impl<K: TaskKind> Inner<K> {
         if let Some(parent) = &filter.parent {
             sets.push(self.by_parent.get(parent).unwrap_or(&EMPTY));
         }
-        let mut statuses = filter.statuses.iter();
-        if let (Some(status), None) = (statuses.next(), statuses.next()) {
-            sets.extend(self.by_status.get(status.index()));
-        }
-        sets.into_iter().min_by_key(|set| set.len())
+        sets.sort_by_key(|set| set.len());
+        sets
     }
 }
 
@@ -238,8 +304,7 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
         if inner.tasks.contains_key(&task.id()) {
             return Err(StoreError::Duplicate { id: task.id() });
         }
-        inner.index(&task);
-        inner.tasks.insert(task.id(), task);
+        inner.add(task);
         Ok(())
     }
 
@@ -279,28 +344,35 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
         let inner = self.read()?;
         let start = page.after.map_or(Bound::Unbounded, Bound::Excluded);
         let mut tasks = Vec::new();
-        let matching = |id: &TaskId| {
-            inner
-                .tasks
-                .get(id)
-                .filter(|task| filter.matches(scope, task))
+        let sets = inner.candidate_sets(scope, filter);
+        let mut take = |task: &Task<K>| {
+            if filter.matches(scope, task) {
+                tasks.push(task.clone());
+            }
+            tasks.len() < page.limit
         };
-        match inner.candidates(scope, filter) {
-            Some(set) => {
-                for task in set.range((start, Bound::Unbounded)).filter_map(matching) {
-                    if tasks.len() == page.limit {
+        match sets.split_first() {
+            // Walk the smallest index; the others are checked by
+            // membership before a task is read.
+            Some((smallest, others)) => {
+                for id in smallest.range((start, Bound::Unbounded)) {
+                    if page.limit == 0 {
                         break;
                     }
-                    tasks.push(task.clone());
+                    if !others.iter().all(|set| set.contains(id)) {
+                        continue;
+                    }
+                    if let Some(task) = inner.tasks.get(id)
+                        && !take(task)
+                    {
+                        break;
+                    }
                 }
             }
             None => {
                 for (_, task) in inner.tasks.range((start, Bound::Unbounded)) {
-                    if tasks.len() == page.limit {
+                    if page.limit == 0 || !take(task) {
                         break;
-                    }
-                    if filter.matches(scope, task) {
-                        tasks.push(task.clone());
                     }
                 }
             }
@@ -340,16 +412,20 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
             {
                 continue;
             }
-            let mut task = task.clone();
-            match task.start(lease_until, worker.map(str::to_owned), now) {
-                Ok(run) => {
-                    inner.replace(task.clone());
-                    claimed.push(Claimed { task, run });
-                }
-                // Not startable after all (not due by its own clock):
-                // leave it for a later claim.
-                Err(_) => continue,
-            }
+            let (owner, before) = (task.owner().clone(), StateKeys::of(task));
+            // Started in place: the stored task changes only if `start`
+            // accepts (it refuses, for instance, a task not due by its
+            // own `todo_at`, which stays queued).
+            let Some(task) = inner.tasks.get_mut(&id) else {
+                continue;
+            };
+            let Ok(run) = task.start(lease_until, worker.map(str::to_owned), now) else {
+                continue;
+            };
+            let (after, copy) = (StateKeys::of(task), task.clone());
+            inner.state_entries(id, &owner, before, false);
+            inner.state_entries(id, &owner, after, true);
+            claimed.push(Claimed { task: copy, run });
         }
         Ok(claimed)
     }
