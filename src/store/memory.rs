@@ -1,6 +1,6 @@
 //! The in-memory store.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -32,7 +32,10 @@ pub struct MemoryStore<K> {
 
 #[derive(Debug)]
 struct Inner<K> {
-    tasks: BTreeMap<TaskId, Task<K>>,
+    /// The tasks, by id: one lookup to reach a task.
+    tasks: HashMap<TaskId, Task<K>>,
+    /// Every id, in order, for listings no index narrows.
+    ids: BTreeSet<TaskId>,
     due: BTreeSet<(DateTime<Utc>, TaskId)>,
     leases: BTreeSet<(DateTime<Utc>, TaskId)>,
     retries: BTreeSet<(DateTime<Utc>, TaskId)>,
@@ -41,14 +44,16 @@ struct Inner<K> {
     by_kind: HashMap<String, BTreeSet<TaskId>>,
     by_parent: HashMap<TaskId, BTreeSet<TaskId>>,
     by_status: [BTreeSet<TaskId>; Status::COUNT],
-    by_owner_status: HashMap<(Owner, Status), BTreeSet<TaskId>>,
+    /// Each owner's tasks by status: a customer's listing of one status.
+    by_owner_status: HashMap<Owner, [BTreeSet<TaskId>; Status::COUNT]>,
 }
 
 impl<K> Default for MemoryStore<K> {
     fn default() -> Self {
         MemoryStore {
             inner: RwLock::new(Inner {
-                tasks: BTreeMap::new(),
+                tasks: HashMap::new(),
+                ids: BTreeSet::new(),
                 due: BTreeSet::new(),
                 leases: BTreeSet::new(),
                 retries: BTreeSet::new(),
@@ -142,13 +147,13 @@ impl<K: TaskKind> Inner<K> {
         if let Some(set) = self.by_status.get_mut(keys.status.index()) {
             apply(set, id, add);
         }
-        if add {
-            self.by_owner_status
-                .entry((owner.clone(), keys.status))
-                .or_default()
-                .insert(id);
-        } else if let Some(set) = self.by_owner_status.get_mut(&(owner.clone(), keys.status)) {
-            set.remove(&id);
+        let sets = match self.by_owner_status.get_mut(owner) {
+            Some(sets) => Some(sets),
+            None if add => Some(self.by_owner_status.entry(owner.clone()).or_default()),
+            None => None,
+        };
+        if let Some(set) = sets.and_then(|sets| sets.get_mut(keys.status.index())) {
+            apply(set, id, add);
         }
     }
 
@@ -195,6 +200,7 @@ impl<K: TaskKind> Inner<K> {
     fn add(&mut self, task: Task<K>) {
         self.fixed_entries(&task, true);
         self.state_entries(task.id(), task.owner(), StateKeys::of(&task), true);
+        self.ids.insert(task.id());
         self.tasks.insert(task.id(), task);
     }
 
@@ -212,6 +218,7 @@ impl<K: TaskKind> Inner<K> {
             && old.kind().name() == task.kind().name()
             && old.parent() == task.parent();
         if !same_fixed {
+            self.ids.remove(&id);
             if let Some(old) = self.tasks.remove(&id) {
                 self.fixed_entries(&old, false);
                 self.state_entries(id, old.owner(), old_keys, false);
@@ -229,18 +236,16 @@ impl<K: TaskKind> Inner<K> {
         }
     }
 
-    /// The tasks in progress on `resource`, for the blocking rule.
-    fn in_progress_on(&self, resource: &ResourceRef) -> Vec<&Task<K>> {
+    /// The tasks in progress on `resource` other than `except`, for the
+    /// blocking rule.
+    fn in_progress_on(&self, resource: &ResourceRef, except: TaskId) -> Vec<&Task<K>> {
         self.by_resource
             .get(resource)
             .into_iter()
             .flatten()
-            .filter(|id| {
-                [Status::Running, Status::Waiting, Status::Stalled]
-                    .into_iter()
-                    .any(|status| self.by_status[status.index()].contains(id))
-            })
+            .filter(|id| **id != except)
             .filter_map(|id| self.tasks.get(id))
+            .filter(|task| task.status().is_active() && task.status() != Status::Pending)
             .collect()
     }
 
@@ -277,7 +282,8 @@ impl<K: TaskKind> Inner<K> {
         match (owner, single_status) {
             (Some(owner), Some(status)) => sets.push(
                 self.by_owner_status
-                    .get(&(owner.clone(), status))
+                    .get(owner)
+                    .and_then(|sets| sets.get(status.index()))
                     .unwrap_or(&EMPTY),
             ),
             (Some(owner), None) => sets.push(self.by_owner.get(owner).unwrap_or(&EMPTY)),
@@ -370,8 +376,13 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
                 }
             }
             None => {
-                for (_, task) in inner.tasks.range((start, Bound::Unbounded)) {
-                    if page.limit == 0 || !take(task) {
+                for id in inner.ids.range((start, Bound::Unbounded)) {
+                    if page.limit == 0 {
+                        break;
+                    }
+                    if let Some(task) = inner.tasks.get(id)
+                        && !take(task)
+                    {
                         break;
                     }
                 }
@@ -407,7 +418,7 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
                 continue;
             };
             if task
-                .blocked_by(inner.in_progress_on(task.resource()))
+                .blocked_by(inner.in_progress_on(task.resource(), id))
                 .is_some()
             {
                 continue;
