@@ -31,6 +31,12 @@
 //! | `strategies` | (feature `testkit`) proptest strategies: random rules, actors, argument values, failures, valid tasks of a host's kinds, command sequences |
 //! | [`error`] | [`Rejection`], [`ReplayError`] and the parse errors |
 //!
+//! # Features
+//!
+//! - `testkit`: `store::testkit::check_store`, the conformance suite for a
+//!   host's own [`TaskStore`](store::TaskStore), and `strategies`, proptest
+//!   generators for the crate's types (adds `proptest`). Off by default.
+//!
 //! # Example
 //!
 //! ```
