@@ -27,6 +27,7 @@
 //! | [`subtask`] | [`Subtask`]s and their table, aggregation ([`AggregatePolicy`]), [`Progress`] |
 //! | [`argument`] | typed arguments: [`ArgumentSpec`], [`ArgumentValue`], validation and correction |
 //! | [`id`] | [`TaskId`] (UUID v7) and a deterministic [`IdGenerator`] |
+//! | [`profiles`] | provider vocabularies: OVHcloud, Dyn, VMware Cloud Foundation and Cloudflare status words both ways |
 //! | [`store`] | [`TaskStore`](store::TaskStore): compare-and-swap, claims with leases, blocking, scoping; [`MemoryStore`](store::MemoryStore); a worker step |
 //! | `strategies` | (feature `testkit`) proptest strategies: random rules, actors, argument values, failures, valid tasks of a host's kinds, command sequences |
 //! | [`error`] | [`Rejection`], [`ReplayError`] and the parse errors |
@@ -88,6 +89,7 @@ pub mod error;
 pub mod failure;
 pub mod id;
 pub mod lease;
+pub mod profiles;
 pub mod rules;
 pub mod run;
 pub mod status;

@@ -1,0 +1,97 @@
+//! Provider vocabularies: each seed system's words for a task's status, as
+//! thin views over the canonical [`Status`](crate::Status).
+//!
+//! | canonical | OVHcloud | Dyn | VMware Cloud Foundation | Cloudflare |
+//! |---|---|---|---|---|
+//! | pending | `todo` | `ready` | `PENDING` (also reads `QUEUED`) | `pending` |
+//! | running | `doing` | `running` | `IN_PROGRESS` | `running` |
+//! | waiting | `doing` ¹ | `waiting` | `IN_PROGRESS` ¹ | `running` ¹ |
+//! | stalled | `doing` ¹ | `stalled` | `IN_PROGRESS` ¹ | `running` ¹ |
+//! | done | `done` | `complete` | `SUCCESSFUL`, or `COMPLETED_WITH_WARNING` with warnings (also reads `SKIPPED`) | `completed` |
+//! | failed | `error` (customer's to fix) or `problem` (provider's) | `failed` | `FAILED` (also reads `TIMED_OUT`) | `failed` |
+//! | cancelled | `cancelled` | `canceled` | `CANCELLED` | `failed` ² |
+//!
+//! ¹ The system has no word for a task paused on an outside party or whose
+//! executor was lost: it still shows the task as in progress, which is what
+//! its customers see. Reading that word back gives `running`.
+//!
+//! ² Cloudflare's catalog tasks cannot be cancelled and have no word for
+//! it; a cancelled task shows as `failed` (it did not complete). Reading it
+//! back gives `failed`.
+//!
+//! Dyn's vocabulary is one-to-one with the canonical one. The other
+//! mappings are one-to-one where the table shows one word each way; the
+//! cases marked, and the extra words some systems read (`QUEUED`,
+//! `TIMED_OUT`, `SKIPPED`), are the lossy ones, and the tests list them.
+//!
+//! Providers add statuses without notice, so every view keeps a word it
+//! does not know as text (`Other`) instead of failing the whole document;
+//! converting such a status to the canonical one is an [`UnknownStatus`]
+//! error naming the system and the word.
+//!
+//! # Example
+//!
+//! ```
+//! use taskstate::profiles::vcf::VcfStatus;
+//! use taskstate::Status;
+//!
+//! // VMware sends both spellings.
+//! let status: VcfStatus = "In Progress".parse().unwrap_or_else(|never| match never {});
+//! assert_eq!(status, VcfStatus::InProgress);
+//! assert_eq!(status.to_canonical()?, Status::Running);
+//!
+//! let novel: VcfStatus = "PAUSED".parse().unwrap_or_else(|never| match never {});
+//! assert!(novel.to_canonical().is_err());
+//! # Ok::<(), taskstate::profiles::UnknownStatus>(())
+//! ```
+
+/// The text impls every vocabulary shares: `FromStr` that keeps unknown
+/// words (through `From<String>`), `From<T> for String` that writes them
+/// back as read, and `Display`.
+macro_rules! vocabulary_text {
+    ($name:ident) => {
+        impl std::str::FromStr for $name {
+            type Err = std::convert::Infallible;
+
+            /// Reads any word; one this crate does not know is kept as
+            /// `Other`.
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ok($name::from(s.to_owned()))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(status: $name) -> Self {
+                match status {
+                    $name::Other(word) => word,
+                    known => known.as_str().to_owned(),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+use vocabulary_text;
+
+pub mod cloudflare;
+pub mod dyn_dns;
+pub mod ovh;
+pub mod vcf;
+
+use thiserror::Error;
+
+/// A provider's status word that the crate does not know.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("unknown {system} status `{value}`")]
+pub struct UnknownStatus {
+    /// The system (`OVHcloud`, `Dyn`, `VMware Cloud Foundation`,
+    /// `Cloudflare`).
+    pub system: &'static str,
+    /// The word as read.
+    pub value: String,
+}

@@ -1,0 +1,191 @@
+//! Every status word of every seed system maps both ways; the lossy cases
+//! are listed and pinned.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use taskstate::profiles::UnknownStatus;
+use taskstate::profiles::cloudflare::CloudflareStatus;
+use taskstate::profiles::dyn_dns::DynStatus;
+use taskstate::profiles::ovh::OvhStatus;
+use taskstate::profiles::vcf::{VcfStatus, VcfSubtaskStatus};
+use taskstate::{Failure, Origin, Status, SubtaskStatus};
+
+use common::{pending, t};
+
+fn parse<T: std::str::FromStr<Err = std::convert::Infallible>>(word: &str) -> T {
+    word.parse().unwrap_or_else(|never| match never {})
+}
+
+/// The canonical statuses a system cannot show as themselves.
+const SHOWN_AS_RUNNING: [Status; 2] = [Status::Waiting, Status::Stalled];
+
+#[test]
+fn dyn_is_one_to_one() {
+    let words = [
+        "ready", "running", "waiting", "complete", "failed", "canceled", "stalled",
+    ];
+    for word in words {
+        let status: DynStatus = parse(word);
+        assert_eq!(status.as_str(), word);
+        let canonical = status.to_canonical().unwrap();
+        assert_eq!(DynStatus::from_canonical(canonical), status);
+    }
+    for status in Status::ALL {
+        assert_eq!(DynStatus::from_canonical(status).to_canonical(), Ok(status));
+    }
+}
+
+#[test]
+fn ovh_words_both_ways_with_error_and_problem() {
+    let words = [
+        ("todo", Status::Pending),
+        ("doing", Status::Running),
+        ("done", Status::Done),
+        ("cancelled", Status::Cancelled),
+        ("error", Status::Failed),
+        ("problem", Status::Failed),
+    ];
+    for (word, canonical) in words {
+        let status: OvhStatus = parse(word);
+        assert_eq!(status.as_str(), word);
+        assert_eq!(status.to_canonical(), Ok(canonical));
+    }
+    assert_eq!(OvhStatus::Error.failure_origin(), Some(Origin::Customer));
+    assert_eq!(OvhStatus::Problem.failure_origin(), Some(Origin::Provider));
+    for status in Status::ALL {
+        for origin in [Origin::Customer, Origin::Provider] {
+            let shown = OvhStatus::from_canonical(status, Some(origin));
+            let back = shown.to_canonical().unwrap();
+            if SHOWN_AS_RUNNING.contains(&status) {
+                assert_eq!(
+                    (shown.clone(), back),
+                    (OvhStatus::Doing, Status::Running),
+                    "lossy: {status}"
+                );
+            } else {
+                assert_eq!(back, status);
+            }
+            if status == Status::Failed {
+                assert_eq!(shown.failure_origin(), Some(origin), "the origin survives");
+            }
+        }
+    }
+    // From a task: the failure's origin picks the word.
+    let mut task = pending();
+    let run = task.start(t(300), None, t(1)).unwrap();
+    run.fail(
+        &mut task,
+        Failure::provider("DOWN", "registry down", t(2)),
+        t(2),
+    )
+    .unwrap();
+    assert_eq!(OvhStatus::of(&task), OvhStatus::Problem);
+}
+
+#[test]
+fn vmware_parses_both_spellings_case_insensitively() {
+    let words = [
+        ("PENDING", VcfStatus::Pending, Status::Pending),
+        ("Queued", VcfStatus::Queued, Status::Pending),
+        ("IN_PROGRESS", VcfStatus::InProgress, Status::Running),
+        ("In Progress", VcfStatus::InProgress, Status::Running),
+        ("SUCCESSFUL", VcfStatus::Successful, Status::Done),
+        ("Successful", VcfStatus::Successful, Status::Done),
+        (
+            "Completed With Warning",
+            VcfStatus::CompletedWithWarning,
+            Status::Done,
+        ),
+        ("FAILED", VcfStatus::Failed, Status::Failed),
+        ("Failed", VcfStatus::Failed, Status::Failed),
+        ("timed_out", VcfStatus::TimedOut, Status::Failed),
+        ("CANCELLED", VcfStatus::Cancelled, Status::Cancelled),
+        ("Skipped", VcfStatus::Skipped, Status::Done),
+    ];
+    for (word, status, canonical) in words {
+        let read: VcfStatus = parse(word);
+        assert_eq!(read, status, "{word}");
+        assert_eq!(read.to_canonical(), Ok(canonical), "{word}");
+        // Written back in upper snake case.
+        assert_eq!(
+            serde_json::to_string(&read).unwrap(),
+            format!("\"{}\"", status.as_str())
+        );
+    }
+    for status in Status::ALL {
+        let shown = VcfStatus::from_canonical(status, false);
+        let back = shown.to_canonical().unwrap();
+        if SHOWN_AS_RUNNING.contains(&status) {
+            assert_eq!(back, Status::Running, "lossy: {status}");
+        } else {
+            assert_eq!(back, status);
+        }
+    }
+    assert_eq!(
+        VcfStatus::from_canonical(Status::Done, true),
+        VcfStatus::CompletedWithWarning
+    );
+    // Subtasks, with NOT_APPLICABLE, one-to-one.
+    for status in SubtaskStatus::ALL {
+        let shown = VcfSubtaskStatus::from(status);
+        let reread: VcfSubtaskStatus = parse(&shown.as_str().replace('_', " ").to_lowercase());
+        assert_eq!(reread.to_canonical(), Ok(status));
+    }
+    assert_eq!(
+        parse::<VcfSubtaskStatus>("Not Applicable").to_canonical(),
+        Ok(SubtaskStatus::NotApplicable)
+    );
+}
+
+#[test]
+fn cloudflare_words_and_its_lossy_cancel() {
+    for (word, canonical) in [
+        ("pending", Status::Pending),
+        ("running", Status::Running),
+        ("completed", Status::Done),
+        ("failed", Status::Failed),
+    ] {
+        let status: CloudflareStatus = parse(word);
+        assert_eq!(status.to_canonical(), Ok(canonical));
+        assert_eq!(CloudflareStatus::from_canonical(canonical), status);
+    }
+    assert_eq!(
+        CloudflareStatus::from_canonical(Status::Cancelled),
+        CloudflareStatus::Failed,
+        "lossy: catalog tasks have no cancelled"
+    );
+    for status in SHOWN_AS_RUNNING {
+        assert_eq!(
+            CloudflareStatus::from_canonical(status),
+            CloudflareStatus::Running
+        );
+    }
+}
+
+#[test]
+fn unknown_words_are_kept_and_refused_only_on_conversion() {
+    let vcf: VcfStatus = serde_json::from_str("\"PAUSED\"").unwrap();
+    assert_eq!(vcf, VcfStatus::Other("PAUSED".into()));
+    assert_eq!(serde_json::to_string(&vcf).unwrap(), "\"PAUSED\"");
+    assert_eq!(
+        vcf.to_canonical(),
+        Err(UnknownStatus {
+            system: "VMware Cloud Foundation",
+            value: "PAUSED".into()
+        })
+    );
+    let ovh: OvhStatus = serde_json::from_str("\"init\"").unwrap();
+    assert_eq!(
+        ovh.to_canonical().unwrap_err().to_string(),
+        "unknown OVHcloud status `init`"
+    );
+    let dyn_status: DynStatus = parse("archived");
+    assert!(dyn_status.to_canonical().is_err());
+    let cloudflare: CloudflareStatus = parse("queued");
+    assert_eq!(cloudflare.as_str(), "queued");
+    assert!(cloudflare.to_canonical().is_err());
+    let subtask: VcfSubtaskStatus = parse("WAITING_FOR_INPUT");
+    assert!(subtask.to_canonical().is_err());
+}
