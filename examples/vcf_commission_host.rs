@@ -8,14 +8,14 @@
 //! host is out of maintenance mode, the user retries the task (VMware's
 //! `PATCH /v1/tasks/{id}`): only the second and third subtasks run again,
 //! and the task ends successful and resolved. The task is printed at each
-//! step in the shape of VMware's task JSON.
+//! step as VMware's task JSON (`taskstate::profiles::vcf::VcfTask`).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use taskstate::profiles::vcf::VcfTask;
 use taskstate::{
     Actor, CancelRules, Command, Failure, IdGenerator, NewSubtask, NewTask, Outcome, Owner,
-    RelaunchRules, ResourceRef, Rules, Status, SubtaskChange, SubtaskStatus, Task, TaskKind,
+    RelaunchRules, ResourceRef, Rules, SubtaskChange, Task, TaskKind,
 };
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,72 +43,14 @@ impl TaskKind for Vcf {
     }
 }
 
-/// VMware's spelling of a subtask status.
-fn vmware_subtask_status(status: SubtaskStatus) -> &'static str {
-    match status {
-        SubtaskStatus::Pending => "PENDING",
-        SubtaskStatus::Running => "IN_PROGRESS",
-        SubtaskStatus::Succeeded => "SUCCESSFUL",
-        SubtaskStatus::Failed => "FAILED",
-        SubtaskStatus::Skipped => "SKIPPED",
-        SubtaskStatus::NotApplicable => "NOT_APPLICABLE",
-        SubtaskStatus::Cancelled => "CANCELLED",
-    }
-}
-
-/// The task as VMware's `GET /v1/tasks/{id}` shows it.
-fn vmware_json(task: &Task<Vcf>, user: &Actor, now: DateTime<Utc>) -> Value {
-    let status = match task.status() {
-        Status::Pending => "PENDING",
-        Status::Running | Status::Waiting | Status::Stalled => "IN_PROGRESS",
-        Status::Done if task.completed_with_warnings() => "COMPLETED_WITH_WARNING",
-        Status::Done => "SUCCESSFUL",
-        Status::Failed => "FAILED",
-        Status::Cancelled => "CANCELLED",
-    };
-    let errors: Vec<Value> = task
-        .failure()
-        .map(|failure| {
-            json!({
-                "errorCode": failure.code,
-                "errorType": failure.error_type.as_deref().unwrap_or("ERROR"),
-                "message": failure.message,
-                "causes": failure.causes.iter().map(|c| json!({"type": c.code, "message": c.message})).collect::<Vec<_>>(),
-            })
-        })
-        .into_iter()
-        .collect();
-    json!({
-        "id": task.id().to_string(),
-        "name": task.title().unwrap_or_default(),
-        "status": status,
-        "creationTimestamp": task.created_at().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "subTasks": task.subtasks().all().iter().map(|subtask| json!({
-            "name": subtask.name,
-            "description": subtask.description,
-            "status": vmware_subtask_status(subtask.status),
-            "creationTimestamp": subtask.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        })).collect::<Vec<_>>(),
-        "errors": errors,
-        "resources": task.resources().map(|r| json!({"resourceId": r.id, "type": r.kind})).collect::<Vec<_>>(),
-        "resolutionStatus": match task.resolution() {
-            Some(taskstate::Resolution::Resolved) => "RESOLVED",
-            _ => "UNRESOLVED",
-        },
-        "isCancellable": task.can_cancel(user, now),
-    })
-}
-
 fn show(
     step: &str,
     task: &Task<Vcf>,
     user: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), serde_json::Error> {
-    println!(
-        "== {step}\n{}\n",
-        serde_json::to_string_pretty(&vmware_json(task, user, now))?
-    );
+    let view = VcfTask::of(task, user, now);
+    println!("== {step}\n{}\n", serde_json::to_string_pretty(&view)?);
     Ok(())
 }
 

@@ -189,3 +189,67 @@ fn unknown_words_are_kept_and_refused_only_on_conversion() {
     let subtask: VcfSubtaskStatus = parse("WAITING_FOR_INPUT");
     assert!(subtask.to_canonical().is_err());
 }
+
+#[test]
+fn the_vmware_seed_documents_parse_and_write_back_as_printed() {
+    use taskstate::profiles::vcf::{VcfTask, VcfTaskList};
+    let list_text = include_str!("fixtures/vcf_tasks.json");
+    let list: VcfTaskList = serde_json::from_str(list_text).unwrap();
+    assert_eq!(list.elements.len(), 2);
+    assert_eq!(
+        list.elements[0].status.value.to_canonical(),
+        Ok(Status::Failed)
+    );
+    assert_eq!(list.elements[0].status.text(), "Failed");
+    assert_eq!(
+        list.elements[1].status.value.to_canonical(),
+        Ok(Status::Done)
+    );
+    let statuses: Vec<_> = list.elements[0]
+        .sub_tasks
+        .iter()
+        .map(|s| s.status.value.to_canonical().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            SubtaskStatus::Succeeded,
+            SubtaskStatus::Failed,
+            SubtaskStatus::Pending
+        ]
+    );
+    assert_eq!(
+        list.elements[0].errors[0].error_code,
+        "COMMISION_HOST_FAILED"
+    );
+    let written = serde_json::to_value(&list).unwrap();
+    let printed: serde_json::Value = serde_json::from_str(list_text).unwrap();
+    assert_eq!(written, printed);
+
+    let one_text = include_str!("fixtures/vcf_task.json");
+    let one: VcfTask = serde_json::from_str(one_text).unwrap();
+    let printed: serde_json::Value = serde_json::from_str(one_text).unwrap();
+    assert_eq!(serde_json::to_value(&one).unwrap(), printed);
+}
+
+#[test]
+fn malformed_vmware_documents_are_typed_errors() {
+    use taskstate::profiles::vcf::VcfTask;
+    let good: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/vcf_task.json")).unwrap();
+    let mutations: [(&str, serde_json::Value); 5] = [
+        ("creationTimestamp", "not a time".into()),
+        ("creationTimestamp", "+999999-01-01T00:00:00Z".into()),
+        ("isCancellable", "no".into()),
+        ("subTasks", 3.into()),
+        ("status", serde_json::Value::Null),
+    ];
+    for (field, value) in mutations {
+        let mut doc = good.clone();
+        doc[field] = value;
+        assert!(serde_json::from_value::<VcfTask>(doc).is_err(), "{field}");
+    }
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("id");
+    assert!(serde_json::from_value::<VcfTask>(missing).is_err());
+}

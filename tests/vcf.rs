@@ -132,6 +132,21 @@ fn commissioning_a_host_fails_on_maintenance_mode_then_resumes_where_it_failed()
         "VMware: a failed task is not cancellable"
     );
     assert_eq!(task.failure().unwrap().error_type.as_deref(), Some("ERROR"));
+    // VMware's view of it, as its API would print it.
+    let view = taskstate::profiles::vcf::VcfTask::of(&task, &admin(), t(7));
+    assert_eq!(view.status.text(), "FAILED");
+    let subtask_words: Vec<_> = view.sub_tasks.iter().map(|s| s.status.text()).collect();
+    assert_eq!(subtask_words, ["SUCCESSFUL", "FAILED", "PENDING"]);
+    assert_eq!(view.errors[0].error_code, "COMMISION_HOST_FAILED");
+    assert_eq!(view.errors[0].error_type, "ERROR");
+    assert_eq!(view.resolution_status, "UNRESOLVED");
+    assert!(!view.is_cancellable);
+    assert_eq!(view.resources[0].kind, "HOST");
+    let json = serde_json::to_string(&view).unwrap();
+    assert_eq!(
+        serde_json::from_str::<taskstate::profiles::vcf::VcfTask>(&json).unwrap(),
+        view
+    );
 
     // The cause is fixed; the user retries: only the second and third run.
     let first = task.subtasks().get(0).unwrap().clone();

@@ -74,6 +74,12 @@ macro_rules! vocabulary_text {
                 f.write_str(self.as_str())
             }
         }
+
+        impl super::Word for $name {
+            fn word(&self) -> &str {
+                self.as_str()
+            }
+        }
     };
 }
 use vocabulary_text;
@@ -84,6 +90,67 @@ pub mod ovh;
 pub mod vcf;
 
 use thiserror::Error;
+
+/// A status word with the spelling it was read in, so that a document read
+/// from a provider is written back exactly as printed (VMware sends
+/// `Failed` and `FAILED` for the same status).
+///
+/// ```
+/// use taskstate::profiles::Spelled;
+/// use taskstate::profiles::vcf::VcfStatus;
+///
+/// let read: Spelled<VcfStatus> = serde_json::from_str("\"In Progress\"")?;
+/// assert_eq!(read.value, VcfStatus::InProgress);
+/// assert_eq!(serde_json::to_string(&read)?, "\"In Progress\"");
+/// assert_eq!(Spelled::new(VcfStatus::InProgress).text(), "IN_PROGRESS");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(
+    from = "String",
+    into = "String",
+    bound(serialize = "T: Clone", deserialize = "T: Word")
+)]
+pub struct Spelled<T> {
+    /// The word, parsed.
+    pub value: T,
+    text: String,
+}
+
+impl<T: Word> Spelled<T> {
+    /// A word spelled the system's canonical way.
+    pub fn new(value: T) -> Self {
+        let text = value.word().to_owned();
+        Spelled { value, text }
+    }
+
+    /// The word as it was read (or the canonical spelling).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl<T: Word> From<String> for Spelled<T> {
+    fn from(text: String) -> Self {
+        Spelled {
+            value: T::from(text.clone()),
+            text,
+        }
+    }
+}
+
+impl<T> From<Spelled<T>> for String {
+    fn from(spelled: Spelled<T>) -> Self {
+        spelled.text
+    }
+}
+
+/// A vocabulary's word type: read from any text, written in its system's
+/// spelling.
+pub trait Word: From<String> + Clone {
+    /// The system's spelling of the word.
+    fn word(&self) -> &str;
+}
 
 /// A provider's status word that the crate does not know.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]

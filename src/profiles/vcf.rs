@@ -11,9 +11,13 @@
 //! subtask counts as satisfied); waiting and stalled tasks show
 //! `IN_PROGRESS`.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::UnknownStatus;
+use super::{Spelled, UnknownStatus};
+use crate::actor::Actor;
+use crate::failure::Resolution;
+use crate::rules::TaskKind;
 use crate::status::Status;
 use crate::subtask::SubtaskStatus;
 use crate::task::Task;
@@ -190,3 +194,157 @@ impl From<String> for VcfSubtaskStatus {
 super::vocabulary_text!(VcfStatus);
 
 super::vocabulary_text!(VcfSubtaskStatus);
+
+/// A task as VMware Cloud Foundation's API shows it (`GET /v1/tasks/{id}`),
+/// field for field.
+///
+/// Built from a canonical task with [`VcfTask::of`], or read from VMware's
+/// JSON as printed (statuses in either spelling, unknown words kept).
+///
+/// ```
+/// use taskstate::profiles::vcf::VcfTask;
+///
+/// let json = r#"{"id":"63eb8b2c-c3b9-4aed-919a-26ac1315d359","name":"Vi workload Domain Creation",
+///   "status":"FAILED","creationTimestamp":"1970-01-20T06:19:07.495Z","subTasks":[],"errors":[],
+///   "resources":[],"resolutionStatus":"UNRESOLVED","isCancellable":false}"#;
+/// let task: VcfTask = serde_json::from_str(json)?;
+/// assert_eq!(task.status.value.to_canonical()?, taskstate::Status::Failed);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VcfTask {
+    /// The task's id.
+    pub id: String,
+    /// Its human-readable name.
+    pub name: String,
+    /// Its status, as spelled.
+    pub status: Spelled<VcfStatus>,
+    /// When it was created.
+    pub creation_timestamp: DateTime<Utc>,
+    /// Its subtasks.
+    pub sub_tasks: Vec<VcfSubtask>,
+    /// Its errors.
+    pub errors: Vec<VcfError>,
+    /// The resources it acts on.
+    pub resources: Vec<VcfResource>,
+    /// `RESOLVED` or `UNRESOLVED`, as read.
+    pub resolution_status: String,
+    /// Whether the task can be cancelled now.
+    pub is_cancellable: bool,
+}
+
+/// A subtask as VMware shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VcfSubtask {
+    /// Its name.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// Its status, as spelled.
+    pub status: Spelled<VcfSubtaskStatus>,
+    /// When it was created.
+    pub creation_timestamp: DateTime<Utc>,
+}
+
+/// An error as VMware shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VcfError {
+    /// The machine code.
+    pub error_code: String,
+    /// The error's type (`ERROR`).
+    pub error_type: String,
+    /// The message.
+    pub message: String,
+    /// What caused it.
+    pub causes: Vec<VcfCause>,
+}
+
+/// One cause of an error.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VcfCause {
+    /// The cause's type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its message.
+    pub message: String,
+}
+
+/// A resource as VMware shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VcfResource {
+    /// Its id.
+    pub resource_id: String,
+    /// Its type (`HOST`).
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// VMware's list envelope (`GET /v1/tasks`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VcfTaskList {
+    /// The tasks.
+    pub elements: Vec<VcfTask>,
+}
+
+impl VcfTask {
+    /// The view of `task` as `viewer` sees it at `now` (`isCancellable`
+    /// depends on who asks and when). The name is the task's title, or its
+    /// kind's name; the errors are the current failure.
+    pub fn of<K: TaskKind>(task: &Task<K>, viewer: &Actor, now: DateTime<Utc>) -> VcfTask {
+        let errors = task
+            .failure()
+            .map(|failure| VcfError {
+                error_code: failure.code.clone(),
+                error_type: failure
+                    .error_type
+                    .clone()
+                    .unwrap_or_else(|| "ERROR".to_owned()),
+                message: failure.message.clone(),
+                causes: failure
+                    .causes
+                    .iter()
+                    .map(|cause| VcfCause {
+                        kind: cause.code.clone(),
+                        message: cause.message.clone(),
+                    })
+                    .collect(),
+            })
+            .into_iter()
+            .collect();
+        VcfTask {
+            id: task.id().to_string(),
+            name: task.title().unwrap_or(task.kind().name()).to_owned(),
+            status: Spelled::new(VcfStatus::of(task)),
+            creation_timestamp: task.created_at(),
+            sub_tasks: task
+                .subtasks()
+                .all()
+                .iter()
+                .map(|subtask| VcfSubtask {
+                    name: subtask.name.clone(),
+                    description: subtask.description.clone(),
+                    status: Spelled::new(subtask.status.into()),
+                    creation_timestamp: subtask.created_at,
+                })
+                .collect(),
+            errors,
+            resources: task
+                .resources()
+                .map(|resource| VcfResource {
+                    resource_id: resource.id.clone(),
+                    kind: resource.kind.clone(),
+                })
+                .collect(),
+            resolution_status: match task.resolution() {
+                Some(Resolution::Resolved) => "RESOLVED",
+                _ => "UNRESOLVED",
+            }
+            .to_owned(),
+            is_cancellable: task.can_cancel(viewer, now),
+        }
+    }
+}
