@@ -253,3 +253,51 @@ fn malformed_vmware_documents_are_typed_errors() {
     missing.as_object_mut().unwrap().remove("id");
     assert!(serde_json::from_value::<VcfTask>(missing).is_err());
 }
+
+#[test]
+fn the_cloudflare_seed_document_parses_and_writes_back_as_printed() {
+    use taskstate::profiles::cloudflare::CloudflareTask;
+    let text = include_str!("fixtures/cloudflare_task.json");
+    let task: CloudflareTask = serde_json::from_str(text).unwrap();
+    assert_eq!(task.status.value, CloudflareStatus::Pending);
+    assert_eq!(task.warnings.as_ref().unwrap()[0].details[0].field, "field");
+    let printed: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(serde_json::to_value(&task).unwrap(), printed);
+}
+
+#[test]
+fn a_completed_catalog_task_answers_303_to_its_install() {
+    use taskstate::profiles::cloudflare::{CloudflareTask, HttpAnswer};
+    use taskstate::{Detail, Outcome, ResourceRef, Warning};
+    let mut task = pending();
+    let view = CloudflareTask::of(&task);
+    assert_eq!(
+        view.http_answer(|id| format!("/installs/{id}")),
+        HttpAnswer::Ok
+    );
+    let run = task.start(t(300), None, t(1)).unwrap();
+    let outcome = Outcome::new()
+        .produced(ResourceRef::new("install", "inst-42"))
+        .warning(
+            Warning::new("conflict", "adopted entity kept")
+                .detail(Detail::new("conflict", "kept").field("$.records[0]")),
+        );
+    run.complete(&mut task, outcome, t(2)).unwrap();
+    let view = CloudflareTask::of(&task);
+    assert_eq!(view.status.text(), "completed");
+    assert_eq!(view.install_id.as_deref(), Some("inst-42"));
+    assert_eq!(
+        view.warnings.as_ref().unwrap()[0].details[0].field,
+        "$.records[0]"
+    );
+    let answer = view.http_answer(|id| format!("/installs/{id}"));
+    assert_eq!(
+        answer,
+        HttpAnswer::SeeOther {
+            location: "/installs/inst-42".into()
+        }
+    );
+    assert_eq!(answer.status(), 303);
+    let json = serde_json::to_string(&view).unwrap();
+    assert_eq!(serde_json::from_str::<CloudflareTask>(&json).unwrap(), view);
+}

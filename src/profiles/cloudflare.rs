@@ -5,10 +5,13 @@
 //! `running`) nor for a cancelled one (it shows `failed`: it did not
 //! complete).
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::UnknownStatus;
+use super::{Spelled, UnknownStatus};
+use crate::rules::TaskKind;
 use crate::status::Status;
+use crate::task::Task;
 
 /// A Cloudflare catalog task status, as the API spells it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -82,3 +85,158 @@ impl From<String> for CloudflareStatus {
 }
 
 super::vocabulary_text!(CloudflareStatus);
+
+/// A catalog task as Cloudflare's API shows it (`GET
+/// /zones/{zone_id}/catalog_tasks/{task_id}`), field for field; optional
+/// fields are left out when empty, as Cloudflare does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CloudflareTask {
+    /// The task's id.
+    pub id: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// `create` or `delete` (the task's kind).
+    pub operation: String,
+    /// Its status.
+    pub status: Spelled<CloudflareStatus>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// The install it produced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_id: Option<String>,
+    /// Links to related entities, kept as read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<Vec<serde_json::Value>>,
+    /// The package's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_id: Option<String>,
+    /// The package's slug.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_slug: Option<String>,
+    /// The package's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_version: Option<serde_json::Number>,
+    /// Informational warnings about the outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<CloudflareWarning>>,
+}
+
+/// A warning as Cloudflare shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CloudflareWarning {
+    /// `validation_error`, `conflict`, … (kept as text: Cloudflare adds
+    /// codes).
+    pub code: String,
+    /// Details, each about one field.
+    #[serde(default)]
+    pub details: Vec<CloudflareDetail>,
+    /// The summary.
+    pub message: String,
+    /// The request path, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The request id, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// An HTTP status, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// When, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+/// One detail of a Cloudflare warning.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CloudflareDetail {
+    /// Its code.
+    pub code: String,
+    /// A JSON path into the request body.
+    pub field: String,
+    /// Its message.
+    pub message: String,
+}
+
+/// What an HTTP handler answers for a task: Cloudflare answers a completed
+/// task with a `303 See Other` to its install, and any other with `200`
+/// and the task. Given as data, so a web layer does not re-derive it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HttpAnswer {
+    /// `200 OK` with the task as body.
+    Ok,
+    /// `303 See Other` to `location`.
+    SeeOther {
+        /// Where the install lives.
+        location: String,
+    },
+}
+
+impl HttpAnswer {
+    /// The status code.
+    pub const fn status(&self) -> u16 {
+        match self {
+            HttpAnswer::Ok => 200,
+            HttpAnswer::SeeOther { .. } => 303,
+        }
+    }
+}
+
+impl CloudflareTask {
+    /// The view of `task`: the kind's name is the operation, the
+    /// outcome's `install` resource the `install_id`, the failure's
+    /// message the `error_message`, the task's warnings the warnings.
+    pub fn of<K: TaskKind>(task: &Task<K>) -> CloudflareTask {
+        let warnings: Vec<CloudflareWarning> = task
+            .warnings()
+            .iter()
+            .map(|warning| CloudflareWarning {
+                code: warning.code.clone(),
+                details: warning
+                    .details
+                    .iter()
+                    .map(|detail| CloudflareDetail {
+                        code: detail.code.clone(),
+                        field: detail.field.clone().unwrap_or_default(),
+                        message: detail.message.clone(),
+                    })
+                    .collect(),
+                message: warning.message.clone(),
+                path: None,
+                request_id: None,
+                status: None,
+                timestamp: None,
+            })
+            .collect();
+        CloudflareTask {
+            id: task.id().to_string(),
+            created_at: task.created_at(),
+            operation: task.kind().name().to_owned(),
+            status: Spelled::new(CloudflareStatus::from_canonical(task.status())),
+            updated_at: task.updated_at(),
+            error_message: task.failure().map(|failure| failure.message.clone()),
+            install_id: task
+                .outcome()
+                .and_then(|outcome| outcome.produced.as_ref())
+                .map(|install| install.id.clone()),
+            links: None,
+            package_id: None,
+            package_slug: None,
+            package_version: None,
+            warnings: (!warnings.is_empty()).then_some(warnings),
+        }
+    }
+
+    /// What to answer for this task: a `303` to `install_url(install_id)`
+    /// once completed with an install, else `200` with the task.
+    pub fn http_answer(&self, install_url: impl FnOnce(&str) -> String) -> HttpAnswer {
+        match (&self.status.value, &self.install_id) {
+            (CloudflareStatus::Completed, Some(install)) => HttpAnswer::SeeOther {
+                location: install_url(install),
+            },
+            _ => HttpAnswer::Ok,
+        }
+    }
+}
