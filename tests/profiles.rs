@@ -301,3 +301,105 @@ fn a_completed_catalog_task_answers_303_to_its_install() {
     let json = serde_json::to_string(&view).unwrap();
     assert_eq!(serde_json::from_str::<CloudflareTask>(&json).unwrap(), view);
 }
+
+#[test]
+fn the_ovh_view_of_the_guides_failed_task() {
+    use taskstate::profiles::ovh::{OvhArgument, OvhTask};
+    use taskstate::{ArgumentSpec, Command, NamedKind};
+    let kind = NamedKind::new("DomainCreate").argument(
+        ArgumentSpec::text("legitimacyAfnic", 10, 2000).describe("Why this name is yours"),
+    );
+    let mut task = common::task_of(kind);
+    let run = task.start(t(300), None, t(1)).unwrap();
+    let failure =
+        Failure::customer("AFNIC", "Afnic asks for a justification", t(2)).flag("legitimacyAfnic");
+    run.fail(&mut task, failure, t(2)).unwrap();
+    let alice = common::alice();
+    let view = OvhTask::of(&task, 4_242, &alice, t(3));
+    let json = serde_json::to_value(&view).unwrap();
+    assert_eq!(json["status"], "error");
+    assert_eq!(json["function"], "DomainCreate");
+    assert_eq!(json["canRelaunch"], true, "relaunchable once corrected");
+    assert_eq!(json["canCancel"], true);
+    assert_eq!(json["canAccelerate"], false);
+    assert_eq!(json["domain"], "example.fr");
+    assert_eq!(json["comment"], "Afnic asks for a justification");
+    assert_eq!(json["todoDate"], serde_json::Value::Null);
+    assert_eq!(json["doneDate"], "2026-11-23T09:00:02Z");
+    assert_eq!(serde_json::from_value::<OvhTask>(json).unwrap(), view);
+
+    let argument = OvhArgument::of(&task, "legitimacyAfnic").unwrap();
+    assert_eq!(
+        (argument.kind.as_str(), argument.value.as_deref()),
+        ("text", None)
+    );
+    assert_eq!(argument.description, "Why this name is yours");
+    let json = serde_json::to_value(&argument).unwrap();
+    assert_eq!(json["readOnly"], false);
+    assert_eq!(json["acceptedValues"], serde_json::json!([]));
+    common::accept(
+        &mut task,
+        Command::set_argument("legitimacyAfnic", "the city's tourist office"),
+        alice,
+        t(4),
+    );
+    let argument = OvhArgument::of(&task, "legitimacyAfnic").unwrap();
+    assert_eq!(argument.value.as_deref(), Some("the city's tourist office"));
+    assert!(OvhArgument::of(&task, "nope").is_none());
+}
+
+#[test]
+fn the_dyn_view_reports_steps_blocking_and_posix_times() {
+    use taskstate::profiles::dyn_dns::{DynTask, YesNo};
+    use taskstate::{
+        Actor, Command, IdGenerator, NamedKind, NewSubtask, NewTask, Owner, ResourceRef,
+        SubtaskChange, Task,
+    };
+    let mut new = NewTask::new(
+        IdGenerator::seeded(5).next_id(t(0)),
+        NamedKind::new("ZonePublish"),
+        Owner::new("acme"),
+        ResourceRef::new("zone", "example.com"),
+    )
+    .blocking(true);
+    for i in 0..5 {
+        new = new.subtask(NewSubtask::new(format!("step{i}"), ""));
+    }
+    let mut task = Task::create(new, Actor::System, t(0)).unwrap();
+    let run = task.start(t(300), None, t(1)).unwrap();
+    for id in 0..2 {
+        for change in [SubtaskChange::Start, SubtaskChange::Succeed] {
+            let command = Command::Subtask {
+                token: run.token(),
+                id,
+                change,
+            };
+            common::accept(&mut task, command, Actor::System, t(2));
+        }
+    }
+    let view = DynTask::of(&task, 1725);
+    assert_eq!((view.step_count, view.total_steps), (2, 5));
+    assert_eq!(view.blocking, YesNo::Yes);
+    let json = serde_json::to_value(&view).unwrap();
+    assert_eq!(json["task_id"], 1725);
+    assert_eq!(json["status"], "running");
+    assert_eq!(json["blocking"], "Y");
+    assert_eq!(json["customer_name"], "acme");
+    assert_eq!(json["zone_name"], "example.com");
+    assert_eq!(json["created_ts"], t(0).timestamp());
+    assert_eq!(json["modified_ts"], t(2).timestamp());
+    assert_eq!(serde_json::from_value::<DynTask>(json).unwrap(), view);
+    // A document as Dyn sends it, with its debug field.
+    let sent = serde_json::json!({
+        "task_id": 1725, "name": "ZonePublish", "customer_name": "acme",
+        "zone_name": "example.com", "status": "ready", "step_count": 0,
+        "total_steps": 5, "blocking": "N", "message": "", "debug": "x",
+        "created_ts": 1795000000, "modified_ts": 1795000000
+    });
+    let read: DynTask = serde_json::from_value(sent.clone()).unwrap();
+    assert_eq!(read.status.value.to_canonical(), Ok(Status::Pending));
+    assert_eq!(serde_json::to_value(&read).unwrap(), sent);
+    let mut bad = sent;
+    bad["blocking"] = "maybe".into();
+    assert!(serde_json::from_value::<DynTask>(bad).is_err());
+}

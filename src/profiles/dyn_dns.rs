@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::UnknownStatus;
+use super::{Spelled, UnknownStatus};
+use crate::rules::TaskKind;
 use crate::status::Status;
+use crate::task::Task;
 
 /// A Dyn task status, as the API spells it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -96,3 +98,74 @@ impl From<String> for DynStatus {
 }
 
 super::vocabulary_text!(DynStatus);
+
+/// A task as Dyn's DNS API shows it (for instance in answer to
+/// `DELETE /REST/task/<task_id>/`), field for field. Dyn's ids are
+/// numbers and its customers and zones have names: the host supplies
+/// them. Times are POSIX seconds; `blocking` is `Y` or `N`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DynTask {
+    /// Dyn's numeric id.
+    pub task_id: u64,
+    /// The task's name: its kind's name.
+    pub name: String,
+    /// The customer account's name.
+    pub customer_name: String,
+    /// The zone it acts on.
+    pub zone_name: String,
+    /// Its status, as spelled.
+    pub status: Spelled<DynStatus>,
+    /// Steps completed.
+    pub step_count: u32,
+    /// Steps in all.
+    pub total_steps: u32,
+    /// `Y` if it blocks other changes on its zone, else `N`.
+    pub blocking: YesNo,
+    /// Information about its state; error codes may appear here.
+    pub message: String,
+    /// Internal Dyn use, kept as read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug: Option<String>,
+    /// When it was created, in POSIX seconds.
+    pub created_ts: i64,
+    /// When it last changed, in POSIX seconds.
+    pub modified_ts: i64,
+}
+
+/// Dyn's booleans: `Y` or `N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum YesNo {
+    /// `Y`.
+    #[serde(rename = "Y")]
+    Yes,
+    /// `N`.
+    #[serde(rename = "N")]
+    No,
+}
+
+impl DynTask {
+    /// The view of `task` under Dyn's numeric `task_id`. Steps are the
+    /// task's progress (its subtasks, or what its executor reported); the
+    /// message is the task's comment.
+    pub fn of<K: TaskKind>(task: &Task<K>, task_id: u64) -> DynTask {
+        let progress = task.progress().unwrap_or_default();
+        DynTask {
+            task_id,
+            name: task.kind().name().to_owned(),
+            customer_name: task.owner().to_string(),
+            zone_name: task.resource().id.clone(),
+            status: Spelled::new(DynStatus::from_canonical(task.status())),
+            step_count: progress.step_count,
+            total_steps: progress.total_steps,
+            blocking: if task.is_blocking() {
+                YesNo::Yes
+            } else {
+                YesNo::No
+            },
+            message: task.comment().unwrap_or_default().to_owned(),
+            debug: None,
+            created_ts: task.created_at().timestamp(),
+            modified_ts: task.updated_at().timestamp(),
+        }
+    }
+}

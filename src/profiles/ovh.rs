@@ -6,11 +6,27 @@
 //! for a fault on OVHcloud's side (retried automatically, then a support
 //! request). The canonical `failed` becomes one or the other by the
 //! failure's [`Origin`].
+//!
+//! # The guide's routes and the core's commands
+//!
+//! | OVHcloud route | the core |
+//! |---|---|
+//! | `GET /me/task/domain?domain=&function=&status=` | `TaskStore::list` with a `Filter` on resource, kind and status |
+//! | `GET /me/task/domain/{id}` | [`OvhTask::of`] |
+//! | `POST /me/task/domain/{id}/accelerate` | `Command::Accelerate` |
+//! | `POST /me/task/domain/{id}/relaunch` | `Command::Relaunch` |
+//! | `POST /me/task/domain/{id}/cancel` | `Command::Cancel` |
+//! | `GET /me/task/domain/{id}/argument` | `Task::fields_to_correct` |
+//! | `GET /me/task/domain/{id}/argument/{key}` | [`OvhArgument::of`] |
+//! | `PUT /me/task/domain/{id}/argument/{key}` | `Command::SetArgument` (a string API reads the value with `ArgumentSpec::parse`) |
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::UnknownStatus;
+use super::{Spelled, UnknownStatus};
+use crate::actor::Actor;
 use crate::failure::Origin;
+use crate::rules::TaskKind;
 use crate::status::Status;
 use crate::task::Task;
 
@@ -115,3 +131,93 @@ impl From<String> for OvhStatus {
 }
 
 super::vocabulary_text!(OvhStatus);
+
+/// A domain task as OVHcloud's API shows it (`GET /me/task/domain/{id}`),
+/// field for field. OVHcloud's ids are numbers: the host, which keeps the
+/// mapping, supplies it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OvhTask {
+    /// OVHcloud's numeric id.
+    pub id: u64,
+    /// The task type (`DomainCreate`): the kind's name.
+    pub function: String,
+    /// Its status, as spelled.
+    pub status: Spelled<OvhStatus>,
+    /// The status message.
+    pub comment: Option<String>,
+    /// Whether the viewer may relaunch it once corrected.
+    pub can_relaunch: bool,
+    /// Whether the viewer may cancel it.
+    pub can_cancel: bool,
+    /// Whether the viewer may bring its `todoDate` forward.
+    pub can_accelerate: bool,
+    /// When it should run next (pending tasks).
+    pub todo_date: Option<DateTime<Utc>>,
+    /// When it was created.
+    pub creation_date: DateTime<Utc>,
+    /// When it last changed.
+    pub last_update: DateTime<Utc>,
+    /// When it finished.
+    pub done_date: Option<DateTime<Utc>>,
+    /// The domain it acts on.
+    pub domain: String,
+}
+
+/// One argument of a task as OVHcloud shows it
+/// (`GET /me/task/domain/{id}/argument/{key}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OvhArgument {
+    /// The key.
+    pub key: String,
+    /// The type's name (`text`, `one_of`, `integer`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The current value, as text.
+    pub value: Option<String>,
+    /// How to fill it.
+    pub description: String,
+    /// The accepted values, for a one-of argument.
+    pub accepted_values: Vec<String>,
+    /// Whether it is read-only.
+    pub read_only: bool,
+}
+
+impl OvhTask {
+    /// The view of `task` as `viewer` sees it at `now`, under OVHcloud's
+    /// numeric `id`. `canRelaunch` is
+    /// [`can_relaunch_once_corrected`](Task::can_relaunch_once_corrected):
+    /// OVHcloud shows it before the corrections are made.
+    pub fn of<K: TaskKind>(task: &Task<K>, id: u64, viewer: &Actor, now: DateTime<Utc>) -> OvhTask {
+        OvhTask {
+            id,
+            function: task.kind().name().to_owned(),
+            status: Spelled::new(OvhStatus::of(task)),
+            comment: task.comment().map(str::to_owned),
+            can_relaunch: task.can_relaunch_once_corrected(viewer, now),
+            can_cancel: task.can_cancel(viewer, now),
+            can_accelerate: task.can_accelerate(viewer, now),
+            todo_date: task.todo_at().filter(|_| task.status() == Status::Pending),
+            creation_date: task.created_at(),
+            last_update: task.updated_at(),
+            done_date: task.done_at(),
+            domain: task.resource().id.clone(),
+        }
+    }
+}
+
+impl OvhArgument {
+    /// The view of the argument `key` of `task`, if the kind declares it.
+    pub fn of<K: TaskKind>(task: &Task<K>, key: &str) -> Option<OvhArgument> {
+        let view = task.argument(key)?;
+        Some(OvhArgument {
+            key: view.spec.key.clone(),
+            kind: view.spec.kind.name().to_owned(),
+            value: view.value.map(ToString::to_string),
+            description: view.spec.description.clone(),
+            accepted_values: view.spec.accepted_values().to_vec(),
+            read_only: view.spec.read_only,
+        })
+    }
+}
