@@ -403,3 +403,37 @@ fn the_dyn_view_reports_steps_blocking_and_posix_times() {
     bad["blocking"] = "maybe".into();
     assert!(serde_json::from_value::<DynTask>(bad).is_err());
 }
+
+#[test]
+fn a_mirror_keeps_the_providers_flags_as_read() {
+    use taskstate::profiles::ovh::OvhTask;
+    use taskstate::profiles::vcf::VcfTask;
+    // OVHcloud says a failed task may be relaunched and cancelled; the
+    // mirror keeps that, whatever local rules would answer.
+    let ovh: OvhTask = serde_json::from_value(serde_json::json!({
+        "id": 123, "function": "DomainTrade", "status": "problem", "comment": "registry down",
+        "canRelaunch": true, "canCancel": false, "canAccelerate": false,
+        "todoDate": null, "creationDate": "2026-11-23T09:00:00Z",
+        "lastUpdate": "2026-11-23T09:05:00Z", "doneDate": "2026-11-23T09:05:00Z",
+        "domain": "example.fr"
+    }))
+    .unwrap();
+    let snapshot = ovh.to_snapshot().unwrap();
+    assert_eq!(snapshot.status, Some(Status::Failed));
+    assert_eq!(snapshot.failure_origin, Some(Origin::Provider));
+    assert_eq!(snapshot.flags.can_relaunch, Some(true));
+    assert_eq!(snapshot.flags.can_cancel, Some(false));
+    assert_eq!(snapshot.comment.as_deref(), Some("registry down"));
+    // VMware's seed: the failed task is not cancellable, as read.
+    let list: taskstate::profiles::vcf::VcfTaskList =
+        serde_json::from_str(include_str!("fixtures/vcf_tasks.json")).unwrap();
+    let first: &VcfTask = &list.elements[0];
+    let snapshot = first.to_snapshot().unwrap();
+    assert_eq!(snapshot.flags.can_cancel, Some(false));
+    assert_eq!(snapshot.subtasks.len(), 3);
+    assert_eq!(snapshot.resources[0].kind, "HOST");
+    // An unknown word fails the conversion, naming it, not the read.
+    let mut odd = first.clone();
+    odd.status = serde_json::from_str("\"PAUSED\"").unwrap();
+    assert_eq!(odd.to_snapshot().unwrap_err().value, "PAUSED");
+}

@@ -8,7 +8,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Spelled, UnknownStatus};
+use super::{Snapshot, Spelled, UnknownStatus};
+use crate::command::ResourceRef;
 use crate::rules::TaskKind;
 use crate::status::Status;
 use crate::task::Task;
@@ -227,6 +228,26 @@ impl CloudflareTask {
             package_version: None,
             warnings: (!warnings.is_empty()).then_some(warnings),
         }
+    }
+
+    /// The task in canonical terms (Cloudflare has no flags to keep).
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownStatus`] for a status word this crate does not know.
+    pub fn to_snapshot(&self) -> Result<Snapshot, UnknownStatus> {
+        Ok(Snapshot {
+            status: Some(self.status.value.to_canonical()?),
+            created_at: Some(self.created_at),
+            updated_at: Some(self.updated_at),
+            comment: self.error_message.clone(),
+            resources: self
+                .install_id
+                .iter()
+                .map(|install| ResourceRef::new("install", install.clone()))
+                .collect(),
+            ..Snapshot::default()
+        })
     }
 
     /// What to answer for this task: a `303` to `install_url(install_id)`

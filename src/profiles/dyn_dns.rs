@@ -3,9 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Spelled, UnknownStatus};
+use chrono::{DateTime, Utc};
+
+use super::{ProviderFlags, Snapshot, Spelled, UnknownStatus};
+use crate::command::ResourceRef;
 use crate::rules::TaskKind;
 use crate::status::Status;
+use crate::subtask::Progress;
 use crate::task::Task;
 
 /// A Dyn task status, as the API spells it.
@@ -144,6 +148,33 @@ pub enum YesNo {
 }
 
 impl DynTask {
+    /// The task in canonical terms, Dyn's `blocking` kept as read. Times
+    /// are to the second.
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownStatus`] for a status word this crate does not know.
+    pub fn to_snapshot(&self) -> Result<Snapshot, UnknownStatus> {
+        let time = |seconds| DateTime::<Utc>::from_timestamp(seconds, 0);
+        Ok(Snapshot {
+            status: Some(self.status.value.to_canonical()?),
+            created_at: time(self.created_ts),
+            updated_at: time(self.modified_ts),
+            comment: (!self.message.is_empty()).then(|| self.message.clone()),
+            flags: ProviderFlags {
+                blocking: Some(self.blocking == YesNo::Yes),
+                ..ProviderFlags::default()
+            },
+            progress: Some(Progress {
+                step_count: self.step_count,
+                total_steps: self.total_steps,
+                ..Progress::default()
+            }),
+            resources: vec![ResourceRef::new("zone", self.zone_name.clone())],
+            ..Snapshot::default()
+        })
+    }
+
     /// The view of `task` under Dyn's numeric `task_id`. Steps are the
     /// task's progress (its subtasks, or what its executor reported); the
     /// message is the task's comment.

@@ -1,5 +1,5 @@
 //! Provider vocabularies: each seed system's words for a task's status, as
-//! thin views over the canonical [`Status`](crate::Status).
+//! thin views over the canonical [`Status`].
 //!
 //! | canonical | OVHcloud | Dyn | VMware Cloud Foundation | Cloudflare |
 //! |---|---|---|---|---|
@@ -89,7 +89,13 @@ pub mod dyn_dns;
 pub mod ovh;
 pub mod vcf;
 
+use chrono::{DateTime, Utc};
 use thiserror::Error;
+
+use crate::command::ResourceRef;
+use crate::failure::Origin;
+use crate::status::Status;
+use crate::subtask::{Progress, SubtaskStatus};
 
 /// A status word with the spelling it was read in, so that a document read
 /// from a provider is written back exactly as printed (VMware sends
@@ -150,6 +156,57 @@ impl<T> From<Spelled<T>> for String {
 pub trait Word: From<String> + Clone {
     /// The system's spelling of the word.
     fn word(&self) -> &str;
+}
+
+/// A provider's task read into canonical terms: what a host that mirrors
+/// a provider's tasks keeps. The provider's own flags (`canRelaunch`,
+/// `canCancel`, `isCancellable`, `blocking`) are kept as read in
+/// [`flags`](Snapshot::flags), never recomputed from local rules: for a
+/// mirrored task the provider is the truth. A host that *is* the provider
+/// builds views from its tasks instead (each view's `of`), and the flags
+/// come from its rules.
+///
+/// Each view's `to_snapshot` fills what its system says and leaves the
+/// rest empty.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    /// The canonical status.
+    pub status: Option<Status>,
+    /// Who must act on a failure, where the system says (OVHcloud's
+    /// `error` and `problem`).
+    pub failure_origin: Option<Origin>,
+    /// When it was created.
+    pub created_at: Option<DateTime<Utc>>,
+    /// When it last changed.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// When it finished.
+    pub done_at: Option<DateTime<Utc>>,
+    /// When it should run next.
+    pub todo_at: Option<DateTime<Utc>>,
+    /// The status message.
+    pub comment: Option<String>,
+    /// The provider's flags, as read.
+    pub flags: ProviderFlags,
+    /// Steps done and in all.
+    pub progress: Option<Progress>,
+    /// The subtasks: name, description and status.
+    pub subtasks: Vec<(String, String, SubtaskStatus)>,
+    /// The resources it acts on.
+    pub resources: Vec<ResourceRef>,
+}
+
+/// The flags a provider shows on a task, as read (`None` where the system
+/// has no such flag).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProviderFlags {
+    /// OVHcloud's `canRelaunch`.
+    pub can_relaunch: Option<bool>,
+    /// OVHcloud's `canCancel`, VMware's `isCancellable`.
+    pub can_cancel: Option<bool>,
+    /// OVHcloud's `canAccelerate`.
+    pub can_accelerate: Option<bool>,
+    /// Dyn's `blocking`.
+    pub blocking: Option<bool>,
 }
 
 /// A provider's status word that the crate does not know.

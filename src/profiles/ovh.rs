@@ -23,8 +23,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Spelled, UnknownStatus};
+use super::{ProviderFlags, Snapshot, Spelled, UnknownStatus};
 use crate::actor::Actor;
+use crate::command::ResourceRef;
 use crate::failure::Origin;
 use crate::rules::TaskKind;
 use crate::status::Status;
@@ -204,6 +205,33 @@ impl OvhTask {
             done_date: task.done_at(),
             domain: task.resource().id.clone(),
         }
+    }
+}
+
+impl OvhTask {
+    /// The task in canonical terms, OVHcloud's flags kept as read.
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownStatus`] for a status word this crate does not know.
+    pub fn to_snapshot(&self) -> Result<Snapshot, UnknownStatus> {
+        Ok(Snapshot {
+            status: Some(self.status.value.to_canonical()?),
+            failure_origin: self.status.value.failure_origin(),
+            created_at: Some(self.creation_date),
+            updated_at: Some(self.last_update),
+            done_at: self.done_date,
+            todo_at: self.todo_date,
+            comment: self.comment.clone(),
+            flags: ProviderFlags {
+                can_relaunch: Some(self.can_relaunch),
+                can_cancel: Some(self.can_cancel),
+                can_accelerate: Some(self.can_accelerate),
+                blocking: None,
+            },
+            resources: vec![ResourceRef::new("domain", self.domain.clone())],
+            ..Snapshot::default()
+        })
     }
 }
 

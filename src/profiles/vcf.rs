@@ -14,8 +14,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Spelled, UnknownStatus};
+use super::{ProviderFlags, Snapshot, Spelled, UnknownStatus};
 use crate::actor::Actor;
+use crate::command::ResourceRef;
 use crate::failure::Resolution;
 use crate::rules::TaskKind;
 use crate::status::Status;
@@ -291,6 +292,39 @@ pub struct VcfTaskList {
 }
 
 impl VcfTask {
+    /// The task in canonical terms, VMware's `isCancellable` kept as read.
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownStatus`] for a task or subtask status this crate does not
+    /// know.
+    pub fn to_snapshot(&self) -> Result<Snapshot, UnknownStatus> {
+        let subtasks = self
+            .sub_tasks
+            .iter()
+            .map(|s| {
+                let status = s.status.value.to_canonical()?;
+                Ok((s.name.clone(), s.description.clone(), status))
+            })
+            .collect::<Result<Vec<_>, UnknownStatus>>()?;
+        Ok(Snapshot {
+            status: Some(self.status.value.to_canonical()?),
+            created_at: Some(self.creation_timestamp),
+            comment: self.errors.first().map(|error| error.message.clone()),
+            flags: ProviderFlags {
+                can_cancel: Some(self.is_cancellable),
+                ..ProviderFlags::default()
+            },
+            subtasks,
+            resources: self
+                .resources
+                .iter()
+                .map(|r| ResourceRef::new(r.kind.clone(), r.resource_id.clone()))
+                .collect(),
+            ..Snapshot::default()
+        })
+    }
+
     /// The view of `task` as `viewer` sees it at `now` (`isCancellable`
     /// depends on who asks and when). The name is the task's title, or its
     /// kind's name; the errors are the current failure.

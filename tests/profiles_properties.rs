@@ -1,0 +1,121 @@
+//! For random tasks driven by random commands, each provider view
+//! serializes, parses back to itself, and reads back into canonical terms
+//! with the same status (as the system can say it), times (to the
+//! system's precision), flags and subtasks.
+//!
+//! More cases: `PROPTEST_CASES=5000 cargo test --test profiles_properties`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use chrono::{DurationRound, TimeDelta};
+use proptest::prelude::*;
+use taskstate::profiles::cloudflare::{CloudflareStatus, CloudflareTask};
+use taskstate::profiles::dyn_dns::{DynStatus, DynTask};
+use taskstate::profiles::ovh::{OvhStatus, OvhTask};
+use taskstate::profiles::vcf::{VcfStatus, VcfTask};
+use taskstate::strategies::step;
+use taskstate::{Actor, NamedKind, Owner, Task};
+
+use common::start_task;
+
+fn round_trip<V>(view: &V) -> V
+where
+    V: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let json = serde_json::to_string(view).unwrap();
+    let back: V = serde_json::from_str(&json).unwrap();
+    assert_eq!(&back, view);
+    back
+}
+
+fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chrono::Utc>) {
+    // OVHcloud: flags as the core answered them for the viewer.
+    let ovh = round_trip(&OvhTask::of(task, 1, viewer, now));
+    let snapshot = ovh.to_snapshot().unwrap();
+    let shown = OvhStatus::of(task).to_canonical().unwrap();
+    assert_eq!(snapshot.status, Some(shown));
+    assert_eq!(
+        snapshot.flags.can_cancel,
+        Some(task.can_cancel(viewer, now))
+    );
+    assert_eq!(
+        snapshot.flags.can_relaunch,
+        Some(task.can_relaunch_once_corrected(viewer, now))
+    );
+    assert_eq!(snapshot.created_at, Some(task.created_at()));
+    assert_eq!(snapshot.done_at, task.done_at());
+    if task.status() == taskstate::Status::Failed {
+        assert_eq!(snapshot.failure_origin, task.failure().map(|f| f.origin));
+    }
+
+    // Dyn: one-to-one statuses, times to the second, blocking as read.
+    let dyn_view = round_trip(&DynTask::of(task, 1));
+    let snapshot = dyn_view.to_snapshot().unwrap();
+    assert_eq!(snapshot.status, Some(task.status()));
+    assert_eq!(
+        DynStatus::from_canonical(task.status()),
+        dyn_view.status.value
+    );
+    let second =
+        |t: chrono::DateTime<chrono::Utc>| t.duration_trunc(TimeDelta::seconds(1)).unwrap();
+    assert_eq!(snapshot.created_at, Some(second(task.created_at())));
+    assert_eq!(snapshot.updated_at, Some(second(task.updated_at())));
+    assert_eq!(snapshot.flags.blocking, Some(task.is_blocking()));
+    let progress = task.progress().unwrap_or_default();
+    assert_eq!(
+        snapshot.progress.map(|p| (p.step_count, p.total_steps)),
+        Some((progress.step_count, progress.total_steps))
+    );
+
+    // VMware: subtasks one-to-one, isCancellable as read.
+    let vcf = round_trip(&VcfTask::of(task, viewer, now));
+    let snapshot = vcf.to_snapshot().unwrap();
+    assert_eq!(
+        snapshot.status,
+        Some(VcfStatus::of(task).to_canonical().unwrap())
+    );
+    assert_eq!(
+        snapshot.flags.can_cancel,
+        Some(task.can_cancel(viewer, now))
+    );
+    let subtasks: Vec<_> = task
+        .subtasks()
+        .all()
+        .iter()
+        .map(|s| (s.name.clone(), s.description.clone(), s.status))
+        .collect();
+    assert_eq!(snapshot.subtasks, subtasks);
+    let resources: Vec<_> = task.resources().cloned().collect();
+    assert_eq!(snapshot.resources, resources);
+
+    // Cloudflare.
+    let cloudflare = round_trip(&CloudflareTask::of(task));
+    let snapshot = cloudflare.to_snapshot().unwrap();
+    let shown = CloudflareStatus::from_canonical(task.status())
+        .to_canonical()
+        .unwrap();
+    assert_eq!(snapshot.status, Some(shown));
+    assert_eq!(snapshot.updated_at, Some(task.updated_at()));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn views_round_trip_and_read_back_the_task(
+        mut task in start_task(),
+        steps in proptest::collection::vec(step(), 0..30),
+    ) {
+        let mut now = task.created_at();
+        let owner: Owner = task.owner().clone();
+        for step in &steps {
+            now += chrono::Duration::seconds(step.advance);
+            let (command, actor) = step.resolve(&task, now);
+            let _ = task.apply(command, actor, now);
+            check_views(&task, &Actor::Customer { owner: owner.clone() }, now);
+        }
+        check_views(&task, &Actor::operator("support"), now);
+    }
+}
