@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
+use taskstate::profiles::ovh::{OvhArgument, OvhTask};
 use taskstate::{
     Actor, ArgumentSpec, Command, Failure, IdGenerator, NewTask, Outcome, Owner, ResourceRef, Task,
     TaskKind,
@@ -54,6 +55,19 @@ impl TaskKind for DomainTask {
     }
 }
 
+/// Prints the task as OVHcloud's API shows it to `viewer`.
+fn show(
+    step: &str,
+    task: &Task<DomainTask>,
+    ovh_id: u64,
+    viewer: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), serde_json::Error> {
+    let view = OvhTask::of(task, ovh_id, viewer, now);
+    println!("== {step}\n{}\n", serde_json::to_string_pretty(&view)?);
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t0: DateTime<Utc> = Utc
         .with_ymd_and_hms(2026, 11, 23, 9, 0, 0)
@@ -71,6 +85,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .argument("domain", "marseille.fr");
     let mut task = Task::create(new, customer.clone(), t0)?;
+    // OVHcloud's task ids are numbers; the host keeps the mapping.
+    let ovh_id = 1_234_567;
+    show(
+        "GET /me/task/domain/1234567: created",
+        &task,
+        ovh_id,
+        &customer,
+        t0,
+    )?;
 
     // The executor runs it; Afnic answers that a justification is needed.
     let run = task.start(at(5), Some("registrar-worker-3".into()), at(1))?;
@@ -81,16 +104,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .flag("legitimacyAfnic");
     run.fail(&mut task, failure, at(2))?;
-    println!(
-        "status: {}, comment: {}",
-        task.status(),
-        task.comment().unwrap_or("")
-    );
-    // canRelaunch: the customer may correct the task and relaunch it.
-    println!(
-        "canRelaunch: {}",
-        task.can_relaunch_once_corrected(&customer, at(3))
-    );
+    // status error, canRelaunch true: the customer may correct and relaunch.
+    show(
+        "GET /me/task/domain/1234567: in error",
+        &task,
+        ovh_id,
+        &customer,
+        at(3),
+    )?;
     if let Some(why) = task.relaunch_rejection(&customer, at(3)) {
         println!("relaunch right now? no: {why}");
     }
@@ -99,14 +120,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("fields to correct: {:?}", task.fields_to_correct());
 
     // GET /me/task/domain/{id}/argument/legitimacyAfnic: how to fill it.
-    let field = task.argument("legitimacyAfnic").ok_or("no such argument")?;
-    println!(
-        "legitimacyAfnic: type {}, value {:?}, read-only {}\n  {}",
-        field.spec.kind.name(),
-        field.value,
-        field.spec.read_only,
-        field.spec.description
-    );
+    let field = OvhArgument::of(&task, "legitimacyAfnic").ok_or("no such argument")?;
+    println!("{}\n", serde_json::to_string_pretty(&field)?);
 
     // PUT /me/task/domain/{id}/argument/legitimacyAfnic: a bad value first.
     let before = task.clone();
@@ -130,15 +145,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         at(11),
     )?;
     // Read it again to check it was taken into account.
-    let value = task
-        .argument("legitimacyAfnic")
-        .and_then(|field| field.value)
-        .ok_or("no value")?;
-    println!("legitimacyAfnic is now: {value}");
-    println!("fields still to correct: {:?}", task.fields_to_correct());
+    let field = OvhArgument::of(&task, "legitimacyAfnic").ok_or("no such argument")?;
+    println!("{}", serde_json::to_string_pretty(&field)?);
+    println!("fields still to correct: {:?}\n", task.fields_to_correct());
 
     // POST /me/task/domain/{id}/relaunch.
     task.apply(Command::relaunch(), customer.clone(), at(12))?;
+    show(
+        "GET /me/task/domain/1234567: relaunched",
+        &task,
+        ovh_id,
+        &customer,
+        at(12),
+    )?;
     let run = task.start(at(18), Some("registrar-worker-1".into()), at(13))?;
     run.complete(
         &mut task,
@@ -148,7 +167,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         at(14),
     )?;
 
-    println!("\n{}", task.timeline());
+    show(
+        "GET /me/task/domain/1234567: done",
+        &task,
+        ovh_id,
+        &customer,
+        at(15),
+    )?;
+    println!("{}", task.timeline());
     assert_eq!(Task::replay(task.history().to_vec())?, task);
     Ok(())
 }

@@ -13,10 +13,10 @@ use chrono::{DurationRound, TimeDelta};
 use proptest::prelude::*;
 use taskstate::profiles::cloudflare::{CloudflareStatus, CloudflareTask};
 use taskstate::profiles::dyn_dns::{DynStatus, DynTask};
-use taskstate::profiles::ovh::{OvhStatus, OvhTask};
+use taskstate::profiles::ovh::{OvhArgument, OvhStatus, OvhTask};
 use taskstate::profiles::vcf::{VcfStatus, VcfTask};
 use taskstate::strategies::step;
-use taskstate::{Actor, NamedKind, Owner, Task};
+use taskstate::{Actor, NamedKind, Owner, Task, TaskKind};
 
 use common::start_task;
 
@@ -48,6 +48,13 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
     assert_eq!(snapshot.done_at, task.done_at());
     if task.status() == taskstate::Status::Failed {
         assert_eq!(snapshot.failure_origin, task.failure().map(|f| f.origin));
+    }
+    // OVHcloud's arguments: every declared one, with its current value.
+    for spec in task.kind().arguments() {
+        let argument = round_trip(&OvhArgument::of(task, &spec.key).unwrap());
+        let value = task.arguments().get(&spec.key).map(ToString::to_string);
+        assert_eq!(argument.value, value, "{}", spec.key);
+        assert_eq!(argument.read_only, spec.read_only);
     }
 
     // Dyn: one-to-one statuses, times to the second, blocking as read.
