@@ -134,6 +134,12 @@ impl Status {
         matches!(self, Status::Running | Status::Waiting)
     }
 
+    /// `Running`, `Waiting` or `Stalled`: a run has started and not
+    /// ended, so the task holds its resource (what blocking looks at).
+    pub const fn is_in_progress(self) -> bool {
+        matches!(self, Status::Running | Status::Waiting | Status::Stalled)
+    }
+
     /// `Done`.
     pub const fn is_success(self) -> bool {
         matches!(self, Status::Done)
@@ -294,6 +300,10 @@ mod tests {
             if status.is_leased() {
                 assert!(status.is_active());
             }
+            assert_eq!(
+                status.is_in_progress(),
+                status.is_active() && status != Status::Pending
+            );
         }
         let finals: Vec<_> = Status::ALL.into_iter().filter(|s| s.is_final()).collect();
         assert_eq!(finals, [Status::Done, Status::Cancelled]);

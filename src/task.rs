@@ -844,8 +844,7 @@ impl<K: TaskKind> Task<K> {
         others.into_iter().find(|other| {
             other.id != self.id
                 && other.resource == self.resource
-                && other.status.is_active()
-                && other.status != Status::Pending
+                && other.status.is_in_progress()
                 && (blocking || other.is_blocking())
         })
     }

@@ -245,7 +245,7 @@ impl<K: TaskKind> Inner<K> {
             .flatten()
             .filter(|id| **id != except)
             .filter_map(|id| self.tasks.get(id))
-            .filter(|task| task.status().is_active() && task.status() != Status::Pending)
+            .filter(|task| task.status().is_in_progress())
             .collect()
     }
 
