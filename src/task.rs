@@ -1011,14 +1011,20 @@ impl<K: Clone> Task<K> {
         for subtask in &new.subtasks {
             subtasks.push(subtask, event.at);
         }
+        let (at, to, version) = (event.at, event.to, event.version);
+        // Room for the creation, a start and an end: most tasks record at
+        // least these, and the claim that records the start does not
+        // reallocate.
+        let mut history = Vec::with_capacity(4);
+        history.push(event);
         Task {
             id: new.id,
             kind: new.kind,
             owner: new.owner,
             resource: new.resource,
-            status: event.to,
-            created_at: event.at,
-            updated_at: event.at,
+            status: to,
+            created_at: at,
+            updated_at: at,
             done_at: None,
             todo_at: new.todo_at,
             lease: None,
@@ -1036,8 +1042,8 @@ impl<K: Clone> Task<K> {
             runs: 0,
             attempts: 0,
             relaunches: 0,
-            version: event.version,
-            history: vec![event],
+            version,
+            history,
         }
     }
 

@@ -34,18 +34,39 @@ pub struct MemoryStore<K> {
 struct Inner<K> {
     /// The tasks, by id: one lookup to reach a task.
     tasks: HashMap<TaskId, Task<K>>,
+    /// The indexes, apart from the tasks so that a task and the indexes
+    /// can be borrowed together while the task changes.
+    index: Index,
+}
+
+/// The tasks on one resource.
+#[derive(Debug, Default)]
+struct OnResource {
+    /// All of them, in id order.
+    ids: BTreeSet<TaskId>,
+    /// Those in progress, for the blocking rule: a handful, however long
+    /// the resource's history.
+    in_progress: Vec<TaskId>,
+}
+
+#[derive(Debug, Default)]
+struct Index {
     /// Every id, in order, for listings no index narrows.
     ids: BTreeSet<TaskId>,
     due: BTreeSet<(DateTime<Utc>, TaskId)>,
     leases: BTreeSet<(DateTime<Utc>, TaskId)>,
     retries: BTreeSet<(DateTime<Utc>, TaskId)>,
     by_owner: HashMap<Owner, BTreeSet<TaskId>>,
-    by_resource: HashMap<ResourceRef, BTreeSet<TaskId>>,
+    by_resource: HashMap<ResourceRef, OnResource>,
     by_kind: HashMap<String, BTreeSet<TaskId>>,
     by_parent: HashMap<TaskId, BTreeSet<TaskId>>,
     by_status: [BTreeSet<TaskId>; Status::COUNT],
     /// Each owner's tasks by status: a customer's listing of one status.
     by_owner_status: HashMap<Owner, [BTreeSet<TaskId>; Status::COUNT]>,
+    /// How many blocking tasks are in progress. While there are none, a
+    /// task that is not blocking itself cannot be held back, and a claim
+    /// skips the blocking check.
+    blocking_in_progress: usize,
 }
 
 impl<K> Default for MemoryStore<K> {
@@ -53,16 +74,7 @@ impl<K> Default for MemoryStore<K> {
         MemoryStore {
             inner: RwLock::new(Inner {
                 tasks: HashMap::new(),
-                ids: BTreeSet::new(),
-                due: BTreeSet::new(),
-                leases: BTreeSet::new(),
-                retries: BTreeSet::new(),
-                by_owner: HashMap::new(),
-                by_resource: HashMap::new(),
-                by_kind: HashMap::new(),
-                by_parent: HashMap::new(),
-                by_status: Default::default(),
-                by_owner_status: HashMap::new(),
+                index: Index::default(),
             }),
         }
     }
@@ -125,42 +137,120 @@ impl StateKeys {
     }
 }
 
-impl<K: TaskKind> Inner<K> {
-    /// Adds or removes (`add == false`) the state entries of task `id`.
-    fn state_entries(&mut self, id: TaskId, owner: &Owner, keys: StateKeys, add: bool) {
-        fn apply<T: Ord>(set: &mut BTreeSet<T>, value: T, add: bool) {
-            if add {
-                set.insert(value);
-            } else {
-                set.remove(&value);
-            }
-        }
-        if let Some(due) = keys.due {
-            apply(&mut self.due, (due, id), add);
-        }
-        if let Some(lease) = keys.lease {
-            apply(&mut self.leases, (lease, id), add);
-        }
-        if let Some(retry) = keys.retry {
-            apply(&mut self.retries, (retry, id), add);
-        }
+/// Adds `value` to `set`, or removes it (`add == false`).
+fn put<T: Ord>(set: &mut BTreeSet<T>, value: T, add: bool) {
+    if add {
+        set.insert(value);
+    } else {
+        set.remove(&value);
+    }
+}
+
+/// Whether two versions of a task agree on what commands never change:
+/// the entries [`Index::fixed_entries`] writes.
+fn same_fixed<K: TaskKind>(old: &Task<K>, new: &Task<K>) -> bool {
+    old.owner() == new.owner()
+        && old.resource() == new.resource()
+        && old.kind().name() == new.kind().name()
+        && old.parent() == new.parent()
+        && old.is_blocking() == new.is_blocking()
+}
+
+impl Index {
+    /// Adds or removes (`add == false`) the entries of `task` that
+    /// change with its state, as `keys` describes it.
+    fn state_entries<K: TaskKind>(&mut self, task: &Task<K>, keys: StateKeys, add: bool) {
+        let id = task.id();
+        self.timed_entries(id, keys, add);
         if let Some(set) = self.by_status.get_mut(keys.status.index()) {
-            apply(set, id, add);
+            put(set, id, add);
         }
-        let sets = match self.by_owner_status.get_mut(owner) {
+        let sets = match self.by_owner_status.get_mut(task.owner()) {
             Some(sets) => Some(sets),
-            None if add => Some(self.by_owner_status.entry(owner.clone()).or_default()),
+            None if add => Some(
+                self.by_owner_status
+                    .entry(task.owner().clone())
+                    .or_default(),
+            ),
             None => None,
         };
         if let Some(set) = sets.and_then(|sets| sets.get_mut(keys.status.index())) {
-            apply(set, id, add);
+            put(set, id, add);
+        }
+        if keys.status.is_in_progress() {
+            self.in_progress_entry(task, add);
         }
     }
 
-    /// Adds or removes the entries that commands never change: owner,
-    /// resource, kind and parent.
-    fn fixed_entries(&mut self, task: &Task<K>, add: bool) {
+    /// Adds or removes the entries of the time indexes: due, lease and
+    /// retry.
+    fn timed_entries(&mut self, id: TaskId, keys: StateKeys, add: bool) {
+        if let Some(due) = keys.due {
+            put(&mut self.due, (due, id), add);
+        }
+        if let Some(lease) = keys.lease {
+            put(&mut self.leases, (lease, id), add);
+        }
+        if let Some(retry) = keys.retry {
+            put(&mut self.retries, (retry, id), add);
+        }
+    }
+
+    /// Adds or removes `task` among the tasks in progress on its resource
+    /// (whose entry [`Index::entries`] made when the task was added).
+    fn in_progress_entry<K: TaskKind>(&mut self, task: &Task<K>, add: bool) {
         let id = task.id();
+        if let Some(on) = self.by_resource.get_mut(task.resource()) {
+            if add {
+                on.in_progress.push(id);
+            } else {
+                on.in_progress.retain(|other| *other != id);
+            }
+        }
+        if task.is_blocking() {
+            self.blocking_in_progress = if add {
+                self.blocking_in_progress.saturating_add(1)
+            } else {
+                self.blocking_in_progress.saturating_sub(1)
+            };
+        }
+    }
+
+    /// Moves the state entries of `task` from `before` to `after`, with
+    /// one lookup of its owner's sets (the hot path of a claim or a save).
+    fn moved<K: TaskKind>(&mut self, task: &Task<K>, before: StateKeys, after: StateKeys) {
+        if before == after {
+            return;
+        }
+        let id = task.id();
+        self.timed_entries(id, before, false);
+        self.timed_entries(id, after, true);
+        let (from, to) = (before.status, after.status);
+        if from == to {
+            return;
+        }
+        let owner_sets = self.by_owner_status.get_mut(task.owner());
+        for sets in [Some(&mut self.by_status), owner_sets]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(set) = sets.get_mut(from.index()) {
+                set.remove(&id);
+            }
+            if let Some(set) = sets.get_mut(to.index()) {
+                set.insert(id);
+            }
+        }
+        if from.is_in_progress() != to.is_in_progress() {
+            self.in_progress_entry(task, to.is_in_progress());
+        }
+    }
+
+    /// Adds or removes every entry of `task`: those commands never change
+    /// (id, owner, resource, kind, parent) and those of its state.
+    fn entries<K: TaskKind>(&mut self, task: &Task<K>, add: bool) {
+        let id = task.id();
+        put(&mut self.ids, id, add);
         if add {
             self.by_owner
                 .entry(task.owner().clone())
@@ -169,6 +259,7 @@ impl<K: TaskKind> Inner<K> {
             self.by_resource
                 .entry(task.resource().clone())
                 .or_default()
+                .ids
                 .insert(id);
             self.by_kind
                 .entry(task.kind().name().to_owned())
@@ -177,13 +268,16 @@ impl<K: TaskKind> Inner<K> {
             if let Some(parent) = task.parent() {
                 self.by_parent.entry(parent).or_default().insert(id);
             }
+            // After the resource's entry, which holds its tasks in progress.
+            self.state_entries(task, StateKeys::of(task), true);
             return;
         }
+        self.state_entries(task, StateKeys::of(task), false);
         if let Some(set) = self.by_owner.get_mut(task.owner()) {
             set.remove(&id);
         }
-        if let Some(set) = self.by_resource.get_mut(task.resource()) {
-            set.remove(&id);
+        if let Some(on) = self.by_resource.get_mut(task.resource()) {
+            on.ids.remove(&id);
         }
         if let Some(set) = self.by_kind.get_mut(task.kind().name()) {
             set.remove(&id);
@@ -195,58 +289,46 @@ impl<K: TaskKind> Inner<K> {
             set.remove(&id);
         }
     }
+}
 
+impl<K: TaskKind> Inner<K> {
     /// Stores a task that is not stored yet.
     fn add(&mut self, task: Task<K>) {
-        self.fixed_entries(&task, true);
-        self.state_entries(task.id(), task.owner(), StateKeys::of(&task), true);
-        self.ids.insert(task.id());
+        self.index.entries(&task, true);
         self.tasks.insert(task.id(), task);
     }
 
     /// Replaces the stored task with `task`, touching only the index
     /// entries that changed.
     fn replace(&mut self, task: Task<K>) {
-        let id = task.id();
-        let Some(old) = self.tasks.get(&id) else {
+        let Some(old) = self.tasks.get_mut(&task.id()) else {
             self.add(task);
             return;
         };
-        let (old_keys, new_keys) = (StateKeys::of(old), StateKeys::of(&task));
-        let same_fixed = old.owner() == task.owner()
-            && old.resource() == task.resource()
-            && old.kind().name() == task.kind().name()
-            && old.parent() == task.parent();
-        if !same_fixed {
-            self.ids.remove(&id);
-            if let Some(old) = self.tasks.remove(&id) {
-                self.fixed_entries(&old, false);
-                self.state_entries(id, old.owner(), old_keys, false);
-            }
-            self.add(task);
-            return;
+        if same_fixed(old, &task) {
+            self.index
+                .moved(&task, StateKeys::of(old), StateKeys::of(&task));
+        } else {
+            self.index.entries(old, false);
+            self.index.entries(&task, true);
         }
-        if old_keys != new_keys {
-            let owner = task.owner().clone();
-            self.state_entries(id, &owner, old_keys, false);
-            self.state_entries(id, &owner, new_keys, true);
-        }
-        if let Some(slot) = self.tasks.get_mut(&id) {
-            *slot = task;
-        }
+        *old = task;
     }
 
-    /// The tasks in progress on `resource` other than `except`, for the
-    /// blocking rule.
-    fn in_progress_on(&self, resource: &ResourceRef, except: TaskId) -> Vec<&Task<K>> {
-        self.by_resource
-            .get(resource)
+    /// Whether a task in progress on the resource of `task` keeps it from
+    /// starting, by the core's blocking rule.
+    fn is_held_back(&self, task: &Task<K>) -> bool {
+        if !task.is_blocking() && self.index.blocking_in_progress == 0 {
+            return false;
+        }
+        let others = self
+            .index
+            .by_resource
+            .get(task.resource())
             .into_iter()
-            .flatten()
-            .filter(|id| **id != except)
-            .filter_map(|id| self.tasks.get(id))
-            .filter(|task| task.status().is_in_progress())
-            .collect()
+            .flat_map(|on| &on.in_progress)
+            .filter_map(|id| self.tasks.get(id));
+        task.blocked_by(others).is_some()
     }
 
     /// Up to `limit` tasks of a time index whose time has come at `now`,
@@ -281,23 +363,29 @@ impl<K: TaskKind> Inner<K> {
         };
         match (owner, single_status) {
             (Some(owner), Some(status)) => sets.push(
-                self.by_owner_status
+                self.index
+                    .by_owner_status
                     .get(owner)
                     .and_then(|sets| sets.get(status.index()))
                     .unwrap_or(&EMPTY),
             ),
-            (Some(owner), None) => sets.push(self.by_owner.get(owner).unwrap_or(&EMPTY)),
-            (None, Some(status)) => sets.extend(self.by_status.get(status.index())),
+            (Some(owner), None) => sets.push(self.index.by_owner.get(owner).unwrap_or(&EMPTY)),
+            (None, Some(status)) => sets.extend(self.index.by_status.get(status.index())),
             (None, None) => {}
         }
         if let Some(resource) = &filter.resource {
-            sets.push(self.by_resource.get(resource).unwrap_or(&EMPTY));
+            sets.push(
+                self.index
+                    .by_resource
+                    .get(resource)
+                    .map_or(&EMPTY, |on| &on.ids),
+            );
         }
         if let Some(kind) = &filter.kind {
-            sets.push(self.by_kind.get(kind).unwrap_or(&EMPTY));
+            sets.push(self.index.by_kind.get(kind).unwrap_or(&EMPTY));
         }
         if let Some(parent) = &filter.parent {
-            sets.push(self.by_parent.get(parent).unwrap_or(&EMPTY));
+            sets.push(self.index.by_parent.get(parent).unwrap_or(&EMPTY));
         }
         sets.sort_by_key(|set| set.len());
         sets
@@ -376,7 +464,7 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
                 }
             }
             None => {
-                for id in inner.ids.range((start, Bound::Unbounded)) {
+                for id in inner.index.ids.range((start, Bound::Unbounded)) {
                     if page.limit == 0 {
                         break;
                     }
@@ -407,47 +495,44 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
         let mut claimed = Vec::new();
         let mut cursor = Bound::Unbounded;
         while claimed.len() < limit {
-            let Some(&(due, id)) = inner.due.range((cursor, Bound::Unbounded)).next() else {
+            let Some(&(due, id)) = inner.index.due.range((cursor, Bound::Unbounded)).next() else {
                 break;
             };
             if due > now {
                 break;
             }
             cursor = Bound::Excluded((due, id));
-            let Some(task) = inner.tasks.get(&id) else {
+            match inner.tasks.get(&id) {
+                Some(task) if !inner.is_held_back(task) => {}
+                _ => continue,
+            }
+            let Inner { tasks, index } = &mut *inner;
+            let Some(task) = tasks.get_mut(&id) else {
                 continue;
             };
-            if task
-                .blocked_by(inner.in_progress_on(task.resource(), id))
-                .is_some()
-            {
-                continue;
-            }
-            let (owner, before) = (task.owner().clone(), StateKeys::of(task));
             // Started in place: the stored task changes only if `start`
             // accepts (it refuses, for instance, a task not due by its
             // own `todo_at`, which stays queued).
-            let Some(task) = inner.tasks.get_mut(&id) else {
-                continue;
-            };
+            let before = StateKeys::of(task);
             let Ok(run) = task.start(lease_until, worker.map(str::to_owned), now) else {
                 continue;
             };
-            let (after, copy) = (StateKeys::of(task), task.clone());
-            inner.state_entries(id, &owner, before, false);
-            inner.state_entries(id, &owner, after, true);
-            claimed.push(Claimed { task: copy, run });
+            index.moved(task, before, StateKeys::of(task));
+            claimed.push(Claimed {
+                task: task.clone(),
+                run,
+            });
         }
         Ok(claimed)
     }
 
     fn expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
         let inner = self.read()?;
-        Ok(inner.come_by(&inner.leases, now, limit))
+        Ok(inner.come_by(&inner.index.leases, now, limit))
     }
 
     fn retry_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
         let inner = self.read()?;
-        Ok(inner.come_by(&inner.retries, now, limit))
+        Ok(inner.come_by(&inner.index.retries, now, limit))
     }
 }
