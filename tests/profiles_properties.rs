@@ -108,7 +108,7 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(common::cases(256))]
 
     #[test]
     fn views_round_trip_and_read_back_the_task(

@@ -137,7 +137,7 @@ fn assert_invariants(task: &Task<taskstate::NamedKind>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(common::cases(512))]
 
     #[test]
     fn retry_schedule_is_monotonic_bounded_and_deterministic(

@@ -1247,7 +1247,7 @@ fn apply_change(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(common::cases(256))]
 
     #[test]
     fn aggregation_and_counts_agree_with_a_naive_recount(

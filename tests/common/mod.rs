@@ -13,6 +13,19 @@ use taskstate::{
     ResourceRef, Task,
 };
 
+/// The proptest settings of a suite: `default` cases, or as many as the
+/// `PROPTEST_CASES` environment variable asks for, so that
+/// `PROPTEST_CASES=100000 cargo test --test <suite>` reruns a suite with
+/// more cases. (`ProptestConfig::with_cases` alone would ignore the
+/// variable.)
+pub fn cases(default: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default);
+    ProptestConfig::with_cases(cases)
+}
+
 /// 2026-11-23 09:00:00 UTC plus `seconds`.
 pub fn t(seconds: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap() + Duration::seconds(seconds)
