@@ -34,6 +34,7 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
     // OVHcloud: flags as the core answered them for the viewer.
     let ovh = round_trip(&OvhTask::of(task, 1, viewer, now));
     let snapshot = ovh.to_snapshot().unwrap();
+    assert_eq!(snapshot.kind.as_deref(), Some(task.kind().name()));
     let shown = OvhStatus::of(task).to_canonical().unwrap();
     assert_eq!(snapshot.status, Some(shown));
     assert_eq!(
@@ -60,6 +61,7 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
     // Dyn: one-to-one statuses, times to the second, blocking as read.
     let dyn_view = round_trip(&DynTask::of(task, 1));
     let snapshot = dyn_view.to_snapshot().unwrap();
+    assert_eq!(snapshot.kind.as_deref(), Some(task.kind().name()));
     assert_eq!(snapshot.status, Some(task.status()));
     assert_eq!(
         DynStatus::from_canonical(task.status()),
@@ -79,6 +81,9 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
     // VMware: subtasks one-to-one, isCancellable as read.
     let vcf = round_trip(&VcfTask::of(task, viewer, now));
     let snapshot = vcf.to_snapshot().unwrap();
+    // VMware names a task by its title where it has one.
+    let name = task.title().unwrap_or(task.kind().name());
+    assert_eq!(snapshot.kind.as_deref(), Some(name));
     assert_eq!(
         snapshot.status,
         Some(VcfStatus::of(task).to_canonical().unwrap())
@@ -100,6 +105,7 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
     // Cloudflare.
     let cloudflare = round_trip(&CloudflareTask::of(task));
     let snapshot = cloudflare.to_snapshot().unwrap();
+    assert_eq!(snapshot.kind.as_deref(), Some(task.kind().name()));
     let shown = CloudflareStatus::from_canonical(task.status())
         .to_canonical()
         .unwrap();

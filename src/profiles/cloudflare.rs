@@ -237,6 +237,7 @@ impl CloudflareTask {
     /// [`UnknownStatus`] for a status word this crate does not know.
     pub fn to_snapshot(&self) -> Result<Snapshot, UnknownStatus> {
         Ok(Snapshot {
+            kind: Some(self.operation.clone()),
             status: Some(self.status.value.to_canonical()?),
             created_at: Some(self.created_at),
             updated_at: Some(self.updated_at),

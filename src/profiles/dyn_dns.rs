@@ -157,6 +157,7 @@ impl DynTask {
     pub fn to_snapshot(&self) -> Result<Snapshot, UnknownStatus> {
         let time = |seconds| DateTime::<Utc>::from_timestamp(seconds, 0);
         Ok(Snapshot {
+            kind: Some(self.name.clone()),
             status: Some(self.status.value.to_canonical()?),
             created_at: time(self.created_ts),
             updated_at: time(self.modified_ts),

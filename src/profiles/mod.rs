@@ -170,6 +170,11 @@ pub trait Word: From<String> + Clone {
 /// rest empty.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Snapshot {
+    /// What the task does, in the provider's words: OVHcloud's
+    /// `function`, Dyn's and VMware's `name` (VMware's may be a title
+    /// rather than a kind), Cloudflare's `operation`. A host maps it to
+    /// its own kind.
+    pub kind: Option<String>,
     /// The canonical status.
     pub status: Option<Status>,
     /// Who must act on a failure, where the system says (OVHcloud's

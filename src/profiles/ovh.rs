@@ -216,6 +216,7 @@ impl OvhTask {
     /// [`UnknownStatus`] for a status word this crate does not know.
     pub fn to_snapshot(&self) -> Result<Snapshot, UnknownStatus> {
         Ok(Snapshot {
+            kind: Some(self.function.clone()),
             status: Some(self.status.value.to_canonical()?),
             failure_origin: self.status.value.failure_origin(),
             created_at: Some(self.creation_date),

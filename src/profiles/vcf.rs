@@ -308,6 +308,7 @@ impl VcfTask {
             })
             .collect::<Result<Vec<_>, UnknownStatus>>()?;
         Ok(Snapshot {
+            kind: Some(self.name.clone()),
             status: Some(self.status.value.to_canonical()?),
             created_at: Some(self.creation_timestamp),
             comment: self.errors.first().map(|error| error.message.clone()),
