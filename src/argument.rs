@@ -266,8 +266,9 @@ impl ArgumentSpec {
     /// [`TooLong`](Problem::TooLong), [`NotAccepted`](Problem::NotAccepted),
     /// [`BelowMinimum`](Problem::BelowMinimum),
     /// [`AboveMaximum`](Problem::AboveMaximum),
-    /// [`InvalidEmail`](Problem::InvalidEmail) or
-    /// [`InvalidPhone`](Problem::InvalidPhone).
+    /// [`InvalidEmail`](Problem::InvalidEmail),
+    /// [`InvalidPhone`](Problem::InvalidPhone) or
+    /// [`TooDeep`](Problem::TooDeep).
     pub fn check(&self, value: &ArgumentValue) -> Result<(), ArgumentError> {
         self.problem_with(value)
             .map_or(Ok(()), |problem| Err(self.error(problem)))
@@ -300,6 +301,11 @@ impl ArgumentSpec {
             }
             (T::Email, V::Text(text)) => (!is_email(text)).then_some(Problem::InvalidEmail),
             (T::Phone, V::Text(text)) => (!is_phone(text)).then_some(Problem::InvalidPhone),
+            (T::Json, V::Json(json)) if nested_deeper_than(json, MAX_JSON_DEPTH) => {
+                Some(Problem::TooDeep {
+                    max: MAX_JSON_DEPTH,
+                })
+            }
             (T::Integer { .. }, V::Integer(_))
             | (T::Boolean, V::Boolean(_))
             | (T::Date, V::Date(_))
@@ -397,6 +403,36 @@ fn is_phone(text: &str) -> bool {
     code_ok && !rest.starts_with('0') && (8..=15).contains(&digits)
 }
 
+/// The deepest nesting of arrays and objects a JSON argument may have.
+///
+/// A task's record holds its arguments a few levels down (in its history:
+/// the event, its command, the arguments, the value), and `serde_json`
+/// refuses to read a document nested more than 128 levels. A value nested
+/// close to that limit could be accepted and stored, yet make the record
+/// unreadable; this bound leaves the record, and a host's envelope around
+/// it, ample room.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// Whether `json` nests arrays and objects more than `max` levels deep
+/// (a scalar is 0 levels, `[]` one). Without recursion, so that any value
+/// built in memory can be checked.
+fn nested_deeper_than(json: &serde_json::Value, max: usize) -> bool {
+    use serde_json::Value;
+    let mut open: Vec<(&Value, usize)> = vec![(json, 0)];
+    while let Some((value, depth)) = open.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        if depth >= max {
+            return true;
+        }
+        open.extend(children.map(|child| (child, depth + 1)));
+    }
+    false
+}
+
 /// What is wrong with an argument value.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -460,6 +496,13 @@ pub enum Problem {
     /// Not an international phone number.
     #[error("not an international phone number (+CC.NNNNNNNN)")]
     InvalidPhone,
+    /// JSON nested deeper than [`MAX_JSON_DEPTH`]: a record holding it
+    /// could not be read back.
+    #[error("JSON nested deeper than {max} levels")]
+    TooDeep {
+        /// The deepest nesting allowed.
+        max: usize,
+    },
 }
 
 /// An argument value refused: which key, and why.

@@ -623,7 +623,12 @@ impl<K> std::fmt::Display for Timeline<'_, K> {
         let mut widths = header.map(str::len);
         for row in &rows {
             for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
+                // A width is at most `u16::MAX` for `format!`, which panics
+                // beyond it; a longer cell (an actor's name is anyone's
+                // text) is written whole, out of line.
+                *width = (*width)
+                    .max(cell.chars().count())
+                    .min(usize::from(u16::MAX));
             }
         }
         let line = |f: &mut std::fmt::Formatter<'_>, cells: [&str; 6]| {

@@ -197,24 +197,7 @@ impl<K: TaskKind> Task<K> {
     ///   kind's, a value does not fit its spec, or a required argument has
     ///   no value.
     pub fn create(new: NewTask<K>, actor: Actor, now: DateTime<Utc>) -> Result<Task<K>, Rejection> {
-        if let Some(acting) = actor.owner()
-            && *acting != new.owner
-        {
-            return Err(Rejection::NotOwner {
-                actor: acting.to_string(),
-                action: Action::Create,
-            });
-        }
-        let row = table::creation();
-        if !row.roles.contains(actor.role()) {
-            return Err(Rejection::RoleNotAllowed {
-                status: row.to,
-                action: Action::Create,
-                role: actor.role(),
-                allowed: row.roles,
-            });
-        }
-        validate_new(&new)?;
+        let row = check_creation(&new, &actor)?;
         let retry = &new.kind.rules().retry;
         if !(retry.multiplier.is_finite() && retry.jitter.is_finite()) {
             return Err(Rejection::invalid(
@@ -426,7 +409,9 @@ impl<K: TaskKind> Task<K> {
     /// row of the table with its `from` and `to`, every guard that does not
     /// read the kind's rules: lease tokens, lease expiry, due and retry
     /// times, subtask moves; the command's own data) and recorded by the
-    /// same step as [`apply`](Task::apply). What the kind's rules decided
+    /// same step as [`apply`](Task::apply); the creation as
+    /// [`create`](Task::create) checks it (its party, its owner and
+    /// resource, its subtasks). What the kind's rules decided
     /// (cancel, accelerate, edit and relaunch rules, the classification
     /// and retry schedule of a failure recorded in the event's effect,
     /// argument specs) is taken as recorded: a history holds what was
@@ -460,6 +445,19 @@ impl<K: TaskKind> Task<K> {
                 actual_to: creation.to,
             });
         }
+        // The creation's party and data, as `create` checks them (its
+        // argument values and rules are taken as recorded).
+        check_creation(&new, &first.actor)
+            .and_then(|_| {
+                new.subtasks
+                    .iter()
+                    .enumerate()
+                    .try_for_each(|(position, subtask)| validate_subtask(subtask, position))
+            })
+            .map_err(|rejection| ReplayError::Illegal {
+                version: 1,
+                rejection,
+            })?;
         let mut task = Task::from_creation(new, first);
         for event in events {
             let expected = task.version + 1;
@@ -768,13 +766,16 @@ impl<K: TaskKind> Task<K> {
 
     /// Whether `actor` could relaunch this task once the flagged arguments
     /// are corrected: OVHcloud's `canRelaunch`, which tells a customer
-    /// that correcting and relaunching is up to them.
+    /// that correcting and relaunching is up to them. Only when the actor
+    /// may edit every argument still to correct (a kind whose edit rule
+    /// leaves out `failed` answers `false`: the customer could never
+    /// correct them).
     pub fn can_relaunch_once_corrected(&self, actor: &Actor, now: DateTime<Utc>) -> bool {
         match self.check(&Command::relaunch(), actor, now) {
             Ok(_) => true,
-            Err(Rejection::CannotRelaunch { reason }) => {
-                matches!(reason, RelaunchRefusal::Uncorrected { .. })
-            }
+            Err(Rejection::CannotRelaunch {
+                reason: RelaunchRefusal::Uncorrected { keys },
+            }) => keys.iter().all(|key| self.can_edit(key, actor, now)),
             Err(_) => false,
         }
     }
@@ -1484,6 +1485,31 @@ impl<K> Task<K> {
     pub fn timeline(&self) -> Timeline<'_, K> {
         Timeline::new(&self.history)
     }
+}
+
+/// The checks of a creation that concern its party and its own data: a
+/// customer creates only for itself, the role may create, and the new
+/// task names its owner and resource. Returns the creation row.
+fn check_creation<K>(new: &NewTask<K>, actor: &Actor) -> Result<&'static Transition, Rejection> {
+    if let Some(acting) = actor.owner()
+        && *acting != new.owner
+    {
+        return Err(Rejection::NotOwner {
+            actor: acting.to_string(),
+            action: Action::Create,
+        });
+    }
+    let row = table::creation();
+    if !row.roles.contains(actor.role()) {
+        return Err(Rejection::RoleNotAllowed {
+            status: row.to,
+            action: Action::Create,
+            role: actor.role(),
+            allowed: row.roles,
+        });
+    }
+    validate_new(new)?;
+    Ok(row)
 }
 
 fn validate_new<K>(new: &NewTask<K>) -> Result<(), Rejection> {
