@@ -1,0 +1,1616 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Concurrency stress on the stores: 8 threads, each with its own
+//! deterministic random source (xorshift), claim, heartbeat, wait, resume,
+//! complete, fail (provider and customer failures), acknowledge cancels,
+//! abandon runs (a crashed executor), mark expired leases stalled and
+//! requeue, retry due failures, relaunch, correct, accelerate, cancel,
+//! resolve and insert new tasks, every write a `get` → `apply` →
+//! `save(task, version_read)` retried on [`StoreError::Conflict`]. Time is
+//! a shared logical clock (an `AtomicI64` of seconds), not the wall clock.
+//! The same driver runs on the `MemoryStore` and on the SQLite store of
+//! `examples/sqlite_store` (two connections to one file, four threads on
+//! each, so both SQLite's locking between connections and each store's
+//! mutex are in play). Four kinds: provider failures retried by the
+//! system, customer failures corrected and relaunched (with running work
+//! cancellable by request), a blocking kind and a plain one sharing a few
+//! zones; four owners.
+//!
+//! What is checked:
+//!
+//! - **no task held by two executors at once**: a tracker follows every
+//!   run (task id, lease token) from the claim that returned it until a
+//!   save ends it (`complete`, `fail`, `acknowledge_cancel`,
+//!   `mark_stalled`, then `requeue` or a staff `fail`/`cancel` of the
+//!   stalled task); a save that ends a run holds the tracker's lock across
+//!   the store call, so the tracker never lags the store. A claim must
+//!   never return a token already handed out, nor a task whose earlier
+//!   run no save has ended (the lease deadline is advisory until
+//!   `mark_stalled` is saved), nor a task on a resource where a blocking
+//!   task is in progress (or a blocking one where any task is). An
+//!   executor that finds its run gone must find it ended in the tracker,
+//!   and no run ends twice.
+//! - **no event lost or duplicated**: every writer logs the event each
+//!   successful write (claim, save, insert) appended; at the end, every
+//!   version of every history was written by exactly one writer, equal to
+//!   what it wrote, and the number of accepted writes per task is
+//!   `version - 1`.
+//! - **records agree with their histories**: `version == history().len()`,
+//!   event versions exactly `1..=n`, `Task::replay(history)` (and, for a
+//!   sample, a JSON round trip, which replays too) equals the stored
+//!   record, every connection reads the same record, and the tracker's
+//!   runs are exactly the history's `start`s, each in the phase the status
+//!   says.
+//! - **the store's indexes agree with the records**: listings (all, and
+//!   by status), `expired` and `retry_due` during the run and at the final
+//!   time; a customer neither reads nor lists another owner's task.
+//!
+//! Each run is bounded by a count of operations per thread and by a wall
+//! clock, so the file finishes well under a minute in a debug build;
+//! `STRESS_SCALE=n` multiplies both, and `STRESS_VERBOSE=1` (with
+//! `--nocapture`) prints what each run did. Two deliberately broken stores
+//! (one hands a claimed task out again, one saves without
+//! compare-and-swap) and a unit test of the tracker show that the checks
+//! fail when they should.
+
+#[path = "../examples/sqlite_store/store.rs"]
+#[allow(dead_code)]
+mod store;
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock};
+use std::time::{Duration as WallDuration, Instant};
+
+use chrono::{DateTime, Duration, Utc};
+use taskstate::store::{
+    Claimed, Filter, MemoryStore, Page, PageRequest, Scope, StoreError, TaskStore,
+};
+use taskstate::{
+    Actor, ArgumentSpec, Arguments, CancelRules, Command, Event, Failure, IdGenerator, LeaseToken,
+    NamedKind, NewTask, Outcome, Owner, RelaunchRules, ResourceRef, RetryPolicy, Rules, Status,
+    StatusSet, Task, TaskId,
+};
+
+use common::t;
+use store::{SqliteStore, remove_files, temp_path};
+
+type K = NamedKind;
+
+// ---------------------------------------------------------------------
+// Setup: random source, kinds, tasks
+// ---------------------------------------------------------------------
+
+/// xorshift64: a deterministic random source per thread, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        // Spread small seeds; never zero.
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn seconds(&mut self, from: i64, span: usize) -> Duration {
+        Duration::seconds(from + self.below(span) as i64)
+    }
+}
+
+const OWNERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
+/// The zones the blocking kind and the record kind share.
+const ZONES: usize = 8;
+const AUTH_CODE: &str = "authCode";
+/// How many times a write is re-applied on a fresh copy after a conflict.
+const CAS_ATTEMPTS: usize = 32;
+
+/// Provider failures retried by the system on a short schedule, then
+/// escalated.
+fn retried_kind() -> NamedKind {
+    let retry = RetryPolicy::STANDARD
+        .initial_delay_secs(5)
+        .max_delay_secs(60)
+        .max_attempts(4);
+    NamedKind::with_rules("DomainCreate", Rules::new().retry(retry))
+}
+
+/// Customer failures flag an argument; the customer corrects and
+/// relaunches (at most 3 times), and may cancel running work by request.
+fn relaunchable_kind() -> NamedKind {
+    let rules = Rules::new()
+        .cancel(CancelRules::STANDARD.with_running())
+        .relaunch(RelaunchRules::STANDARD.max(3));
+    NamedKind::with_rules("DomainTrade", rules).argument(ArgumentSpec::text(AUTH_CODE, 6, 32))
+}
+
+/// Blocks its zone while in progress; cancellable only while pending.
+fn blocking_kind() -> NamedKind {
+    NamedKind::with_rules(
+        "ZonePublish",
+        Rules::new()
+            .blocking(true)
+            .cancel(CancelRules::PENDING_ONLY),
+    )
+}
+
+/// Standard rules, on the same zones as the blocking kind.
+fn record_kind() -> NamedKind {
+    NamedKind::new("ZoneRecord")
+}
+
+/// The owner of task number `n`.
+fn owner_of(n: usize) -> &'static str {
+    OWNERS[(n / 3) % OWNERS.len()]
+}
+
+/// Task number `n`: its kind, owner and resource follow from `n`.
+fn new_task(n: usize, id: TaskId, now: DateTime<Utc>, todo_at: Option<DateTime<Utc>>) -> Task<K> {
+    let owner = owner_of(n);
+    // Each zone gets blocking and record tasks alike.
+    let zone = ResourceRef::new("zone", format!("z{}.example", (n / 4) % ZONES));
+    let (kind, resource) = match n % 4 {
+        0 => (
+            retried_kind(),
+            ResourceRef::new("domain", format!("d{n}.fr")),
+        ),
+        1 => (
+            relaunchable_kind(),
+            ResourceRef::new("domain", format!("d{n}.fr")),
+        ),
+        2 => (blocking_kind(), zone),
+        _ => (record_kind(), zone),
+    };
+    let mut new = NewTask::new(id, kind, Owner::new(owner), resource);
+    if let Some(at) = todo_at {
+        new = new.todo_at(at);
+    }
+    let actor = if n.is_multiple_of(3) {
+        Actor::System
+    } else {
+        Actor::customer(owner)
+    };
+    Task::create(new, actor, now).unwrap()
+}
+
+/// The token of the task's latest run: the version of its latest `start`
+/// (0 if it never started). A stalled task keeps no lease, so this reads
+/// the history.
+fn current_run(task: &Task<K>) -> u64 {
+    task.history()
+        .iter()
+        .rev()
+        .find(|event| matches!(event.command, Command::Start { .. }))
+        .map_or(0, |event| event.version)
+}
+
+/// Whether `token`'s run still holds `task`.
+fn holds(task: &Task<K>, token: LeaseToken) -> bool {
+    task.status().is_leased() && task.lease().is_some_and(|lease| lease.token == token)
+}
+
+// ---------------------------------------------------------------------
+// The run tracker
+// ---------------------------------------------------------------------
+
+/// Where a run stands, as the tracker saw the saves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Running or waiting: an executor holds the task.
+    Held,
+    /// Marked stalled: nobody holds it, but it is still in progress (it
+    /// blocks its resource).
+    Stalled,
+    /// Ended: the task left its run's progress.
+    Over,
+}
+
+impl Phase {
+    fn of(status: Status) -> Phase {
+        match status {
+            Status::Running | Status::Waiting => Phase::Held,
+            Status::Stalled => Phase::Stalled,
+            _ => Phase::Over,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct RunEntry {
+    phase: Phase,
+    /// The worker whose claim returned the run; `None` while the claim's
+    /// registration is still on its way (a save may end a run before its
+    /// claimer registers it).
+    worker: Option<String>,
+}
+
+/// Every run of every task, from the claims and the saves that move them.
+#[derive(Debug, Default)]
+struct Tracker {
+    runs: HashMap<TaskId, BTreeMap<u64, RunEntry>>,
+    /// Each claimed task's resource and whether it blocks.
+    tasks: HashMap<TaskId, (ResourceRef, bool)>,
+    on_resource: HashMap<ResourceRef, BTreeSet<TaskId>>,
+    violations: Vec<String>,
+}
+
+impl Tracker {
+    fn violation(&mut self, message: String) {
+        // Enough to diagnose; a broken store would otherwise report
+        // thousands.
+        if self.violations.len() < 200 {
+            self.violations.push(message);
+        }
+    }
+
+    /// A claim returned `task`'s run `token` to `worker`.
+    fn claimed(&mut self, task: &Task<K>, token: u64, worker: &str) {
+        let id = task.id();
+        let resource = task.resource().clone();
+        self.tasks
+            .entry(id)
+            .or_insert_with(|| (resource.clone(), task.is_blocking()));
+        self.on_resource
+            .entry(resource.clone())
+            .or_default()
+            .insert(id);
+        let runs = self.runs.entry(id).or_default();
+        let entry = runs.entry(token).or_insert(RunEntry {
+            phase: Phase::Held,
+            worker: None,
+        });
+        if let Some(first) = &entry.worker {
+            let message =
+                format!("task {id}: run {token} claimed by {first} and again by {worker}");
+            self.violation(message);
+            return;
+        }
+        entry.worker = Some(worker.to_owned());
+        let phase = entry.phase;
+        let mut found = Vec::new();
+        if phase == Phase::Held {
+            for (other, entry) in runs.iter() {
+                if *other != token && entry.phase == Phase::Held {
+                    found.push(format!(
+                        "task {id} held by two executors at once: run {other} ({}) not ended \
+                         when run {token} was handed to {worker}",
+                        entry.worker.as_deref().unwrap_or("unregistered")
+                    ));
+                }
+            }
+        }
+        if phase != Phase::Over {
+            let blocking = task.is_blocking();
+            for other in self.on_resource.get(&resource).into_iter().flatten() {
+                let Some((_, other_blocking)) = self.tasks.get(other) else {
+                    continue;
+                };
+                if *other == id || !(blocking || *other_blocking) {
+                    continue;
+                }
+                let in_progress = self
+                    .runs
+                    .get(other)
+                    .into_iter()
+                    .flatten()
+                    .find(|(_, e)| matches!(e.phase, Phase::Held | Phase::Stalled));
+                if let Some((other_token, entry)) = in_progress {
+                    found.push(format!(
+                        "resource {resource:?}: task {id} (blocking: {blocking}) claimed by \
+                         {worker} while task {other} (blocking: {other_blocking}) run \
+                         {other_token} is {:?}",
+                        entry.phase
+                    ));
+                }
+            }
+        }
+        for message in found {
+            self.violation(message);
+        }
+    }
+
+    /// A save moved `id`'s run `token` to `to` (from another phase).
+    fn moved(&mut self, id: TaskId, token: u64, to: Phase) {
+        let entry = self
+            .runs
+            .entry(id)
+            .or_default()
+            .entry(token)
+            .or_insert(RunEntry {
+                phase: Phase::Held,
+                worker: None,
+            });
+        let from = entry.phase;
+        entry.phase = to;
+        if !matches!((from, to), (Phase::Held, _) | (Phase::Stalled, Phase::Over)) {
+            self.violation(format!(
+                "task {id}: run {token} moved from {from:?} to {to:?}: it ended twice"
+            ));
+        }
+    }
+
+    /// `worker` found its run `token` of `id` gone: a save must have ended
+    /// it.
+    fn lost(&mut self, id: TaskId, token: u64, worker: &str) {
+        let phase = self
+            .runs
+            .get(&id)
+            .and_then(|runs| runs.get(&token))
+            .map(|entry| entry.phase);
+        if phase == Some(Phase::Held) {
+            self.violation(format!(
+                "task {id}: run {token} of {worker} is gone, but no save ended it"
+            ));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------
+// The driver
+// ---------------------------------------------------------------------
+
+/// How big one stress run is.
+#[derive(Clone, Debug)]
+struct Config {
+    threads: usize,
+    ops_per_thread: usize,
+    /// Tasks seeded before the threads start.
+    tasks: usize,
+    /// No more tasks than this are inserted during the run.
+    max_tasks: usize,
+    /// The wall-clock budget; threads stop when it runs out.
+    wall: WallDuration,
+    seed: u64,
+}
+
+/// What one run did and what it found wrong.
+#[derive(Debug)]
+struct Report {
+    violations: Vec<String>,
+    stats: BTreeMap<&'static str, u64>,
+    tasks: usize,
+    /// How long the threads ran, and the checks after them.
+    ran: WallDuration,
+    verified: WallDuration,
+}
+
+impl Report {
+    fn count(&self, what: &str) -> u64 {
+        self.stats.get(what).copied().unwrap_or(0)
+    }
+
+    fn assert_clean(&self) {
+        // Silent unless asked: `STRESS_VERBOSE=1 cargo test --test stress
+        // -- --nocapture` prints what each run did.
+        if std::env::var_os("STRESS_VERBOSE").is_some() {
+            eprintln!(
+                "{} tasks, ran {:?}, verified {:?}: {:?}",
+                self.tasks, self.ran, self.verified, self.stats
+            );
+        }
+        assert!(
+            self.violations.is_empty(),
+            "{} violations:\n{}\nstats: {:?}",
+            self.violations.len(),
+            self.violations.join("\n"),
+            self.stats
+        );
+        // The run exercised what it is meant to (a wall-clock stop on a
+        // very slow machine would still leave plenty of each).
+        for what in [
+            "claim",
+            "heartbeat",
+            "complete",
+            "fail",
+            "stall",
+            "requeue",
+            "retry",
+            "relaunch",
+            "cancel",
+            "cancel request",
+            "acknowledge cancel",
+            "conflict",
+        ] {
+            assert!(
+                self.count(what) > 0,
+                "no {what} in the run: {:?}",
+                self.stats
+            );
+        }
+    }
+
+    fn has(&self, needle: &str) -> bool {
+        self.violations.iter().any(|v| v.contains(needle))
+    }
+}
+
+/// State all threads share.
+struct Shared {
+    clock: AtomicI64,
+    tracker: Mutex<Tracker>,
+    /// Every task inserted.
+    ids: RwLock<Vec<TaskId>>,
+    /// The tasks not known to have finished, with their owners: what
+    /// customers and operators pick from.
+    live: RwLock<Vec<(TaskId, &'static str)>>,
+    next_task: AtomicUsize,
+    max_tasks: usize,
+    deadline: Instant,
+}
+
+impl Shared {
+    fn tracker(&self) -> MutexGuard<'_, Tracker> {
+        self.tracker
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn violation(&self, message: String) {
+        self.tracker().violation(message);
+    }
+}
+
+/// The result of one write.
+enum Wrote {
+    Saved(Task<K>),
+    Refused(Task<K>),
+    /// The task vanished, the store failed (a violation is recorded), or
+    /// the save kept conflicting.
+    Dropped,
+}
+
+/// A run this executor holds: the claim's token.
+struct Held {
+    id: TaskId,
+    token: LeaseToken,
+}
+
+/// One thread: an executor, a housekeeper, customers and operators.
+struct Worker<'a, S> {
+    shared: &'a Shared,
+    store: &'a S,
+    name: String,
+    rng: Rng,
+    ids: IdGenerator,
+    runs: Vec<Held>,
+    /// Every event this thread's writes appended, with its task.
+    log: Vec<(TaskId, Event<K>)>,
+    stats: BTreeMap<&'static str, u64>,
+}
+
+impl<'a, S: TaskStore<K>> Worker<'a, S> {
+    fn bump(&mut self, what: &'static str) {
+        *self.stats.entry(what).or_insert(0) += 1;
+    }
+
+    /// Advances the shared clock by 0 or 1 second and returns the time.
+    fn tick(&mut self) -> DateTime<Utc> {
+        let step = self.rng.below(2) as i64;
+        t(self.shared.clock.fetch_add(step, Ordering::SeqCst) + step)
+    }
+
+    fn logged(&mut self, task: &Task<K>) {
+        if let Some(event) = task.history().last() {
+            self.log.push((task.id(), event.clone()));
+        }
+    }
+
+    fn read(&mut self, scope: &Scope, id: TaskId) -> Option<Task<K>> {
+        match self.store.get(scope, id) {
+            Ok(Some(task)) => Some(task),
+            Ok(None) => {
+                self.shared
+                    .violation(format!("task {id} not found in scope {scope:?}"));
+                None
+            }
+            Err(error) => {
+                self.shared.violation(format!("get {id}: {error}"));
+                None
+            }
+        }
+    }
+
+    /// Applies the command `make` gives for the current copy of the task
+    /// as `actor`, and saves it with compare-and-swap on the version read,
+    /// re-reading and re-applying on a conflict. A save that ends a run
+    /// (or moves it to stalled) holds the tracker's lock across the store
+    /// call, so that a claim of the task's next run always finds the run
+    /// ended.
+    fn write(
+        &mut self,
+        mut task: Task<K>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        mut make: impl FnMut(&Task<K>) -> Command<K>,
+    ) -> Wrote {
+        let id = task.id();
+        for _ in 0..CAS_ATTEMPTS {
+            let command = make(&task);
+            let read = task.version();
+            let before = task.status();
+            let run = current_run(&task);
+            if task.apply(command, actor.clone(), now).is_err() {
+                return Wrote::Refused(task);
+            }
+            let after = task.status();
+            let result = if before.is_in_progress() && Phase::of(before) != Phase::of(after) {
+                let mut tracker = self.shared.tracker();
+                let result = self.store.save(&task, read);
+                if result.is_ok() {
+                    tracker.moved(id, run, Phase::of(after));
+                }
+                result
+            } else {
+                self.store.save(&task, read)
+            };
+            match result {
+                Ok(()) => {
+                    self.logged(&task);
+                    return Wrote::Saved(task);
+                }
+                Err(StoreError::Conflict { found, .. }) => {
+                    self.bump("conflict");
+                    if found <= read {
+                        self.shared.violation(format!(
+                            "task {id}: conflict at version {read} reports version {found}"
+                        ));
+                    }
+                    match self.read(&Scope::Staff, id) {
+                        Some(fresh) => task = fresh,
+                        None => return Wrote::Dropped,
+                    }
+                }
+                Err(error) => {
+                    self.shared.violation(format!("save {id}: {error}"));
+                    return Wrote::Dropped;
+                }
+            }
+        }
+        self.bump("gave up");
+        Wrote::Dropped
+    }
+
+    fn step(&mut self) {
+        let now = self.tick();
+        match self.rng.below(100) {
+            0..20 => self.claim(now),
+            20..55 => self.execute(now),
+            55..63 => self.housekeep(now),
+            63..69 => self.retry(now),
+            69..96 => self.people(now),
+            _ => self.insert(now),
+        }
+    }
+
+    /// Claims up to two due tasks under a lease.
+    fn claim(&mut self, now: DateTime<Utc>) {
+        if self.runs.len() >= 4 {
+            return self.execute(now);
+        }
+        let limit = 1 + self.rng.below(2);
+        let lease_until = now + self.rng.seconds(30, 60);
+        let claimed = match self
+            .store
+            .claim_due(now, limit, lease_until, Some(&self.name))
+        {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                return self.shared.violation(format!("claim_due: {error}"));
+            }
+        };
+        if claimed.is_empty() {
+            // The queue ran dry: a customer orders something new.
+            return self.insert(now);
+        }
+        if claimed.len() > limit {
+            self.shared.violation(format!(
+                "claim_due returned {} tasks for a limit of {limit}",
+                claimed.len()
+            ));
+        }
+        for Claimed { task, run } in claimed {
+            let token = run.token();
+            self.bump("claim");
+            self.logged(&task);
+            let lease = task.lease();
+            if task.status() != Status::Running
+                || task.version() != token.get()
+                || lease.map(|lease| lease.token) != Some(token)
+                || lease.and_then(|lease| lease.worker.as_deref()) != Some(self.name.as_str())
+                || run.task_id() != task.id()
+            {
+                self.shared.violation(format!(
+                    "claim of {} by {}: returned {:?} at version {} with lease {lease:?} and \
+                     token {token}",
+                    task.id(),
+                    self.name,
+                    task.status(),
+                    task.version()
+                ));
+            }
+            self.shared
+                .tracker()
+                .claimed(&task, token.get(), &self.name);
+            self.runs.push(Held {
+                id: task.id(),
+                token,
+            });
+        }
+    }
+
+    /// One executor move on one of the runs this thread holds.
+    fn execute(&mut self, now: DateTime<Utc>) {
+        if self.runs.is_empty() {
+            return self.claim(now);
+        }
+        let index = self.rng.below(self.runs.len());
+        let held = self.runs.swap_remove(index);
+        let roll = self.rng.below(100);
+        if roll < 4 {
+            // The executor crashes: its lease runs out and a housekeeper
+            // marks the task stalled.
+            self.bump("abandon");
+            return;
+        }
+        let Some(task) = self.read(&Scope::Staff, held.id) else {
+            return;
+        };
+        let token = held.token;
+        let lease_until = now + self.rng.seconds(30, 60);
+        let make = |task: &Task<K>| {
+            if task.cancel_requested_at().is_some() && !roll.is_multiple_of(3) {
+                return Command::AcknowledgeCancel { token };
+            }
+            let paused = task.status() == Status::Waiting;
+            let flag = task.kind().name == "DomainTrade";
+            match roll {
+                4..34 => Command::Heartbeat {
+                    token,
+                    lease_until,
+                    progress: Some(format!("step {roll}")),
+                },
+                34..44 if paused => Command::Resume { token, lease_until },
+                34..44 => Command::Wait {
+                    token,
+                    until: lease_until,
+                    reason: Some("the registry answers later".into()),
+                },
+                44..70 => Command::Complete {
+                    token,
+                    outcome: Box::new(Outcome::new().message("done")),
+                },
+                70..88 => Command::Fail {
+                    token: Some(token),
+                    failure: Box::new(Failure::provider(
+                        "REGISTRY_DOWN",
+                        "the registry does not answer",
+                        now,
+                    )),
+                },
+                _ => {
+                    let failure = Failure::customer("BAD_INPUT", "check your input", now);
+                    Command::Fail {
+                        token: Some(token),
+                        failure: Box::new(if flag {
+                            failure.flag(AUTH_CODE)
+                        } else {
+                            failure
+                        }),
+                    }
+                }
+            }
+        };
+        match self.write(task, &Actor::System, now, make) {
+            Wrote::Saved(task) => {
+                let last = task.history().last().map(Event::action);
+                self.bump(match last {
+                    Some(taskstate::Action::Heartbeat) => "heartbeat",
+                    Some(taskstate::Action::Wait) => "wait",
+                    Some(taskstate::Action::Resume) => "resume",
+                    Some(taskstate::Action::Complete) => "complete",
+                    Some(taskstate::Action::Fail) => "fail",
+                    Some(taskstate::Action::AcknowledgeCancel) => "acknowledge cancel",
+                    _ => "other executor move",
+                });
+                if holds(&task, token) {
+                    self.runs.push(held);
+                }
+            }
+            Wrote::Refused(task) if holds(&task, token) => {
+                self.bump("refused");
+                self.runs.push(held);
+            }
+            Wrote::Refused(..) => {
+                // Stalled (and maybe requeued and started again) by a
+                // housekeeper: the lease is lost, and a save must have
+                // ended the run.
+                self.bump("lost lease");
+                self.shared.tracker().lost(held.id, token.get(), &self.name);
+            }
+            Wrote::Dropped => {}
+        }
+    }
+
+    /// Marks tasks whose lease ran out stalled, then requeues them (or
+    /// fails or cancels them as staff).
+    fn housekeep(&mut self, now: DateTime<Utc>) {
+        let expired = match self.store.expired(now, 3) {
+            Ok(expired) => expired,
+            Err(error) => return self.shared.violation(format!("expired: {error}")),
+        };
+        for task in expired {
+            let lease = task.lease();
+            if !task.status().is_leased() || lease.is_none_or(|lease| !lease.is_expired(now)) {
+                self.shared.violation(format!(
+                    "expired({now}) returned task {} {:?} with lease {lease:?}",
+                    task.id(),
+                    task.status()
+                ));
+                continue;
+            }
+            let Wrote::Saved(task) =
+                self.write(task, &Actor::System, now, |_| Command::MarkStalled)
+            else {
+                // Extended, finished or stalled by someone else meanwhile.
+                continue;
+            };
+            self.bump("stall");
+            let roll = self.rng.below(100);
+            let delay = self.rng.seconds(0, 20);
+            let operator = Actor::operator("ops");
+            let (actor, command) = match roll {
+                0..75 => (
+                    Actor::System,
+                    Command::Requeue {
+                        todo_at: roll.is_multiple_of(2).then_some(now + delay),
+                    },
+                ),
+                75..90 => (
+                    operator,
+                    Command::Fail {
+                        token: None,
+                        failure: Box::new(Failure::provider(
+                            "EXECUTOR_LOST",
+                            "the executor died",
+                            now,
+                        )),
+                    },
+                ),
+                _ => (
+                    operator,
+                    Command::Cancel {
+                        reason: Some("stalled too often".into()),
+                    },
+                ),
+            };
+            let action = command.action();
+            match self.write(task, &actor, now, move |_| command.clone()) {
+                Wrote::Saved(_) => self.bump(match action {
+                    taskstate::Action::Requeue => "requeue",
+                    taskstate::Action::Fail => "fail stalled",
+                    _ => "cancel",
+                }),
+                // A cancel was requested before the run stalled: it cannot
+                // be requeued, only cancelled or failed.
+                Wrote::Refused(task) if task.status() == Status::Stalled => {
+                    let cancel = Command::Cancel { reason: None };
+                    if let Wrote::Saved(_) =
+                        self.write(task, &Actor::System, now, move |_| cancel.clone())
+                    {
+                        self.bump("cancel");
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Retries failed tasks whose retry time has come.
+    fn retry(&mut self, now: DateTime<Utc>) {
+        let due = match self.store.retry_due(now, 3) {
+            Ok(due) => due,
+            Err(error) => return self.shared.violation(format!("retry_due: {error}")),
+        };
+        for task in due {
+            if task.status() != Status::Failed || task.next_retry_at().is_none_or(|at| at > now) {
+                self.shared.violation(format!(
+                    "retry_due({now}) returned task {} {:?} retrying at {:?}",
+                    task.id(),
+                    task.status(),
+                    task.next_retry_at()
+                ));
+                continue;
+            }
+            if let Wrote::Saved(_) = self.write(task, &Actor::System, now, |_| Command::Retry) {
+                self.bump("retry");
+            }
+        }
+    }
+
+    /// A customer (the owner, or now and then a stranger) or an operator
+    /// acts on a random task that has not finished.
+    fn people(&mut self, now: DateTime<Utc>) {
+        let (index, id, owner) = {
+            let live = self.shared.live.read().unwrap_or_else(|p| p.into_inner());
+            if live.is_empty() {
+                return;
+            }
+            let mut index = self.rng.below(live.len());
+            // Now and then a task this thread's executor holds, so that
+            // running work meets cancels often enough.
+            if !self.runs.is_empty() && self.rng.below(4) == 0 {
+                let held = self.runs[self.rng.below(self.runs.len())].id;
+                index = live.iter().position(|(id, _)| *id == held).unwrap_or(index);
+            }
+            let (id, owner) = live[index];
+            (index, id, Owner::new(owner))
+        };
+        let roll = self.rng.below(100);
+        if roll < 5 {
+            // A stranger neither reads the task nor finds it in a listing.
+            let stranger = Owner::new(
+                OWNERS
+                    .iter()
+                    .find(|name| **name != owner.as_str())
+                    .copied()
+                    .unwrap_or("mallory"),
+            );
+            let scope = Scope::Owner(stranger.clone());
+            let read = self.store.get(&scope, id);
+            let listed = self.store.list(
+                &scope,
+                &Filter::new().owner(owner.clone()),
+                PageRequest::first(10),
+            );
+            if !matches!(read, Ok(None)) || !listed.is_ok_and(|page| page.tasks.is_empty()) {
+                self.shared.violation(format!(
+                    "{stranger} reads or lists {owner}'s task {id}: {:?}",
+                    read.map(|task| task.map(|task| task.status()))
+                ));
+            }
+            self.bump("stranger");
+            return;
+        }
+        let customer = roll < 75;
+        let (actor, scope) = if customer {
+            (Actor::customer(owner.as_str()), Scope::Owner(owner.clone()))
+        } else {
+            (Actor::operator("ops"), Scope::Staff)
+        };
+        let Some(task) = self.read(&scope, id) else {
+            return;
+        };
+        if task.status().is_final() {
+            // Nothing moves it any more: leave it out of later picks.
+            let mut live = self.shared.live.write().unwrap_or_else(|p| p.into_inner());
+            if live.get(index).is_some_and(|(other, _)| *other == id) {
+                live.swap_remove(index);
+            }
+            return;
+        }
+        let code = format!("AUTH-{}", self.rng.below(100_000));
+        let delay = self.rng.seconds(1, 60);
+        let make = move |task: &Task<K>| match task.status() {
+            Status::Pending if roll.is_multiple_of(2) => Command::Accelerate,
+            Status::Pending if customer || roll.is_multiple_of(5) => Command::Cancel {
+                reason: Some("no longer needed".into()),
+            },
+            Status::Pending => Command::Requeue {
+                todo_at: Some(now + delay),
+            },
+            Status::Running | Status::Waiting => Command::Cancel {
+                reason: Some("stop".into()),
+            },
+            Status::Failed if customer && !task.fields_to_correct().is_empty() => {
+                if roll.is_multiple_of(3) {
+                    Command::set_argument(AUTH_CODE, code.as_str())
+                } else {
+                    Command::Relaunch {
+                        arguments: Arguments::from([(AUTH_CODE.to_owned(), code.as_str().into())]),
+                    }
+                }
+            }
+            Status::Failed if roll.is_multiple_of(5) => Command::Cancel {
+                reason: Some("giving up".into()),
+            },
+            Status::Failed if !customer && roll % 5 == 1 => Command::Resolve,
+            Status::Failed => Command::relaunch(),
+            Status::Stalled if roll.is_multiple_of(3) => Command::Fail {
+                token: None,
+                failure: Box::new(Failure::provider("STALLED", "gave up", now)),
+            },
+            Status::Stalled if roll % 3 == 1 => Command::Cancel { reason: None },
+            Status::Stalled => Command::Requeue { todo_at: None },
+            Status::Done | Status::Cancelled => Command::Cancel { reason: None },
+        };
+        match self.write(task, &actor, now, make) {
+            Wrote::Saved(task) => {
+                let event = task.history().last();
+                let action = event.map(Event::action);
+                let to = event.map(|event| event.to);
+                self.bump(match (action, to) {
+                    (Some(taskstate::Action::Cancel), Some(Status::Cancelled)) => "cancel",
+                    (Some(taskstate::Action::Cancel), _) => "cancel request",
+                    (Some(taskstate::Action::Accelerate), _) => "accelerate",
+                    (Some(taskstate::Action::Relaunch), _) => "relaunch",
+                    (Some(taskstate::Action::SetArgument), _) => "correct",
+                    (Some(taskstate::Action::Resolve), _) => "resolve",
+                    (Some(taskstate::Action::Requeue), _) => "requeue",
+                    (Some(taskstate::Action::Fail), _) => "fail stalled",
+                    _ => "other people's move",
+                });
+            }
+            Wrote::Refused(..) => self.bump("refused"),
+            Wrote::Dropped => {}
+        }
+    }
+
+    /// Inserts a new task, now and then (the pool would otherwise run
+    /// dry as tasks finish).
+    fn insert(&mut self, now: DateTime<Utc>) {
+        let n = self.shared.next_task.fetch_add(1, Ordering::SeqCst);
+        if n >= self.shared.max_tasks {
+            return self.people(now);
+        }
+        let todo_at = n.is_multiple_of(3).then(|| now + self.rng.seconds(0, 120));
+        let task = new_task(n, self.ids.next_id(now), now, todo_at);
+        let id = task.id();
+        let event = task.history()[0].clone();
+        match self.store.insert(task) {
+            Ok(()) => {
+                self.log.push((id, event));
+                self.bump("insert");
+                self.shared
+                    .ids
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(id);
+                self.shared
+                    .live
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((id, owner_of(n)));
+            }
+            Err(error) => self.shared.violation(format!("insert {id}: {error}")),
+        }
+    }
+}
+
+/// Runs the stress on `stores` (thread `i` uses `stores[i % len]`, all on
+/// the same data) and checks the result.
+fn stress<S: TaskStore<K> + Sync>(stores: &[S], config: &Config) -> Report {
+    let started = Instant::now();
+    let mut ids = IdGenerator::seeded(config.seed);
+    let mut rng = Rng::new(config.seed);
+    let mut seed_log = Vec::new();
+    let mut seeded = Vec::new();
+    for n in 0..config.tasks {
+        let todo_at = n.is_multiple_of(3).then(|| t(0) + rng.seconds(10, 600));
+        let task = new_task(n, ids.next_id(t(0)), t(0), todo_at);
+        seed_log.push((task.id(), task.history()[0].clone()));
+        seeded.push((task.id(), owner_of(n)));
+        stores[n % stores.len()].insert(task).unwrap();
+    }
+    let shared = Shared {
+        clock: AtomicI64::new(0),
+        tracker: Mutex::new(Tracker::default()),
+        ids: RwLock::new(seeded.iter().map(|(id, _)| *id).collect()),
+        live: RwLock::new(seeded),
+        next_task: AtomicUsize::new(config.tasks),
+        max_tasks: config.max_tasks,
+        deadline: started + config.wall,
+    };
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..config.threads)
+            .map(|i| {
+                let shared = &shared;
+                let store = &stores[i % stores.len()];
+                let seed = config.seed ^ (i as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03);
+                let ops = config.ops_per_thread;
+                scope.spawn(move || {
+                    let mut worker = Worker {
+                        shared,
+                        store,
+                        name: format!("w{i}"),
+                        rng: Rng::new(seed),
+                        ids: IdGenerator::seeded(seed),
+                        runs: Vec::new(),
+                        log: Vec::new(),
+                        stats: BTreeMap::new(),
+                    };
+                    for _ in 0..ops {
+                        if Instant::now() >= shared.deadline {
+                            worker.bump("stopped by the wall clock");
+                            break;
+                        }
+                        worker.bump("op");
+                        worker.step();
+                    }
+                    (worker.log, worker.stats)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap())
+            .collect()
+    });
+    let mut stats = BTreeMap::new();
+    let mut logs = vec![seed_log];
+    for (log, worker_stats) in results {
+        logs.push(log);
+        for (what, n) in worker_stats {
+            *stats.entry(what).or_insert(0) += n;
+        }
+    }
+    let tasks = shared.ids.read().unwrap().len();
+    let ran = started.elapsed();
+    let violations = verify(stores, &shared, logs);
+    Report {
+        violations,
+        stats,
+        tasks,
+        ran,
+        verified: started.elapsed() - ran,
+    }
+}
+
+// ---------------------------------------------------------------------
+// The final checks
+// ---------------------------------------------------------------------
+
+/// Every page of a listing.
+fn list_all<S: TaskStore<K>>(store: &S, filter: &Filter) -> Result<Vec<Task<K>>, StoreError> {
+    let mut tasks = Vec::new();
+    let mut page = PageRequest::first(97);
+    loop {
+        let Page { tasks: more, next } = store.list(&Scope::Staff, filter, page)?;
+        tasks.extend(more);
+        match next {
+            Some(cursor) => page = PageRequest::after(cursor, 97),
+            None => return Ok(tasks),
+        }
+    }
+}
+
+fn verify<S: TaskStore<K>>(
+    stores: &[S],
+    shared: &Shared,
+    logs: Vec<Vec<(TaskId, Event<K>)>>,
+) -> Vec<String> {
+    let mut tracker = shared.tracker();
+    let mut violations = std::mem::take(&mut tracker.violations);
+    let mut fail = |message: String| {
+        if violations.len() < 400 {
+            violations.push(message);
+        }
+    };
+    let store = &stores[0];
+    let now = t(shared.clock.load(Ordering::SeqCst));
+    let ids: BTreeSet<TaskId> = shared.ids.read().unwrap().iter().copied().collect();
+
+    // Every write's event, by task and version: two writers of one
+    // version mean one of them was lost.
+    let mut written: HashMap<TaskId, BTreeMap<u64, Event<K>>> = HashMap::new();
+    let mut accepted: HashMap<TaskId, u64> = HashMap::new();
+    for (id, event) in logs.into_iter().flatten() {
+        if event.version > 1 {
+            *accepted.entry(id).or_insert(0) += 1;
+        }
+        let version = event.version;
+        let action = event.action();
+        if let Some(first) = written.entry(id).or_default().insert(version, event) {
+            fail(format!(
+                "task {id}: version {version} written twice ({} and {action}): an event was lost",
+                first.action()
+            ));
+        }
+    }
+
+    let listed = match list_all(store, &Filter::new()) {
+        Ok(listed) => listed,
+        Err(error) => return vec![format!("list: {error}")],
+    };
+    let listed_ids: BTreeSet<TaskId> = listed.iter().map(Task::id).collect();
+    if listed_ids != ids {
+        fail(format!(
+            "the listing has {} tasks, {} were inserted; missing {:?}, unknown {:?}",
+            listed_ids.len(),
+            ids.len(),
+            ids.difference(&listed_ids).collect::<Vec<_>>(),
+            listed_ids.difference(&ids).collect::<Vec<_>>()
+        ));
+    }
+    let listed: HashMap<TaskId, Task<K>> = listed.into_iter().map(|t| (t.id(), t)).collect();
+
+    let mut by_status: BTreeMap<&str, BTreeSet<TaskId>> = BTreeMap::new();
+    let mut expired = BTreeSet::new();
+    let mut retry_due = BTreeSet::new();
+    for (sample, &id) in ids.iter().enumerate() {
+        let task = match store.get(&Scope::Staff, id) {
+            Ok(Some(task)) => task,
+            other => {
+                fail(format!("task {id} does not read back: {other:?}"));
+                continue;
+            }
+        };
+        let n = task.version();
+        by_status
+            .entry(task.status().as_str())
+            .or_default()
+            .insert(id);
+        if task.status().is_leased() && task.lease().is_some_and(|l| l.is_expired(now)) {
+            expired.insert(id);
+        }
+        if task.status() == Status::Failed && task.next_retry_at().is_some_and(|at| at <= now) {
+            retry_due.insert(id);
+        }
+
+        // The record and its history.
+        if listed.get(&id) != Some(&task) {
+            fail(format!("task {id}: the listing and get disagree"));
+        }
+        for (i, other) in stores.iter().enumerate().skip(1) {
+            if other.get(&Scope::Staff, id).ok().flatten().as_ref() != Some(&task) {
+                fail(format!("task {id}: connection {i} reads another record"));
+            }
+        }
+        if n != task.history().len() as u64 {
+            fail(format!(
+                "task {id}: version {n} with {} events",
+                task.history().len()
+            ));
+        }
+        let versions: Vec<u64> = task.history().iter().map(|e| e.version).collect();
+        if versions != (1..=task.history().len() as u64).collect::<Vec<_>>() {
+            fail(format!("task {id}: event versions {versions:?}"));
+        }
+        match Task::replay(task.history().to_vec()) {
+            Ok(replayed) if replayed == task => {}
+            Ok(_) => fail(format!("task {id}: the replay differs from the record")),
+            Err(error) => fail(format!("task {id}: the history does not replay: {error}")),
+        }
+        // Reading JSON replays and checks every field; slow in a debug
+        // build, so a sample (the SQLite store reads every task so).
+        if sample % 8 == 0 {
+            let json = serde_json::to_string(&task).unwrap();
+            match serde_json::from_str::<Task<K>>(&json) {
+                Ok(read) if read == task => {}
+                other => fail(format!("task {id}: the JSON round trip gives {other:?}")),
+            }
+        }
+
+        // Each event written by exactly one writer, as it wrote it.
+        let mine = written.remove(&id).unwrap_or_default();
+        for event in task.history() {
+            match mine.get(&event.version) {
+                Some(logged) if logged == event => {}
+                Some(logged) => fail(format!(
+                    "task {id}: version {} is {} in the history, but its writer wrote {}",
+                    event.version,
+                    event.action(),
+                    logged.action()
+                )),
+                None => fail(format!(
+                    "task {id}: version {} ({}) has no writer",
+                    event.version,
+                    event.action()
+                )),
+            }
+        }
+        if let Some((&version, event)) = mine.range(n + 1..).next() {
+            fail(format!(
+                "task {id}: {} written at version {version} is lost (the task is at {n})",
+                event.action()
+            ));
+        }
+        let saves = accepted.get(&id).copied().unwrap_or(0);
+        if saves != n.saturating_sub(1) {
+            fail(format!(
+                "task {id}: {saves} writes accepted, but version {n} records {} events after \
+                 its creation",
+                n.saturating_sub(1)
+            ));
+        }
+
+        // The tracker's runs are the history's starts, in the phase the
+        // status says.
+        let starts: BTreeSet<u64> = task
+            .history()
+            .iter()
+            .filter(|e| matches!(e.command, Command::Start { .. }))
+            .map(|e| e.version)
+            .collect();
+        let runs = tracker.runs.remove(&id).unwrap_or_default();
+        let tracked: BTreeSet<u64> = runs.keys().copied().collect();
+        if tracked != starts {
+            fail(format!(
+                "task {id}: the history starts runs {starts:?}, the claims returned {tracked:?}"
+            ));
+        }
+        let last = current_run(&task);
+        for (token, entry) in &runs {
+            let expected = if *token == last {
+                Phase::of(task.status())
+            } else {
+                Phase::Over
+            };
+            if entry.phase != expected || entry.worker.is_none() {
+                fail(format!(
+                    "task {id}: run {token} is {:?} (claimed by {:?}), the task is {:?} at run \
+                     {last}",
+                    entry.phase,
+                    entry.worker,
+                    task.status()
+                ));
+            }
+        }
+    }
+    for (id, events) in written {
+        fail(format!(
+            "{} events written for task {id}, which is not stored",
+            events.len()
+        ));
+    }
+    for (id, _) in tracker.runs.drain() {
+        fail(format!("runs claimed of task {id}, which is not stored"));
+    }
+
+    // The store's indexes agree with the records.
+    for status in Status::ALL {
+        let filter = Filter::new().statuses(StatusSet::of(&[status]));
+        let found: BTreeSet<TaskId> = match list_all(store, &filter) {
+            Ok(tasks) => tasks.iter().map(Task::id).collect(),
+            Err(error) => {
+                fail(format!("list {status:?}: {error}"));
+                continue;
+            }
+        };
+        let expected = by_status.remove(status.as_str()).unwrap_or_default();
+        if found != expected {
+            fail(format!(
+                "listing {status:?} gives {} tasks, {} are {status:?}",
+                found.len(),
+                expected.len()
+            ));
+        }
+    }
+    let found: Result<BTreeSet<TaskId>, _> = store
+        .expired(now, 1_000_000)
+        .map(|tasks| tasks.iter().map(Task::id).collect());
+    if found.as_ref() != Ok(&expired) {
+        fail(format!(
+            "expired({now}) gives {found:?}, expected {expired:?}"
+        ));
+    }
+    let found: Result<BTreeSet<TaskId>, _> = store
+        .retry_due(now, 1_000_000)
+        .map(|tasks| tasks.iter().map(Task::id).collect());
+    if found.as_ref() != Ok(&retry_due) {
+        fail(format!(
+            "retry_due({now}) gives {found:?}, expected {retry_due:?}"
+        ));
+    }
+    violations
+}
+
+// ---------------------------------------------------------------------
+// The stores under test
+// ---------------------------------------------------------------------
+
+/// A database file, removed with SQLite's side files when dropped.
+struct TempDb(PathBuf);
+
+impl TempDb {
+    fn new(label: &str) -> TempDb {
+        TempDb(temp_path(label))
+    }
+
+    fn open(&self) -> SqliteStore<K> {
+        SqliteStore::open(&self.0).unwrap()
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        remove_files(&self.0).unwrap();
+    }
+}
+
+/// `STRESS_SCALE=n` multiplies the operations per thread and the wall
+/// budget (default 1): `STRESS_SCALE=20 cargo test --release --test
+/// stress` runs a long stress.
+fn scale() -> usize {
+    std::env::var("STRESS_SCALE")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .filter(|scale| *scale > 0)
+        .unwrap_or(1)
+}
+
+fn config(ops_per_thread: usize, tasks: usize, wall_secs: u64, seed: u64) -> Config {
+    Config {
+        threads: 8,
+        ops_per_thread: ops_per_thread * scale(),
+        tasks,
+        max_tasks: tasks * 20,
+        wall: WallDuration::from_secs(wall_secs * scale() as u64),
+        seed,
+    }
+}
+
+#[test]
+fn the_memory_store_keeps_every_invariant_under_eight_threads() {
+    let store = MemoryStore::<K>::new();
+    stress(std::slice::from_ref(&store), &config(3000, 300, 15, 1)).assert_clean();
+}
+
+#[test]
+fn the_sqlite_store_keeps_every_invariant_under_eight_threads() {
+    let db = TempDb::new("stress");
+    // Two connections to one file, four threads on each: SQLite's locks
+    // between connections and each store's mutex within one.
+    let stores = [db.open(), db.open()];
+    // Every read decodes and replays a task's JSON, slow in a debug
+    // build: fewer operations than in memory.
+    stress(&stores, &config(200, 150, 25, 2)).assert_clean();
+}
+
+// ---------------------------------------------------------------------
+// The checks catch what they should
+// ---------------------------------------------------------------------
+
+/// A store whose claims hand the last claimed task out once more: what a
+/// claim without its compare-and-swap (or its write lock) does when two
+/// claimers read the same pending row and both write it started.
+struct DoubleClaims {
+    inner: MemoryStore<K>,
+    /// The pending copy of the last task claimed.
+    last: Mutex<Option<Task<K>>>,
+}
+
+impl TaskStore<K> for DoubleClaims {
+    fn insert(&self, task: Task<K>) -> Result<(), StoreError> {
+        self.inner.insert(task)
+    }
+
+    fn get(&self, scope: &Scope, id: TaskId) -> Result<Option<Task<K>>, StoreError> {
+        self.inner.get(scope, id)
+    }
+
+    fn save(&self, task: &Task<K>, expected: u64) -> Result<(), StoreError> {
+        self.inner.save(task, expected)
+    }
+
+    fn list(
+        &self,
+        scope: &Scope,
+        filter: &Filter,
+        page: PageRequest,
+    ) -> Result<Page<K>, StoreError> {
+        self.inner.list(scope, filter, page)
+    }
+
+    fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease_until: DateTime<Utc>,
+        worker: Option<&str>,
+    ) -> Result<Vec<Claimed<K>>, StoreError> {
+        let mut last = self.last.lock().unwrap();
+        let mut claimed = Vec::new();
+        if let Some(mut again) = last.take()
+            && let Ok(run) = again.start(lease_until, worker.map(str::to_owned), now)
+        {
+            // Written over whatever is stored now: no compare-and-swap.
+            let found = self
+                .inner
+                .get(&Scope::Staff, again.id())?
+                .map_or(0, |t| t.version());
+            self.inner.save(&again, found)?;
+            claimed.push(Claimed { task: again, run });
+        }
+        let fresh = self.inner.claim_due(now, limit, lease_until, worker)?;
+        if let Some(first) = fresh.first() {
+            let history = first.task.history();
+            *last = Some(Task::replay(history[..history.len() - 1].to_vec()).unwrap());
+        }
+        claimed.extend(fresh);
+        Ok(claimed)
+    }
+
+    fn expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
+        self.inner.expired(now, limit)
+    }
+
+    fn retry_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
+        self.inner.retry_due(now, limit)
+    }
+}
+
+/// A store whose saves ignore the version read (no compare-and-swap), and
+/// whose reads now and then return the copy before the last save (a
+/// lagging replica; harmless behind a compare-and-swap, which refuses the
+/// write). Two writers from one version then both succeed.
+struct NoCompareAndSwap {
+    inner: MemoryStore<K>,
+    previous: Mutex<HashMap<TaskId, Task<K>>>,
+    reads: AtomicU64,
+}
+
+impl TaskStore<K> for NoCompareAndSwap {
+    fn insert(&self, task: Task<K>) -> Result<(), StoreError> {
+        self.inner.insert(task)
+    }
+
+    fn get(&self, scope: &Scope, id: TaskId) -> Result<Option<Task<K>>, StoreError> {
+        if self.reads.fetch_add(1, Ordering::SeqCst).is_multiple_of(4)
+            && let Some(stale) = self.previous.lock().unwrap().get(&id)
+            && scope.sees(stale.owner())
+        {
+            return Ok(Some(stale.clone()));
+        }
+        self.inner.get(scope, id)
+    }
+
+    fn save(&self, task: &Task<K>, _expected: u64) -> Result<(), StoreError> {
+        let mut previous = self.previous.lock().unwrap();
+        let current = self
+            .inner
+            .get(&Scope::Staff, task.id())?
+            .ok_or(StoreError::NotFound { id: task.id() })?;
+        let found = current.version();
+        previous.insert(task.id(), current);
+        self.inner.save(task, found)
+    }
+
+    fn list(
+        &self,
+        scope: &Scope,
+        filter: &Filter,
+        page: PageRequest,
+    ) -> Result<Page<K>, StoreError> {
+        self.inner.list(scope, filter, page)
+    }
+
+    fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease_until: DateTime<Utc>,
+        worker: Option<&str>,
+    ) -> Result<Vec<Claimed<K>>, StoreError> {
+        self.inner.claim_due(now, limit, lease_until, worker)
+    }
+
+    fn expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
+        self.inner.expired(now, limit)
+    }
+
+    fn retry_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
+        self.inner.retry_due(now, limit)
+    }
+}
+
+fn small_run(seed: u64) -> Config {
+    Config {
+        threads: 8,
+        ops_per_thread: 400,
+        tasks: 60,
+        max_tasks: 100,
+        wall: WallDuration::from_secs(10),
+        seed,
+    }
+}
+
+#[test]
+fn a_store_that_hands_a_claimed_task_out_again_is_caught() {
+    let store = DoubleClaims {
+        inner: MemoryStore::new(),
+        last: Mutex::new(None),
+    };
+    let report = stress(std::slice::from_ref(&store), &small_run(3));
+    assert!(report.has("and again by"), "{:#?}", report.violations);
+}
+
+#[test]
+fn a_store_that_saves_without_compare_and_swap_is_caught() {
+    let store = NoCompareAndSwap {
+        inner: MemoryStore::new(),
+        previous: Mutex::new(HashMap::new()),
+        reads: AtomicU64::new(0),
+    };
+    let report = stress(std::slice::from_ref(&store), &small_run(4));
+    assert!(
+        report.has("written twice") || report.has("is lost"),
+        "{:#?}",
+        report.violations
+    );
+}
+
+#[test]
+fn the_tracker_flags_overlapping_runs_and_blocking_but_not_late_registrations() {
+    let mut ids = IdGenerator::seeded(5);
+    let mut task = |n| new_task(n, ids.next_id(t(0)), t(0), None);
+    // Numbers 2 (mod 4) are of the blocking kind, 3 (mod 4) records;
+    // tasks 4 × ZONES apart are on the same zone.
+    let publish = task(2);
+    let other_publish = task(2 + 4 * ZONES);
+    let record_here = task(3);
+    let record = task(7);
+    let other_record = task(7 + 4 * ZONES);
+    assert!(publish.is_blocking() && !record.is_blocking());
+    assert_eq!(publish.resource(), other_publish.resource());
+    assert_eq!(publish.resource(), record_here.resource());
+    assert_eq!(record.resource(), other_record.resource());
+    assert_ne!(publish.resource(), record.resource());
+
+    // A run ended (by a save) before its claimer registered it, then the
+    // next run: nothing wrong.
+    let mut tracker = Tracker::default();
+    tracker.moved(publish.id(), 2, Phase::Stalled);
+    tracker.moved(publish.id(), 2, Phase::Over);
+    tracker.claimed(&publish, 2, "w0");
+    tracker.claimed(&publish, 5, "w1");
+    tracker.lost(publish.id(), 2, "w0");
+    // Two non-blocking tasks on one resource may run together.
+    tracker.claimed(&record, 2, "w2");
+    tracker.claimed(&other_record, 2, "w3");
+    assert_eq!(tracker.violations, Vec::<String>::new());
+
+    // The same token twice.
+    tracker.claimed(&record, 2, "w4");
+    assert!(
+        tracker
+            .violations
+            .pop()
+            .unwrap()
+            .contains("and again by w4")
+    );
+    // A new run while the last one is held.
+    tracker.claimed(&publish, 9, "w5");
+    assert!(
+        tracker
+            .violations
+            .pop()
+            .unwrap()
+            .contains("held by two executors")
+    );
+    // A record where a blocking task runs.
+    tracker.claimed(&record_here, 2, "w6");
+    assert!(tracker.violations.pop().unwrap().contains("is Held"));
+    assert!(tracker.violations.is_empty());
+    // A blocking task while another is in progress on its resource, even
+    // stalled.
+    tracker.moved(record_here.id(), 2, Phase::Over);
+    tracker.moved(publish.id(), 5, Phase::Stalled);
+    tracker.moved(publish.id(), 9, Phase::Over);
+    tracker.claimed(&other_publish, 2, "w7");
+    assert!(tracker.violations.pop().unwrap().contains("is Stalled"));
+    assert!(tracker.violations.is_empty());
+    // A run that went away without a save ending it; one ended twice.
+    tracker.lost(other_publish.id(), 2, "w7");
+    assert!(
+        tracker
+            .violations
+            .pop()
+            .unwrap()
+            .contains("no save ended it")
+    );
+    tracker.moved(publish.id(), 9, Phase::Over);
+    assert!(tracker.violations.pop().unwrap().contains("ended twice"));
+}
