@@ -180,7 +180,10 @@ pub struct Task<K> {
     #[serde(default)]
     relaunches: u32,
     version: u64,
-    history: Vec<Event<K>>,
+    /// Shared between copies: a copy of a task (what a store hands out)
+    /// shares the history until one of them records an event, which then
+    /// copies it once.
+    history: Arc<Vec<Event<K>>>,
 }
 
 impl<K: TaskKind> Task<K> {
@@ -996,7 +999,7 @@ impl<K: TaskKind + PartialEq> TryFrom<StoredTask<K>> for Task<K> {
             attempts: stored.attempts,
             relaunches: stored.relaunches,
             version: stored.version,
-            history: Vec::new(),
+            history: Arc::default(),
         };
         match claimed.first_difference(&rebuilt) {
             None => Ok(rebuilt),
@@ -1044,7 +1047,7 @@ impl<K: Clone> Task<K> {
             attempts: 0,
             relaunches: 0,
             version,
-            history,
+            history: Arc::new(history),
         }
     }
 
@@ -1209,9 +1212,18 @@ impl<K: Clone> Task<K> {
         self.status = event.to;
         self.updated_at = at;
         self.version = event.version;
-        self.history.push(event);
-        let last = self.history.len() - 1;
-        &self.history[last]
+        if Arc::get_mut(&mut self.history).is_none() {
+            // Shared with other copies: copy it once, with room for the
+            // events that usually follow.
+            let mut own = Vec::with_capacity(self.history.len() + 4);
+            own.extend(self.history.iter().cloned());
+            self.history = Arc::new(own);
+        }
+        // Not shared any more: `make_mut` does not copy again.
+        let history = Arc::make_mut(&mut self.history);
+        history.push(event);
+        let last = history.len() - 1;
+        &history[last]
     }
 
     fn extend_lease(&mut self, until: DateTime<Utc>) {
