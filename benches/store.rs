@@ -71,21 +71,25 @@ fn bench_store(c: &mut Criterion) {
         .statuses(StatusSet::of(&[Status::Pending]));
     for size in [10_000usize, 1_000_000] {
         let (store, mut maker) = store_of(size);
+        // Each inserted task is removed again (untimed), so the store
+        // keeps its size.
         group.bench_with_input(BenchmarkId::new("insert", size), &size, |b, _| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let task = maker.task();
+                    let id = task.id();
                     let started = Instant::now();
                     store.insert(task).unwrap();
                     total += started.elapsed();
+                    drop(black_box(store.remove(id).unwrap()));
                 }
                 total
             })
         });
         // A worker claims one task at a time, back to back; every 100
-        // claims the claimed tasks are replaced by new pending ones
-        // (untimed), so the store keeps its size within 100.
+        // claims the claimed tasks are removed and replaced by new pending
+        // ones (untimed), so the store keeps its size within 100.
         group.bench_with_input(BenchmarkId::new("claim_next_due", size), &size, |b, _| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
@@ -99,8 +103,9 @@ fn bench_store(c: &mut Criterion) {
                         claims.push(store.claim_due(now, 1, lease_until, None).unwrap());
                     }
                     total += started.elapsed();
-                    // Dropping the claimed copies is the caller's cost.
-                    drop(black_box(claims));
+                    for claim in claims.into_iter().flatten() {
+                        drop(black_box(store.remove(claim.task.id()).unwrap()));
+                    }
                     for _ in 0..chunk {
                         store.insert(maker.task()).unwrap();
                     }

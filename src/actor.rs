@@ -20,20 +20,22 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 /// The tenant a task belongs to: the customer account that owns it.
 ///
-/// Serialized as a plain string.
+/// Serialized as a plain string. Cheap to clone (a shared string): every
+/// copy of a task and every store index keyed by owner holds one.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Owner(String);
+pub struct Owner(Arc<str>);
 
 impl Owner {
     /// An owner with the given account name.
     pub fn new(name: impl Into<String>) -> Self {
-        Owner(name.into())
+        Owner(Arc::from(name.into()))
     }
 
     /// The account name.

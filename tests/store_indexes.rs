@@ -1,7 +1,7 @@
 //! The MemoryStore's indexes against a scan: random tasks on a few shared
 //! resources, then random claims, commands saved with compare-and-swap
 //! (and stale saves), listings with random filters walked page by page,
-//! expiry and retry scans. After every step each answer of the store
+//! expiry and retry scans, removals. After every step each answer of the store
 //! equals what a scan over a plain map of the same tasks gives, computed
 //! from the documented contract of `TaskStore` and the core's pure
 //! blocking rule.
@@ -83,6 +83,8 @@ enum Op {
     Expired { advance: i64, limit: usize },
     /// Due retries, up to `limit`.
     RetryDue { advance: i64, limit: usize },
+    /// Remove the task at `which` (a retention purge).
+    Remove { which: usize },
 }
 
 #[derive(Clone, Debug)]
@@ -164,6 +166,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (filter_seed(), 1usize..6).prop_map(|(filter, page)| Op::List { filter, page }),
         1 => (0i64..900, 1usize..5).prop_map(|(advance, limit)| Op::Expired { advance, limit }),
         1 => (0i64..900, 1usize..5).prop_map(|(advance, limit)| Op::RetryDue { advance, limit }),
+        1 => any::<usize>().prop_map(|which| Op::Remove { which }),
     ]
 }
 
@@ -174,7 +177,7 @@ struct Model {
 
 impl Model {
     fn nth(&self, which: usize) -> &Task<NamedKind> {
-        let index = which % self.tasks.len();
+        let index = which % self.tasks.len().max(1);
         self.tasks.values().nth(index).unwrap()
     }
 
@@ -342,6 +345,9 @@ fn run(initial: Vec<Task<NamedKind>>, ops: Vec<Op>) {
                 step,
             } => {
                 now += Duration::seconds(step.advance.max(0));
+                if model.tasks.is_empty() {
+                    continue;
+                }
                 let task = match model.nth_started(which) {
                     Some(task) if started => task.clone(),
                     _ => model.nth(which).clone(),
@@ -354,6 +360,9 @@ fn run(initial: Vec<Task<NamedKind>>, ops: Vec<Op>) {
                 }
             }
             Op::StaleSave { which } => {
+                if model.tasks.is_empty() {
+                    continue;
+                }
                 let task = model.nth(which).clone();
                 let stale = task.version() + 1;
                 match store.save(&task, stale) {
@@ -390,6 +399,16 @@ fn run(initial: Vec<Task<NamedKind>>, ops: Vec<Op>) {
                 now += Duration::seconds(advance);
                 let expected = model.come_by(now, limit, Task::next_retry_at);
                 assert_eq!(ids(&store.retry_due(now, limit).unwrap()), expected);
+            }
+            Op::Remove { which } => {
+                if model.tasks.is_empty() {
+                    continue;
+                }
+                let id = model.nth(which).id();
+                let removed = model.tasks.remove(&id);
+                assert_eq!(store.remove(id).unwrap(), removed);
+                assert_eq!(store.remove(id).unwrap(), None);
+                assert_eq!(store.get(&Scope::Staff, id).unwrap(), None);
             }
         }
         check_everything(&store, &model);

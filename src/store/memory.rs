@@ -109,6 +109,26 @@ impl<K> MemoryStore<K> {
     }
 }
 
+impl<K: TaskKind> MemoryStore<K> {
+    /// Deletes the task `id` and its index entries, returning it: how a
+    /// host applies its retention policy (OVHcloud, for one, forgets
+    /// finished tasks after a while). Any task can be removed; an
+    /// executor still running a removed task gets
+    /// [`StoreError::NotFound`] when it saves.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] only (a poisoned lock).
+    pub fn remove(&self, id: TaskId) -> Result<Option<Task<K>>, StoreError> {
+        let mut inner = self.write()?;
+        let Some(task) = inner.tasks.remove(&id) else {
+            return Ok(None);
+        };
+        inner.index.entries(&task, false);
+        Ok(Some(task))
+    }
+}
+
 /// The due time of a pending task: its `todo_at`, or its creation.
 fn due_at<K>(task: &Task<K>) -> DateTime<Utc> {
     task.todo_at().unwrap_or(task.created_at())
@@ -273,20 +293,33 @@ impl Index {
             return;
         }
         self.state_entries(task, StateKeys::of(task), false);
+        // Keys left with no task go, so that removed tasks leave nothing.
         if let Some(set) = self.by_owner.get_mut(task.owner()) {
             set.remove(&id);
+            if set.is_empty() {
+                self.by_owner.remove(task.owner());
+                self.by_owner_status.remove(task.owner());
+            }
         }
         if let Some(on) = self.by_resource.get_mut(task.resource()) {
             on.ids.remove(&id);
+            if on.ids.is_empty() {
+                self.by_resource.remove(task.resource());
+            }
         }
         if let Some(set) = self.by_kind.get_mut(task.kind().name()) {
             set.remove(&id);
+            if set.is_empty() {
+                self.by_kind.remove(task.kind().name());
+            }
         }
-        if let Some(set) = task
-            .parent()
-            .and_then(|parent| self.by_parent.get_mut(&parent))
+        if let Some(parent) = task.parent()
+            && let Some(set) = self.by_parent.get_mut(&parent)
         {
             set.remove(&id);
+            if set.is_empty() {
+                self.by_parent.remove(&parent);
+            }
         }
     }
 }
