@@ -281,6 +281,12 @@ pub enum Command<K> {
         outcome: Box<Outcome>,
     },
     /// Finish with a failure.
+    ///
+    /// The failure may flag (`fields`) only arguments a customer can
+    /// correct: declared by the kind and not read-only; flagging another
+    /// is refused as invalid input. A failure while a cancel is requested
+    /// is final: nothing retries or relaunches a task its owner asked to
+    /// stop.
     Fail {
         /// The run's token; `None` only when staff fails a stalled task,
         /// which no run holds.
@@ -321,13 +327,18 @@ pub enum Command<K> {
         value: Option<ArgumentValue>,
     },
     /// Reopen a failed task, applying the corrected values it carries in
-    /// the same step: all of them or, if one is refused, none.
+    /// the same step: all of them or, if one is refused, none. The task
+    /// returns to `pending` with its comment, `todo_at` and counted
+    /// attempts cleared, and the warnings of its last run dropped; a
+    /// customer's relaunch uses one of the kind's relaunch budget.
     Relaunch {
         /// Corrected argument values, by key.
         #[serde(default, skip_serializing_if = "Arguments::is_empty")]
         arguments: Arguments,
     },
-    /// Reopen a failed task on the retry schedule.
+    /// Reopen a failed task on the retry schedule. The task returns to
+    /// `pending` with its comment and `todo_at` cleared and the warnings
+    /// of its last run dropped; its counted attempts stay.
     Retry,
     /// Move one subtask: start it, finish it, skip it, …
     Subtask {
@@ -338,7 +349,8 @@ pub enum Command<K> {
         /// What happens to it.
         change: SubtaskChange,
     },
-    /// Declare one more subtask while running.
+    /// Declare one more subtask while running (its name must not be
+    /// empty; a parent must be an earlier subtask).
     AddSubtask {
         /// The run's token.
         token: LeaseToken,

@@ -1270,7 +1270,8 @@ impl<K> Task<K> {
     }
 
     /// When it settled (`Done`, `Failed` or `Cancelled`); `None` while
-    /// active.
+    /// active. A failed task that is then cancelled keeps the time it
+    /// failed: it was settled already.
     pub fn done_at(&self) -> Option<DateTime<Utc>> {
         self.done_at
     }
@@ -1321,7 +1322,9 @@ impl<K> Task<K> {
             })
     }
 
-    /// Informational warnings gathered so far.
+    /// Informational warnings of the current run (or, once settled, of
+    /// the run that ended it): a task that returns to `pending` (requeue,
+    /// relaunch, retry) drops those of its last run.
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
     }

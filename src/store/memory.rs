@@ -22,9 +22,13 @@ use crate::task::Task;
 /// takes the lock once and holds it only for its own work.
 ///
 /// Indexes: pending tasks by due time, leased tasks by lease deadline,
-/// failed tasks by retry time, and the ids of the tasks of each owner,
-/// resource, kind, status and parent. A listing walks the smallest index
+/// failed tasks by retry time, the ids of the tasks of each owner,
+/// resource, kind, status and parent, and the tasks in progress on each
+/// resource (for the blocking rule). A listing walks the smallest index
 /// its filter and scope name, in id order from its cursor.
+///
+/// Nothing is ever dropped by the store itself: a host applies its
+/// retention policy with [`remove`](MemoryStore::remove).
 #[derive(Debug)]
 pub struct MemoryStore<K> {
     inner: RwLock<Inner<K>>,
