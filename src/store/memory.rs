@@ -170,8 +170,9 @@ fn put<T: Ord>(set: &mut BTreeSet<T>, value: T, add: bool) {
     }
 }
 
-/// Whether two versions of a task agree on what commands never change:
-/// the entries [`Index::fixed_entries`] writes.
+/// Whether two versions of a task agree on what commands never change
+/// (owner, resource, kind, parent, blocking): the entries that
+/// [`Index::entries`] writes besides the state's.
 fn same_fixed<K: TaskKind>(old: &Task<K>, new: &Task<K>) -> bool {
     old.owner() == new.owner()
         && old.resource() == new.resource()
