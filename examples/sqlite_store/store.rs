@@ -39,6 +39,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Datelike, SecondsFormat, Utc};
+use rusqlite::ToSql;
 use rusqlite::types::Value;
 use rusqlite::{
     Connection, OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter,
@@ -216,25 +217,7 @@ fn insert_row<K: TaskKind + Serialize>(
 ) -> Result<(), StoreError> {
     let row = Row::of(task)?;
     let inserted = conn
-        .execute(
-            INSERT,
-            params![
-                row.id,
-                row.version,
-                row.owner,
-                row.resource_kind,
-                row.resource_id,
-                row.kind_name,
-                row.status,
-                row.parent,
-                row.created_at,
-                row.due_at,
-                row.lease_until,
-                row.retry_at,
-                row.blocking,
-                row.body,
-            ],
-        )
+        .execute(INSERT, params_from_iter(row.columns()))
         .map_err(backend)?;
     if inserted == 0 {
         return Err(StoreError::Duplicate { id: task.id() });
@@ -250,27 +233,10 @@ fn update_row<K: TaskKind + Serialize>(
     expected: u64,
 ) -> Result<usize, StoreError> {
     let row = Row::of(task)?;
-    conn.execute(
-        UPDATE,
-        params![
-            row.id,
-            row.version,
-            row.owner,
-            row.resource_kind,
-            row.resource_id,
-            row.kind_name,
-            row.status,
-            row.parent,
-            row.created_at,
-            row.due_at,
-            row.lease_until,
-            row.retry_at,
-            row.blocking,
-            row.body,
-            sql_version(expected)?,
-        ],
-    )
-    .map_err(backend)
+    let expected = sql_version(expected)?;
+    let columns = row.columns().into_iter().chain([&expected as &dyn ToSql]);
+    conn.execute(UPDATE, params_from_iter(columns))
+        .map_err(backend)
 }
 
 /// A task's row: its columns, derived from the task.
@@ -292,6 +258,27 @@ struct Row {
 }
 
 impl Row {
+    /// The row's values in the order of the table's columns, which
+    /// `INSERT` and `UPDATE` bind as `?1` to `?14`.
+    fn columns(&self) -> [&dyn ToSql; 14] {
+        [
+            &self.id,
+            &self.version,
+            &self.owner,
+            &self.resource_kind,
+            &self.resource_id,
+            &self.kind_name,
+            &self.status,
+            &self.parent,
+            &self.created_at,
+            &self.due_at,
+            &self.lease_until,
+            &self.retry_at,
+            &self.blocking,
+            &self.body,
+        ]
+    }
+
     fn of<K: TaskKind + Serialize>(task: &Task<K>) -> Result<Row, StoreError> {
         let status = task.status();
         let due_at = match status {
