@@ -13,7 +13,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use taskstate::store::{Filter, MemoryStore, PageRequest, Scope, TaskStore};
 use taskstate::{
-    Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Status, StatusSet, Task,
+    Actor, Event, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Status, StatusSet, Task,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -37,7 +37,7 @@ impl Maker {
 
     /// A pending task of one of 100 owners, created a millisecond after
     /// the previous one.
-    fn task(&mut self) -> Task<NamedKind> {
+    fn task(&mut self) -> (Task<NamedKind>, Event<NamedKind>) {
         self.n += 1;
         let at = t0() + chrono::Duration::milliseconds(self.n as i64);
         let new = NewTask::new(
@@ -54,7 +54,8 @@ fn store_of(size: usize) -> (MemoryStore<NamedKind>, Maker) {
     let store = MemoryStore::new();
     let mut maker = Maker::new(size as u64);
     for _ in 0..size {
-        store.insert(maker.task()).unwrap();
+        let (task, created) = maker.task();
+        store.insert(task, created).unwrap();
     }
     (store, maker)
 }
@@ -77,10 +78,10 @@ fn bench_store(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let task = maker.task();
+                    let (task, created) = maker.task();
                     let id = task.id();
                     let started = Instant::now();
-                    store.insert(task).unwrap();
+                    store.insert(task, created).unwrap();
                     total += started.elapsed();
                     drop(black_box(store.remove(id).unwrap()));
                 }
@@ -107,7 +108,8 @@ fn bench_store(c: &mut Criterion) {
                         drop(black_box(store.remove(claim.task.id()).unwrap()));
                     }
                     for _ in 0..chunk {
-                        store.insert(maker.task()).unwrap();
+                        let (task, created) = maker.task();
+                        store.insert(task, created).unwrap();
                     }
                 }
                 total

@@ -36,10 +36,11 @@ fn running_with(n: u32) -> (Task<NamedKind>, LeaseToken) {
     new.subtasks = (0..n)
         .map(|i| NewSubtask::new(format!("step-{i}"), ""))
         .collect();
-    let mut task = Task::create(new, Actor::System, t0()).unwrap();
+    let (mut task, _) = Task::create(new, Actor::System, t0()).unwrap();
     let token = task
         .start(t0() + chrono::Duration::days(1), None, t0())
         .unwrap()
+        .0
         .token();
     (task, token)
 }

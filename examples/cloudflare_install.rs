@@ -39,9 +39,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Owner::new("z1-account"),
         ResourceRef::new("package", "waf-rules"),
     );
-    let mut task = Task::create(new, account.clone(), t0)?;
+    let (mut task, _) = Task::create(new, account.clone(), t0)?;
     show("pending", &task)?;
-    let run = task.start(at(60), None, at(1))?;
+    let (run, _) = task.start(at(60), None, at(1))?;
     show("running", &task)?;
     let outcome = Outcome::new()
         .produced(ResourceRef::new("install", "inst-7f3a"))
@@ -62,8 +62,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Owner::new("z1-account"),
         ResourceRef::new("package", "waf-rules"),
     );
-    let mut failing = Task::create(new, account, at(3))?;
-    let run = failing.start(at(60), None, at(4))?;
+    let (mut failing, _) = Task::create(new, account, at(3))?;
+    let (run, _) = failing.start(at(60), None, at(4))?;
     run.fail(
         &mut failing,
         Failure::provider(

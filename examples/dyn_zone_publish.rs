@@ -45,17 +45,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for step in ["validate", "sign", "serialize", "push", "notify"] {
         publish = publish.subtask(NewSubtask::new(step, format!("{step} the zone")));
     }
-    let publish = Task::create(publish, Actor::customer("acme"), t0)?;
+    let (publish, publish_created) = Task::create(publish, Actor::customer("acme"), t0)?;
     let record = NewTask::new(
         ids.next_id(at(1)),
         record_kind.clone(),
         Owner::new("acme"),
         zone.clone(),
     );
-    let record = Task::create(record, Actor::customer("acme"), at(1))?;
+    let (record, record_created) = Task::create(record, Actor::customer("acme"), at(1))?;
     let (publish_id, record_id) = (publish.id(), record.id());
-    store.insert(publish)?;
-    store.insert(record)?;
+    store.insert(publish, publish_created)?;
+    store.insert(record, record_created)?;
 
     // The publish is claimed; the record update waits behind it.
     let claimed = store.claim_due(at(2), 10, at(600), Some("dyn-worker"))?;
@@ -68,28 +68,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         show("publish claimed", &task, 1725)?;
         for id in 0..5u32 {
             let version = task.version();
+            let mut events = Vec::new();
             for change in [SubtaskChange::Start, SubtaskChange::Succeed] {
-                let command = Command::Subtask {
-                    token: claim.run.token(),
-                    id,
-                    change,
-                };
-                task.apply(command, Actor::System, at(3 + i64::from(id)))?;
+                events.push(
+                    claim
+                        .run
+                        .subtask(&mut task, id, change, at(3 + i64::from(id)))?,
+                );
             }
-            store.save(&task, version)?;
+            // One compare-and-swap for the record, both events appended.
+            store.save(&task, version, &events)?;
             show(&format!("step {} of 5 done", id + 1), &task, 1725)?;
         }
         let version = task.version();
-        claim
-            .run
-            .complete(&mut task, Outcome::new().message("zone published"), at(10))?;
-        store.save(&task, version)?;
+        let completed =
+            claim
+                .run
+                .complete(&mut task, Outcome::new().message("zone published"), at(10))?;
+        store.save(&task, version, &[completed])?;
         show("publish complete", &task, 1725)?;
     }
 
     // A second change arrives and its owner cancels it while pending.
     let second = NewTask::new(ids.next_id(at(11)), record_kind, Owner::new("acme"), zone);
-    let mut second = Task::create(second, Actor::customer("acme"), at(11))?;
+    let (mut second, _) = Task::create(second, Actor::customer("acme"), at(11))?;
     second.apply(
         Command::Cancel {
             reason: Some("entered by mistake".into()),

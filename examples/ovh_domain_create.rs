@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use taskstate::profiles::ovh::{OvhArgument, OvhTask};
 use taskstate::{
     Actor, ArgumentSpec, Command, Failure, IdGenerator, NewTask, Outcome, Owner, ResourceRef, Task,
-    TaskKind,
+    TaskKind, Timeline,
 };
 
 /// The registrar's task kinds (OVHcloud has more than thirty).
@@ -84,7 +84,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ResourceRef::new("domain", "marseille.fr"),
     )
     .argument("domain", "marseille.fr");
-    let mut task = Task::create(new, customer.clone(), t0)?;
+    let (mut task, created) = Task::create(new, customer.clone(), t0)?;
+    // The log a store keeps beside the record: every event, in order.
+    let mut log = vec![created];
     // OVHcloud's task ids are numbers; the host keeps the mapping.
     let ovh_id = 1_234_567;
     show(
@@ -96,14 +98,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     // The executor runs it; Afnic answers that a justification is needed.
-    let run = task.start(at(5), Some("registrar-worker-3".into()), at(1))?;
+    let (run, started) = task.start(at(5), Some("registrar-worker-3".into()), at(1))?;
+    log.push(started);
     let failure = Failure::customer(
         "AFNIC_LEGITIMACY_REQUIRED",
         "Afnic asks for a justification for the use of this domain name",
         at(2),
     )
     .flag("legitimacyAfnic");
-    run.fail(&mut task, failure, at(2))?;
+    log.push(run.fail(&mut task, failure, at(2))?);
     // status error, canRelaunch true: the customer may correct and relaunch.
     show(
         "GET /me/task/domain/1234567: in error",
@@ -136,21 +139,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(task, before, "a refused correction changes nothing");
 
-    task.apply(
+    log.extend(task.apply(
         Command::set_argument(
             "legitimacyAfnic",
             "I run the official tourist office of the city of Marseille",
         ),
         customer.clone(),
         at(11),
-    )?;
+    )?);
     // Read it again to check it was taken into account.
     let field = OvhArgument::of(&task, "legitimacyAfnic").ok_or("no such argument")?;
     println!("{}", serde_json::to_string_pretty(&field)?);
     println!("fields still to correct: {:?}\n", task.fields_to_correct());
 
     // POST /me/task/domain/{id}/relaunch.
-    task.apply(Command::relaunch(), customer.clone(), at(12))?;
+    log.extend(task.apply(Command::relaunch(), customer.clone(), at(12))?);
     show(
         "GET /me/task/domain/1234567: relaunched",
         &task,
@@ -158,14 +161,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &customer,
         at(12),
     )?;
-    let run = task.start(at(18), Some("registrar-worker-1".into()), at(13))?;
-    run.complete(
-        &mut task,
-        Outcome::new()
-            .produced(ResourceRef::new("domain", "marseille.fr"))
-            .message("marseille.fr is registered"),
-        at(14),
-    )?;
+    let (run, started) = task.start(at(18), Some("registrar-worker-1".into()), at(13))?;
+    log.push(started);
+    log.push(
+        run.complete(
+            &mut task,
+            Outcome::new()
+                .produced(ResourceRef::new("domain", "marseille.fr"))
+                .message("marseille.fr is registered"),
+            at(14),
+        )?,
+    );
 
     show(
         "GET /me/task/domain/1234567: done",
@@ -174,7 +180,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &customer,
         at(15),
     )?;
-    println!("{}", task.timeline());
-    assert_eq!(Task::replay(task.history().to_vec())?, task);
+    println!("{}", Timeline::new(&log));
+    assert_eq!(Task::replay(&log)?, task);
     Ok(())
 }

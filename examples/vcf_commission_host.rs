@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use taskstate::profiles::vcf::VcfTask;
 use taskstate::{
     Actor, CancelRules, Command, Failure, IdGenerator, NewSubtask, NewTask, Outcome, Owner,
-    RelaunchRules, ResourceRef, Rules, SubtaskChange, Task, TaskKind,
+    RelaunchRules, ResourceRef, Rules, SubtaskChange, Task, TaskKind, Timeline,
 };
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -81,31 +81,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "FetchDnsAndNtpAction",
         "Fetches DNS & NTP IPs",
     ));
-    let mut task = Task::create(new, admin.clone(), t0)?;
+    let (mut task, created) = Task::create(new, admin.clone(), t0)?;
+    let mut log = vec![created];
     show("created", &task, &admin, t0)?;
 
     // The first run: the bundles validate, the maintenance-mode check fails.
-    let run = task.start(at(600), Some("sddc-manager".into()), at(1))?;
-    let token = run.token();
-    let step = |id, change| Command::Subtask { token, id, change };
-    task.apply(step(0, SubtaskChange::Start), Actor::System, at(2))?;
-    task.apply(step(0, SubtaskChange::Succeed), Actor::System, at(3))?;
-    task.apply(step(1, SubtaskChange::Start), Actor::System, at(4))?;
+    let (run, started) = task.start(at(600), Some("sddc-manager".into()), at(1))?;
+    log.push(started);
+    log.push(run.subtask(&mut task, 0, SubtaskChange::Start, at(2))?);
+    log.push(run.subtask(&mut task, 0, SubtaskChange::Succeed, at(3))?);
+    log.push(run.subtask(&mut task, 1, SubtaskChange::Start, at(4))?);
     let cause = Failure::customer(
         "HOST_IN_MAINTENANCE_MODE",
         "Host sfo01-w01-esx05.rainpole.io is in maintenance mode",
         at(5),
     );
-    task.apply(
-        step(
-            1,
-            SubtaskChange::Fail {
-                errors: vec![cause],
-            },
-        ),
-        Actor::System,
+    log.push(run.subtask(
+        &mut task,
+        1,
+        SubtaskChange::Fail {
+            errors: vec![cause],
+        },
         at(5),
-    )?;
+    )?);
     show(
         "a subtask failed (the task still runs)",
         &task,
@@ -120,11 +118,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         at(6),
     )
     .error_type("ERROR");
-    run.fail(&mut task, failure, at(6))?;
+    log.push(run.fail(&mut task, failure, at(6))?);
     show("failed, unresolved", &task, &admin, at(6))?;
 
     // The host leaves maintenance mode; the user retries the task.
-    task.apply(Command::relaunch(), admin.clone(), at(3600))?;
+    log.extend(task.apply(Command::relaunch(), admin.clone(), at(3600))?);
     show(
         "retried: only the failed and unrun subtasks run again",
         &task,
@@ -132,16 +130,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         at(3600),
     )?;
 
-    let run = task.start(at(4200), Some("sddc-manager".into()), at(3601))?;
-    let token = run.token();
-    let step = |id, change| Command::Subtask { token, id, change };
+    let (run, started) = task.start(at(4200), Some("sddc-manager".into()), at(3601))?;
+    log.push(started);
     for id in [1, 2] {
-        task.apply(step(id, SubtaskChange::Start), Actor::System, at(3602))?;
-        task.apply(step(id, SubtaskChange::Succeed), Actor::System, at(3603))?;
+        log.push(run.subtask(&mut task, id, SubtaskChange::Start, at(3602))?);
+        log.push(run.subtask(&mut task, id, SubtaskChange::Succeed, at(3603))?);
     }
-    run.complete(&mut task, Outcome::new(), at(3604))?;
+    log.push(run.complete(&mut task, Outcome::new(), at(3604))?);
     show("successful and resolved", &task, &admin, at(3604))?;
 
-    println!("{}", task.timeline());
+    println!("{}", Timeline::new(&log));
+    assert_eq!(Task::replay(&log)?, task);
     Ok(())
 }

@@ -52,6 +52,7 @@ impl fmt::Display for Owner {
 
 /// The role an actor plays; the transition table grants moves to roles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The customer who owns the task.
@@ -168,6 +169,7 @@ impl fmt::Display for RoleSet {
 /// Serialized with a `role` tag: `{"role":"customer","owner":"alice"}`,
 /// `{"role":"operator","name":"bob"}`, `{"role":"system"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 #[serde(tag = "role", rename_all = "snake_case")]
 pub enum Actor {
     /// The customer account that owns the task.
@@ -184,6 +186,8 @@ pub enum Actor {
     /// on the run's [`Lease`](crate::Lease), not here.
     System,
 }
+
+crate::strict::strict_tagged!(Actor, "role", ["system"]);
 
 impl Actor {
     /// The customer `owner`.

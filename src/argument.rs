@@ -39,6 +39,7 @@ use thiserror::Error;
 
 /// The type of an argument, with its bounds.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ArgumentType {
     /// Text of `min` to `max` characters.
@@ -73,6 +74,12 @@ pub enum ArgumentType {
     Json,
 }
 
+crate::strict::strict_tagged!(
+    ArgumentType,
+    "type",
+    ["boolean", "date", "email", "phone", "json"]
+);
+
 impl ArgumentType {
     /// The type's name: `text`, `one_of`, `integer`, `boolean`, `date`,
     /// `email`, `phone` or `json`.
@@ -95,6 +102,7 @@ impl ArgumentType {
 /// Serialized with its type: `{"text":"…"}`, `{"integer":3}`,
 /// `{"boolean":true}`, `{"date":"2026-11-23"}`, `{"json":…}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum ArgumentValue {
     /// Text: for text, one-of, email and phone arguments.
@@ -182,6 +190,7 @@ impl From<serde_json::Value> for ArgumentValue {
 
 /// The declaration of one argument of a kind.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "StoredSpec")]
 pub struct ArgumentSpec {
     /// The argument's key (`legitimacyAfnic`, `authCode`).
     pub key: String,
@@ -197,6 +206,38 @@ pub struct ArgumentSpec {
     /// How to fill it, for the customer.
     #[serde(default)]
     pub description: String,
+}
+
+/// An argument spec as stored: its own fields, and the rest for its
+/// type, which refuses keys it does not know (`serde`'s `flatten` cannot
+/// refuse them itself).
+#[derive(Deserialize)]
+struct StoredSpec {
+    key: String,
+    #[serde(default)]
+    read_only: bool,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    description: String,
+    #[serde(flatten)]
+    kind: serde_json::Map<String, serde_json::Value>,
+}
+
+impl TryFrom<StoredSpec> for ArgumentSpec {
+    type Error = serde_json::Error;
+
+    fn try_from(stored: StoredSpec) -> Result<Self, Self::Error> {
+        let kind =
+            <ArgumentType as Deserialize>::deserialize(serde_json::Value::Object(stored.kind))?;
+        Ok(ArgumentSpec {
+            key: stored.key,
+            kind,
+            read_only: stored.read_only,
+            required: stored.required,
+            description: stored.description,
+        })
+    }
 }
 
 impl ArgumentSpec {

@@ -34,6 +34,7 @@ use crate::table::Action;
 /// assert_eq!(domain.to_string(), "domain:example.fr");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResourceRef {
     /// What sort of resource (`domain`, `zone`, `host`, `install`).
     pub kind: String,
@@ -60,6 +61,7 @@ impl std::fmt::Display for ResourceRef {
 /// What a finished task produced: a link to its result (Cloudflare's
 /// `install_id`, the created domain) and a closing message.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Outcome {
     /// What the task produced, if it produced something addressable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,6 +117,7 @@ impl Outcome {
 /// assert_eq!(new.comment.as_deref(), Some("waiting for the registry"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewTask<K> {
     /// The task's id (see [`TaskId`] for how to make one).
     pub id: TaskId,
@@ -228,9 +231,10 @@ impl<K> NewTask<K> {
 /// A command: an [`Action`] and its data.
 ///
 /// Executor commands carry the [`LeaseToken`] of their run. The typed run
-/// handles ([`Run`](crate::Run), [`PausedRun`](crate::PausedRun)) build
+/// handle ([`Run`](crate::Run)) builds
 /// them for you.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Command<K> {
     /// Create the task. Use [`Task::create`](crate::Task::create); applied
@@ -245,22 +249,36 @@ pub enum Command<K> {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         worker: Option<String>,
     },
-    /// Extend the lease, optionally with a progress message.
+    /// Extend the lease, optionally with a progress message. Lease
+    /// state, not history: accepted, it bumps the version but adds no
+    /// event to the log.
     Heartbeat {
         /// The run's token.
         token: LeaseToken,
-        /// The new deadline; must be after `now`.
+        /// The new deadline; must be after `now` and not before the
+        /// current one (a heartbeat only extends).
         lease_until: DateTime<Utc>,
-        /// A progress message; it becomes the task's `comment`.
+        /// A progress message; the task's `comment` shows it until the
+        /// next logged event that sets one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         progress: Option<String>,
+        /// On a waiting task: when to look again (a poll found nothing
+        /// yet); after `now`, not after `lease_until`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        check_at: Option<DateTime<Utc>>,
     },
     /// Pause on an outside party until `until`.
     Wait {
         /// The run's token.
         token: LeaseToken,
-        /// The wait's deadline; the lease runs out then.
+        /// When the wait gives up: the lease runs out then, and the task
+        /// can be marked stalled.
         until: DateTime<Utc>,
+        /// When to look again (a poll's next time, a `Retry-After`): after
+        /// `now`, not after `until`. A store offers the task to a poller
+        /// then; the stall sweep looks only at `until`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        check_at: Option<DateTime<Utc>>,
         /// What the task waits for; it becomes the task's `comment`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
@@ -377,6 +395,12 @@ pub enum Command<K> {
     Resolve,
 }
 
+crate::strict::strict_tagged!(
+    Command<K>,
+    "action",
+    ["mark_stalled", "accelerate", "retry", "resolve"]
+);
+
 impl<K> Command<K> {
     /// A relaunch with no corrections.
     pub fn relaunch() -> Self {
@@ -447,15 +471,21 @@ impl<K> Command<K> {
 /// One accepted command, with who issued it, when, and the move it made.
 ///
 /// ```json
-/// {"version":3,"at":"2026-11-23T09:00:30Z","actor":{"role":"system"},
-///  "from":"running","to":"running",
-///  "command":{"action":"heartbeat","token":2,"lease_until":"2026-11-23T09:01:30Z"}}
+/// {"version":4,"heartbeats":1,"at":"2026-11-23T09:00:30Z","actor":{"role":"system"},
+///  "from":"running","to":"done",
+///  "command":{"action":"complete","token":2,"outcome":{"message":"registered"}}}
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Event<K> {
     /// The task's version once this event was applied: 1 for the
-    /// creation, then one more per event.
+    /// creation, then one more per accepted command, heartbeats included.
     pub version: u64,
+    /// How many heartbeats were accepted since the previous event: they
+    /// bumped the version but are not in the log, so this event's version
+    /// is the previous one's plus this count plus one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub heartbeats: u32,
     /// When it was applied (the `now` of the command).
     pub at: DateTime<Utc>,
     /// Who issued it.
@@ -477,6 +507,7 @@ pub struct Event<K> {
 /// What was decided in accepting a command, recorded with its event so
 /// that replay never re-decides it under rules that may have changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(tag = "effect", rename_all = "snake_case")]
 pub enum Effect {
     /// A `fail`: what follows, and whether the run counted as an attempt.
@@ -492,6 +523,38 @@ pub enum Effect {
         /// The previous values, by key.
         previous: std::collections::BTreeMap<String, Option<ArgumentValue>>,
     },
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl std::fmt::Display for Effect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Effect::Failed { follow_up, counted } => {
+                write!(f, "follow-up {follow_up}")?;
+                f.write_str(if *counted {
+                    ", counted"
+                } else {
+                    ", not counted"
+                })
+            }
+            Effect::Replaced { previous } => {
+                f.write_str("replaced ")?;
+                for (position, (key, value)) in previous.iter().enumerate() {
+                    if position > 0 {
+                        f.write_str(", ")?;
+                    }
+                    match value {
+                        Some(value) => write!(f, "{key} = {value}")?,
+                        None => write!(f, "{key} (unset)")?,
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 impl<K> Event<K> {
@@ -525,12 +588,26 @@ impl<K> Command<K> {
                 token,
                 lease_until,
                 progress,
-            } => with_message(format!("lease {token} until {lease_until}"), progress),
+                check_at,
+            } => {
+                let mut out = format!("lease {token} until {lease_until}");
+                if let Some(check_at) = check_at {
+                    out.push_str(&format!(", check at {check_at}"));
+                }
+                with_message(out, progress)
+            }
             Command::Wait {
                 token,
                 until,
+                check_at,
                 reason,
-            } => with_message(format!("lease {token} waits until {until}"), reason),
+            } => {
+                let mut out = format!("lease {token} waits until {until}");
+                if let Some(check_at) = check_at {
+                    out.push_str(&format!(", check at {check_at}"));
+                }
+                with_message(out, reason)
+            }
             Command::Resume { token, lease_until } => {
                 format!("lease {token} until {lease_until}")
             }
@@ -590,6 +667,19 @@ impl<K> Command<K> {
     }
 }
 
+/// A timeline's details, with the heartbeats that came before the event
+/// (they are not in the log, and explain the gap in versions).
+fn with_heartbeats(mut details: String, heartbeats: u32) -> String {
+    if heartbeats > 0 {
+        if !details.is_empty() {
+            details.push(' ');
+        }
+        let plural = if heartbeats == 1 { "" } else { "s" };
+        details.push_str(&format!("(after {heartbeats} heartbeat{plural})"));
+    }
+    details
+}
+
 fn with_message(mut out: String, message: &Option<String>) -> String {
     if let Some(message) = message {
         if !out.is_empty() {
@@ -600,16 +690,29 @@ fn with_message(mut out: String, message: &Option<String>) -> String {
     out
 }
 
-/// A task's history as a readable table, one line per event:
-/// version, time, actor, action, move and summary. Made by
-/// [`Task::timeline`](crate::Task::timeline).
+/// A task's log as a readable table, one line per event: version, time,
+/// actor, action, move and summary: what a support team reads.
+///
+/// ```
+/// # use chrono::{TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task, Timeline};
+/// # let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(t0), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// let (_task, created) = Task::create(new, Actor::customer("alice"), t0)?;
+/// let log = vec![created];
+/// let text = Timeline::new(&log).to_string();
+/// assert!(text.contains("customer alice  create"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Timeline<'a, K> {
     events: &'a [Event<K>],
 }
 
 impl<'a, K> Timeline<'a, K> {
-    pub(crate) fn new(events: &'a [Event<K>]) -> Self {
+    /// The timeline of a task's log (or of any page of it).
+    pub fn new(events: &'a [Event<K>]) -> Self {
         Timeline { events }
     }
 }
@@ -627,7 +730,7 @@ impl<K> std::fmt::Display for Timeline<'_, K> {
                     event.actor.to_string(),
                     event.action().to_string(),
                     format!("{from:>9} -> {}", event.to),
-                    event.command.summary(),
+                    with_heartbeats(event.command.summary(), event.heartbeats),
                 ]
             })
             .collect();

@@ -15,7 +15,8 @@ use thiserror::Error;
 
 use crate::actor::{Role, RoleSet};
 use crate::argument::ArgumentError;
-use crate::failure::FollowUp;
+use crate::command::Effect;
+use crate::failure::{FollowUp, Origin};
 use crate::id::TaskId;
 use crate::lease::LeaseToken;
 use crate::rules::Rule;
@@ -139,7 +140,7 @@ pub enum Rejection {
         reason: RelaunchRefusal,
     },
     /// `retry` on a failure whose follow-up is not a retry.
-    #[error("no retry is scheduled (the failure's follow-up is {follow_up:?})")]
+    #[error("no retry is scheduled (follow-up: {})", shown(follow_up))]
     NoRetryScheduled {
         /// What follows the failure instead, if known.
         follow_up: Option<FollowUp>,
@@ -239,15 +240,22 @@ fn list(actions: &[Action]) -> String {
 }
 
 fn opt(token: &Option<LeaseToken>) -> String {
-    token.map_or_else(|| "none".to_owned(), |t| t.to_string())
+    shown(token)
 }
 
-/// Why a history does not rebuild a task.
+/// An optional value as a message shows it: the value, or `none`.
+fn shown<T: std::fmt::Display>(value: &Option<T>) -> String {
+    value
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), ToString::to_string)
+}
+
+/// Why a log does not rebuild a task, or a record disagrees with its log.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ReplayError {
-    /// The history has no event.
-    #[error("the history is empty")]
+    /// The log has no event.
+    #[error("the log is empty")]
     Empty,
     /// The first event is not a `create`.
     #[error("the first event is {action}, not create")]
@@ -261,7 +269,8 @@ pub enum ReplayError {
         /// The event's version.
         version: u64,
     },
-    /// Versions do not count up by one from 1.
+    /// Versions do not count up from 1 by one per event and one per
+    /// heartbeat the event says came before it.
     #[error("event version {found} where {expected} was expected")]
     VersionGap {
         /// The version the event should have.
@@ -271,7 +280,9 @@ pub enum ReplayError {
     },
     /// The event's recorded `from` or `to` is not what the table gives.
     #[error(
-        "event {version} records {recorded_from:?} -> {recorded_to} but the table gives {actual_from:?} -> {actual_to}"
+        "event {version} records {} -> {recorded_to} but the table gives {} -> {actual_to}",
+        shown(recorded_from),
+        shown(actual_from)
     )]
     Inconsistent {
         /// The event's version.
@@ -285,17 +296,50 @@ pub enum ReplayError {
         /// Where the table leads.
         actual_to: Status,
     },
-    /// The event is not a legal move from the task's status.
+    /// The event is not a legal move from the task's state, under the
+    /// task's rules.
     #[error("event {version} is not a legal move")]
     Illegal {
         /// The event's version.
         version: u64,
-        /// Why the table refuses it.
+        /// Why the task refuses it.
         #[source]
         rejection: Rejection,
     },
-    /// A record differs from what its own history rebuilds.
-    #[error("the record's {field} differs from what its history rebuilds")]
+    /// The event records a decision (a failure's follow-up, a counted
+    /// attempt, replaced values) that the rules and the state do not
+    /// produce.
+    #[error(
+        "event {version} records {} but the task decides {}",
+        shown(recorded),
+        shown(decided)
+    )]
+    Undecided {
+        /// The event's version.
+        version: u64,
+        /// What the event records.
+        recorded: Option<Box<Effect>>,
+        /// What the task decides.
+        decided: Option<Box<Effect>>,
+    },
+    /// A failure recorded with another origin than its kind's rules give it.
+    #[error("event {version} records a {recorded} failure but the rules classify it {decided}")]
+    Misclassified {
+        /// The event's version.
+        version: u64,
+        /// The origin the event records.
+        recorded: Origin,
+        /// The origin the rules give.
+        decided: Origin,
+    },
+    /// A heartbeat in a log: heartbeats are lease state and never logged.
+    #[error("event {version} is a heartbeat, which a log never holds")]
+    Heartbeat {
+        /// The event's version.
+        version: u64,
+    },
+    /// A record differs from what its log rebuilds.
+    #[error("the record's {field} differs from what its log rebuilds")]
     Diverged {
         /// The first field that differs.
         field: &'static str,

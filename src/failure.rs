@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 /// Who can fix a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// Information the customer gave is invalid or missing: the customer
@@ -64,6 +65,7 @@ impl fmt::Display for Origin {
 
 /// A failure: why a run ended without success.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Failure {
     /// Who can fix it.
     pub origin: Origin,
@@ -156,6 +158,7 @@ impl Failure {
 /// about a field when it names one (a JSON path into the request, like
 /// Cloudflare's warning details).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Detail {
     /// A machine-readable code.
     pub code: String,
@@ -185,6 +188,7 @@ impl Detail {
 
 /// An informational warning about a task's outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Warning {
     /// A machine-readable code.
     pub code: String,
@@ -215,6 +219,7 @@ impl Warning {
 /// What follows a failure, as the kind's rules decided when it was
 /// recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 #[serde(tag = "next", rename_all = "snake_case")]
 pub enum FollowUp {
     /// The customer corrects the flagged arguments and relaunches.
@@ -231,9 +236,23 @@ pub enum FollowUp {
     Final,
 }
 
+crate::strict::strict_tagged!(FollowUp, "next", ["await_correction", "escalated", "final"]);
+
+impl std::fmt::Display for FollowUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FollowUp::AwaitCorrection => f.write_str("await correction"),
+            FollowUp::Retry { at } => write!(f, "retry at {at}"),
+            FollowUp::Escalated => f.write_str("escalated"),
+            FollowUp::Final => f.write_str("final"),
+        }
+    }
+}
+
 /// Whether a failed task's problem has been dealt with (VMware's
 /// `resolutionStatus`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     /// It failed, and neither a later run succeeded nor an operator
@@ -249,6 +268,7 @@ pub const ESCALATION_NOTICE: &str =
 
 /// How a failure is handled once classified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum Then {
     /// Retry automatically, counting the attempt against the budget.
@@ -264,6 +284,7 @@ pub enum Then {
 
 /// Which failure codes a [`FailureRule`] matches.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum CodeMatch {
     /// Exactly this code.
@@ -299,6 +320,7 @@ impl CodeMatch {
 /// assert!(TIMEOUTS.code.matches("REGISTRY_TIMEOUT_EPP"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FailureRule {
     /// The codes it matches.
     pub code: CodeMatch,

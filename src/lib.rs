@@ -18,10 +18,10 @@
 //! | [`status`] | [`Status`], the seven canonical statuses, and [`StatusSet`] |
 //! | [`table`] | the transition table: every legal move as data, and the state diagram |
 //! | [`actor`] | [`Actor`], [`Role`] and [`Owner`]: who issues a command |
-//! | [`task`] | [`Task<K>`]: the record, [`apply`](Task::apply), derived answers, [`replay`](Task::replay) |
-//! | [`command`] | [`Command`], [`Event`], [`NewTask`], [`ResourceRef`], [`Outcome`] |
-//! | [`run`] | [`Run`] and [`PausedRun`]: typed handles for executors |
-//! | [`lease`] | [`Lease`] and [`LeaseToken`]: fenced leases |
+//! | [`task`] | [`Task<K>`]: the current state, [`apply`](Task::apply) returning the event to log, derived answers, [`replay`](Task::replay) of a log |
+//! | [`command`] | [`Command`], [`Event`], [`NewTask`], [`ResourceRef`], [`Outcome`], [`Timeline`] |
+//! | [`run`] | [`Run`]: the executor's handle, every executor move, rebuilt from a kept token |
+//! | [`lease`] | [`Lease`] and [`LeaseToken`]: fenced leases, heartbeats as lease state |
 //! | [`rules`] | [`TaskKind`], [`Rules`], [`CancelRules`], [`RelaunchRules`], [`RetryPolicy`], [`NamedKind`] |
 //! | [`failure`] | [`Failure`] and its [`Origin`], classification ([`FailureRule`]), [`FollowUp`], [`Warning`] |
 //! | [`subtask`] | [`Subtask`]s and their table, aggregation ([`AggregatePolicy`]), [`Progress`] |
@@ -43,42 +43,39 @@
 //! ```
 //! use chrono::{Duration, TimeZone, Utc};
 //! use taskstate::{
-//!     Actor, Failure, IdGenerator, NamedKind, NewTask, Outcome, Owner, Rejection, ResourceRef,
-//!     Status, Task,
+//!     Actor, Command, IdGenerator, NamedKind, NewTask, Outcome, Owner, Rejection, ResourceRef,
+//!     Status, Task, Timeline,
 //! };
 //!
-//! let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+//! let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
 //! let mut ids = IdGenerator::seeded(7);
 //!
-//! // A customer's order creates a task.
+//! // A customer's order creates a task, and the first event of its log.
 //! let new = NewTask::new(
 //!     ids.next_id(t0),
 //!     NamedKind::new("DomainCreate"),
 //!     Owner::new("alice"),
 //!     ResourceRef::new("domain", "example.fr"),
 //! );
-//! let mut task = Task::create(new, Actor::customer("alice"), t0)?;
+//! let (mut task, created) = Task::create(new, Actor::customer("alice"), t0)?;
+//! let mut log = vec![created];
 //! assert_eq!(task.status(), Status::Pending);
 //!
 //! // An executor starts it under a lease and finishes it.
-//! let run = task.start(t0 + Duration::minutes(5), Some("worker-1".into()), t0)?;
-//! run.complete(&mut task, Outcome::new().message("example.fr created"), t0 + Duration::minutes(1))?;
+//! let (run, started) = task.start(t0 + Duration::minutes(5), Some("worker-1".into()), t0)?;
+//! log.push(started);
+//! log.push(run.complete(&mut task, Outcome::new().message("example.fr created"), t0 + Duration::minutes(1))?);
 //! assert_eq!(task.status(), Status::Done);
 //!
 //! // Final statuses absorb: a late cancel is refused, and nothing changes.
 //! let before = task.clone();
-//! let refused = task.apply(
-//!     taskstate::Command::Cancel { reason: None },
-//!     Actor::customer("alice"),
-//!     t0 + Duration::minutes(2),
-//! );
+//! let refused = task.apply(Command::Cancel { reason: None }, Actor::customer("alice"), t0 + Duration::minutes(2));
 //! assert!(matches!(refused, Err(Rejection::IllegalMove { status: Status::Done, .. })));
 //! assert_eq!(task, before);
 //!
-//! // The history is the audit log, and rebuilds the record.
-//! assert_eq!(task.history().len(), 3);
-//! assert_eq!(Task::replay(task.history().to_vec())?, task);
-//! # let _ = Failure::provider("X", "y", t0);
+//! // The log is the audit trail, and rebuilds the record.
+//! assert_eq!(Task::replay(&log)?, task);
+//! println!("{}", Timeline::new(&log));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -96,6 +93,7 @@ pub mod status;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod strategies;
+mod strict;
 pub mod subtask;
 pub mod table;
 pub mod task;
@@ -110,14 +108,14 @@ pub use failure::{
 pub use id::{IdGenerator, TaskId};
 pub use lease::{Lease, LeaseToken};
 pub use rules::{CancelRules, NamedKind, RelaunchRules, RetryPolicy, Rule, Rules, TaskKind};
-pub use run::{PausedRun, Refused, Run};
+pub use run::{Pause, Refused, Run};
 pub use status::{Status, StatusSet};
 pub use subtask::{
     Aggregate, AggregatePolicy, NewSubtask, Progress, Subtask, SubtaskChange, SubtaskStatus,
     Subtasks,
 };
 pub use table::{Action, Guard, Transition};
-pub use task::Task;
+pub use task::{ReplayMode, Task, Wakeup, WakeupReason};
 
 /// A 64-bit finalizer (SplitMix64's): spreads the bits of `x` so that
 /// nearby inputs give unrelated outputs. Deterministic, not cryptographic.

@@ -94,6 +94,7 @@ pub trait TaskKind: Clone {
 /// assert_eq!(kind.rules(), &Rules::STANDARD);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NamedKind {
     /// The kind's name.
     pub name: String,
@@ -143,6 +144,7 @@ impl TaskKind for NamedKind {
 
 /// Names a rule, so a rejection can say which rule refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Rule {
@@ -186,6 +188,7 @@ impl fmt::Display for Rule {
 /// assert!(CREDENTIALS.relaunch.dedicated_route.is_some());
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(default)]
 pub struct Rules {
     /// In which statuses customers and staff may cancel.
@@ -293,6 +296,7 @@ impl Rules {
 /// credential tasks) refuses a relaunch that carries no argument
 /// values, with the reason a caller shows.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(default)]
 pub struct RelaunchRules {
     /// Whether customers may relaunch at all.
@@ -384,6 +388,7 @@ impl Default for RelaunchRules {
 /// assert_eq!(policy.delay(id, 10), Duration::seconds(3600)); // capped
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(default)]
 pub struct RetryPolicy {
     /// The delay before the first retry, in seconds.
@@ -528,6 +533,7 @@ impl Default for Rules {
 /// assert!(!CancelRules::PENDING_ONLY.allows(Role::Customer, Status::Failed));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(default)]
 pub struct CancelRules {
     /// Statuses in which the owning customer may cancel.

@@ -1,47 +1,55 @@
-//! Typed handles for executors: a run's legal moves as methods.
+//! The executor's handle: a run's legal moves as methods.
 //!
-//! [`Task::start`] gives the executor a [`Run`]: the handle of that run,
-//! holding its lease token. Its methods are exactly an executor's moves on
-//! a running task: [`heartbeat`](Run::heartbeat), [`wait`](Run::wait),
-//! [`complete`](Run::complete), [`fail`](Run::fail) and
-//! [`acknowledge_cancel`](Run::acknowledge_cancel). `wait` turns it into a
-//! [`PausedRun`], whose moves are those of a waiting task (`resume` turns it
-//! back). A pending or finished task has no handle, so an executor cannot
-//! even write an illegal move; a finishing move consumes the handle.
+//! [`Task::start`] (or a store's claim) gives the executor a [`Run`]: the
+//! handle of that run, holding its lease token. Its methods are the
+//! executor's moves: [`heartbeat`](Run::heartbeat),
+//! [`wait`](Run::wait) and [`check_later`](Run::check_later),
+//! [`resume`](Run::resume), the subtask and progress moves, and the
+//! finishing moves [`complete`](Run::complete), [`fail`](Run::fail) and
+//! [`acknowledge_cancel`](Run::acknowledge_cancel), which consume the
+//! handle (and give it back inside [`Refused`] when they are rejected, so
+//! the executor can correct its input and try again).
 //!
 //! Handles go through [`Task::apply`], never around it: the table, the
-//! guards and the lease fence still decide. A handle whose run was stalled
-//! and requeued gets [`Rejection::StaleLease`] for every move.
+//! guards and the lease fence still decide. A handle whose run was
+//! stalled, requeued, restarted or finished gets
+//! [`Rejection::StaleLease`] for every move, whatever the task's status
+//! is now.
 //!
-//! A move that consumes the handle gives it back inside [`Refused`] when
-//! it is rejected, so the executor can correct its input and try again.
-//!
-//! Handles hold only the task id and the token, so an executor that keeps
+//! A handle holds only the task id and the token. An executor that keeps
 //! the task in a store loads the record, calls the handle's method on it,
-//! and saves it with compare-and-swap.
+//! and saves it with compare-and-swap, appending the event the move
+//! returns. An executor that restarts, or a process that hears back from
+//! an outside party (a registry callback), rebuilds the handle from the
+//! stored record and the token it kept ([`Run::rebuild`]): only the run
+//! that holds the task now can be rebuilt, and no method makes a handle
+//! out of a task alone. The token fences runs; it is not a secret (the
+//! log shows it): the table grants executor moves to the system only.
 //!
 //! # Example
 //!
 //! ```
 //! use chrono::{Duration, TimeZone, Utc};
-//! use taskstate::{Actor, Failure, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Status, Task};
+//! use taskstate::{Actor, Failure, IdGenerator, NamedKind, NewTask, Owner, Pause, ResourceRef, Run, Status, Task};
 //!
-//! let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+//! let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
 //! let new = NewTask::new(IdGenerator::seeded(3).next_id(t0), NamedKind::new("ZonePublish"),
 //!     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
-//! let mut task = Task::create(new, Actor::System, t0)?;
+//! let (mut task, _) = Task::create(new, Actor::System, t0)?;
 //!
-//! let run = task.start(t0 + Duration::seconds(60), None, t0)?;
-//! let paused = run
-//!     .wait(&mut task, t0 + Duration::hours(1), Some("waiting for the registry".into()), t0)
-//!     .map_err(|refused| refused.rejection)?;
+//! let (run, _) = task.start(t0 + Duration::seconds(60), None, t0)?;
+//! run.wait(&mut task, Pause::until(t0 + Duration::hours(1)).reason("waiting for the registry"), t0)?;
 //! assert_eq!(task.status(), Status::Waiting);
+//! let kept = run.token();
 //!
+//! // Later, the registry's answer reaches another process: it rebuilds
+//! // the handle from the record and the token the executor kept.
+//! let run = Run::rebuild(&task, kept)?;
 //! let failure = Failure::provider("REGISTRY_TIMEOUT", "the registry did not answer", t0 + Duration::hours(1));
-//! paused.fail(&mut task, failure, t0 + Duration::hours(1)).map_err(|refused| refused.rejection)?;
+//! run.fail(&mut task, failure, t0 + Duration::hours(1))?;
 //! assert_eq!(task.status(), Status::Failed);
 //! assert_eq!(task.attempts(), 1);
-//! # Ok::<(), taskstate::Rejection>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::error::Error;
@@ -56,10 +64,10 @@ use crate::failure::Failure;
 use crate::id::TaskId;
 use crate::lease::LeaseToken;
 use crate::rules::TaskKind;
-use crate::status::Status;
+use crate::subtask::{NewSubtask, SubtaskChange, SubtaskId};
 use crate::task::Task;
 
-/// The handle of a running run.
+/// The handle of one run of a task: its moves as methods.
 #[derive(Debug, PartialEq, Eq, Hash)]
 #[must_use = "a run must be finished, or it stalls when its lease runs out"]
 pub struct Run {
@@ -67,231 +75,441 @@ pub struct Run {
     token: LeaseToken,
 }
 
-/// The handle of a run paused on an outside party.
-#[derive(Debug, PartialEq, Eq, Hash)]
-#[must_use = "a paused run must be resumed or finished, or it stalls at its deadline"]
-pub struct PausedRun {
-    task: TaskId,
-    token: LeaseToken,
+/// How a run waits on an outside party: when it gives up, and when to
+/// look again. See [`Run::wait`].
+///
+/// ```
+/// use chrono::{Duration, TimeZone, Utc};
+/// use taskstate::Pause;
+///
+/// let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// let pause = Pause::until(now + Duration::days(1))
+///     .check_at(now + Duration::minutes(5))
+///     .reason("waiting for the registry's answer");
+/// assert_eq!(pause.check_at, Some(now + Duration::minutes(5)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pause {
+    /// When the wait gives up: the lease's deadline, after which the task
+    /// can be marked stalled.
+    pub until: DateTime<Utc>,
+    /// When to look again, before `until`; `None` when the outside party
+    /// calls back.
+    pub check_at: Option<DateTime<Utc>>,
+    /// What the run waits for; it becomes the task's comment.
+    pub reason: Option<String>,
 }
 
-/// A consuming move was rejected: the handle comes back with the reason.
+impl Pause {
+    /// A wait that gives up at `until`.
+    pub fn until(until: DateTime<Utc>) -> Self {
+        Pause {
+            until,
+            check_at: None,
+            reason: None,
+        }
+    }
+
+    /// This wait, looking again at `at`.
+    pub fn check_at(mut self, at: DateTime<Utc>) -> Self {
+        self.check_at = Some(at);
+        self
+    }
+
+    /// This wait, saying what it waits for.
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
+/// A finishing move was rejected: the handle comes back with the reason.
 ///
 /// Its `Display` and `source` are the rejection's.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Refused<H> {
+pub struct Refused {
     /// The handle, still usable.
-    pub handle: H,
+    pub run: Run,
     /// Why the move was rejected.
     pub rejection: Rejection,
 }
 
-impl<H> fmt::Display for Refused<H> {
+impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.rejection, f)
     }
 }
 
-impl<H: fmt::Debug> Error for Refused<H> {
+impl Error for Refused {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         self.rejection.source()
     }
 }
 
-impl<H> From<Refused<H>> for Rejection {
-    fn from(refused: Refused<H>) -> Self {
+impl From<Refused> for Rejection {
+    fn from(refused: Refused) -> Self {
         refused.rejection
     }
 }
 
-/// Applies an executor command carrying a handle's token, after checking
-/// the handle belongs to the task.
-fn apply_as<K: TaskKind>(
-    handle_task: TaskId,
-    task: &mut Task<K>,
-    command: Command<K>,
-    now: DateTime<Utc>,
-) -> Result<&Event<K>, Rejection> {
-    if task.id() != handle_task {
-        return Err(Rejection::WrongTask {
-            handle: handle_task,
-            task: task.id(),
-        });
-    }
-    task.apply(command, Actor::System, now)
-}
-
-/// Gives `handle` back with the rejection, if there is one.
-fn refuse<H, T>(handle: H, result: Result<T, Rejection>) -> Result<T, Refused<H>> {
-    result.map_err(|rejection| Refused { handle, rejection })
-}
-
-macro_rules! finishing_moves {
-    ($handle:ident) => {
-        impl $handle {
-            /// The task this run belongs to.
-            pub fn task_id(&self) -> TaskId {
-                self.task
-            }
-
-            /// The run's lease token, for hosts that persist it.
-            pub fn token(&self) -> LeaseToken {
-                self.token
-            }
-
-            /// Extends the lease to `lease_until` (for a paused run: moves
-            /// the wait's deadline), with an optional progress message.
-            ///
-            /// # Errors
-            ///
-            /// [`Rejection::StaleLease`] when the run no longer holds the
-            /// task; [`Rejection::InvalidInput`] when `lease_until` is not
-            /// after `now`.
-            pub fn heartbeat<'t, K: TaskKind>(
-                &self,
-                task: &'t mut Task<K>,
-                lease_until: DateTime<Utc>,
-                progress: Option<String>,
-                now: DateTime<Utc>,
-            ) -> Result<&'t Event<K>, Rejection> {
-                let command = Command::Heartbeat {
-                    token: self.token,
-                    lease_until,
-                    progress,
-                };
-                apply_as(self.task, task, command, now)
-            }
-
-            /// Finishes the run successfully.
-            ///
-            /// # Errors
-            ///
-            /// The handle comes back with the rejection, for instance
-            /// [`Rejection::StaleLease`].
-            pub fn complete<K: TaskKind>(
-                self,
-                task: &mut Task<K>,
-                outcome: Outcome,
-                now: DateTime<Utc>,
-            ) -> Result<&Event<K>, Refused<Self>> {
-                let command = Command::Complete {
-                    token: self.token,
-                    outcome: Box::new(outcome),
-                };
-                let result = apply_as(self.task, task, command, now);
-                refuse(self, result)
-            }
-
-            /// Finishes the run with a failure.
-            ///
-            /// # Errors
-            ///
-            /// The handle comes back with the rejection, for instance
-            /// [`Rejection::InvalidInput`] for an empty failure code.
-            pub fn fail<K: TaskKind>(
-                self,
-                task: &mut Task<K>,
-                failure: Failure,
-                now: DateTime<Utc>,
-            ) -> Result<&Event<K>, Refused<Self>> {
-                let command = Command::Fail {
-                    token: Some(self.token),
-                    failure: Box::new(failure),
-                };
-                let result = apply_as(self.task, task, command, now);
-                refuse(self, result)
-            }
-
-            /// Confirms the run stopped after a cancel request: the task
-            /// becomes `Cancelled`.
-            ///
-            /// # Errors
-            ///
-            /// The handle comes back with the rejection, for instance
-            /// [`Rejection::CancelNotRequested`].
-            pub fn acknowledge_cancel<K: TaskKind>(
-                self,
-                task: &mut Task<K>,
-                now: DateTime<Utc>,
-            ) -> Result<&Event<K>, Refused<Self>> {
-                let command = Command::AcknowledgeCancel { token: self.token };
-                let result = apply_as(self.task, task, command, now);
-                refuse(self, result)
-            }
-        }
-    };
-}
-
-finishing_moves!(Run);
-finishing_moves!(PausedRun);
-
 impl Run {
-    pub(crate) fn new(task: TaskId, token: LeaseToken) -> Self {
-        Run { task, token }
+    /// The handle of the run started by the event of version `version`.
+    pub(crate) fn of_start(task: TaskId, version: u64) -> Self {
+        Run {
+            task,
+            token: LeaseToken::new(version),
+        }
     }
 
-    /// Pauses the run on an outside party until `until`, with what it
-    /// waits for as the task's comment.
+    /// Rebuilds the handle of the run that holds `task` now, from the
+    /// token its executor kept ([`token`](Run::token)): for an executor
+    /// that restarted, or a process that hears back from an outside
+    /// party.
     ///
     /// # Errors
     ///
-    /// The handle comes back with the rejection, for instance
-    /// [`Rejection::InvalidInput`] when `until` is not after `now`.
-    pub fn wait<K: TaskKind>(
-        self,
-        task: &mut Task<K>,
-        until: DateTime<Utc>,
-        reason: Option<String>,
-        now: DateTime<Utc>,
-    ) -> Result<PausedRun, Refused<Self>> {
-        let command = Command::Wait {
-            token: self.token,
-            until,
-            reason,
-        };
-        let paused = PausedRun {
-            task: self.task,
-            token: self.token,
-        };
-        let result = apply_as(self.task, task, command, now);
-        refuse(self, result).map(|_| paused)
-    }
-}
-
-impl PausedRun {
-    /// The handle of `task`'s paused run, for the process that hears back
-    /// from the outside party (a registry callback, a poller); `None`
-    /// unless the task is `Waiting`.
-    pub fn of<K>(task: &Task<K>) -> Option<PausedRun> {
-        match (task.status(), task.lease()) {
-            (Status::Waiting, Some(lease)) => Some(PausedRun {
+    /// [`Rejection::StaleLease`] when `token` is not the current run's:
+    /// the run was stalled, requeued, restarted or finished, or the task
+    /// is not leased at all.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use chrono::{Duration, TimeZone, Utc};
+    /// use taskstate::{Actor, Command, IdGenerator, NamedKind, NewTask, Owner, Rejection, ResourceRef, Run, Task};
+    ///
+    /// let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    ///     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (first, _) = task.start(now + Duration::minutes(1), None, now)?;
+    /// let kept = first.token();
+    ///
+    /// // The lease runs out; the run is marked stalled and the task requeued and restarted.
+    /// let later = now + Duration::minutes(2);
+    /// task.apply(Command::MarkStalled, Actor::System, later)?;
+    /// task.apply(Command::Requeue { todo_at: None }, Actor::System, later)?;
+    /// let (_second, _) = task.start(later + Duration::minutes(1), None, later)?;
+    ///
+    /// // The first run's token rebuilds nothing.
+    /// assert!(matches!(Run::rebuild(&task, kept), Err(Rejection::StaleLease { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rebuild<K>(task: &Task<K>, token: LeaseToken) -> Result<Run, Rejection> {
+        match task.lease() {
+            Some(lease) if lease.is_held_by(token) => Ok(Run {
                 task: task.id(),
-                token: lease.token,
+                token,
             }),
-            _ => None,
+            lease => Err(Rejection::StaleLease {
+                action: crate::table::Action::Resume,
+                presented: Some(token),
+                current: lease.map(crate::lease::Lease::token),
+            }),
         }
     }
 
-    /// Takes the task back into running, under a lease until
+    /// The task this run belongs to.
+    pub fn task_id(&self) -> TaskId {
+        self.task
+    }
+
+    /// The run's lease token: what the executor keeps to rebuild the
+    /// handle later.
+    pub fn token(&self) -> LeaseToken {
+        self.token
+    }
+
+    /// Applies an executor command carrying this run's token, after
+    /// checking the handle belongs to the task.
+    fn apply<K: TaskKind>(
+        &self,
+        task: &mut Task<K>,
+        command: Command<K>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Event<K>>, Rejection> {
+        if task.id() != self.task {
+            return Err(Rejection::WrongTask {
+                handle: self.task,
+                task: task.id(),
+            });
+        }
+        task.apply(command, Actor::System, now)
+    }
+
+    /// Applies a move that is always logged.
+    fn logged<K: TaskKind>(
+        &self,
+        task: &mut Task<K>,
+        command: Command<K>,
+        now: DateTime<Utc>,
+    ) -> Result<Event<K>, Rejection> {
+        let action = command.action();
+        self.apply(task, command, now)?
+            .ok_or_else(|| Rejection::invalid("action", format!("{action} is always logged")))
+    }
+
+    /// Applies a finishing move, giving the handle back if it is refused.
+    fn finish<K: TaskKind>(
+        self,
+        task: &mut Task<K>,
+        command: Command<K>,
+        now: DateTime<Utc>,
+    ) -> Result<Event<K>, Refused> {
+        match self.logged(task, command, now) {
+            Ok(event) => Ok(event),
+            Err(rejection) => Err(Refused {
+                run: self,
+                rejection,
+            }),
+        }
+    }
+
+    /// Extends the lease to `lease_until`, with an optional progress
+    /// message: lease state, so the version moves but there is no event
+    /// to log (save the task with none).
+    ///
+    /// # Errors
+    ///
+    /// [`Rejection::StaleLease`] when the run no longer holds the task;
+    /// [`Rejection::InvalidInput`] when `lease_until` is not after `now`
+    /// or is before the current deadline; [`Rejection::WrongTask`] for
+    /// another task's record.
+    pub fn heartbeat<K: TaskKind>(
+        &self,
+        task: &mut Task<K>,
+        lease_until: DateTime<Utc>,
+        progress: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Rejection> {
+        let command = Command::Heartbeat {
+            token: self.token,
+            lease_until,
+            progress,
+            check_at: None,
+        };
+        self.apply(task, command, now).map(drop)
+    }
+
+    /// On a waiting task whose outside party had no answer yet: look
+    /// again at `check_at`, and give up no earlier than `lease_until`. A
+    /// heartbeat: lease state, nothing to log.
+    ///
+    /// # Errors
+    ///
+    /// As [`heartbeat`](Run::heartbeat), and
+    /// [`Rejection::InvalidInput`] when the task is not waiting or
+    /// `check_at` is not after `now` or is after `lease_until`.
+    pub fn check_later<K: TaskKind>(
+        &self,
+        task: &mut Task<K>,
+        check_at: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Rejection> {
+        let command = Command::Heartbeat {
+            token: self.token,
+            lease_until,
+            progress: None,
+            check_at: Some(check_at),
+        };
+        self.apply(task, command, now).map(drop)
+    }
+
+    /// Pauses the run on an outside party (see [`Pause`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Rejection::StaleLease`] when the run no longer holds the task,
+    /// [`Rejection::IllegalMove`] unless it is running, and
+    /// [`Rejection::InvalidInput`] when `until` is not after `now`, or
+    /// the check time is not after `now` or is after `until`.
+    pub fn wait<K: TaskKind>(
+        &self,
+        task: &mut Task<K>,
+        pause: Pause,
+        now: DateTime<Utc>,
+    ) -> Result<Event<K>, Rejection> {
+        let command = Command::Wait {
+            token: self.token,
+            until: pause.until,
+            check_at: pause.check_at,
+            reason: pause.reason,
+        };
+        self.logged(task, command, now)
+    }
+
+    /// Takes a waiting task back into running, under a lease until
     /// `lease_until`.
     ///
     /// # Errors
     ///
-    /// The handle comes back with the rejection, for instance
-    /// [`Rejection::StaleLease`] when the wait ran out and the task was
-    /// marked stalled.
+    /// [`Rejection::StaleLease`] when the run no longer holds the task
+    /// (the wait gave up and it was marked stalled, …),
+    /// [`Rejection::IllegalMove`] unless it is waiting, and
+    /// [`Rejection::InvalidInput`] when `lease_until` is not after `now`.
     pub fn resume<K: TaskKind>(
-        self,
+        &self,
         task: &mut Task<K>,
         lease_until: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<Run, Refused<Self>> {
+    ) -> Result<Event<K>, Rejection> {
         let command = Command::Resume {
             token: self.token,
             lease_until,
         };
-        let running = Run::new(self.task, self.token);
-        let result = apply_as(self.task, task, command, now);
-        refuse(self, result).map(|_| running)
+        self.logged(task, command, now)
+    }
+
+    /// Moves subtask `id`: starts it, finishes it, skips it, …
+    ///
+    /// # Errors
+    ///
+    /// [`Rejection::StaleLease`]; [`Rejection::IllegalMove`] unless the
+    /// task is running; [`Rejection::IllegalSubtaskMove`] when the
+    /// subtask table has no such move; [`Rejection::SubtasksUnsatisfied`]
+    /// when a subtask would succeed before its required children;
+    /// [`Rejection::RefusedByRule`] when a fail-fast kind refuses to start
+    /// a subtask after a required one failed; [`Rejection::InvalidInput`]
+    /// for an unknown id or a failure without errors.
+    pub fn subtask<K: TaskKind>(
+        &self,
+        task: &mut Task<K>,
+        id: SubtaskId,
+        change: SubtaskChange,
+        now: DateTime<Utc>,
+    ) -> Result<Event<K>, Rejection> {
+        let command = Command::Subtask {
+            token: self.token,
+            id,
+            change,
+        };
+        self.logged(task, command, now)
+    }
+
+    /// Declares one more subtask.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejection::StaleLease`]; [`Rejection::IllegalMove`] unless the
+    /// task is running; [`Rejection::InvalidInput`] for an empty name or a
+    /// parent that is not an earlier, unsettled subtask.
+    pub fn add_subtask<K: TaskKind>(
+        &self,
+        task: &mut Task<K>,
+        subtask: NewSubtask,
+        now: DateTime<Utc>,
+    ) -> Result<Event<K>, Rejection> {
+        let command = Command::AddSubtask {
+            token: self.token,
+            subtask,
+        };
+        self.logged(task, command, now)
+    }
+
+    /// Reports steps done of a total, and the step being worked on, for a
+    /// task without subtasks.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejection::StaleLease`]; [`Rejection::IllegalMove`] unless the
+    /// task is running or waiting; [`Rejection::InvalidInput`] for a task
+    /// with subtasks (its steps are its subtasks) or more steps done than
+    /// in all.
+    pub fn report_steps<K: TaskKind>(
+        &self,
+        task: &mut Task<K>,
+        done: u32,
+        total: u32,
+        current_step: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Event<K>, Rejection> {
+        let command = Command::ReportProgress {
+            token: self.token,
+            steps: Some((done, total)),
+            current_step,
+            expected_done_at: None,
+        };
+        self.logged(task, command, now)
+    }
+
+    /// Reports when the task is expected to finish.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejection::StaleLease`]; [`Rejection::IllegalMove`] unless the
+    /// task is running or waiting.
+    pub fn expect_done_at<K: TaskKind>(
+        &self,
+        task: &mut Task<K>,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Event<K>, Rejection> {
+        let command = Command::ReportProgress {
+            token: self.token,
+            steps: None,
+            current_step: None,
+            expected_done_at: Some(at),
+        };
+        self.logged(task, command, now)
+    }
+
+    /// Finishes the run successfully.
+    ///
+    /// # Errors
+    ///
+    /// The handle comes back with the rejection:
+    /// [`Rejection::StaleLease`], [`Rejection::IllegalMove`] unless the
+    /// task is running or waiting, [`Rejection::SubtasksUnsatisfied`]
+    /// while a required subtask is not satisfied.
+    pub fn complete<K: TaskKind>(
+        self,
+        task: &mut Task<K>,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<Event<K>, Refused> {
+        let command = Command::Complete {
+            token: self.token,
+            outcome: Box::new(outcome),
+        };
+        self.finish(task, command, now)
+    }
+
+    /// Finishes the run with a failure.
+    ///
+    /// # Errors
+    ///
+    /// The handle comes back with the rejection:
+    /// [`Rejection::StaleLease`], [`Rejection::IllegalMove`] unless the
+    /// task is running or waiting, [`Rejection::InvalidInput`] for an
+    /// empty failure code or a flagged field the customer cannot correct.
+    pub fn fail<K: TaskKind>(
+        self,
+        task: &mut Task<K>,
+        failure: Failure,
+        now: DateTime<Utc>,
+    ) -> Result<Event<K>, Refused> {
+        let command = Command::Fail {
+            token: Some(self.token),
+            failure: Box::new(failure),
+        };
+        self.finish(task, command, now)
+    }
+
+    /// Confirms the run stopped after a cancel request: the task becomes
+    /// `Cancelled`.
+    ///
+    /// # Errors
+    ///
+    /// The handle comes back with the rejection:
+    /// [`Rejection::StaleLease`], [`Rejection::CancelNotRequested`].
+    pub fn acknowledge_cancel<K: TaskKind>(
+        self,
+        task: &mut Task<K>,
+        now: DateTime<Utc>,
+    ) -> Result<Event<K>, Refused> {
+        let command = Command::AcknowledgeCancel { token: self.token };
+        self.finish(task, command, now)
     }
 }

@@ -51,6 +51,7 @@ use crate::error::ParseStatusError;
 /// Serialized in `snake_case` (`"pending"`, `"running"`, …), the same text
 /// as [`Status::as_str`], [`Display`](fmt::Display) and [`FromStr`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Accepted and waiting to run, possibly not before its `todo_at`.

@@ -67,13 +67,14 @@
 //! proptest! {
 //!     // In a host's `tests/` file, put `#[test]` on the function.
 //!     fn handlers_keep_the_host_invariants(
-//!         mut task in strategies::task_of(vec![Zone::Create, Zone::Publish]),
+//!         (mut task, created) in strategies::task_of(vec![Zone::Create, Zone::Publish]),
 //!         steps in proptest::collection::vec(step(), 1..40),
 //!     ) {
 //!         // Required arguments have valid values from the start.
 //!         if *task.kind() == Zone::Create {
 //!             prop_assert!(task.arguments().contains_key("zone"));
 //!         }
+//!         let mut log = vec![created];
 //!         let mut now = task.created_at();
 //!         for step in &steps {
 //!             now += Duration::seconds(step.advance);
@@ -81,10 +82,15 @@
 //!             let before = task.clone();
 //!             match task.apply(command, actor, now) {
 //!                 // The host's handler, or its store's save, runs here.
-//!                 Ok(event) => prop_assert_eq!(event.version, before.version() + 1),
+//!                 Ok(event) => {
+//!                     prop_assert_eq!(task.version(), before.version() + 1);
+//!                     log.extend(event);
+//!                 }
 //!                 Err(_) => prop_assert_eq!(&task, &before),
 //!             }
 //!         }
+//!         // The log rebuilds the record.
+//!         prop_assert!(task.check_log(&log).is_ok());
 //!     }
 //! }
 //!
@@ -102,7 +108,7 @@ use proptest::sample::select;
 
 use crate::actor::{Actor, Owner, Role, RoleSet};
 use crate::argument::{ArgumentSpec, ArgumentType, ArgumentValue, Arguments};
-use crate::command::{Command, NewTask, Outcome, ResourceRef};
+use crate::command::{Command, Event, NewTask, Outcome, ResourceRef};
 use crate::failure::{Failure, FailureRule, Origin, Then, Warning};
 use crate::id::IdGenerator;
 use crate::lease::LeaseToken;
@@ -834,7 +840,9 @@ pub fn new_task<K: TaskKind + Debug + 'static>(
 /// # Panics
 ///
 /// When `kinds` is empty.
-pub fn task_of<K: TaskKind + Debug + 'static>(kinds: Vec<K>) -> impl Strategy<Value = Task<K>> {
+pub fn task_of<K: TaskKind + Debug + 'static>(
+    kinds: Vec<K>,
+) -> impl Strategy<Value = (Task<K>, Event<K>)> {
     let creators: Vec<ActorChoice> = table::creation()
         .roles
         .iter()
@@ -1053,10 +1061,18 @@ impl Step {
         }
     }
 
+    /// A time to check again, for a third of the steps: halfway to the
+    /// step's deadline.
+    fn check_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.roll
+            .is_multiple_of(3)
+            .then(|| now + Duration::seconds(self.horizon / 2))
+    }
+
     /// The concrete command for `task` at `now`, for this step's action
     /// (without drawing from the table: see [`resolve`](Step::resolve)).
     pub fn command<K: TaskKind>(&self, task: &Task<K>, now: DateTime<Utc>) -> Command<K> {
-        let current = task.lease().map(|lease| lease.token);
+        let current = task.lease().map(crate::Lease::token);
         let token = match self.token {
             TokenChoice::Current => current,
             TokenChoice::Stale(n) => Some(LeaseToken::new(n)),
@@ -1082,10 +1098,12 @@ impl Step {
                 token: token_or_zero,
                 lease_until: deadline,
                 progress: self.text.clone(),
+                check_at: self.check_at(now),
             },
             Action::Wait => Command::Wait {
                 token: token_or_zero,
                 until: deadline,
+                check_at: self.check_at(now),
                 reason: self.text.clone(),
             },
             Action::Resume => Command::Resume {

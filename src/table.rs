@@ -59,6 +59,7 @@ use crate::status::Status;
 /// [`Command`](crate::Command) carries the data of a command;
 /// `Action` is only its name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Create a task (the only row with no `from`).
@@ -183,6 +184,7 @@ impl FromStr for Action {
 
 /// A condition a row needs besides status and role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum Guard {
     /// The command presents the token of the current lease (fencing: a

@@ -14,24 +14,24 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;
 
 use taskstate::argument::Problem;
 use taskstate::{
     Action, Actor, ArgumentError, ArgumentSpec, ArgumentType, ArgumentValue, Arguments, CodeMatch,
-    Command, Effect, Failure, FailureRule, FollowUp, IdGenerator, NamedKind, NewTask, Origin,
-    Owner, Rejection, RelaunchRefusal, RelaunchRules, ResourceRef, RetryPolicy, Role, Rule, Rules,
-    Status, StatusSet, Task, Then,
+    Command, Effect, Event, Failure, FailureRule, FollowUp, IdGenerator, NamedKind, NewTask,
+    Origin, Owner, Rejection, RelaunchRefusal, RelaunchRules, ResourceRef, RetryPolicy, Role, Rule,
+    Rules, Run, Status, StatusSet, Task, Then,
 };
 
-use common::{accept, alice, bob, mallory, provider_failure, reject, t, task_of};
+use common::{Logged, alice, bob, logged_of, mallory, provider_failure, reject, t};
 
 type T = Task<NamedKind>;
 
 /// Creates a task of `kind` for alice at `t(0)` with the given first
-/// argument values.
-fn create(kind: NamedKind, arguments: &[(&str, ArgumentValue)]) -> Result<T, Rejection> {
+/// argument values, with its log.
+fn create(kind: NamedKind, arguments: &[(&str, ArgumentValue)]) -> Result<Logged, Rejection> {
     let mut new = NewTask::new(
         IdGenerator::seeded(1).next_id(t(0)),
         kind,
@@ -41,16 +41,39 @@ fn create(kind: NamedKind, arguments: &[(&str, ArgumentValue)]) -> Result<T, Rej
     for (key, value) in arguments {
         new = new.argument(*key, value.clone());
     }
-    Task::create(new, alice(), t(0))
+    Task::create(new, alice(), t(0)).map(Logged::new)
+}
+
+/// Applies a command that must be accepted, appending its event to the
+/// log.
+fn accept(task: &mut Logged, command: Command<NamedKind>, actor: Actor, now: DateTime<Utc>) {
+    if let Err(rejection) = task.apply(command.clone(), actor.clone(), now) {
+        panic!("{actor} {command:?} refused: {rejection}");
+    }
+}
+
+/// Starts `task` for an executor, logging the start.
+fn start(task: &mut Logged, lease_until: DateTime<Utc>, now: DateTime<Utc>) -> Run {
+    let (run, started) = task.task.start(lease_until, None, now).unwrap();
+    task.push(started);
+    run
+}
+
+/// Has `run` fail `task`, logging the failure.
+fn fail(task: &mut Logged, run: Run, failure: Failure, now: DateTime<Utc>) {
+    let failed = run.fail(&mut task.task, failure, now).unwrap();
+    task.push(failed);
 }
 
 /// Starts `task` at `t(at)` and has its executor fail it at `t(at + 1)`.
-fn fail_run(task: &mut T, failure: Failure, at: i64) {
-    let run = task
+fn fail_run(task: &mut Logged, failure: Failure, at: i64) {
+    let (run, started) = task
+        .task
         .start(t(at + 300), Some("worker-1".into()), t(at))
         .unwrap();
-    run.fail(task, failure, t(at + 1)).unwrap();
-    assert_eq!(task.status(), Status::Failed);
+    task.push(started);
+    fail(task, run, failure, t(at + 1));
+    assert_eq!(task.task.status(), Status::Failed);
 }
 
 /// A customer-origin failure flagging `keys`.
@@ -101,12 +124,14 @@ fn cannot_relaunch(reason: RelaunchRefusal) -> Rejection {
     Rejection::CannotRelaunch { reason }
 }
 
-fn last_event(task: &T) -> &taskstate::Event<NamedKind> {
-    task.history().last().unwrap()
+fn last_event(task: &Logged) -> &Event<NamedKind> {
+    task.log.last().unwrap()
 }
 
-fn replays(task: &T) {
-    assert_eq!(&T::replay(task.history().to_vec()).unwrap(), task);
+/// The log rebuilds the record.
+fn replays(task: &Logged) {
+    task.task.check_log(&task.log).unwrap();
+    assert_eq!(T::replay(&task.log).unwrap(), task.task);
 }
 
 // ---------------------------------------------------------------------
@@ -135,7 +160,7 @@ fn first_values() -> Vec<(&'static str, ArgumentValue)> {
 
 /// A task of [`every_type_kind`] that failed for the customer's
 /// information, so that alice may edit its arguments.
-fn failed_with_every_type() -> T {
+fn failed_with_every_type() -> Logged {
     let mut task = create(every_type_kind(), &first_values()).unwrap();
     fail_run(&mut task, customer_failure(2, &["authCode"]), 1);
     task
@@ -239,7 +264,7 @@ fn every_argument_problem_is_reachable_through_set_argument_and_names_the_key() 
     for (i, (key, value, problem)) in cases.into_iter().enumerate() {
         seen.insert(problem_name(&problem));
         let rejection = reject(
-            &mut task,
+            &mut task.task,
             set(key, value.clone()),
             alice(),
             t(10 + i as i64),
@@ -263,7 +288,7 @@ fn every_argument_problem_is_reachable_through_set_argument_and_names_the_key() 
     .collect();
     assert_eq!(seen, expected);
     // Nothing was recorded by all those refusals.
-    assert_eq!(task.version(), 3);
+    assert_eq!(task.task.version(), 3);
 
     // The same keys take valid values, at their bounds.
     let valid: Vec<(&str, ArgumentValue)> = vec![
@@ -286,7 +311,7 @@ fn every_argument_problem_is_reachable_through_set_argument_and_names_the_key() 
             alice(),
             t(100 + i as i64),
         );
-        assert_eq!(task.arguments().get(key), Some(&value));
+        assert_eq!(task.task.arguments().get(key), Some(&value));
     }
     replays(&task);
 }
@@ -295,7 +320,7 @@ fn every_argument_problem_is_reachable_through_set_argument_and_names_the_key() 
 fn argument_errors_read_as_the_key_and_the_problem() {
     let mut task = failed_with_every_type();
     let rejection = reject(
-        &mut task,
+        &mut task.task,
         Command::set_argument("legitimacyAfnic", "short"),
         alice(),
         t(10),
@@ -304,9 +329,14 @@ fn argument_errors_read_as_the_key_and_the_problem() {
         rejection.to_string(),
         "argument legitimacyAfnic: shorter than 10 characters"
     );
-    let rejection = reject(&mut task, set("authCode", None), alice(), t(11));
+    let rejection = reject(&mut task.task, set("authCode", None), alice(), t(11));
     assert_eq!(rejection.to_string(), "argument authCode: required");
-    let rejection = reject(&mut task, Command::set_argument("nope", 1), alice(), t(12));
+    let rejection = reject(
+        &mut task.task,
+        Command::set_argument("nope", 1),
+        alice(),
+        t(12),
+    );
     assert_eq!(
         rejection.to_string(),
         "argument nope: not an argument of this kind"
@@ -411,7 +441,7 @@ fn create_refuses_unknown_keys_bad_values_and_missing_required_arguments() {
     // A read-only argument takes its first value at creation.
     let task = create(every_type_kind(), &first_values()).unwrap();
     assert_eq!(
-        task.arguments().get("domain"),
+        task.task.arguments().get("domain"),
         Some(&ArgumentValue::from("example.fr"))
     );
 }
@@ -427,7 +457,7 @@ fn auth_code_kind(rules: Rules) -> NamedKind {
         .argument(ArgumentSpec::text("note", 0, 20))
 }
 
-fn auth_code_task(rules: Rules) -> T {
+fn auth_code_task(rules: Rules) -> Logged {
     create(
         auth_code_kind(rules),
         &[("domain", "example.fr".into()), ("authCode", "0000".into())],
@@ -438,10 +468,10 @@ fn auth_code_task(rules: Rules) -> T {
 #[test]
 fn editing_is_refused_while_running() {
     let mut task = auth_code_task(Rules::new());
-    let run = task.start(t(300), None, t(1)).unwrap();
+    let run = start(&mut task, t(300), t(1));
     for actor in [alice(), bob()] {
         let rejection = reject(
-            &mut task,
+            &mut task.task,
             Command::set_argument("authCode", "s3cr3t"),
             actor.clone(),
             t(2),
@@ -456,12 +486,11 @@ fn editing_is_refused_while_running() {
         };
         assert_eq!((status, action), (Status::Running, Action::SetArgument));
         assert!(!legal.contains(&Action::SetArgument));
-        assert!(!task.can_edit("authCode", &actor, t(2)));
-        assert!(!task.can_edit("note", &actor, t(2)));
+        assert!(!task.task.can_edit("authCode", &actor, t(2)));
+        assert!(!task.task.can_edit("note", &actor, t(2)));
     }
-    run.fail(&mut task, customer_failure(3, &["authCode"]), t(3))
-        .unwrap();
-    assert!(task.can_edit("authCode", &alice(), t(4)));
+    fail(&mut task, run, customer_failure(3, &["authCode"]), t(3));
+    assert!(task.task.can_edit("authCode", &alice(), t(4)));
 }
 
 #[test]
@@ -469,7 +498,7 @@ fn a_provider_failure_is_corrected_by_an_operator_not_by_the_customer() {
     let mut task = auth_code_task(Rules::new());
     fail_run(&mut task, provider_failure(t(2)), 1);
     let rejection = reject(
-        &mut task,
+        &mut task.task,
         Command::set_argument("authCode", "s3cr3t"),
         alice(),
         t(3),
@@ -480,8 +509,8 @@ fn a_provider_failure_is_corrected_by_an_operator_not_by_the_customer() {
             reason: RelaunchRefusal::ProviderFailure
         }
     );
-    assert!(!task.can_edit("authCode", &alice(), t(3)));
-    assert!(task.can_edit("authCode", &bob(), t(3)));
+    assert!(!task.task.can_edit("authCode", &alice(), t(3)));
+    assert!(task.task.can_edit("authCode", &bob(), t(3)));
 
     accept(
         &mut task,
@@ -496,10 +525,10 @@ fn a_provider_failure_is_corrected_by_an_operator_not_by_the_customer() {
         Some(&previous(&[("authCode", Some("0000".into()))]))
     );
     assert_eq!(
-        task.arguments().get("authCode"),
+        task.task.arguments().get("authCode"),
         Some(&ArgumentValue::from("s3cr3t"))
     );
-    assert_eq!(task.status(), Status::Failed);
+    assert_eq!(task.task.status(), Status::Failed);
     replays(&task);
 }
 
@@ -508,14 +537,14 @@ fn the_edit_rule_decides_the_statuses() {
     // Editable while pending only.
     let rules = Rules::new().edit(StatusSet::of(&[Status::Pending]));
     let mut task = auth_code_task(rules);
-    assert!(task.can_edit("note", &alice(), t(1)));
+    assert!(task.task.can_edit("note", &alice(), t(1)));
     accept(
         &mut task,
         Command::set_argument("note", "first try"),
         alice(),
         t(1),
     );
-    assert_eq!(task.status(), Status::Pending);
+    assert_eq!(task.task.status(), Status::Pending);
     assert_eq!(
         last_event(&task).effect.as_deref(),
         Some(&previous(&[("note", None)]))
@@ -524,7 +553,7 @@ fn the_edit_rule_decides_the_statuses() {
     fail_run(&mut task, customer_failure(3, &["authCode"]), 2);
     for actor in [alice(), bob()] {
         let rejection = reject(
-            &mut task,
+            &mut task.task,
             Command::set_argument("authCode", "s3cr3t"),
             actor.clone(),
             t(5),
@@ -539,13 +568,13 @@ fn the_edit_rule_decides_the_statuses() {
                 role: actor.role(),
             }
         );
-        assert!(!task.can_edit("authCode", &actor, t(5)));
+        assert!(!task.task.can_edit("authCode", &actor, t(5)));
     }
 
     // The standard rules: failed only, so a pending task is not editable.
     let mut standard = auth_code_task(Rules::new());
     let rejection = reject(
-        &mut standard,
+        &mut standard.task,
         Command::set_argument("note", "x"),
         alice(),
         t(1),
@@ -559,7 +588,7 @@ fn the_edit_rule_decides_the_statuses() {
             ..
         }
     ));
-    assert!(!standard.can_edit("note", &alice(), t(1)));
+    assert!(!standard.task.can_edit("note", &alice(), t(1)));
 }
 
 #[test]
@@ -567,7 +596,7 @@ fn another_customer_cannot_edit() {
     let mut task = auth_code_task(Rules::new());
     fail_run(&mut task, customer_failure(2, &["authCode"]), 1);
     let rejection = reject(
-        &mut task,
+        &mut task.task,
         Command::set_argument("authCode", "s3cr3t"),
         mallory(),
         t(3),
@@ -579,8 +608,8 @@ fn another_customer_cannot_edit() {
             action: Action::SetArgument,
         }
     );
-    assert!(!task.can_edit("authCode", &mallory(), t(3)));
-    assert!(task.can_edit("authCode", &alice(), t(3)));
+    assert!(!task.task.can_edit("authCode", &mallory(), t(3)));
+    assert!(task.task.can_edit("authCode", &alice(), t(3)));
 }
 
 #[test]
@@ -588,30 +617,35 @@ fn can_edit_agrees_with_set_argument_key_by_key() {
     let mut task = auth_code_task(Rules::new());
     fail_run(&mut task, customer_failure(2, &["authCode"]), 1);
     // Required: clearing is refused, but setting is an edit alice may make.
-    assert!(task.can_edit("authCode", &alice(), t(3)));
+    assert!(task.task.can_edit("authCode", &alice(), t(3)));
     assert_eq!(
-        reject(&mut task, set("authCode", None), alice(), t(3)),
+        reject(&mut task.task, set("authCode", None), alice(), t(3)),
         invalid("authCode", Problem::Required)
     );
     // Read-only and unknown: no edit at all.
-    assert!(!task.can_edit("domain", &alice(), t(3)));
-    assert!(!task.can_edit("domain", &bob(), t(3)));
+    assert!(!task.task.can_edit("domain", &alice(), t(3)));
+    assert!(!task.task.can_edit("domain", &bob(), t(3)));
     assert_eq!(
         reject(
-            &mut task,
+            &mut task.task,
             Command::set_argument("domain", "example.com"),
             bob(),
             t(3)
         ),
         invalid("domain", Problem::ReadOnly)
     );
-    assert!(!task.can_edit("nope", &alice(), t(3)));
+    assert!(!task.task.can_edit("nope", &alice(), t(3)));
     assert_eq!(
-        reject(&mut task, Command::set_argument("nope", "x"), alice(), t(3)),
+        reject(
+            &mut task.task,
+            Command::set_argument("nope", "x"),
+            alice(),
+            t(3)
+        ),
         invalid("nope", Problem::UnknownKey)
     );
     // Optional: both setting and clearing are accepted.
-    assert!(task.can_edit("note", &alice(), t(3)));
+    assert!(task.task.can_edit("note", &alice(), t(3)));
     accept(
         &mut task,
         Command::set_argument("authCode", "s3cr3t"),
@@ -625,7 +659,7 @@ fn can_edit_agrees_with_set_argument_key_by_key() {
         t(5),
     );
     accept(&mut task, set("note", None), bob(), t(6));
-    assert!(!task.arguments().contains_key("note"));
+    assert!(!task.task.arguments().contains_key("note"));
 }
 
 #[test]
@@ -656,7 +690,7 @@ fn every_accepted_edit_records_the_value_it_replaced_and_who_made_it() {
     ];
     for (i, (command, actor, effect)) in edits.into_iter().enumerate() {
         let at = t(10 + i as i64);
-        let version = task.version();
+        let version = task.task.version();
         accept(&mut task, command.clone(), actor.clone(), at);
         let event = last_event(&task);
         assert_eq!(event.version, version + 1);
@@ -669,7 +703,7 @@ fn every_accepted_edit_records_the_value_it_replaced_and_who_made_it() {
         );
         assert_eq!(event.effect.as_deref(), Some(&effect));
     }
-    assert_eq!(task.fields_to_correct(), Vec::<&str>::new());
+    assert_eq!(task.task.fields_to_correct(), Vec::<&str>::new());
     replays(&task);
 }
 
@@ -679,46 +713,61 @@ fn every_accepted_edit_records_the_value_it_replaced_and_who_made_it() {
 
 #[test]
 fn the_customer_budget_is_spent_but_operators_relaunch_without_one() {
-    let mut task = task_of(NamedKind::with_rules(
+    let mut task = logged_of(NamedKind::with_rules(
         "DomainCreate",
         Rules::new().relaunch(RelaunchRules::STANDARD.max(1)),
     ));
     fail_run(&mut task, customer_failure(2, &[]), 1);
-    assert!(task.can_relaunch(&alice(), t(3)));
+    assert!(task.task.can_relaunch(&alice(), t(3)));
     accept(&mut task, Command::relaunch(), alice(), t(3));
-    assert_eq!(task.relaunches(), 1);
+    assert_eq!(task.task.relaunches(), 1);
 
     fail_run(&mut task, customer_failure(5, &[]), 4);
     let spent = cannot_relaunch(RelaunchRefusal::BudgetSpent { used: 1, max: 1 });
-    assert_eq!(reject(&mut task, Command::relaunch(), alice(), t(6)), spent);
+    assert_eq!(
+        reject(&mut task.task, Command::relaunch(), alice(), t(6)),
+        spent
+    );
     assert_eq!(
         spent.to_string(),
         "cannot relaunch: the relaunches allowed (1) are spent"
     );
-    assert!(!task.can_relaunch(&alice(), t(6)));
-    assert_eq!(task.relaunch_rejection(&alice(), t(6)), Some(spent.clone()));
+    assert!(!task.task.can_relaunch(&alice(), t(6)));
+    assert_eq!(
+        task.task.relaunch_rejection(&alice(), t(6)),
+        Some(spent.clone())
+    );
     // With the budget spent, the customer cannot correct either.
     assert_eq!(
-        reject(&mut task, Command::set_argument("x", "y"), alice(), t(6)),
+        reject(
+            &mut task.task,
+            Command::set_argument("x", "y"),
+            alice(),
+            t(6)
+        ),
         Rejection::CannotCorrect {
             reason: RelaunchRefusal::BudgetSpent { used: 1, max: 1 }
         }
     );
 
-    assert!(task.can_relaunch(&bob(), t(6)));
-    assert_eq!(task.relaunch_rejection(&bob(), t(6)), None);
+    assert!(task.task.can_relaunch(&bob(), t(6)));
+    assert_eq!(task.task.relaunch_rejection(&bob(), t(6)), None);
     accept(&mut task, Command::relaunch(), bob(), t(7));
-    assert_eq!(task.status(), Status::Pending);
-    assert_eq!(task.relaunches(), 1, "operator relaunches do not count");
+    assert_eq!(task.task.status(), Status::Pending);
+    assert_eq!(
+        task.task.relaunches(),
+        1,
+        "operator relaunches do not count"
+    );
     assert_eq!(last_event(&task).actor, bob());
 
     fail_run(&mut task, customer_failure(9, &[]), 8);
     assert_eq!(
-        reject(&mut task, Command::relaunch(), alice(), t(10)),
+        reject(&mut task.task, Command::relaunch(), alice(), t(10)),
         spent
     );
     accept(&mut task, Command::relaunch(), bob(), t(11));
-    assert_eq!(task.relaunches(), 1);
+    assert_eq!(task.task.relaunches(), 1);
     replays(&task);
 }
 
@@ -730,15 +779,18 @@ fn two_flags_kind(relaunch: RelaunchRules) -> NamedKind {
 
 #[test]
 fn flagged_arguments_must_be_corrected_before_a_relaunch() {
-    let mut task = task_of(two_flags_kind(RelaunchRules::STANDARD));
+    let mut task = logged_of(two_flags_kind(RelaunchRules::STANDARD));
     fail_run(
         &mut task,
         customer_failure(2, &["authCode", "legitimacyAfnic"]),
         1,
     );
-    assert_eq!(task.fields_to_correct(), ["authCode", "legitimacyAfnic"]);
     assert_eq!(
-        reject(&mut task, Command::relaunch(), alice(), t(3)),
+        task.task.fields_to_correct(),
+        ["authCode", "legitimacyAfnic"]
+    );
+    assert_eq!(
+        reject(&mut task.task, Command::relaunch(), alice(), t(3)),
         cannot_relaunch(RelaunchRefusal::Uncorrected {
             keys: vec!["authCode".into(), "legitimacyAfnic".into()]
         })
@@ -749,12 +801,12 @@ fn flagged_arguments_must_be_corrected_before_a_relaunch() {
         alice(),
         t(4),
     );
-    assert_eq!(task.fields_to_correct(), ["legitimacyAfnic"]);
+    assert_eq!(task.task.fields_to_correct(), ["legitimacyAfnic"]);
     let uncorrected = cannot_relaunch(RelaunchRefusal::Uncorrected {
         keys: vec!["legitimacyAfnic".into()],
     });
     assert_eq!(
-        reject(&mut task, Command::relaunch(), alice(), t(5)),
+        reject(&mut task.task, Command::relaunch(), alice(), t(5)),
         uncorrected
     );
     assert_eq!(
@@ -764,42 +816,42 @@ fn flagged_arguments_must_be_corrected_before_a_relaunch() {
     // Carrying a correction of another key does not help.
     assert_eq!(
         reject(
-            &mut task,
+            &mut task.task,
             relaunch_with(&[("authCode", "0th3r".into())]),
             alice(),
             t(5)
         ),
         uncorrected
     );
-    assert!(!task.can_relaunch(&alice(), t(5)));
+    assert!(!task.task.can_relaunch(&alice(), t(5)));
     accept(
         &mut task,
         Command::set_argument("legitimacyAfnic", "I am the mayor of this town"),
         alice(),
         t(6),
     );
-    assert!(task.fields_to_correct().is_empty());
-    assert!(task.can_relaunch(&alice(), t(7)));
+    assert!(task.task.fields_to_correct().is_empty());
+    assert!(task.task.can_relaunch(&alice(), t(7)));
     accept(&mut task, Command::relaunch(), alice(), t(7));
-    assert_eq!(task.status(), Status::Pending);
+    assert_eq!(task.task.status(), Status::Pending);
     replays(&task);
 }
 
 #[test]
 fn a_relaunch_carrying_the_corrections_is_accepted_at_once() {
-    let mut task = task_of(two_flags_kind(RelaunchRules::STANDARD));
+    let mut task = logged_of(two_flags_kind(RelaunchRules::STANDARD));
     // The standard rules allow no edit while pending: the values come
     // from the relaunch alone.
-    assert!(task.arguments().is_empty());
-    assert!(!task.can_edit("authCode", &alice(), t(0)));
+    assert!(task.task.arguments().is_empty());
+    assert!(!task.task.can_edit("authCode", &alice(), t(0)));
     fail_run(
         &mut task,
         customer_failure(2, &["authCode", "legitimacyAfnic"]),
         1,
     );
-    assert_eq!(task.attempts(), 1);
-    assert_eq!(task.done_at(), Some(t(2)));
-    assert!(task.failure().is_some());
+    assert_eq!(task.task.attempts(), 1);
+    assert_eq!(task.task.done_at(), Some(t(2)));
+    assert!(task.task.failure().is_some());
     let legitimacy = ArgumentValue::from("I am the mayor of this town");
     accept(
         &mut task,
@@ -815,47 +867,47 @@ fn a_relaunch_carrying_the_corrections_is_accepted_at_once() {
         Some(&previous(&[("authCode", None), ("legitimacyAfnic", None)]))
     );
     // The state after a relaunch.
-    assert_eq!(task.status(), Status::Pending);
-    assert_eq!(task.attempts(), 0);
-    assert_eq!(task.failure(), None);
-    assert_eq!(task.follow_up(), None);
-    assert_eq!(task.done_at(), None);
-    assert_eq!(task.comment(), None);
-    assert_eq!(task.relaunches(), 1);
+    assert_eq!(task.task.status(), Status::Pending);
+    assert_eq!(task.task.attempts(), 0);
+    assert_eq!(task.task.failure(), None);
+    assert_eq!(task.task.follow_up(), None);
+    assert_eq!(task.task.done_at(), None);
+    assert_eq!(task.task.comment(), None);
+    assert_eq!(task.task.relaunches(), 1);
     let expected: Arguments = BTreeMap::from([
         ("authCode".to_owned(), ArgumentValue::from("s3cr3t")),
         ("legitimacyAfnic".to_owned(), legitimacy),
     ]);
-    assert_eq!(task.arguments(), &expected);
+    assert_eq!(task.task.arguments(), &expected);
     replays(&task);
 }
 
 #[test]
 fn without_corrections_a_flagged_task_relaunches_uncorrected() {
-    let mut task = task_of(two_flags_kind(
+    let mut task = logged_of(two_flags_kind(
         RelaunchRules::STANDARD.without_corrections(),
     ));
     fail_run(&mut task, customer_failure(2, &["authCode"]), 1);
-    assert_eq!(task.fields_to_correct(), ["authCode"]);
-    assert!(task.can_relaunch(&alice(), t(3)));
+    assert_eq!(task.task.fields_to_correct(), ["authCode"]);
+    assert!(task.task.can_relaunch(&alice(), t(3)));
     accept(&mut task, Command::relaunch(), alice(), t(3));
-    assert_eq!(task.status(), Status::Pending);
-    assert!(task.arguments().is_empty());
+    assert_eq!(task.task.status(), Status::Pending);
+    assert!(task.task.arguments().is_empty());
 }
 
 #[test]
 fn operators_only_refuses_customers() {
-    let mut task = task_of(two_flags_kind(RelaunchRules::OPERATORS_ONLY));
+    let mut task = logged_of(two_flags_kind(RelaunchRules::OPERATORS_ONLY));
     fail_run(&mut task, customer_failure(2, &["authCode"]), 1);
     assert_eq!(
-        reject(&mut task, Command::relaunch(), alice(), t(3)),
+        reject(&mut task.task, Command::relaunch(), alice(), t(3)),
         cannot_relaunch(RelaunchRefusal::OperatorsOnly)
     );
     // Corrections do not change that, and editing is refused for the same
     // reason.
     assert_eq!(
         reject(
-            &mut task,
+            &mut task.task,
             relaunch_with(&[("authCode", "s3cr3t".into())]),
             alice(),
             t(3)
@@ -864,7 +916,7 @@ fn operators_only_refuses_customers() {
     );
     assert_eq!(
         reject(
-            &mut task,
+            &mut task.task,
             Command::set_argument("authCode", "s3cr3t"),
             alice(),
             t(3)
@@ -874,31 +926,34 @@ fn operators_only_refuses_customers() {
         }
     );
     accept(&mut task, Command::relaunch(), bob(), t(4));
-    assert_eq!(task.status(), Status::Pending);
-    assert_eq!(task.relaunches(), 0);
+    assert_eq!(task.task.status(), Status::Pending);
+    assert_eq!(task.task.relaunches(), 0);
 }
 
 #[test]
 fn provider_failures_are_relaunched_by_customers_only_when_the_kind_says_so() {
-    let mut standard = task_of(NamedKind::new("HostCommission"));
+    let mut standard = logged_of(NamedKind::new("HostCommission"));
     fail_run(&mut standard, provider_failure(t(2)), 1);
-    assert!(matches!(standard.follow_up(), Some(FollowUp::Retry { .. })));
+    assert!(matches!(
+        standard.task.follow_up(),
+        Some(FollowUp::Retry { .. })
+    ));
     assert_eq!(
-        reject(&mut standard, Command::relaunch(), alice(), t(3)),
+        reject(&mut standard.task, Command::relaunch(), alice(), t(3)),
         cannot_relaunch(RelaunchRefusal::ProviderFailure)
     );
 
-    let mut vmware = task_of(NamedKind::with_rules(
+    let mut vmware = logged_of(NamedKind::with_rules(
         "HostCommission",
         Rules::new().relaunch(RelaunchRules::STANDARD.provider_failures()),
     ));
     fail_run(&mut vmware, provider_failure(t(2)), 1);
-    assert_eq!(vmware.attempts(), 1);
-    assert!(vmware.can_relaunch(&alice(), t(3)));
+    assert_eq!(vmware.task.attempts(), 1);
+    assert!(vmware.task.can_relaunch(&alice(), t(3)));
     accept(&mut vmware, Command::relaunch(), alice(), t(3));
-    assert_eq!(vmware.status(), Status::Pending);
-    assert_eq!(vmware.attempts(), 0);
-    assert_eq!(vmware.relaunches(), 1);
+    assert_eq!(vmware.task.status(), Status::Pending);
+    assert_eq!(vmware.task.attempts(), 0);
+    assert_eq!(vmware.task.relaunches(), 1);
 }
 
 #[test]
@@ -909,13 +964,13 @@ fn a_final_failure_refuses_the_customer() {
         Origin::Customer,
         Then::Final,
     )]);
-    let mut task = task_of(kind);
+    let mut task = logged_of(kind);
     let failure = Failure::customer("QUOTA_EXCEEDED", "too many domains", t(2)).flag("authCode");
     fail_run(&mut task, failure, 1);
-    assert_eq!(task.follow_up(), Some(FollowUp::Final));
+    assert_eq!(task.task.follow_up(), Some(FollowUp::Final));
     assert_eq!(
         reject(
-            &mut task,
+            &mut task.task,
             relaunch_with(&[("authCode", "s3cr3t".into())]),
             alice(),
             t(3)
@@ -923,12 +978,12 @@ fn a_final_failure_refuses_the_customer() {
         cannot_relaunch(RelaunchRefusal::Final)
     );
     assert_eq!(
-        task.relaunch_rejection(&alice(), t(3)),
+        task.task.relaunch_rejection(&alice(), t(3)),
         Some(cannot_relaunch(RelaunchRefusal::Final))
     );
     assert_eq!(
         reject(
-            &mut task,
+            &mut task.task,
             Command::set_argument("authCode", "s3cr3t"),
             alice(),
             t(3)
@@ -939,13 +994,13 @@ fn a_final_failure_refuses_the_customer() {
     );
     // No retry is scheduled either.
     assert!(matches!(
-        reject(&mut task, Command::Retry, Actor::System, t(10_000)),
+        reject(&mut task.task, Command::Retry, Actor::System, t(10_000)),
         Rejection::NoRetryScheduled {
             follow_up: Some(FollowUp::Final)
         }
     ));
     accept(&mut task, Command::relaunch(), bob(), t(4));
-    assert_eq!(task.status(), Status::Pending);
+    assert_eq!(task.task.status(), Status::Pending);
 }
 
 // ---------------------------------------------------------------------
@@ -955,7 +1010,7 @@ fn a_final_failure_refuses_the_customer() {
 const CREDENTIALS_ROUTE: &str =
     "credential tasks are retried through the credentials route with a new spec";
 
-fn credentials_task() -> T {
+fn credentials_task() -> Logged {
     let kind = NamedKind::with_rules(
         "HostCredentialsUpdate",
         Rules::new().relaunch(RelaunchRules::dedicated_route(CREDENTIALS_ROUTE)),
@@ -984,10 +1039,10 @@ fn the_generic_relaunch_is_refused_with_the_kinds_reason() {
     });
     for actor in [alice(), bob()] {
         assert_eq!(
-            reject(&mut task, Command::relaunch(), actor.clone(), t(3)),
+            reject(&mut task.task, Command::relaunch(), actor.clone(), t(3)),
             refusal
         );
-        assert!(!task.can_relaunch(&actor, t(3)));
+        assert!(!task.task.can_relaunch(&actor, t(3)));
     }
     assert_eq!(
         refusal.to_string(),
@@ -1001,7 +1056,7 @@ fn the_generic_relaunch_is_refused_with_the_kinds_reason() {
         t(4),
     );
     assert_eq!(
-        reject(&mut task, Command::relaunch(), alice(), t(5)),
+        reject(&mut task.task, Command::relaunch(), alice(), t(5)),
         refusal
     );
 }
@@ -1016,13 +1071,13 @@ fn a_relaunch_carrying_a_new_credentials_spec_is_accepted() {
         alice(),
         t(3),
     );
-    assert_eq!(task.status(), Status::Pending);
+    assert_eq!(task.task.status(), Status::Pending);
     assert_eq!(
-        task.arguments().get("credentials"),
+        task.task.arguments().get("credentials"),
         Some(&ArgumentValue::Json(spec))
     );
     assert_eq!(
-        task.arguments().get("username"),
+        task.task.arguments().get("username"),
         Some(&ArgumentValue::from("root"))
     );
     assert_eq!(
@@ -1032,16 +1087,16 @@ fn a_relaunch_carrying_a_new_credentials_spec_is_accepted() {
             Some(json!({"ssh_key": "old"}).into())
         )]))
     );
-    assert_eq!(task.relaunches(), 1);
+    assert_eq!(task.task.relaunches(), 1);
     replays(&task);
 }
 
 #[test]
 fn a_relaunch_with_one_invalid_value_changes_nothing() {
     let mut task = credentials_task();
-    let before = task.arguments().clone();
+    let before = task.task.arguments().clone();
     let rejection = reject(
-        &mut task,
+        &mut task.task,
         relaunch_with(&[
             ("credentials", json!({"ssh_key": "new"}).into()),
             ("username", "".into()),
@@ -1050,20 +1105,20 @@ fn a_relaunch_with_one_invalid_value_changes_nothing() {
         t(3),
     );
     assert_eq!(rejection, invalid("username", Problem::TooShort { min: 1 }));
-    assert_eq!(task.arguments(), &before);
+    assert_eq!(task.task.arguments(), &before);
     assert_eq!(
-        task.arguments().get("credentials"),
+        task.task.arguments().get("credentials"),
         Some(&ArgumentValue::Json(json!({"ssh_key": "old"})))
     );
     assert_eq!(
-        task.arguments().get("username"),
+        task.task.arguments().get("username"),
         Some(&ArgumentValue::from("root"))
     );
-    assert_eq!(task.status(), Status::Failed);
+    assert_eq!(task.task.status(), Status::Failed);
 
     // Invalid first, valid second: the same.
     let rejection = reject(
-        &mut task,
+        &mut task.task,
         relaunch_with(&[
             ("credentials", "not json".into()),
             ("username", "admin".into()),
@@ -1083,7 +1138,7 @@ fn a_relaunch_with_one_invalid_value_changes_nothing() {
     );
     // An unknown key in the bundle refuses the whole of it too.
     let rejection = reject(
-        &mut task,
+        &mut task.task,
         relaunch_with(&[
             ("credentials", json!({"ssh_key": "new"}).into()),
             ("password", "hunter2".into()),
@@ -1097,7 +1152,7 @@ fn a_relaunch_with_one_invalid_value_changes_nothing() {
     let mut transfer = auth_code_task(Rules::new());
     fail_run(&mut transfer, customer_failure(2, &["authCode"]), 1);
     let rejection = reject(
-        &mut transfer,
+        &mut transfer.task,
         relaunch_with(&[
             ("authCode", "s3cr3t".into()),
             ("domain", "example.com".into()),
@@ -1107,11 +1162,11 @@ fn a_relaunch_with_one_invalid_value_changes_nothing() {
     );
     assert_eq!(rejection, invalid("domain", Problem::ReadOnly));
     assert_eq!(
-        transfer.arguments().get("authCode"),
+        transfer.task.arguments().get("authCode"),
         Some(&ArgumentValue::from("0000"))
     );
-    assert_eq!(task.arguments(), &before);
-    assert_eq!(task.relaunches(), 0);
+    assert_eq!(task.task.arguments(), &before);
+    assert_eq!(task.task.relaunches(), 0);
 }
 
 // ---------------------------------------------------------------------
@@ -1137,14 +1192,14 @@ fn classified_kind() -> NamedKind {
 
 #[test]
 fn an_uncounted_retry_leaves_attempts_alone_and_schedules_a_retry() {
-    let mut task = task_of(classified_kind());
+    let mut task = logged_of(classified_kind());
     let failure = Failure::provider("REGISTRY_TIMEOUT_EPP", "the registry timed out", t(2));
     fail_run(&mut task, failure, 1);
-    assert_eq!(task.attempts(), 0);
-    assert_eq!(task.attempts_left(), 5);
+    assert_eq!(task.task.attempts(), 0);
+    assert_eq!(task.task.attempts_left(), 5);
     let due = t(2) + Duration::seconds(60);
-    assert_eq!(task.follow_up(), Some(FollowUp::Retry { at: due }));
-    assert_eq!(task.next_retry_at(), Some(due));
+    assert_eq!(task.task.follow_up(), Some(FollowUp::Retry { at: due }));
+    assert_eq!(task.task.next_retry_at(), Some(due));
     assert_eq!(
         last_event(&task).effect.as_deref(),
         Some(&Effect::Failed {
@@ -1152,32 +1207,37 @@ fn an_uncounted_retry_leaves_attempts_alone_and_schedules_a_retry() {
             counted: false
         })
     );
-    assert_eq!(task.failure().unwrap().origin, Origin::Provider);
+    assert_eq!(task.task.failure().unwrap().origin, Origin::Provider);
 
     // Retried, and timed out again: still not counted.
     accept(&mut task, Command::Retry, Actor::System, due);
-    let run = task.start(due + Duration::minutes(5), None, due).unwrap();
+    let run = start(&mut task, due + Duration::minutes(5), due);
     let again = Failure::provider("REGISTRY_TIMEOUT", "the registry timed out", due);
-    run.fail(&mut task, again, due + Duration::seconds(1))
-        .unwrap();
-    assert_eq!(task.attempts(), 0);
-    assert_eq!(task.runs(), 2);
-    assert!(matches!(task.follow_up(), Some(FollowUp::Retry { .. })));
+    fail(&mut task, run, again, due + Duration::seconds(1));
+    assert_eq!(task.task.attempts(), 0);
+    assert_eq!(task.task.runs(), 2);
+    assert!(matches!(
+        task.task.follow_up(),
+        Some(FollowUp::Retry { .. })
+    ));
 
     // A failure no rule matches keeps its origin and counts.
-    let at = task.next_retry_at().unwrap();
+    let at = task.task.next_retry_at().unwrap();
     accept(&mut task, Command::Retry, Actor::System, at);
-    let run = task.start(at + Duration::minutes(5), None, at).unwrap();
-    run.fail(&mut task, provider_failure(at), at).unwrap();
-    assert_eq!(task.attempts(), 1);
-    assert_eq!(task.failure().unwrap().origin, Origin::Provider);
-    assert!(matches!(task.follow_up(), Some(FollowUp::Retry { .. })));
+    let run = start(&mut task, at + Duration::minutes(5), at);
+    fail(&mut task, run, provider_failure(at), at);
+    assert_eq!(task.task.attempts(), 1);
+    assert_eq!(task.task.failure().unwrap().origin, Origin::Provider);
+    assert!(matches!(
+        task.task.follow_up(),
+        Some(FollowUp::Retry { .. })
+    ));
     replays(&task);
 }
 
 #[test]
 fn a_rule_can_make_a_reported_provider_failure_the_customers() {
-    let mut task = task_of(classified_kind());
+    let mut task = logged_of(classified_kind());
     let reported = Failure::provider(
         "AUTH_CODE_INVALID",
         "the registry refused the auth code",
@@ -1185,71 +1245,71 @@ fn a_rule_can_make_a_reported_provider_failure_the_customers() {
     );
     assert_eq!(reported.origin, Origin::Provider);
     fail_run(&mut task, reported, 1);
-    let failure = task.failure().unwrap();
+    let failure = task.task.failure().unwrap();
     assert_eq!(failure.origin, Origin::Customer);
     assert_eq!(failure.code, "AUTH_CODE_INVALID");
-    assert_eq!(task.follow_up(), Some(FollowUp::AwaitCorrection));
-    assert_eq!(task.next_retry_at(), None);
+    assert_eq!(task.task.follow_up(), Some(FollowUp::AwaitCorrection));
+    assert_eq!(task.task.next_retry_at(), None);
     // The recorded command carries the classified origin, so replay and
     // the relaunch rules see the customer's failure.
     match &last_event(&task).command {
         Command::Fail { failure, .. } => assert_eq!(failure.origin, Origin::Customer),
         other => panic!("expected a fail, got {other:?}"),
     }
-    assert!(task.can_relaunch(&alice(), t(3)));
+    assert!(task.task.can_relaunch(&alice(), t(3)));
     replays(&task);
 }
 
 #[test]
 fn without_a_matching_rule_the_reported_origin_is_kept() {
-    let mut provider = task_of(classified_kind());
+    let mut provider = logged_of(classified_kind());
     fail_run(&mut provider, provider_failure(t(2)), 1);
-    assert_eq!(provider.failure().unwrap().origin, Origin::Provider);
+    assert_eq!(provider.task.failure().unwrap().origin, Origin::Provider);
     assert_eq!(
-        provider.follow_up(),
+        provider.task.follow_up(),
         Some(FollowUp::Retry {
             at: t(2) + Duration::seconds(60)
         })
     );
-    assert_eq!(provider.attempts(), 1);
+    assert_eq!(provider.task.attempts(), 1);
 
-    let mut customer = task_of(classified_kind());
+    let mut customer = logged_of(classified_kind());
     fail_run(&mut customer, customer_failure(2, &[]), 1);
-    let failure = customer.failure().unwrap();
+    let failure = customer.task.failure().unwrap();
     assert_eq!(failure.origin, Origin::Customer);
     assert_eq!(failure.code, "AUTH_CODE_INVALID");
     // That code has a rule; a customer failure with another code has none.
-    let mut other = task_of(classified_kind());
+    let mut other = logged_of(classified_kind());
     fail_run(
         &mut other,
         Failure::customer("CONTACT_INCOMPLETE", "the contact lacks a city", t(2)),
         1,
     );
-    assert_eq!(other.failure().unwrap().origin, Origin::Customer);
-    assert_eq!(other.follow_up(), Some(FollowUp::AwaitCorrection));
+    assert_eq!(other.task.failure().unwrap().origin, Origin::Customer);
+    assert_eq!(other.task.follow_up(), Some(FollowUp::AwaitCorrection));
 
     // A rule without an origin keeps the reported one too.
-    let mut quota = task_of(classified_kind());
+    let mut quota = logged_of(classified_kind());
     fail_run(
         &mut quota,
         Failure::provider("QUOTA", "the registrar quota is spent", t(2)),
         1,
     );
-    assert_eq!(quota.failure().unwrap().origin, Origin::Provider);
-    assert_eq!(quota.follow_up(), Some(FollowUp::Final));
+    assert_eq!(quota.task.failure().unwrap().origin, Origin::Provider);
+    assert_eq!(quota.task.follow_up(), Some(FollowUp::Final));
 }
 
 #[test]
 fn a_relaunch_carrying_corrections_obeys_the_edit_rule() {
     let kind = NamedKind::with_rules("DomainCreate", Rules::new().edit(StatusSet::EMPTY))
         .argument(ArgumentSpec::text("authCode", 4, 32));
-    let mut task = task_of(kind);
-    let run = task.start(t(300), None, t(1)).unwrap();
+    let mut task = logged_of(kind);
+    let run = start(&mut task, t(300), t(1));
     let failure = Failure::customer("AUTH", "bad auth code", t(2)).flag("authCode");
-    run.fail(&mut task, failure, t(2)).unwrap();
+    fail(&mut task, run, failure, t(2));
     let corrections: taskstate::Arguments = [("authCode".to_owned(), "s3cr3t".into())].into();
     let rejection = reject(
-        &mut task,
+        &mut task.task,
         Command::Relaunch {
             arguments: corrections,
         },
@@ -1268,10 +1328,10 @@ fn a_relaunch_carrying_corrections_obeys_the_edit_rule() {
 #[test]
 fn clearing_a_flagged_argument_does_not_correct_it() {
     let kind = NamedKind::new("DomainCreate").argument(ArgumentSpec::text("authCode", 4, 32));
-    let mut task = task_of(kind);
-    let run = task.start(t(300), None, t(1)).unwrap();
+    let mut task = logged_of(kind);
+    let run = start(&mut task, t(300), t(1));
     let failure = Failure::customer("AUTH", "bad auth code", t(2)).flag("authCode");
-    run.fail(&mut task, failure, t(2)).unwrap();
+    fail(&mut task, run, failure, t(2));
     accept(
         &mut task,
         Command::SetArgument {
@@ -1281,6 +1341,6 @@ fn clearing_a_flagged_argument_does_not_correct_it() {
         alice(),
         t(3),
     );
-    assert_eq!(task.fields_to_correct(), ["authCode"]);
-    assert!(!task.can_relaunch(&alice(), t(4)));
+    assert_eq!(task.task.fields_to_correct(), ["authCode"]);
+    assert!(!task.task.can_relaunch(&alice(), t(4)));
 }

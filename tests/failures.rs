@@ -12,7 +12,7 @@ use taskstate::{
     NamedKind, Origin, Outcome, Rejection, RelaunchRefusal, RetryPolicy, Rules, Status, Task,
 };
 
-use common::{accept, alice, bob, provider_failure, reject, t, task_of};
+use common::{Logged, accept, alice, bob, provider_failure, reject, t, task_of};
 
 fn domain_create() -> NamedKind {
     NamedKind::new("DomainCreate")
@@ -36,17 +36,23 @@ fn the_ovh_guide_example_end_to_end() {
     assert!(
         matches!(missing, Rejection::InvalidArgument(ArgumentError { ref key, problem: Problem::Required }) if key == "domain")
     );
-    let mut task = Task::create(new.argument("domain", "marseille.fr"), alice(), t(0)).unwrap();
+    // The task and its log, as a store keeps them.
+    let mut logged =
+        Logged::new(Task::create(new.argument("domain", "marseille.fr"), alice(), t(0)).unwrap());
 
     // The registry asks for a justification of use: the customer's to fix.
-    let run = task.start(t(300), None, t(60)).unwrap();
+    let (run, started) = logged.task.start(t(300), None, t(60)).unwrap();
+    logged.push(started);
     let failure = Failure::customer(
         "AFNIC_LEGITIMACY_REQUIRED",
         "Afnic asks for a justification for the use of this domain name",
         t(120),
     )
     .flag("legitimacyAfnic");
-    run.fail(&mut task, failure, t(120)).unwrap();
+    logged
+        .log
+        .push(run.fail(&mut logged.task, failure, t(120)).unwrap());
+    let task = &mut logged.task;
     assert_eq!(task.status(), Status::Failed);
     assert_eq!(task.follow_up(), Some(FollowUp::AwaitCorrection));
     assert_eq!(
@@ -75,7 +81,7 @@ fn the_ovh_guide_example_end_to_end() {
 
     // A bad value first: refused, naming the key, and nothing changes.
     let rejection = reject(
-        &mut task,
+        task,
         Command::set_argument("legitimacyAfnic", "mayor"),
         alice(),
         t(140),
@@ -90,13 +96,14 @@ fn the_ovh_guide_example_end_to_end() {
 
     // The right value: recorded with the old value and who set it.
     let justification = "I run the official tourist office of Marseille";
-    let event = task
+    let event = logged
         .apply(
             Command::set_argument("legitimacyAfnic", justification),
             alice(),
             t(150),
         )
-        .unwrap();
+        .unwrap()
+        .expect("a correction is logged");
     assert_eq!(event.actor, alice());
     assert_eq!(
         event.effect.as_deref(),
@@ -104,6 +111,7 @@ fn the_ovh_guide_example_end_to_end() {
             previous: [("legitimacyAfnic".to_owned(), None)].into()
         })
     );
+    let task = &logged.task;
     assert_eq!(
         task.argument("legitimacyAfnic").unwrap().value,
         Some(&ArgumentValue::from(justification))
@@ -112,15 +120,37 @@ fn the_ovh_guide_example_end_to_end() {
 
     // Relaunch; the task runs to done.
     assert!(task.can_relaunch(&alice(), t(160)));
-    accept(&mut task, Command::relaunch(), alice(), t(160));
+    logged
+        .apply(Command::relaunch(), alice(), t(160))
+        .unwrap()
+        .expect("a relaunch is logged");
+    let task = &mut logged.task;
     assert_eq!(task.status(), Status::Pending);
-    assert_eq!(task.failure(), None, "the failure moved into the history");
+    assert_eq!(task.failure(), None, "the failure is left to the log");
     assert_eq!(task.relaunches(), 1);
-    let run = task.start(t(500), None, t(170)).unwrap();
-    run.complete(&mut task, Outcome::new().message("registered"), t(180))
+    let failed = logged
+        .log
+        .iter()
+        .find_map(|event| match &event.command {
+            Command::Fail { failure, .. } => Some(failure),
+            _ => None,
+        })
+        .expect("the log keeps the failure");
+    assert_eq!(failed.code, "AFNIC_LEGITIMACY_REQUIRED");
+    assert_eq!(failed.fields, ["legitimacyAfnic"]);
+    let (run, started) = task.start(t(500), None, t(170)).unwrap();
+    logged.push(started);
+    let completed = run
+        .complete(
+            &mut logged.task,
+            Outcome::new().message("registered"),
+            t(180),
+        )
         .unwrap();
-    assert_eq!(task.status(), Status::Done);
-    assert_eq!(Task::replay(task.history().to_vec()).unwrap(), task);
+    logged.push(completed);
+    assert_eq!(logged.task.status(), Status::Done);
+    logged.task.check_log(&logged.log).unwrap();
+    assert_eq!(Task::replay(&logged.log).unwrap(), logged.task);
 }
 
 fn flaky(max_attempts: u32) -> NamedKind {
@@ -140,7 +170,7 @@ fn flaky(max_attempts: u32) -> NamedKind {
 /// Starts the task at `now`, fails it on the provider's side, and returns
 /// when the retry is due.
 fn fail_on_provider_side(task: &mut Task<NamedKind>, now: chrono::DateTime<chrono::Utc>) {
-    let run = task.start(now + Duration::minutes(5), None, now).unwrap();
+    let (run, _) = task.start(now + Duration::minutes(5), None, now).unwrap();
     run.fail(task, provider_failure(now), now + Duration::seconds(1))
         .unwrap();
 }
@@ -180,7 +210,7 @@ fn a_provider_failure_is_retried_on_schedule_until_success() {
         retry_times.push(at);
         now = at;
     }
-    let run = task.start(now + Duration::minutes(5), None, now).unwrap();
+    let (run, _) = task.start(now + Duration::minutes(5), None, now).unwrap();
     run.complete(&mut task, Outcome::new(), now + Duration::seconds(1))
         .unwrap();
     assert_eq!(task.status(), Status::Done);
@@ -244,7 +274,7 @@ fn a_policy_without_retries_escalates_the_first_provider_failure() {
         "DomainTrade",
         Rules::new().retry(RetryPolicy::NEVER),
     ));
-    let run = other.start(t(300), None, t(0)).unwrap();
+    let (run, _) = other.start(t(300), None, t(0)).unwrap();
     run.fail(
         &mut other,
         Failure::new(Origin::Customer, "BAD", "bad", t(1)),

@@ -1,7 +1,7 @@
 //! Hostile input: every type a host deserializes, fed what an attacker or
 //! a damaged store could send.
 //!
-//! The types: tasks, commands, events, new tasks and their effects and
+//! The types: tasks, their logs, commands, events, new tasks and their effects and
 //! outcomes, failures, argument values, types and specs, kinds and their
 //! rules, actors, leases, subtasks and progress, every provider view
 //! (OVHcloud, Dyn, VMware Cloud Foundation, Cloudflare, and their parts)
@@ -35,15 +35,23 @@
 //!
 //! Each input gives a typed `serde_json::Error`, or a value that writes
 //! back and reads back equal; never a panic. `from_str`, `from_slice` and
-//! `from_value` agree. A task is read by replaying its history, so a
-//! mutated record is refused or accepted only when it is consistent:
-//! written back, it says what it was read from (see `disagreement`), and
-//! its creation is one `Task::create` accepts (argument values aside,
-//! which a history keeps as recorded). Whatever is accepted is then used
-//! as a host would: views built, snapshots taken, permission questions
-//! asked, and commands applied at the edges of time; a command refused
-//! leaves the record as it was, and a record a command changed reads back
-//! equal.
+//! `from_value` agree. A task is `{"identity", "state"}` and its log is
+//! kept apart. Reading a record checks its state (a lease only on a
+//! leased task, a failure only on a failed one, …) and refuses unknown
+//! keys, a misspelt one anywhere included; a mutated record that is read
+//! writes back as it was read (see `disagreement`), keeps those
+//! invariants, and is refused by `Task::check_log` against the log of the
+//! record it was mutated from unless it differs only in what heartbeats
+//! change (the lease's deadline, check time and note). A mutated log is
+//! refused by `Task::replay`, or it is one the commands make: its creation
+//! is one `Task::create` accepts, applying each event's command to the
+//! record before it gives the event back, the record it rebuilds agrees
+//! with it, and replaying it as recorded gives the same record. Whatever
+//! is accepted is then used as a host would: views built, snapshots
+//! taken, permission questions asked, and commands applied at the edges
+//! of time; a command refused leaves the record as it was, a record a
+//! command changed reads back equal, and with the event appended to its
+//! log it still agrees with the log.
 //!
 //! Argument values beyond their spec (too long or short, out of range, of
 //! the wrong type, not among the accepted values, edits of read-only
@@ -53,15 +61,16 @@
 //!
 //! Regressions: a JSON argument nested close to `serde_json`'s limit made
 //! a record that could be stored but never read back (now refused beyond
-//! `MAX_JSON_DEPTH`); a record whose creation `Task::create` refuses (a
+//! `MAX_JSON_DEPTH`); a log whose creation `Task::create` refuses (a
 //! customer creating another's task, an unnamed owner or resource,
-//! subtasks out of order) was read (now refused by replay).
+//! subtasks out of order) was replayed (now refused by replay, and the
+//! record by `check_log`).
 //!
 //! The proptests run 256 cases of random bytes, random JSON and status
 //! words, 64 of damaged JSON, mutated commands, extreme commands and
-//! argument bounds, 16 of mutated tasks and of everything else; the
+//! argument bounds, 16 of mutated tasks and logs and of everything else; the
 //! deterministic tests walk one sample of every type and shape. About
-//! 30 s in a debug build on two cores.
+//! 35 s in a debug build on two cores.
 //!
 //! More cases: `PROPTEST_CASES=20000 cargo test --test hostile`.
 
@@ -70,6 +79,8 @@
 mod common;
 
 use std::any::type_name;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::LazyLock;
 use std::time::Instant;
@@ -98,12 +109,15 @@ use taskstate::{
     Action, Actor, Aggregate, AggregatePolicy, ArgumentSpec, ArgumentType, ArgumentValue,
     Arguments, CancelRules, CodeMatch, Command, Detail, Effect, Event, Failure, FailureRule,
     FollowUp, IdGenerator, Lease, LeaseToken, NamedKind, NewSubtask, NewTask, Origin, Outcome,
-    Owner, Progress, Rejection, RelaunchRules, ReplayError, Resolution, ResourceRef, RetryPolicy,
-    Role, RoleSet, Rule, Rules, Status, StatusSet, Subtask, SubtaskChange, SubtaskStatus, Subtasks,
-    Task, TaskId, TaskKind, Then, Warning,
+    Owner, Progress, Rejection, RelaunchRules, ReplayError, ReplayMode, Resolution, ResourceRef,
+    RetryPolicy, Role, RoleSet, Rule, Rules, Run, Status, StatusSet, Subtask, SubtaskChange,
+    SubtaskStatus, Subtasks, Task, TaskId, TaskKind, Then, Timeline, Warning,
 };
 
-use common::{accept, alice, bob, t};
+use common::{Logged, alice, bob, t};
+
+/// A log: what a store keeps beside a record.
+type Log = Vec<Event<NamedKind>>;
 
 // ---------------------------------------------------------------------
 // Reading: every way, agreeing, and writing back
@@ -207,6 +221,7 @@ fn every_type(original: &Value, text: &str, given: Option<&Value>) {
     }
     each!(
         Task<NamedKind>,
+        Log,
         Command<NamedKind>,
         Event<NamedKind>,
         NewTask<NamedKind>,
@@ -327,16 +342,185 @@ plain!(
     Spelled<CloudflareStatus>,
 );
 
+// ---------------------------------------------------------------------
+// The records and logs the samples were made from
+// ---------------------------------------------------------------------
+
+thread_local! {
+    /// The record and log each task or log sample was made from, by the
+    /// sample's JSON: a mutated record is checked against its original's
+    /// log, a mutated log against its original's record.
+    static ORIGINS: RefCell<HashMap<String, Logged>> = RefCell::new(HashMap::new());
+}
+
+/// Remembers that `json` (a task's or a log's) was made from `logged`.
+fn register(json: &Value, logged: &Logged) {
+    ORIGINS.with(|origins| {
+        origins
+            .borrow_mut()
+            .insert(json.to_string(), logged.clone())
+    });
+}
+
+/// The record and log `json` was made from, if it is a sample's.
+fn origin_of(json: &Value) -> Option<Logged> {
+    if json.is_null() {
+        return None;
+    }
+    ORIGINS.with(|origins| origins.borrow().get(&json.to_string()).cloned())
+}
+
 impl Hostile for Task<NamedKind> {
     fn exercise(&self, original: &Value, given: Option<&Value>) {
         let written = serde_json::to_value(self).unwrap();
         assert_consistent(self, &written, original, given);
+        // Against the log of the record it was mutated from: refused, or
+        // it differs only in what heartbeats change.
+        let origin = origin_of(original);
+        let mut log = None;
+        if let Some(origin) = &origin {
+            match self.check_log(&origin.log) {
+                Ok(()) => {
+                    assert_differs_only_by_heartbeats(self, &origin.task);
+                    log = Some(origin.log.as_slice());
+                }
+                Err(error) => assert!(
+                    written != *original,
+                    "a record disagrees with the log it was made with: {error}"
+                ),
+            }
+        }
         // A mutation that changed nothing gives the valid task, which the
         // proptests exercise.
         if written != *original {
             exercise_task(self);
-            at_the_edges(self, false);
+            at_the_edges(self, log, false);
         }
+    }
+}
+
+impl Hostile for Log {
+    fn exercise(&self, original: &Value, _: Option<&Value>) {
+        let _ = Timeline::new(self).to_string();
+        let strict = Task::replay(self);
+        let as_recorded = Task::replay_with(self, ReplayMode::AsRecorded);
+        if let Ok(task) = &strict {
+            assert_eq!(
+                as_recorded.as_ref().ok(),
+                Some(task),
+                "a log replayed strictly is not the same replayed as recorded"
+            );
+            assert_made_by_its_commands(self);
+        }
+        let written = serde_json::to_value(self).unwrap();
+        if let Some(origin) = origin_of(original)
+            && written == *original
+        {
+            origin.task.check_log(self).unwrap();
+        }
+        // Under either mode, what is rebuilt agrees with its log and reads
+        // back.
+        for (mode, replayed) in [
+            (ReplayMode::Strict, &strict),
+            (ReplayMode::AsRecorded, &as_recorded),
+        ] {
+            if let Ok(task) = replayed {
+                if let Err(error) = task.check_log_with(self, mode) {
+                    panic!("a log rebuilds a record that disagrees with it ({mode:?}): {error}");
+                }
+                assert_loadable(task);
+            }
+        }
+        // (A log made in a test, not read from a sample, is only
+        // replayed.)
+        if written != *original
+            && !original.is_null()
+            && let Ok(task) = &strict
+        {
+            exercise_task(task);
+            at_the_edges(task, Some(self), false);
+        }
+    }
+}
+
+/// A log that replays is one the commands make: its creation is one
+/// `Task::create` accepts, and applying each event's command, by its
+/// actor at its time, to the record the events before it make gives the
+/// event back (its version aside when heartbeats came before it, which
+/// are not in the log).
+fn assert_made_by_its_commands(log: &[Event<NamedKind>]) {
+    let first = &log[0];
+    let Command::Create(new) = &first.command else {
+        panic!("a log replays that does not start with its creation");
+    };
+    let (mut task, created) = Task::create(NewTask::clone(new), first.actor.clone(), first.at)
+        .unwrap_or_else(|rejection| {
+            panic!("a log replays whose creation Task::create refuses: {rejection}")
+        });
+    assert_eq!(
+        &created, first,
+        "the creation Task::create makes is another"
+    );
+    for (i, event) in log.iter().enumerate().skip(1) {
+        assert!(
+            event.heartbeats == 0 || task.status().is_leased(),
+            "event {} replays with heartbeats before it on a task no run holds",
+            event.version
+        );
+        let made = task
+            .apply(event.command.clone(), event.actor.clone(), event.at)
+            .unwrap_or_else(|rejection| {
+                panic!(
+                    "event {} replays but its command is refused: {rejection}",
+                    event.version
+                )
+            })
+            .unwrap_or_else(|| panic!("event {} replays but is not logged", event.version));
+        let expected = Event {
+            version: made.version + u64::from(event.heartbeats),
+            heartbeats: event.heartbeats,
+            ..made.clone()
+        };
+        assert_eq!(
+            &expected, event,
+            "event {} replays but its command makes another",
+            event.version
+        );
+        if event.heartbeats > 0 {
+            // The heartbeats before it moved the version: on from the
+            // record replay rebuilds with it.
+            task = Task::replay(&log[..=i]).unwrap();
+        }
+    }
+}
+
+/// A record that `check_log` accepts against the log of `original` is
+/// `original` but for what heartbeats change: the lease's deadline, check
+/// time and note, and the time of the last change after a heartbeat.
+fn assert_differs_only_by_heartbeats(read: &Task<NamedKind>, original: &Task<NamedKind>) {
+    if read == original {
+        return;
+    }
+    let heartbeats = read.lease().map_or(0, Lease::heartbeats);
+    let strip = |task: &Task<NamedKind>| {
+        let mut json = serde_json::to_value(task).unwrap();
+        let state = json["state"].as_object_mut().unwrap();
+        if let Some(Value::Object(lease)) = state.get_mut("lease") {
+            for key in ["expires_at", "check_at", "note"] {
+                lease.remove(key);
+            }
+        }
+        if heartbeats > 0 {
+            state.remove("updated_at");
+        }
+        json
+    };
+    let (read, original) = (strip(read), strip(original));
+    if read != original {
+        let path = disagreement(&read, &original)
+            .or_else(|| disagreement(&original, &read))
+            .unwrap_or_default();
+        panic!("a damaged record agrees with its log: at {path}");
     }
 }
 
@@ -349,17 +533,19 @@ impl Hostile for Command<NamedKind> {
 impl Hostile for Event<NamedKind> {
     fn exercise(&self, _: &Value, _: Option<&Value>) {
         let _ = self.command.summary();
-        // A history of this event alone, and one of a waiting task's life
+        // A log of this event alone, and one of a waiting task's life
         // with this event next.
         let _ = Task::replay([self.clone()]);
-        let mut history = RICH[3].history().to_vec();
+        vec![self.clone()].exercise(&Value::Null, None);
+        let mut log = RICH[3].log.clone();
         let mut next = self.clone();
-        next.version = history.len() as u64 + 1;
-        history.push(next);
-        if let Ok(task) = Task::replay(history) {
-            let _ = task.timeline().to_string();
-            assert_loadable(&task);
-        }
+        next.version = log
+            .last()
+            .map_or(0, |last| last.version)
+            .saturating_add(u64::from(next.heartbeats))
+            .saturating_add(1);
+        log.push(next);
+        log.exercise(&Value::Null, None);
     }
 }
 
@@ -368,11 +554,12 @@ impl Hostile for NewTask<NamedKind> {
         let creator = Actor::Customer {
             owner: self.owner.clone(),
         };
-        let Ok(task) = Task::create(self.clone(), creator, t(0)) else {
+        let Ok((task, created)) = Task::create(self.clone(), creator, t(0)) else {
             return;
         };
         assert_arguments_fit(&task);
         assert_loadable(&task);
+        task.check_log([&created]).unwrap();
     }
 }
 
@@ -462,7 +649,7 @@ impl Hostile for Subtasks {
             self.tally().total(),
             self.tally().satisfied(),
         );
-        for subtask in self.all() {
+        for subtask in self.iter() {
             let _ = self.unsatisfied_children(subtask.id);
             let _ = self.children(Some(subtask.id)).count();
         }
@@ -562,6 +749,23 @@ fn canonical(value: &Value) -> Value {
     }
 }
 
+/// Whether `value` is what a kind's rules take when `key` is missing from
+/// them or from one of their parts: the standard rules' `key`.
+fn is_default_rule(key: &str, value: &Value) -> bool {
+    static STANDARD: LazyLock<Value> =
+        LazyLock::new(|| serde_json::to_value(Rules::STANDARD).unwrap());
+    let standard = &*STANDARD;
+    (key == "rules" && value == standard)
+        || std::iter::once(standard)
+            .chain(
+                standard
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|map| map.values()),
+            )
+            .any(|part| part.get(key) == Some(value))
+}
+
 /// Where `written` (a record as the crate writes it) says something
 /// `given` (the JSON it was read from) does not, if anywhere: a field
 /// `given` lacks must be written at its default, a field only `given` has
@@ -585,6 +789,9 @@ fn disagreement(written: &Value, given: &Value) -> Option<String> {
             w.iter().find_map(|(key, value)| match g.get(key) {
                 Some(other) => disagreement(value, other).map(|path| format!("/{key}{path}")),
                 None if is_default(value) => None,
+                // A kind's rules default to the standard ones, field by
+                // field.
+                None if is_default_rule(key, value) => None,
                 None => Some(format!("/{key} (missing, written {value})")),
             })
         }
@@ -612,6 +819,15 @@ fn disagreement(written: &Value, given: &Value) -> Option<String> {
                     |()| None,
                 )
         }
+        // An id read in another of the spellings of a UUID (upper case,
+        // no hyphens, braces): the same id.
+        (Value::String(w), Value::String(g))
+            if uuid::Uuid::parse_str(w).is_ok_and(|w| uuid::Uuid::parse_str(g).ok() == Some(w)) =>
+        {
+            None
+        }
+        // A float read from an integer: the same number.
+        (Value::Number(w), Value::Number(g)) if w.is_f64() && w.as_f64() == g.as_f64() => None,
         // An enum read from its variant's index (serde takes `4` for the
         // fifth variant).
         (Value::String(_), Value::Number(n)) if n.as_u64().is_some_and(|i| i < 64) => None,
@@ -625,9 +841,8 @@ fn disagreement(written: &Value, given: &Value) -> Option<String> {
 }
 
 /// A task read from hostile JSON is consistent: written back it says what
-/// was read (see [`disagreement`]), or it is the original, and its
-/// creation is one
-/// `Task::create` accepts, argument values aside.
+/// was read (see [`disagreement`]), or it is the original, and its state
+/// keeps the invariants reading checks.
 fn assert_consistent(
     task: &Task<NamedKind>,
     written: &Value,
@@ -642,15 +857,62 @@ fn assert_consistent(
     {
         panic!("a task was read that does not write back as it was read: at {path}");
     }
-    let first = &task.history()[0];
-    let Command::Create(new) = &first.command else {
-        panic!("a task was read whose history does not start with its creation");
-    };
-    match Task::create((**new).clone(), first.actor.clone(), first.at) {
-        Ok(_) | Err(Rejection::InvalidArgument(_)) => {}
-        Err(rejection) => {
-            panic!("a task was read whose creation Task::create refuses: {rejection}")
-        }
+    assert_state_holds(task);
+}
+
+/// The invariants of a record's state, as its public answers show them:
+/// a lease only and always while running or waiting, a check time only
+/// while waiting, a failure and its follow-up only and always while
+/// failed, fields to correct only then, an outcome only and always once
+/// done, a settle time only and always once settled, a todo time only
+/// while pending, a cancel request only on a running, waiting or stalled
+/// task, no more counted attempts than runs, a version of at least 1.
+fn assert_state_holds(task: &Task<NamedKind>) {
+    let status = task.status();
+    let checks = [
+        (task.version() >= 1, "a version of 0"),
+        (
+            task.lease().is_some() == status.is_leased(),
+            "a lease on an unleased task, or none on a leased one",
+        ),
+        (
+            task.lease().is_none_or(|lease| lease.check_at().is_none())
+                || status == Status::Waiting,
+            "a check time on a task that is not waiting",
+        ),
+        (
+            task.failure().is_some() == (status == Status::Failed),
+            "a failure on a task that is not failed, or none on a failed one",
+        ),
+        (
+            task.follow_up().is_some() == (status == Status::Failed),
+            "a follow-up on a task that is not failed, or none on a failed one",
+        ),
+        (
+            task.fields_to_correct().is_empty() || status == Status::Failed,
+            "fields to correct on a task that is not failed",
+        ),
+        (
+            task.outcome().is_some() == (status == Status::Done),
+            "an outcome on a task that is not done, or none on a done one",
+        ),
+        (
+            task.done_at().is_some() == status.is_settled(),
+            "a settle time on an active task, or none on a settled one",
+        ),
+        (
+            task.todo_at().is_none() || status == Status::Pending,
+            "a todo time on a task that is not pending",
+        ),
+        (
+            task.cancel_requested_at().is_none()
+                || matches!(status, Status::Running | Status::Waiting | Status::Stalled),
+            "a cancel request on a task that is not running, waiting or stalled",
+        ),
+        (task.attempts() <= task.runs(), "more attempts than runs"),
+    ];
+    for (holds, problem) in checks {
+        assert!(holds, "a record was read with {problem}");
     }
 }
 
@@ -678,6 +940,14 @@ fn assert_loadable(task: &Task<NamedKind>) {
     assert_eq!(&back, task, "a record reads back different");
 }
 
+/// The log reads back, equal.
+fn assert_log_loadable(log: &[Event<NamedKind>]) {
+    let text = serde_json::to_string(log).unwrap();
+    let back: Log = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("a log no longer reads back: {e}: {}", excerpt(&text)));
+    assert_eq!(back, log, "a log reads back different");
+}
+
 /// The parties around a task: its owner, another customer, an operator,
 /// the system.
 fn parties(task: &Task<NamedKind>) -> [Actor; 4] {
@@ -694,9 +964,41 @@ fn parties(task: &Task<NamedKind>) -> [Actor; 4] {
 const MIN: DateTime<Utc> = DateTime::<Utc>::MIN_UTC;
 const MAX: DateTime<Utc> = DateTime::<Utc>::MAX_UTC;
 
+/// The current run's token: the record does not answer it (a run's
+/// handle keeps it), but its stored form holds it.
+fn current_token(task: &Task<NamedKind>) -> Option<LeaseToken> {
+    let json = serde_json::to_value(task).unwrap();
+    let token = json.pointer("/state/lease/token")?.clone();
+    let token: LeaseToken = serde_json::from_value(token).unwrap();
+    assert!(task.lease().is_some_and(|lease| lease.is_held_by(token)));
+    Some(token)
+}
+
 /// Every answer a task gives, every view of it, at the edges of time.
 fn exercise_task(task: &Task<NamedKind>) {
-    let _ = task.timeline().to_string();
+    assert!(task.same_identity(task));
+    let _ = (task.comment(), task.next_wakeup(), task.warnings().len());
+    if let Some(lease) = task.lease() {
+        let _ = (
+            lease.expires_at(),
+            lease.worker(),
+            lease.check_at(),
+            lease.note(),
+            lease.heartbeats(),
+            lease.is_expired(MIN),
+            lease.is_expired(MAX),
+        );
+    }
+    // Only the current run's handle is rebuilt.
+    let current = current_token(task);
+    for token in [0, 1, task.version(), u64::MAX].map(LeaseToken::new) {
+        let rebuilt = Run::rebuild(task, token);
+        assert_eq!(rebuilt.is_ok(), Some(token) == current, "{token:?}");
+    }
+    if let Some(token) = current {
+        let run = Run::rebuild(task, token).unwrap();
+        assert_eq!((run.token(), run.task_id()), (token, task.id()));
+    }
     if let Some(progress) = task.progress() {
         assert!(progress.percent() <= 100);
     }
@@ -740,9 +1042,7 @@ fn exercise_task(task: &Task<NamedKind>) {
 /// Commands with extreme values for `task`: deadlines at the last
 /// instant, the largest subtask ids and step counts, an unknown token.
 fn edge_commands(task: &Task<NamedKind>) -> Vec<Command<NamedKind>> {
-    let token = task
-        .lease()
-        .map_or(LeaseToken::new(u64::MAX), |lease| lease.token);
+    let token = current_token(task).unwrap_or(LeaseToken::new(u64::MAX));
     let key = task
         .kind()
         .arguments()
@@ -757,10 +1057,36 @@ fn edge_commands(task: &Task<NamedKind>) -> Vec<Command<NamedKind>> {
             token,
             lease_until: MAX,
             progress: None,
+            check_at: None,
+        },
+        Command::Heartbeat {
+            token,
+            lease_until: MAX,
+            progress: Some("x".into()),
+            check_at: Some(MAX),
+        },
+        Command::Heartbeat {
+            token,
+            lease_until: MIN,
+            progress: None,
+            check_at: Some(MIN),
         },
         Command::Wait {
             token,
             until: MAX,
+            check_at: None,
+            reason: None,
+        },
+        Command::Wait {
+            token,
+            until: MAX,
+            check_at: Some(MAX),
+            reason: Some("x".into()),
+        },
+        Command::Wait {
+            token,
+            until: MAX,
+            check_at: Some(MIN),
             reason: None,
         },
         Command::Resume {
@@ -831,9 +1157,10 @@ fn edge_commands(task: &Task<NamedKind>) -> Vec<Command<NamedKind>> {
 
 /// Applies each of the [`edge_commands`] to a copy of `task` at the edges
 /// of time: a refusal leaves the copy equal, an acceptance leaves a record
-/// that reads back. `thorough` tries every party at three times; else the
-/// system and the owner at the last instant.
-fn at_the_edges(task: &Task<NamedKind>, thorough: bool) {
+/// that reads back and, with its event appended to `log` (the task's, if
+/// known), agrees with the log. `thorough` tries every party at three
+/// times; else the system and the owner at the last instant.
+fn at_the_edges(task: &Task<NamedKind>, log: Option<&[Event<NamedKind>]>, thorough: bool) {
     let (nows, actors): (Vec<_>, Vec<_>) = if thorough {
         (
             vec![MIN, task.updated_at() + Duration::seconds(1), MAX],
@@ -847,7 +1174,12 @@ fn at_the_edges(task: &Task<NamedKind>, thorough: bool) {
             for actor in &actors {
                 let mut copy = task.clone();
                 match copy.apply(command.clone(), actor.clone(), *now) {
-                    Ok(_) => assert_loadable(&copy),
+                    Ok(event) => {
+                        assert_loadable(&copy);
+                        if let Some(log) = log {
+                            assert_agrees(&copy, log, event);
+                        }
+                    }
                     Err(_) => assert_eq!(&copy, task, "a refused command changed the record"),
                 }
             }
@@ -855,10 +1187,27 @@ fn at_the_edges(task: &Task<NamedKind>, thorough: bool) {
     }
 }
 
+/// `task`, changed by a command that returned `event`, agrees with `log`
+/// (the log before the command) with the event appended.
+fn assert_agrees(
+    task: &Task<NamedKind>,
+    log: &[Event<NamedKind>],
+    event: Option<Event<NamedKind>>,
+) {
+    let mut log = log.to_vec();
+    let action = event.as_ref().map(Event::action);
+    log.extend(event);
+    if let Err(error) = task.check_log(&log) {
+        panic!(
+            "an accepted command ({action:?}) leaves a record that disagrees with its log: {error}"
+        );
+    }
+}
+
 /// A task of `kind` through a life at the edges of its rules: created,
 /// started, failed by the provider as many times as it is retried, the
 /// retry delays computed from whatever numbers the kind's retry policy
-/// holds.
+/// holds (and computed again, equal, by the replay of its log).
 fn exercise_kind(kind: NamedKind) {
     let new = NewTask::new(
         IdGenerator::seeded(3).next_id(t(0)),
@@ -866,30 +1215,34 @@ fn exercise_kind(kind: NamedKind) {
         Owner::new("alice"),
         ResourceRef::new("domain", "example.fr"),
     );
-    let Ok(mut task) = Task::create(new, Actor::System, t(0)) else {
+    let Ok(created) = Task::create(new, Actor::System, t(0)) else {
         return;
     };
+    let mut logged = Logged::new(created);
     let mut now = t(1);
     for _ in 0..3 {
-        let Ok(run) = task.start(now + Duration::seconds(60), None, now) else {
+        let Ok((run, started)) = logged.task.start(now + Duration::seconds(60), None, now) else {
             break;
         };
+        logged.push(started);
         let failure = Failure::provider("SOME_CODE", "down", now);
-        if run.fail(&mut task, failure, now).is_err() {
-            break;
+        match run.fail(&mut logged.task, failure, now) {
+            Ok(failed) => logged.push(failed),
+            Err(_) => break,
         }
-        match task.next_retry_at() {
+        match logged.task.next_retry_at() {
             Some(at) => {
                 assert!(at >= now, "a retry scheduled before its failure");
                 now = at;
-                if task.apply(Command::Retry, Actor::System, now).is_err() {
+                if logged.apply(Command::Retry, Actor::System, now).is_err() {
                     break;
                 }
             }
             None => break,
         }
     }
-    assert_loadable(&task);
+    assert_loadable(&logged.task);
+    logged.task.check_log(&logged.log).unwrap();
 }
 
 // ---------------------------------------------------------------------
@@ -936,15 +1289,38 @@ fn new_task(seed: u64, kind: NamedKind) -> NewTask<NamedKind> {
     new
 }
 
-fn token(task: &Task<NamedKind>) -> LeaseToken {
-    task.lease().expect("a leased task").token
+/// Applies a command that must be accepted, logging its event; returns
+/// the event, if it is logged.
+fn go(
+    logged: &mut Logged,
+    command: Command<NamedKind>,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Option<Event<NamedKind>> {
+    match logged.apply(command.clone(), actor.clone(), now) {
+        Ok(event) => event.cloned(),
+        Err(rejection) => panic!("{actor} {command:?} refused: {rejection}"),
+    }
+}
+
+/// The token of the run a start event began.
+fn token_of(started: Option<Event<NamedKind>>) -> LeaseToken {
+    let started = started.expect("a start is logged");
+    assert_eq!(started.action(), Action::Start);
+    LeaseToken::new(started.version)
+}
+
+fn created(new: NewTask<NamedKind>, actor: Actor) -> Logged {
+    Logged::new(Task::create(new, actor, t(0)).unwrap())
 }
 
 /// Tasks in every corner of the lifecycle, every field of the record
-/// filled in one of them: done with warnings after a corrected failure and
-/// nested subtasks; stalled with a cancel request; failed, escalated and
-/// resolved; waiting with reported progress; cancelled.
-fn rich_tasks() -> Vec<Task<NamedKind>> {
+/// filled in one of them, with their logs: done with warnings after a
+/// corrected failure and nested subtasks; stalled with a cancel request;
+/// failed, escalated and resolved; waiting with reported progress, a
+/// time to check again and a heartbeat's note since its last event;
+/// cancelled; failed awaiting the correction of a flagged argument.
+fn rich_tasks() -> Vec<Logged> {
     let system = Actor::System;
     // Done, with everything.
     let mut new = new_task(1, rich_kind());
@@ -968,22 +1344,22 @@ fn rich_tasks() -> Vec<Task<NamedKind>> {
     new.resources = vec![ResourceRef::new("host", "h1")];
     new.parent = Some(id(2));
     new.blocking = Some(true);
-    let mut done = Task::create(new, alice(), t(0)).unwrap();
-    accept(&mut done, Command::Accelerate, alice(), t(1));
+    let mut done = created(new, alice());
+    go(&mut done, Command::Accelerate, alice(), t(1));
     let start = |until| Command::Start {
         lease_until: t(until),
         worker: Some("w1".into()),
     };
-    accept(&mut done, start(100), system.clone(), t(2));
-    let tk = token(&done);
+    let tk = token_of(go(&mut done, start(100), system.clone(), t(2)));
     let heartbeat = Command::Heartbeat {
         token: tk,
         lease_until: t(200),
         progress: Some("registry contacted".into()),
+        check_at: None,
     };
-    accept(&mut done, heartbeat, system.clone(), t(3));
+    assert!(go(&mut done, heartbeat, system.clone(), t(3)).is_none());
     let subtask = |token, id, change| Command::Subtask { token, id, change };
-    accept(
+    go(
         &mut done,
         subtask(tk, 0, SubtaskChange::Start),
         system.clone(),
@@ -993,7 +1369,7 @@ fn rich_tasks() -> Vec<Task<NamedKind>> {
         token: tk,
         subtask: NewSubtask::new("late", "added late"),
     };
-    accept(&mut done, add, system.clone(), t(5));
+    go(&mut done, add, system.clone(), t(5));
     let failure = Failure::customer("AFNIC_LEGITIMACY_REQUIRED", "justify", t(6))
         .flag("legitimacyAfnic")
         .detail(Detail::new("missing", "required").field("legitimacyAfnic"))
@@ -1003,27 +1379,27 @@ fn rich_tasks() -> Vec<Task<NamedKind>> {
         token: Some(tk),
         failure: Box::new(failure),
     };
-    accept(&mut done, fail, system.clone(), t(6));
+    go(&mut done, fail, system.clone(), t(6));
     let correct = Command::set_argument("legitimacyAfnic", "I am the mayor");
-    accept(&mut done, correct, alice(), t(7));
+    go(&mut done, correct, alice(), t(7));
     let relaunch = Command::Relaunch {
         arguments: Arguments::from([("contactEmail".into(), ArgumentValue::from("a@b.fr"))]),
     };
-    accept(&mut done, relaunch, alice(), t(8));
-    accept(&mut done, start(300), system.clone(), t(9));
-    let tk = token(&done);
+    go(&mut done, relaunch, alice(), t(8));
+    let tk = token_of(go(&mut done, start(300), system.clone(), t(9)));
     let wait = Command::Wait {
         token: tk,
         until: t(400),
+        check_at: Some(t(60)),
         reason: Some("registry".into()),
     };
-    accept(&mut done, wait, system.clone(), t(10));
+    go(&mut done, wait, system.clone(), t(10));
     let resume = Command::Resume {
         token: tk,
         lease_until: t(500),
     };
-    accept(&mut done, resume, system.clone(), t(11));
-    accept(
+    go(&mut done, resume, system.clone(), t(11));
+    go(
         &mut done,
         subtask(tk, 1, SubtaskChange::Start),
         system.clone(),
@@ -1031,20 +1407,20 @@ fn rich_tasks() -> Vec<Task<NamedKind>> {
     );
     let errors = vec![Failure::provider("VIB", "bad vib", t(13))];
     let failed = SubtaskChange::Fail { errors };
-    accept(&mut done, subtask(tk, 1, failed), system.clone(), t(13));
-    accept(
+    go(&mut done, subtask(tk, 1, failed), system.clone(), t(13));
+    go(
         &mut done,
         subtask(tk, 0, SubtaskChange::Start),
         system.clone(),
         t(14),
     );
-    accept(
+    go(
         &mut done,
         subtask(tk, 0, SubtaskChange::Succeed),
         system.clone(),
         t(15),
     );
-    accept(
+    go(
         &mut done,
         subtask(tk, 2, SubtaskChange::Skip),
         system.clone(),
@@ -1058,83 +1434,106 @@ fn rich_tasks() -> Vec<Task<NamedKind>> {
         token: tk,
         outcome: Box::new(outcome),
     };
-    accept(&mut done, complete, system.clone(), t(17));
+    go(&mut done, complete, system.clone(), t(17));
 
     // Stalled, with a cancel request.
-    let mut stalled = Task::create(new_task(3, rich_kind()), bob(), t(0)).unwrap();
-    accept(&mut stalled, start(60), system.clone(), t(1));
+    let mut stalled = created(new_task(3, rich_kind()), bob());
+    go(&mut stalled, start(60), system.clone(), t(1));
     let cancel = Command::Cancel {
         reason: Some("changed my mind".into()),
     };
-    accept(&mut stalled, cancel, alice(), t(2));
-    accept(&mut stalled, Command::MarkStalled, system.clone(), t(61));
+    go(&mut stalled, cancel, alice(), t(2));
+    go(&mut stalled, Command::MarkStalled, system.clone(), t(61));
 
     // Failed twice by the provider: retried, escalated, resolved.
     let rules = Rules::new().retry(RetryPolicy::STANDARD.max_attempts(2));
     let mut kind = NamedKind::with_rules("ZonePublish", rules);
     kind.arguments = common::specs();
-    let mut escalated = Task::create(new_task(4, kind), system.clone(), t(0)).unwrap();
-    accept(&mut escalated, start(60), system.clone(), t(1));
-    let fail = |token, at| Command::Fail {
-        token: Some(token),
-        failure: Box::new(common::provider_failure(t(at))),
+    let mut escalated = created(new_task(4, kind), system.clone());
+    let tk = token_of(go(&mut escalated, start(60), system.clone(), t(1)));
+    let first = Command::Fail {
+        token: Some(tk),
+        failure: Box::new(common::provider_failure(t(2))),
     };
-    let first = fail(token(&escalated), 2);
-    accept(&mut escalated, first, system.clone(), t(2));
-    let due = escalated.next_retry_at().unwrap();
-    accept(&mut escalated, Command::Retry, system.clone(), due);
+    go(&mut escalated, first, system.clone(), t(2));
+    let due = escalated.task.next_retry_at().unwrap();
+    go(&mut escalated, Command::Retry, system.clone(), due);
     let now = due + Duration::seconds(1);
     let run = Command::Start {
         lease_until: now + Duration::seconds(60),
         worker: None,
     };
-    accept(&mut escalated, run, system.clone(), now);
+    let tk = token_of(go(&mut escalated, run, system.clone(), now));
     let fail = Command::Fail {
-        token: Some(token(&escalated)),
+        token: Some(tk),
         failure: Box::new(common::provider_failure(now)),
     };
-    accept(&mut escalated, fail, system.clone(), now);
-    accept(
+    go(&mut escalated, fail, system.clone(), now);
+    go(
         &mut escalated,
         Command::Resolve,
         bob(),
         now + Duration::seconds(1),
     );
 
-    // Waiting, with reported progress.
-    let mut waiting = Task::create(new_task(5, rich_kind()), alice(), t(0)).unwrap();
-    accept(&mut waiting, start(60), system.clone(), t(1));
-    let tk = token(&waiting);
+    // Waiting, with reported progress, a time to check again, and a
+    // heartbeat since its last event (its note, its count).
+    let mut waiting = created(new_task(5, rich_kind()), alice());
+    let tk = token_of(go(&mut waiting, start(60), system.clone(), t(1)));
     let progress = Command::ReportProgress {
         token: tk,
         steps: Some((3, 10)),
         current_step: Some("dns".into()),
         expected_done_at: Some(t(900)),
     };
-    accept(&mut waiting, progress, system.clone(), t(2));
+    go(&mut waiting, progress, system.clone(), t(2));
     let wait = Command::Wait {
         token: tk,
         until: t(500),
+        check_at: Some(t(300)),
         reason: None,
     };
-    accept(&mut waiting, wait, system.clone(), t(3));
+    go(&mut waiting, wait, system.clone(), t(3));
+    let poll = Command::Heartbeat {
+        token: tk,
+        lease_until: t(600),
+        progress: Some("no answer yet".into()),
+        check_at: Some(t(400)),
+    };
+    assert!(go(&mut waiting, poll, system.clone(), t(4)).is_none());
 
     // Cancelled while pending.
     let mut new = new_task(6, rich_kind());
     new.todo_at = Some(t(3600));
-    let mut cancelled = Task::create(new, alice(), t(0)).unwrap();
-    accept(
+    let mut cancelled = created(new, alice());
+    go(
         &mut cancelled,
         Command::Cancel { reason: None },
         alice(),
         t(1),
     );
 
-    vec![done, stalled, escalated, waiting, cancelled]
+    // Failed by the customer's data: a flagged argument to correct.
+    let mut correcting = created(new_task(7, rich_kind()), alice());
+    let tk = token_of(go(&mut correcting, start(60), system.clone(), t(1)));
+    let failure = Failure::customer("AFNIC_LEGITIMACY_REQUIRED", "justify", t(2))
+        .flag("legitimacyAfnic")
+        .detail(Detail::new("missing", "required").field("legitimacyAfnic"));
+    let fail = Command::Fail {
+        token: Some(tk),
+        failure: Box::new(failure),
+    };
+    go(&mut correcting, fail, system.clone(), t(2));
+
+    let all = vec![done, stalled, escalated, waiting, cancelled, correcting];
+    for logged in &all {
+        logged.task.check_log(&logged.log).unwrap();
+    }
+    all
 }
 
 /// The rich tasks, made once.
-static RICH: LazyLock<Vec<Task<NamedKind>>> = LazyLock::new(rich_tasks);
+static RICH: LazyLock<Vec<Logged>> = LazyLock::new(rich_tasks);
 
 /// A spec of every type.
 fn specs_of_every_type() -> Vec<ArgumentSpec> {
@@ -1200,20 +1599,36 @@ fn sample<T: Hostile>(name: &'static str, value: &T) -> Sample {
     typed::<T>(name, serde_json::to_value(value).unwrap())
 }
 
+/// The record of `logged`, remembered with its log.
+fn task_sample(logged: &Logged) -> Sample {
+    let sample = sample("task", &logged.task);
+    register(&sample.json, logged);
+    sample
+}
+
+/// The log of `logged`, remembered with its record.
+fn log_sample(logged: &Logged) -> Sample {
+    let sample = sample("log", &logged.log);
+    register(&sample.json, logged);
+    sample
+}
+
 /// Valid JSON of every type a host reads, from the rich tasks, their
-/// histories, their views, and the provider fixtures.
+/// logs, their views, and the provider fixtures.
 fn samples() -> Vec<Sample> {
-    let tasks = rich_tasks();
+    let logged = rich_tasks();
+    let tasks: Vec<&Task<NamedKind>> = logged.iter().map(|logged| &logged.task).collect();
     let mut out = Vec::new();
-    for task in &tasks {
-        out.push(sample("task", task));
+    for (logged, task) in logged.iter().zip(&tasks) {
+        out.push(task_sample(logged));
+        out.push(log_sample(logged));
         let now = task.updated_at();
         out.push(sample("ovh task", &OvhTask::of(task, 42, &alice(), now)));
         out.push(sample("dyn task", &DynTask::of(task, 42)));
         out.push(sample("vcf task", &VcfTask::of(task, &alice(), now)));
         out.push(sample("cloudflare task", &CloudflareTask::of(task)));
     }
-    let done = &tasks[0];
+    let done = tasks[0];
     let views = tasks
         .iter()
         .map(|task| VcfTask::of(task, &bob(), t(0)))
@@ -1225,7 +1640,7 @@ fn samples() -> Vec<Sample> {
         }
         out.push(sample("argument spec", spec));
     }
-    for event in tasks.iter().flat_map(|task| task.history()) {
+    for event in logged.iter().flat_map(|logged| &logged.log) {
         out.push(sample("event", event));
         out.push(sample("command", &event.command));
         if let Command::Create(new) = &event.command {
@@ -1234,6 +1649,9 @@ fn samples() -> Vec<Sample> {
         if let Command::Fail { failure, .. } = &event.command {
             out.push(sample("failure", &**failure));
         }
+    }
+    if let Some(failure) = tasks[5].failure() {
+        out.push(sample("failure", failure));
     }
     out.push(sample("arguments", done.arguments()));
     for value in values_of_every_type() {
@@ -1274,7 +1692,7 @@ fn distinct_samples() -> Vec<Sample> {
                 .map(Value::to_string)
                 .or_else(|| json.as_object().and_then(|map| map.keys().next().cloned()));
             let shape = match sample.name {
-                "task" | "ovh task" | "dyn task" | "vcf task" | "cloudflare task" => None,
+                "task" | "log" | "ovh task" | "dyn task" | "vcf task" | "cloudflare task" => None,
                 _ => shape,
             };
             shape.is_none() || seen.insert((sample.name, shape))
@@ -1283,8 +1701,8 @@ fn distinct_samples() -> Vec<Sample> {
 }
 
 /// Whether a path leads inside a kind (its rules, its argument specs),
-/// which a task, its creation and a new task all repeat and the kind's own
-/// sample covers.
+/// which a task, its log's creation and a new task all repeat and the
+/// kind's own sample covers.
 fn inside_a_kind(path: &[Seg]) -> bool {
     path.iter()
         .position(|seg| *seg == Seg::Key("kind".into()))
@@ -1608,6 +2026,12 @@ const KEYS: &[&str] = &[
     "attempts",
     "relaunches",
     "version",
+    "identity",
+    "state",
+    "heartbeats",
+    "check_at",
+    "note",
+    "to_correct",
     "history",
     "at",
     "actor",
@@ -1835,41 +2259,43 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-/// A starting task: the common suite's, or one of a random kind with
-/// random arguments.
-fn any_task() -> impl Strategy<Value = Task<NamedKind>> {
+/// A starting task with its log: the common suite's, or one of a random
+/// kind with random arguments.
+fn any_task() -> impl Strategy<Value = Logged> {
     prop_oneof![
         common::start_task(),
-        strategies::named_kind().prop_flat_map(|kind| strategies::task_of(vec![kind])),
+        strategies::named_kind()
+            .prop_flat_map(|kind| strategies::task_of(vec![kind]))
+            .prop_map(Logged::new),
     ]
 }
 
-/// One command of a life, with the record it was applied to.
+/// One command of a life, with the record it was applied to and its log.
 #[derive(Clone, Debug)]
 struct Moment {
-    before: Task<NamedKind>,
+    before: Logged,
     command: Command<NamedKind>,
     actor: Actor,
     now: DateTime<Utc>,
 }
 
-/// Lives `task` through `steps`: the task at the end, and every command
-/// tried with the record it met.
-fn live(mut task: Task<NamedKind>, steps: &[strategies::Step]) -> (Task<NamedKind>, Vec<Moment>) {
-    let mut now = task.created_at();
+/// Lives `logged` through `steps`: the task and its log at the end, and
+/// every command tried with the record it met.
+fn live(mut logged: Logged, steps: &[strategies::Step]) -> (Logged, Vec<Moment>) {
+    let mut now = logged.task.created_at();
     let mut moments = Vec::new();
     for step in steps {
         now += Duration::seconds(step.advance);
-        let (command, actor) = step.resolve(&task, now);
+        let (command, actor) = step.resolve(&logged.task, now);
         moments.push(Moment {
-            before: task.clone(),
+            before: logged.clone(),
             command: command.clone(),
             actor: actor.clone(),
             now,
         });
-        let _ = task.apply(command, actor, now);
+        let _ = logged.apply(command, actor, now);
     }
-    (task, moments)
+    (logged, moments)
 }
 
 // ---------------------------------------------------------------------
@@ -1889,7 +2315,7 @@ proptest! {
         macro_rules! slice {
             ($($t:ty),*) => { $( let _ = serde_json::from_slice::<$t>(&bytes); )* };
         }
-        slice!(Task<NamedKind>, Command<NamedKind>, Event<NamedKind>, NewTask<NamedKind>,
+        slice!(Task<NamedKind>, Log, Command<NamedKind>, Event<NamedKind>, NewTask<NamedKind>,
             ArgumentValue, ArgumentSpec, NamedKind, Failure, OvhTask, DynTask, VcfTask,
             VcfTaskList, CloudflareTask);
     }
@@ -1926,19 +2352,22 @@ proptest! {
 proptest! {
     #![proptest_config(common::cases(16))]
 
-    /// A random task, lived through random commands, mutated on every
-    /// path of its JSON: refused with a typed error, or accepted only when
-    /// it is consistent.
+    /// A random task, lived through random commands, its record and its
+    /// log mutated on every path of their JSON: refused with a typed
+    /// error (the record by reading or by `check_log`, the log by
+    /// `replay`), or accepted only when it is consistent.
     #[test]
-    fn tasks_mutated_field_by_field_are_refused_or_consistent(
+    fn tasks_and_logs_mutated_field_by_field_are_refused_or_consistent(
         task in any_task(),
         steps in proptest::collection::vec(step(), 0..16),
         seed in any::<u64>(),
         huge in proptest::collection::vec(any::<Index>(), 1..3),
         subtrees in proptest::collection::vec((any::<Index>(), json_value()), 0..3),
     ) {
-        let (task, _) = live(task, &steps);
-        walk(&sample("task", &task), seed, 1, &huge, &subtrees);
+        let (logged, _) = live(task, &steps);
+        logged.task.check_log(&logged.log).unwrap();
+        walk(&task_sample(&logged), seed, 1, &huge, &subtrees);
+        walk(&log_sample(&logged), seed, 1, &huge, &subtrees);
     }
 
     /// Events of a random history, new tasks, failures, kinds, argument
@@ -1951,17 +2380,24 @@ proptest! {
         picks in proptest::collection::vec(any::<Index>(), 2),
         seed in any::<u64>(),
     ) {
-        let (task, _) = live(task, &steps);
+        let (logged, _) = live(task, &steps);
+        let task = &logged.task;
         let now = task.updated_at();
-        let history = task.history();
+        let history = &logged.log;
         let mut samples = vec![
             sample("kind", task.kind()),
             sample("arguments", task.arguments()),
-            sample("ovh task", &OvhTask::of(&task, 7, &alice(), now)),
-            sample("dyn task", &DynTask::of(&task, 7)),
-            sample("vcf task", &VcfTask::of(&task, &alice(), now)),
-            sample("cloudflare task", &CloudflareTask::of(&task)),
+            sample("ovh task", &OvhTask::of(task, 7, &alice(), now)),
+            sample("dyn task", &DynTask::of(task, 7)),
+            sample("vcf task", &VcfTask::of(task, &alice(), now)),
+            sample("cloudflare task", &CloudflareTask::of(task)),
         ];
+        if let Some(failure) = task.failure() {
+            samples.push(sample("failure", failure));
+        }
+        if let Some(lease) = task.lease() {
+            samples.push(sample("lease", lease));
+        }
         for pick in &picks {
             let event = pick.get(history);
             samples.push(sample("event", event));
@@ -1977,7 +2413,7 @@ proptest! {
         }
         for spec in task.kind().arguments() {
             samples.push(sample("argument spec", spec));
-            if let Some(argument) = OvhArgument::of(&task, &spec.key) {
+            if let Some(argument) = OvhArgument::of(task, &spec.key) {
                 samples.push(sample("ovh argument", &argument));
             }
         }
@@ -1998,14 +2434,16 @@ proptest! {
         steps in proptest::collection::vec(step(), 0..12),
         cuts in proptest::collection::vec((any::<Index>(), any::<u8>()), 1..6),
     ) {
-        let (task, _) = live(task, &steps);
+        let (logged, _) = live(task, &steps);
+        let task = &logged.task;
         let now = task.updated_at();
         let documents = [
-            sample("task", &task),
-            sample("ovh task", &OvhTask::of(&task, 1, &alice(), now)),
-            sample("dyn task", &DynTask::of(&task, 1)),
-            sample("vcf task", &VcfTask::of(&task, &alice(), now)),
-            sample("cloudflare task", &CloudflareTask::of(&task)),
+            task_sample(&logged),
+            log_sample(&logged),
+            sample("ovh task", &OvhTask::of(task, 1, &alice(), now)),
+            sample("dyn task", &DynTask::of(task, 1)),
+            sample("vcf task", &VcfTask::of(task, &alice(), now)),
+            sample("cloudflare task", &CloudflareTask::of(task)),
         ];
         for document in documents {
             let text = serde_json::to_string(&document.json).unwrap();
@@ -2026,7 +2464,8 @@ proptest! {
 
     /// The commands of a random life, mutated on every path: refused, or
     /// read and then applied to the record they met, which a refusal
-    /// leaves as it was and an acceptance leaves readable.
+    /// leaves as it was and an acceptance leaves readable and agreeing
+    /// with its log and the event appended.
     #[test]
     fn commands_mutated_field_by_field_never_reach_a_record_unchecked(
         task in any_task(),
@@ -2055,13 +2494,14 @@ proptest! {
                 let Some(command) = read::<Command<NamedKind>>(&text, value.as_ref()) else {
                     continue;
                 };
-                let mut record = moment.before.clone();
+                let mut record = moment.before.task.clone();
                 match record.apply(command, moment.actor.clone(), moment.now) {
-                    Ok(_) => {
+                    Ok(event) => {
                         assert_arguments_fit(&record);
                         assert_loadable(&record);
+                        assert_agrees(&record, &moment.before.log, event);
                     }
-                    Err(_) => prop_assert_eq!(&record, &moment.before),
+                    Err(_) => prop_assert_eq!(&record, &moment.before.task),
                 }
             }
         }
@@ -2075,9 +2515,9 @@ proptest! {
         task in any_task(),
         steps in proptest::collection::vec(step(), 0..16),
     ) {
-        let (task, _) = live(task, &steps);
-        exercise_task(&task);
-        at_the_edges(&task, true);
+        let (logged, _) = live(task, &steps);
+        exercise_task(&logged.task);
+        at_the_edges(&logged.task, Some(&logged.log), true);
     }
 
     /// Argument values beyond their spec, in every status and by every
@@ -2090,11 +2530,12 @@ proptest! {
             .prop_flat_map(|kind| {
                 let bad: Vec<_> = kind.arguments.iter().map(strategies::invalid_value).collect();
                 let good: Vec<_> = kind.arguments.iter().map(strategies::valid_value).collect();
-                (strategies::task_of(vec![kind]), bad, good)
+                (strategies::task_of(vec![kind]).prop_map(Logged::new), bad, good)
             }),
         steps in proptest::collection::vec(step(), 0..16),
     ) {
-        let (task, _) = live(task, &steps);
+        let (logged, _) = live(task, &steps);
+        let task = logged.task;
         let before = serde_json::to_string(&task).unwrap();
         let now = task.updated_at() + Duration::seconds(1);
         let specs = task.kind().arguments().to_vec();
@@ -2155,7 +2596,7 @@ proptest! {
                 }
             }
             // Creation with the value refused.
-            if let Command::Create(new) = &task.history()[0].command {
+            if let Command::Create(new) = &logged.log[0].command {
                 let mut new = (**new).clone();
                 new.arguments.insert(spec.key.clone(), bad.clone());
                 let creator = Actor::Customer { owner: new.owner.clone() };
@@ -2174,9 +2615,10 @@ proptest! {
 }
 
 /// Every path of one sample of every type and shape, with every mutation
-/// (inside a kind only in the kind's own sample and the first task's);
-/// tasks, which are read by replaying their history, with one structural
-/// mutation per path, in turn: the proptests try the others.
+/// (inside a kind only in the kind's own sample and the first task's and
+/// log's); tasks and logs, which are checked against each other and
+/// replayed, with one structural mutation per path, in turn: the
+/// proptests try the others.
 #[test]
 fn every_field_of_every_sample_mutated() {
     let all = mutations();
@@ -2187,12 +2629,13 @@ fn every_field_of_every_sample_mutated() {
         Mutation::Wrap,
     ];
     for (n, sample) in distinct_samples().iter().enumerate() {
-        let is_task = sample.name == "task";
+        // The first task and its log come first.
+        let whole = matches!(sample.name, "task" | "log");
         for (i, path) in paths(&sample.json).iter().enumerate() {
-            if inside_a_kind(path) && (n > 0 || !is_task) && sample.name != "kind" {
+            if inside_a_kind(path) && !(whole && n <= 1) && sample.name != "kind" {
                 continue;
             }
-            if is_task {
+            if whole {
                 try_mutation(sample, path, &structural[i % structural.len()]);
             } else {
                 for mutation in &all {
@@ -2237,7 +2680,7 @@ fn timestamps_outside_chronos_range_are_refused_in_every_field() {
 /// no time rather than a wrong one or a panic; beyond `i64`, refused.
 #[test]
 fn dyn_posix_seconds_at_the_ends_of_i64() {
-    let task = &rich_tasks()[0];
+    let task = &rich_tasks()[0].task;
     let view = serde_json::to_value(DynTask::of(task, 1)).unwrap();
     for field in ["created_ts", "modified_ts"] {
         for seconds in [
@@ -2330,24 +2773,25 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     // Where the crate reads any JSON (argument values, their previous
     // values, Cloudflare's links), the limit is what refuses it.
     let done = &RICH[0];
-    let json = serde_json::to_value(done).unwrap();
-    let event = json["history"][0].clone();
+    let json = serde_json::to_value(&done.task).unwrap();
+    let log = serde_json::to_value(&done.log).unwrap();
+    let event = log[0].clone();
     let command = event["command"].clone();
-    let correction = json["history"][7].clone();
-    let cloudflare = serde_json::to_value(CloudflareTask::of(done)).unwrap();
+    let correction = done
+        .log
+        .iter()
+        .find(|event| event.action() == Action::SetArgument)
+        .map(|event| serde_json::to_value(event).unwrap())
+        .unwrap();
+    let cloudflare = serde_json::to_value(CloudflareTask::of(&done.task)).unwrap();
     let positions: [(&str, &str, Value, Refusal); 7] = [
         (
-            "/arguments/extra",
-            "json",
-            json.clone(),
-            refusal::<Task<NamedKind>>,
-        ),
-        (
-            "/history/0/command/arguments/extra",
+            "/state/arguments/extra",
             "json",
             json,
             refusal::<Task<NamedKind>>,
         ),
+        ("/0/command/arguments/extra", "json", log, refusal::<Log>),
         (
             "/command/arguments/extra",
             "json",
@@ -2395,13 +2839,13 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     }
 }
 
-/// A record nests an argument's JSON 6 levels down (history, event,
-/// command, arguments, key, value) under `serde_json`'s limit of 128: a
-/// JSON argument nested close to the limit used to be accepted, stored,
-/// and then never read back. Every depth `serde_json` reads, by
-/// `ArgumentSpec::parse`, creation, correction and relaunch: accepted up
-/// to `MAX_JSON_DEPTH`, the record reading back; refused beyond, the
-/// record unchanged. And a value far deeper, built in memory, is refused
+/// A log nests an argument's JSON 5 levels down (the log, an event, its
+/// command, arguments, the value) and a record 4 (state, arguments, the
+/// value), under `serde_json`'s limit of 128: a JSON argument nested close
+/// to the limit used to be accepted, stored, and then never read back.
+/// Every depth `serde_json` reads, by `ArgumentSpec::parse`, creation,
+/// correction and relaunch: accepted up to `MAX_JSON_DEPTH`, the record
+/// and its log reading back; refused beyond, the record unchanged. And a value far deeper, built in memory, is refused
 /// without recursion.
 #[test]
 fn json_arguments_too_deep_to_be_stored_are_refused() {
@@ -2425,9 +2869,10 @@ fn json_arguments_too_deep_to_be_stored_are_refused() {
         );
         new.arguments.insert("extra".into(), value.clone());
         match Task::create(new, alice(), t(0)) {
-            Ok(task) => {
+            Ok((task, created)) => {
                 assert!(depth <= MAX_JSON_DEPTH);
                 assert_loadable(&task);
+                assert_log_loadable(&[created]);
             }
             Err(Rejection::InvalidArgument(error)) => {
                 assert!(depth > MAX_JSON_DEPTH);
@@ -2441,24 +2886,30 @@ fn json_arguments_too_deep_to_be_stored_are_refused() {
             Err(other) => panic!("{other}"),
         }
         // Corrections: a failed task, the value set, then relaunched with it.
-        let mut task = Task::create(
-            NewTask::new(
-                id(2),
-                kind.clone(),
-                Owner::new("alice"),
-                ResourceRef::new("d", "x"),
-            ),
-            alice(),
-            t(0),
-        )
-        .unwrap();
-        let run = task.start(t(60), None, t(1)).unwrap();
-        run.fail(
-            &mut task,
-            Failure::customer("BAD", "bad", t(2)).flag("extra"),
-            t(2),
-        )
-        .unwrap();
+        let mut logged = Logged::new(
+            Task::create(
+                NewTask::new(
+                    id(2),
+                    kind.clone(),
+                    Owner::new("alice"),
+                    ResourceRef::new("d", "x"),
+                ),
+                alice(),
+                t(0),
+            )
+            .unwrap(),
+        );
+        let (run, started) = logged.task.start(t(60), None, t(1)).unwrap();
+        logged.push(started);
+        let failed = run
+            .fail(
+                &mut logged.task,
+                Failure::customer("BAD", "bad", t(2)).flag("extra"),
+                t(2),
+            )
+            .unwrap();
+        logged.push(failed);
+        let task = logged.task.clone();
         for command in [
             Command::SetArgument {
                 key: "extra".into(),
@@ -2470,9 +2921,13 @@ fn json_arguments_too_deep_to_be_stored_are_refused() {
         ] {
             let mut record = task.clone();
             match record.apply(command, alice(), t(3)) {
-                Ok(_) => {
+                Ok(event) => {
                     assert!(depth <= MAX_JSON_DEPTH);
                     assert_loadable(&record);
+                    let mut log = logged.log.clone();
+                    log.extend(event);
+                    assert_log_loadable(&log);
+                    record.check_log(&log).unwrap();
                 }
                 Err(_) => {
                     assert!(depth > MAX_JSON_DEPTH);
@@ -2507,73 +2962,83 @@ fn json_arguments_too_deep_to_be_stored_are_refused() {
 /// A change to a record's JSON.
 type Edit = fn(&mut Value);
 
-/// A history whose creation `Task::create` would refuse is refused when a
-/// record is read: the creator must be the owner if a customer, the owner
-/// and the resource must be named, the subtasks declared in order.
+/// A log whose creation `Task::create` would refuse is refused by replay,
+/// under either mode, and the record by `check_log` against it: the
+/// creator must be the owner if a customer, the owner and the resource
+/// must be named, the subtasks declared in order. (The record holds no
+/// creation: reading it checks its state, and `check_log` its identity.)
 #[test]
-fn a_record_whose_creation_create_refuses_is_not_read() {
-    let task = common::pending();
-    let json = serde_json::to_value(&task).unwrap();
+fn a_log_whose_creation_create_refuses_is_not_replayed() {
+    let logged = common::logged_of(NamedKind::new("DomainCreate"));
+    let log = serde_json::to_value(&logged.log).unwrap();
     let cases: [(&str, Edit); 6] = [
         ("another customer creates", |r| {
-            r["history"][0]["actor"] = json!({"role": "customer", "owner": "mallory"});
+            r[0]["actor"] = json!({"role": "customer", "owner": "mallory"});
         }),
         ("a customer of no name creates", |r| {
-            r["history"][0]["actor"]["owner"] = json!("");
+            r[0]["actor"]["owner"] = json!("");
         }),
         ("a resource of no kind", |r| {
-            r["resource"]["kind"] = json!("");
-            r["history"][0]["command"]["resource"]["kind"] = json!("");
+            r[0]["command"]["resource"]["kind"] = json!("");
         }),
         ("a subtask its own parent", |r| {
-            r["history"][0]["command"]["subtasks"] = json!([{"name": "a", "parent": 0}]);
+            r[0]["command"]["subtasks"] = json!([{"name": "a", "parent": 0}]);
         }),
         ("a subtask of no name", |r| {
-            r["history"][0]["command"]["subtasks"] = json!([{"name": ""}]);
+            r[0]["command"]["subtasks"] = json!([{"name": ""}]);
         }),
         ("a parent declared later", |r| {
-            r["history"][0]["command"]["subtasks"] =
-                json!([{"name": "a"}, {"name": "b", "parent": 5}]);
+            r[0]["command"]["subtasks"] = json!([{"name": "a"}, {"name": "b", "parent": 5}]);
         }),
     ];
     for (case, edit) in cases {
-        let mut record = json.clone();
-        edit(&mut record);
-        // The record's own subtasks as the history builds them, so that
-        // only the check of the creation can refuse it.
-        let new: NewTask<NamedKind> =
-            serde_json::from_value(record["history"][0]["command"].clone()).unwrap();
-        let subtasks: Vec<Value> = new
-            .subtasks
-            .iter()
-            .enumerate()
-            .map(|(i, declared)| {
-                json!({
-                    "id": i, "name": declared.name, "description": declared.description,
-                    "parent": declared.parent, "optional": declared.optional,
-                    "status": "pending", "created_at": record["created_at"],
-                    "started_at": null, "finished_at": null, "errors": [],
-                })
-            })
-            .collect();
-        record["subtasks"] = Value::Array(subtasks);
-        let error = serde_json::from_value::<Task<NamedKind>>(record.clone())
-            .expect_err(&format!("{case}: read"));
+        let mut damaged = log.clone();
+        edit(&mut damaged);
+        let events: Log = serde_json::from_value(damaged.clone())
+            .unwrap_or_else(|e| panic!("{case}: the events do not read: {e}"));
+        let error = Task::replay(&events).expect_err(case);
+        assert!(
+            matches!(error, ReplayError::Illegal { version: 1, .. }),
+            "{case}: {error}"
+        );
         assert!(
             error.to_string().contains("event 1 is not a legal move"),
             "{case}: {error}"
         );
-        let text = serde_json::to_string(&record).unwrap();
-        assert!(serde_json::from_str::<Task<NamedKind>>(&text).is_err());
-        let history: Vec<Event<NamedKind>> =
-            serde_json::from_value(record["history"].clone()).unwrap();
         assert!(
             matches!(
-                Task::replay(history),
+                Task::replay_with(&events, ReplayMode::AsRecorded),
                 Err(ReplayError::Illegal { version: 1, .. })
             ),
-            "{case}: replayed"
+            "{case}: replayed as recorded"
         );
+        assert!(
+            matches!(
+                logged.task.check_log(&events),
+                Err(ReplayError::Illegal { version: 1, .. })
+            ),
+            "{case}: the record checked against it"
+        );
+        events.exercise(&damaged, Some(&damaged));
+    }
+    // The same damage to the record's identity: read or refused, never
+    // agreeing with its log.
+    for (pointer, value) in [
+        ("/identity/resource/kind", json!("")),
+        ("/identity/owner", json!("")),
+        ("/identity/owner", json!("mallory")),
+    ] {
+        let mut record = serde_json::to_value(&logged.task).unwrap();
+        *record.pointer_mut(pointer).unwrap() = value;
+        if let Ok(read) = serde_json::from_value::<Task<NamedKind>>(record) {
+            assert!(
+                matches!(
+                    read.check_log(&logged.log),
+                    Err(ReplayError::Diverged { .. })
+                ),
+                "{pointer}"
+            );
+        }
     }
 }
 
@@ -2620,40 +3085,96 @@ fn huge_numbers_are_not_capacities_or_loop_bounds() {
             });
         }
     }
-    // Subtask ids and parents, steps, tokens, versions at their largest.
-    for task in rich_tasks() {
-        timed("extreme commands", &mut || at_the_edges(&task, true));
-        let mut json = serde_json::to_value(&task).unwrap();
+    // Subtask ids and parents, steps, tokens, versions and heartbeat
+    // counts at their largest: a record refused when read or by its log,
+    // and used in bounded time either way; a log refused by replay.
+    for logged in rich_tasks() {
+        let task = &logged.task;
+        timed("extreme commands", &mut || {
+            at_the_edges(task, Some(&logged.log), true)
+        });
+        let json = serde_json::to_value(task).unwrap();
         for (pointer, value) in [
-            ("/version", json!(u64::MAX)),
-            ("/runs", json!(u32::MAX)),
-            ("/history/0/version", json!(u64::MAX)),
-            ("/subtasks/0/parent", json!(u32::MAX)),
-            ("/subtasks/0/id", json!(u32::MAX)),
+            ("/state/version", json!(u64::MAX)),
+            ("/state/runs", json!(u32::MAX)),
+            ("/state/attempts", json!(u32::MAX)),
+            ("/state/relaunches", json!(u32::MAX)),
+            ("/state/lease/token", json!(u64::MAX)),
+            ("/state/lease/heartbeats", json!(u32::MAX)),
+            ("/state/subtasks/0/parent", json!(u32::MAX)),
+            ("/state/subtasks/0/id", json!(u32::MAX)),
+            ("/state/progress/step_count", json!(u32::MAX)),
+            ("/state/progress/total_steps", json!(u32::MAX)),
         ] {
-            if let Some(slot) = json.pointer_mut(pointer) {
+            let mut damaged = json.clone();
+            if let Some(slot) = damaged.pointer_mut(pointer) {
                 *slot = value;
                 timed("a record with a huge number", &mut || {
-                    assert!(serde_json::from_value::<Task<NamedKind>>(json.clone()).is_err());
+                    if let Ok(read) = serde_json::from_value::<Task<NamedKind>>(damaged.clone()) {
+                        assert!(read.check_log(&logged.log).is_err(), "{pointer}");
+                        exercise_task(&read);
+                        at_the_edges(&read, None, false);
+                    }
                 });
-                json = serde_json::to_value(&task).unwrap();
             }
         }
+        let log = serde_json::to_value(&logged.log).unwrap();
+        let last = logged.log.len() - 1;
+        for (pointer, value) in [
+            ("/0/version".to_owned(), json!(u64::MAX)),
+            ("/1/version".to_owned(), json!(u64::MAX)),
+            ("/1/heartbeats".to_owned(), json!(u32::MAX)),
+            (format!("/{last}/version"), json!(u64::MAX)),
+            (format!("/{last}/heartbeats"), json!(u32::MAX)),
+        ] {
+            let mut damaged = log.clone();
+            let (parent, key) = pointer.rsplit_once('/').unwrap();
+            let Some(Value::Object(event)) = damaged.pointer_mut(parent) else {
+                panic!("no event at {parent}");
+            };
+            event.insert(key.to_owned(), value);
+            timed("a log with a huge number", &mut || {
+                let events: Log = serde_json::from_value(damaged.clone()).unwrap();
+                assert!(
+                    matches!(Task::replay(&events), Err(ReplayError::VersionGap { .. })),
+                    "{pointer}"
+                );
+                assert!(task.check_log(&events).is_err(), "{pointer}");
+            });
+        }
     }
-    let subtasks: Subtasks = serde_json::from_value(json!([
+    // Subtasks are stored at their ids' positions, a parent before its
+    // children: the largest id and parent are refused when read (they
+    // would be read as they are, and an index from them used), in
+    // bounded time; the queries ask about the largest id.
+    let out_of_place = json!([
         {"id": u32::MAX, "name": "a", "description": "", "parent": u32::MAX, "optional": false,
          "status": "running", "created_at": "2026-11-23T09:00:00Z", "started_at": null,
          "finished_at": null, "errors": []},
         {"id": 0, "name": "b", "description": "", "parent": 0, "optional": false,
          "status": "failed", "created_at": "2026-11-23T09:00:00Z", "started_at": null,
          "finished_at": null, "errors": []}
-    ]))
-    .unwrap();
+    ]);
+    timed("subtasks out of place", &mut || {
+        let error = serde_json::from_value::<Subtasks>(out_of_place.clone()).unwrap_err();
+        assert!(
+            error.to_string().contains("is stored at position 0"),
+            "{error}"
+        );
+    });
+    let mut parent_max = out_of_place.clone();
+    parent_max[0]["id"] = json!(0);
+    parent_max[1]["id"] = json!(1);
+    timed("a parent beyond", &mut || {
+        assert!(serde_json::from_value::<Subtasks>(parent_max.clone()).is_err());
+    });
+    parent_max[0]["parent"] = Value::Null;
+    let subtasks: Subtasks = serde_json::from_value(parent_max).unwrap();
     timed("subtasks", &mut || subtasks.exercise(&Value::Null, None));
     let progress: Progress =
         serde_json::from_value(json!({"step_count": u32::MAX, "total_steps": u32::MAX})).unwrap();
     assert_eq!(progress.percent(), 100);
-    let mut dyn_view = serde_json::to_value(DynTask::of(&rich_tasks()[3], u64::MAX)).unwrap();
+    let mut dyn_view = serde_json::to_value(DynTask::of(&rich_tasks()[3].task, u64::MAX)).unwrap();
     dyn_view["step_count"] = json!(u32::MAX);
     dyn_view["total_steps"] = json!(1);
     let dyn_view: DynTask = serde_json::from_value(dyn_view).unwrap();
@@ -2718,17 +3239,19 @@ fn a_timeline_of_actors_with_long_names_is_written() {
         let mut new = new_task(1, NamedKind::new("DomainCreate"));
         new.arguments.clear();
         new.owner = Owner::new(name.clone());
-        let mut task = Task::create(new, Actor::customer(name.clone()), t(0)).unwrap();
-        accept(
-            &mut task,
+        let mut logged =
+            Logged::new(Task::create(new, Actor::customer(name.clone()), t(0)).unwrap());
+        go(
+            &mut logged,
             Command::Cancel { reason: None },
             Actor::operator(name.clone()),
             t(1),
         );
-        let timeline = task.timeline().to_string();
+        let timeline = Timeline::new(&logged.log).to_string();
         assert_eq!(timeline.matches(&name).count(), 3, "{length}");
-        exercise_task(&task);
-        assert_loadable(&task);
+        exercise_task(&logged.task);
+        assert_loadable(&logged.task);
+        assert_log_loadable(&logged.log);
     }
 }
 
@@ -2875,8 +3398,8 @@ fn argument_values_at_and_beyond_the_edges() {
     }
     // And through the lifecycle: the kind's own arguments, each value that
     // fits refused once made too big, with the record unchanged.
-    let mut task = Task::create(new_task(9, rich_kind()), alice(), t(0)).unwrap();
-    let run = task.start(t(60), None, t(1)).unwrap();
+    let (mut task, _) = Task::create(new_task(9, rich_kind()), alice(), t(0)).unwrap();
+    let (run, _) = task.start(t(60), None, t(1)).unwrap();
     run.fail(&mut task, Failure::customer("BAD", "bad", t(2)), t(2))
         .unwrap();
     let before = serde_json::to_string(&task).unwrap();
@@ -2911,4 +3434,540 @@ fn argument_values_at_and_beyond_the_edges() {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------
+// Heartbeats and attempts the lifecycle never makes
+// ---------------------------------------------------------------------
+
+/// A record that counts as many attempts as runs while a run is still
+/// going is one no life makes (the current run has not ended, so it
+/// cannot have counted): reading refuses it, so that no command can turn
+/// a record reading accepted into one reading refuses (its counted
+/// failure would make more attempts than runs).
+#[test]
+fn attempts_as_many_as_runs_while_a_run_goes_on_are_refused_on_reading() {
+    let mut task = common::pending();
+    let (run, _) = task.start(t(60), None, t(1)).unwrap();
+    let mut json = serde_json::to_value(&task).unwrap();
+    assert_eq!(json["state"]["runs"], json!(1));
+    json["state"]["attempts"] = json!(1);
+    let read = serde_json::from_value::<Task<NamedKind>>(json);
+    assert!(read.is_err(), "{read:?}");
+    // The undamaged record fails its run, counts it, and reads back.
+    run.fail(&mut task, common::provider_failure(t(2)), t(2))
+        .unwrap();
+    assert_eq!((task.runs(), task.attempts()), (1, 1));
+    assert_loadable(&task);
+}
+
+/// A log that replays is one commands make: an event counts the
+/// heartbeats since the one before it, and only a run's lease takes
+/// heartbeats. A start of a pending task that claims two heartbeats
+/// before it (its version 4 right after the creation's 1) is refused.
+#[test]
+fn replay_refuses_heartbeats_before_an_event_of_an_unleased_task() {
+    let mut logged = common::logged_of(NamedKind::new("DomainCreate"));
+    let (_run, mut started) = logged.task.start(t(60), None, t(1)).unwrap();
+    started.heartbeats = 2;
+    started.version = 4;
+    logged.push(started);
+    let replayed = Task::replay(&logged.log);
+    assert!(
+        matches!(replayed, Err(ReplayError::VersionGap { .. })),
+        "{replayed:?}"
+    );
+}
+
+// ---------------------------------------------------------------------
+// Misspelt keys and damaged logs
+// ---------------------------------------------------------------------
+
+/// The spellings of `key` a typo gives: a plural made singular or a
+/// singular plural, and a capital first letter.
+fn misspellings(key: &str) -> Vec<String> {
+    let toggled = match key.strip_suffix('s') {
+        Some(singular) if !singular.is_empty() => singular.to_owned(),
+        _ => format!("{key}s"),
+    };
+    let mut capital = key.to_owned();
+    if let Some(first) = capital.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    vec![toggled, capital]
+}
+
+/// Whether the last key of `path` is data rather than a field's name: an
+/// argument's key, a replaced value's key, or anything inside a JSON
+/// argument.
+fn is_free_key(path: &[Seg]) -> bool {
+    let free_map =
+        |seg: &Seg| matches!(seg, Seg::Key(key) if key == "arguments" || key == "previous");
+    let in_json = path[..path.len() - 1]
+        .iter()
+        .any(|seg| *seg == Seg::Key("json".into()));
+    let under_map = path.len() >= 2 && free_map(&path[path.len() - 2]);
+    in_json || under_map
+}
+
+/// A misspelt key anywhere in what the crate stores is refused, not
+/// ignored (and its field taken at its default): every key of every
+/// object of every sample of a task and its log, an event, a command, a
+/// new task, a failure, a kind, its rules, an argument spec, subtasks,
+/// progress and a lease, made singular or plural or capitalised, by
+/// `from_str` and `from_value`. Among them `field` for `fields` in the
+/// failure a failed task's state holds, and `fields` for a detail's
+/// `field`.
+#[test]
+fn a_misspelt_key_anywhere_is_refused() {
+    let stored = [
+        "task",
+        "log",
+        "event",
+        "command",
+        "new task",
+        "failure",
+        "kind",
+        "rules",
+        "argument spec",
+        "subtasks",
+        "progress",
+        "lease",
+        "arguments",
+    ];
+    let mut renamed = 0;
+    for sample in samples()
+        .into_iter()
+        .filter(|sample| stored.contains(&sample.name))
+    {
+        for path in paths(&sample.json) {
+            let Some((Seg::Key(key), parent)) = path.split_last() else {
+                continue;
+            };
+            if is_free_key(&path) || (sample.name == "arguments" && path.len() == 1) {
+                continue;
+            }
+            for misspelt in misspellings(key) {
+                let mut document = sample.json.clone();
+                let Some(Value::Object(map)) = at_mut(&mut document, parent) else {
+                    panic!("no object at {parent:?}");
+                };
+                if map.contains_key(&misspelt) {
+                    continue;
+                }
+                let value = map.remove(key).unwrap();
+                map.insert(misspelt.clone(), value);
+                let text = serde_json::to_string(&document).unwrap();
+                assert!(
+                    !(sample.accepts)(&text) && !(sample.accepts_value)(document),
+                    "{}: {key} spelt {misspelt} at {path:?} was read",
+                    sample.name
+                );
+                renamed += 1;
+            }
+        }
+    }
+    assert!(renamed > 1000, "only {renamed} keys renamed");
+    // The failed task's state, by name.
+    let correcting = &RICH[5].task;
+    assert_eq!(correcting.fields_to_correct(), ["legitimacyAfnic"]);
+    let json = serde_json::to_value(correcting).unwrap();
+    for (parent, key, misspelt) in [
+        ("/state/failure", "fields", "field"),
+        ("/state/failure/details/0", "field", "fields"),
+        ("/state", "to_correct", "to_corect"),
+        ("/state", "follow_up", "followup"),
+        ("/identity", "resource", "ressource"),
+        ("", "state", "State"),
+    ] {
+        let mut document = json.clone();
+        let Some(Value::Object(map)) = document.pointer_mut(parent) else {
+            panic!("no object at {parent}");
+        };
+        let value = map.remove(key).unwrap();
+        map.insert(misspelt.to_owned(), value);
+        let error = serde_json::from_value::<Task<NamedKind>>(document.clone()).unwrap_err();
+        let text = serde_json::to_string(&document).unwrap();
+        assert!(
+            serde_json::from_str::<Task<NamedKind>>(&text).is_err(),
+            "{parent}/{misspelt}"
+        );
+        assert!(
+            error.to_string().contains("unknown field")
+                || error.to_string().contains("missing field"),
+            "{parent}/{misspelt}: {error}"
+        );
+    }
+}
+
+/// A log damaged the ways a store or a hand could damage it is refused by
+/// replay, which names the damage, and the record it belongs to by
+/// `check_log`: empty, not starting with the creation, an event dropped,
+/// repeated or moved, a second creation, a heartbeat logged, a `from` or
+/// a `to` the table does not give, a move the task refuses (a time
+/// before the lease ran out, a party the table does not allow, an
+/// argument beyond its spec), a failure's follow-up or origin or a
+/// correction's replaced values other than the rules decide.
+#[test]
+fn damaged_logs_are_refused_and_the_damage_named() {
+    let done = &RICH[0];
+    let log = &done.log;
+    let at = |action: Action| {
+        log.iter()
+            .position(|event| event.action() == action)
+            .unwrap()
+    };
+    let (start, fail, set) = (at(Action::Start), at(Action::Fail), at(Action::SetArgument));
+    type Damage = Box<dyn Fn(&mut Log)>;
+    type Named = fn(&ReplayError) -> bool;
+    let version_gap = |e: &ReplayError| matches!(e, ReplayError::VersionGap { .. });
+    let illegal = |e: &ReplayError| matches!(e, ReplayError::Illegal { .. });
+    let undecided = |e: &ReplayError| matches!(e, ReplayError::Undecided { .. });
+    let inconsistent = |e: &ReplayError| matches!(e, ReplayError::Inconsistent { .. });
+    let cases: Vec<(&str, Damage, Named)> = vec![
+        ("empty", Box::new(|l| l.clear()), |e| {
+            *e == ReplayError::Empty
+        }),
+        (
+            "not created first",
+            Box::new(|l| {
+                l.remove(0);
+            }),
+            |e| matches!(e, ReplayError::NotCreatedFirst { .. }),
+        ),
+        (
+            "an event dropped",
+            Box::new(|l| {
+                l.remove(3);
+            }),
+            version_gap,
+        ),
+        (
+            "an event repeated",
+            Box::new(|l| {
+                let again = l[3].clone();
+                l.insert(3, again);
+            }),
+            version_gap,
+        ),
+        (
+            "two events swapped",
+            Box::new(|l| l.swap(3, 4)),
+            version_gap,
+        ),
+        (
+            "created twice",
+            Box::new(|l| {
+                let mut again = l[0].clone();
+                again.version = l.last().unwrap().version + 1;
+                again.from = Some(Status::Done);
+                l.push(again);
+            }),
+            |e| matches!(e, ReplayError::CreatedTwice { .. }),
+        ),
+        (
+            "a heartbeat logged",
+            Box::new(move |l| {
+                let started = l[start].clone();
+                let heartbeat = Event {
+                    version: started.version + 1,
+                    heartbeats: 0,
+                    at: started.at,
+                    actor: Actor::System,
+                    from: Some(Status::Running),
+                    to: Status::Running,
+                    command: Command::Heartbeat {
+                        token: LeaseToken::new(started.version),
+                        lease_until: t(150),
+                        progress: None,
+                        check_at: None,
+                    },
+                    effect: None,
+                };
+                l.truncate(start + 1);
+                l.push(heartbeat);
+            }),
+            |e| matches!(e, ReplayError::Heartbeat { .. }),
+        ),
+        (
+            "a from the task was not in",
+            Box::new(|l| l[1].from = Some(Status::Running)),
+            inconsistent,
+        ),
+        (
+            "a to the table does not give",
+            Box::new(|l| l[1].to = Status::Done),
+            inconsistent,
+        ),
+        (
+            "an actor the table does not allow",
+            Box::new(move |l| l[start].actor = alice()),
+            illegal,
+        ),
+        (
+            "a start before its todo time",
+            Box::new(|l| {
+                l.remove(1);
+                for event in &mut l[1..] {
+                    event.version -= 1;
+                }
+            }),
+            |e| {
+                matches!(
+                    e,
+                    ReplayError::Illegal {
+                        rejection: Rejection::NotDue { .. },
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "an argument beyond its spec",
+            Box::new(|l| {
+                if let Command::Create(new) = &mut l[0].command {
+                    std::sync::Arc::make_mut(new)
+                        .arguments
+                        .insert("duration".into(), ArgumentValue::Integer(99));
+                }
+            }),
+            |e| {
+                matches!(
+                    e,
+                    ReplayError::Illegal {
+                        version: 1,
+                        rejection: Rejection::InvalidArgument(_)
+                    }
+                )
+            },
+        ),
+        (
+            "a follow-up the rules do not give",
+            Box::new(move |l| {
+                l[fail].effect = Some(Box::new(Effect::Failed {
+                    follow_up: FollowUp::Final,
+                    counted: true,
+                }));
+            }),
+            undecided,
+        ),
+        (
+            "a run counted that the rules do not count",
+            Box::new(move |l| {
+                l[fail].effect = Some(Box::new(Effect::Failed {
+                    follow_up: FollowUp::AwaitCorrection,
+                    counted: false,
+                }));
+            }),
+            undecided,
+        ),
+        (
+            "no follow-up recorded",
+            Box::new(move |l| l[fail].effect = None),
+            undecided,
+        ),
+        (
+            "replaced values that were not the values",
+            Box::new(move |l| {
+                l[set].effect = Some(Box::new(Effect::Replaced {
+                    previous: [("legitimacyAfnic".to_owned(), Some(ArgumentValue::from("x")))]
+                        .into(),
+                }));
+            }),
+            undecided,
+        ),
+        (
+            "a correction flagged a field that cannot be",
+            Box::new(move |l| {
+                if let Command::Fail { failure, .. } = &mut l[fail].command {
+                    failure.fields.push("domain".into());
+                }
+            }),
+            illegal,
+        ),
+    ];
+    for (case, damage, named) in cases {
+        let mut damaged = log.clone();
+        damage(&mut damaged);
+        let error = Task::replay(&damaged).expect_err(case);
+        assert!(named(&error), "{case}: {error:?}");
+        assert!(done.task.check_log(&damaged).is_err(), "{case}: checked");
+        damaged.exercise(&Value::Null, None);
+    }
+    // Under the rules as recorded, a value beyond the spec of its day is
+    // taken (the spec may have changed since), and nothing else above.
+    let mut beyond = log.clone();
+    if let Command::Create(new) = &mut beyond[0].command {
+        std::sync::Arc::make_mut(new)
+            .arguments
+            .insert("duration".into(), ArgumentValue::Integer(99));
+    }
+    assert!(Task::replay_with(&beyond, ReplayMode::AsRecorded).is_ok());
+    // A failure recorded with the origin its code's rule overrides.
+    let mut logged = created(new_task(8, rich_kind()), alice());
+    let tk = token_of(go(
+        &mut logged,
+        Command::Start {
+            lease_until: t(60),
+            worker: None,
+        },
+        Actor::System,
+        t(1),
+    ));
+    let fail = Command::Fail {
+        token: Some(tk),
+        failure: Box::new(Failure::provider("AUTH_INVALID", "the credentials", t(2))),
+    };
+    let failed = go(&mut logged, fail, Actor::System, t(2)).unwrap();
+    let Command::Fail { failure, .. } = &failed.command else {
+        panic!("a fail event");
+    };
+    assert_eq!(failure.origin, Origin::Customer, "classified by its code");
+    logged.task.check_log(&logged.log).unwrap();
+    let mut damaged = logged.log.clone();
+    if let Some(Event {
+        command: Command::Fail { failure, .. },
+        ..
+    }) = damaged.last_mut()
+    {
+        failure.origin = Origin::Provider;
+    }
+    assert!(
+        matches!(
+            Task::replay(&damaged),
+            Err(ReplayError::Misclassified {
+                recorded: Origin::Provider,
+                decided: Origin::Customer,
+                ..
+            })
+        ),
+        "{:?}",
+        Task::replay(&damaged)
+    );
+    assert!(logged.task.check_log(&damaged).is_err());
+}
+
+/// A key no type of the crate has, added to every object of every sample
+/// of what the crate stores (as in [`a_misspelt_key_anywhere_is_refused`]),
+/// is refused by `from_str` and `from_value`.
+#[test]
+fn an_unknown_key_anywhere_is_refused() {
+    let stored = [
+        "task",
+        "log",
+        "event",
+        "command",
+        "new task",
+        "failure",
+        "kind",
+        "rules",
+        "argument spec",
+        "subtasks",
+        "progress",
+        "lease",
+    ];
+    let mut added = 0;
+    for sample in samples()
+        .into_iter()
+        .filter(|sample| stored.contains(&sample.name))
+    {
+        let objects = std::iter::once(Vec::new()).chain(paths(&sample.json));
+        for path in objects {
+            let Some(Value::Object(_)) = at(&sample.json, &path) else {
+                continue;
+            };
+            let map_of_data = path.last().is_some_and(
+                |seg| matches!(seg, Seg::Key(key) if key == "arguments" || key == "previous"),
+            );
+            let in_json = path.iter().any(|seg| *seg == Seg::Key("json".into()));
+            if map_of_data || in_json {
+                continue;
+            }
+            let mut document = sample.json.clone();
+            let Some(Value::Object(map)) = at_mut(&mut document, &path) else {
+                unreachable!();
+            };
+            map.insert("unknown_key".into(), json!(1));
+            let text = serde_json::to_string(&document).unwrap();
+            assert!(
+                !(sample.accepts)(&text) && !(sample.accepts_value)(document),
+                "{}: an unknown key at {path:?} was read",
+                sample.name
+            );
+            added += 1;
+        }
+    }
+    assert!(added > 500, "only {added} objects given a key");
+}
+
+/// Unknown keys beside a unit variant of an internally tagged enum are
+/// refused: a command that takes no data, a follow-up without a time, the
+/// system actor, a subtask change without errors, an argument type
+/// without bounds. They are not: `serde` reads `{"action":"retry","x":1}`
+/// as `Retry`, `{"next":"final","x":1}` as `Final`,
+/// `{"role":"system","owner":"x"}` as `System`,
+/// `{"change":"start","errors":[]}` as `Start`, `{"type":"email","x":1}` as
+/// `Email`, whatever `deny_unknown_fields` says; and so an argument spec
+/// of such a type takes a misspelt `read_only`, `required` or
+/// `description` as unknown and drops it: `{"key":"e","type":"email",
+/// "readonly":true}` is read as an editable argument, and a task whose
+/// kind declares it so is read with it editable.
+#[test]
+fn unknown_keys_beside_a_unit_variant_are_refused() {
+    let mut accepted = Vec::new();
+    let mut read_anyway = |what: &str, read: bool| {
+        if read {
+            accepted.push(what.to_owned());
+        }
+    };
+    for text in [
+        r#"{"action":"retry","x":1}"#,
+        r#"{"action":"accelerate","token":2}"#,
+        r#"{"action":"mark_stalled","x":1}"#,
+        r#"{"action":"resolve","x":1}"#,
+    ] {
+        read_anyway(
+            text,
+            serde_json::from_str::<Command<NamedKind>>(text).is_ok(),
+        );
+    }
+    for text in [
+        r#"{"next":"final","at":"2026-11-23T09:00:00Z"}"#,
+        r#"{"next":"escalated","x":1}"#,
+        r#"{"next":"await_correction","x":1}"#,
+    ] {
+        read_anyway(text, serde_json::from_str::<FollowUp>(text).is_ok());
+    }
+    let text = r#"{"role":"system","owner":"mallory"}"#;
+    read_anyway(text, serde_json::from_str::<Actor>(text).is_ok());
+    for text in [
+        r#"{"change":"start","errors":[]}"#,
+        r#"{"change":"skip","x":1}"#,
+    ] {
+        read_anyway(text, serde_json::from_str::<SubtaskChange>(text).is_ok());
+    }
+    for text in [r#"{"type":"email","x":1}"#, r#"{"type":"boolean","min":1}"#] {
+        read_anyway(text, serde_json::from_str::<ArgumentType>(text).is_ok());
+    }
+    for text in [
+        r#"{"key":"e","type":"email","readonly":true}"#,
+        r#"{"key":"e","type":"date","Required":true}"#,
+        r#"{"key":"e","type":"json","descriptions":"x"}"#,
+    ] {
+        read_anyway(text, serde_json::from_str::<ArgumentSpec>(text).is_ok());
+    }
+    // In a stored record: the kind's email argument, read-only, with the
+    // key misspelt.
+    let kind = NamedKind::new("DomainCreate")
+        .argument(ArgumentSpec::new("contactEmail", ArgumentType::Email).read_only());
+    let task = common::task_of(kind);
+    let mut json = serde_json::to_value(&task).unwrap();
+    let spec = &mut json["identity"]["kind"]["arguments"][0];
+    let read_only = spec.as_object_mut().unwrap().remove("read_only").unwrap();
+    spec["readonly"] = read_only;
+    if let Ok(read) = serde_json::from_value::<Task<NamedKind>>(json) {
+        assert!(!read.kind().arguments[0].read_only);
+        read_anyway("a task whose kind misspells read_only", true);
+    }
+    assert!(accepted.is_empty(), "read: {accepted:#?}");
 }

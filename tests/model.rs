@@ -19,14 +19,26 @@
 //! of 20 to 60 steps: a command of any [`Command`] variant, from the
 //! owner, another customer, an operator or the system, after a random
 //! (sometimes negative) time advance, with the lease token of the current
-//! run, of an earlier one, or made up. After every step it compares:
+//! run, of an earlier one, or made up. The system's executor moves with
+//! the current token go, every other step, through the [`Run`] handle
+//! that `start` returned (a handle whose run was stalled keeps being
+//! used, and must be refused as stale); the other steps through
+//! [`Task::apply`]. The driver keeps the task's log itself, as a store
+//! does. After every step it compares:
 //!
-//! - accepted or rejected, and for a rejection by owner, table or role
-//!   the kind of rejection; `Task::check` must agree with `Task::apply`;
+//! - accepted or rejected, and for a rejection by owner, lease token,
+//!   table or role the kind of rejection; `Task::check` must agree with
+//!   `Task::apply`, and `Run::rebuild` with the model on whether the
+//!   presented token holds the task;
 //! - the status and the observable record: version, runs, attempts,
-//!   relaunches, lease, `todo_at`, cancel request, `done_at`,
-//!   `updated_at`, resolution, warnings, comment, the failure's origin
-//!   and follow-up, the fields to correct, arguments, subtasks;
+//!   relaunches, the lease (which token holds it, its deadline, worker,
+//!   check time, progress note and heartbeats since the last event),
+//!   `todo_at`, cancel request, `done_at`, `updated_at`, resolution,
+//!   warnings, comment, the failure's origin and follow-up, the fields to
+//!   correct, arguments, subtasks, and `next_wakeup`;
+//! - the event an accepted command returns (none for a heartbeat, which
+//!   is lease state): its version, the heartbeats it counts, time, actor,
+//!   move, action and effect;
 //! - the derived answers (`can_cancel`, `can_accelerate`, `can_relaunch`,
 //!   `can_relaunch_once_corrected`, `relaunch_rejection`, `can_edit`,
 //!   `can_mark_stalled`, `is_escalated`, `next_retry_at`,
@@ -35,14 +47,18 @@
 //! and it checks that a rejected command leaves the whole record equal to
 //! before, that an accepted one bumps the version by exactly one, that
 //! nothing accepted moves a `done` or `cancelled` task, and at the end
-//! that the history replays to the record.
+//! that the log checks against the record (`Task::check_log`) and, when
+//! no heartbeat of the current run changed the lease beyond what the log
+//! keeps, replays to exactly the record.
 //!
 //! On a disagreement the message names the step and lists the steps so
 //! far, one a line, with what the model said of each; proptest shrinks
 //! the sequence (steps it does not need become idle ones).
 //! `the_sequences_reach_every_move` checks that the generator is worth
-//! its cases: a fixed sample of sequences takes every row of the table
-//! and reaches every follow-up and every refusal the model knows.
+//! its cases: a fixed sample of sequences takes every row of the table,
+//! reaches every follow-up and every refusal the model knows, and carries
+//! every executor move through the run's handle, accepted and refused as
+//! stale.
 //!
 //! More cases: `PROPTEST_CASES=50000 cargo test --test model`.
 
@@ -60,9 +76,10 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use taskstate::{
     Actor, AggregatePolicy, ArgumentSpec, ArgumentValue, Arguments, CancelRules, CodeMatch,
-    Command, Effect, Failure, FailureRule, FollowUp, IdGenerator, LeaseToken, NamedKind,
-    NewSubtask, NewTask, Origin, Outcome, Owner, Rejection, RelaunchRules, Resolution, ResourceRef,
-    RetryPolicy, Role, RoleSet, Rules, Status, StatusSet, SubtaskChange, SubtaskStatus, Task, Then,
+    Command, Effect, Event, Failure, FailureRule, FollowUp, IdGenerator, LeaseToken, NamedKind,
+    NewSubtask, NewTask, Origin, Outcome, Owner, Pause, Refused, Rejection, RelaunchRules,
+    Resolution, ResourceRef, RetryPolicy, Role, RoleSet, Rules, Run, Status, StatusSet,
+    SubtaskChange, SubtaskStatus, Task, Then, Wakeup, WakeupReason,
 };
 
 use common::t;
@@ -399,13 +416,18 @@ enum Cmd {
     Start {
         lease: i64,
     },
+    /// A heartbeat: with a progress note (`check: None`, as
+    /// `Run::heartbeat` sends it) or moving the time to check again (as
+    /// `Run::check_later` sends it, without a note).
     Heartbeat {
         token: Tok,
         lease: i64,
+        check: Option<i64>,
     },
     Wait {
         token: Tok,
         until: i64,
+        check: Option<i64>,
     },
     Resume {
         token: Tok,
@@ -454,6 +476,34 @@ enum Cmd {
     Resolve,
 }
 
+impl Cmd {
+    /// The lease token the command presents, if it presents one.
+    fn token(&self) -> Option<Tok> {
+        match self {
+            Cmd::Heartbeat { token, .. }
+            | Cmd::Wait { token, .. }
+            | Cmd::Resume { token, .. }
+            | Cmd::Complete { token }
+            | Cmd::AcknowledgeCancel { token }
+            | Cmd::Subtask { token, .. }
+            | Cmd::AddSubtask { token, .. }
+            | Cmd::ReportProgress { token, .. } => Some(*token),
+            Cmd::Fail { token, .. } => *token,
+            Cmd::Idle
+            | Cmd::Create
+            | Cmd::Start { .. }
+            | Cmd::Cancel
+            | Cmd::MarkStalled
+            | Cmd::Requeue { .. }
+            | Cmd::Accelerate
+            | Cmd::SetArgument { .. }
+            | Cmd::Relaunch { .. }
+            | Cmd::Retry
+            | Cmd::Resolve => None,
+        }
+    }
+}
+
 /// One step: wait `after` seconds (negative: a clock behind), then `who`
 /// issues `cmd`.
 #[derive(Clone)]
@@ -500,6 +550,24 @@ struct ModelFailure {
     corrected: BTreeSet<String>,
 }
 
+/// The current run's lease, as the model keeps it.
+#[derive(Clone, Debug, PartialEq)]
+struct ModelLease {
+    token: u64,
+    /// The deadline.
+    until: DateTime<Utc>,
+    /// While waiting: when to look again.
+    check_at: Option<DateTime<Utc>>,
+    /// Whether the latest heartbeat's progress note is held (until the
+    /// next logged event that sets a comment).
+    note: bool,
+    /// Heartbeats accepted since the last logged event.
+    heartbeats: u32,
+    /// Whether a heartbeat of this run changed the lease: the log then
+    /// rebuilds the record only up to what heartbeats change.
+    beaten: bool,
+}
+
 /// The reference model of one task.
 #[derive(Clone, Debug)]
 struct Model {
@@ -507,8 +575,8 @@ struct Model {
     status: Status,
     version: u64,
     todo_at: Option<DateTime<Utc>>,
-    /// The current run's token and deadline, while running or waiting.
-    lease: Option<(u64, DateTime<Utc>)>,
+    /// The current run's lease, while running or waiting.
+    lease: Option<ModelLease>,
     /// When a cancel was requested on the current run.
     cancel_requested: Option<DateTime<Utc>>,
     runs: u32,
@@ -520,7 +588,8 @@ struct Model {
     subtasks: Vec<(bool, SubtaskStatus)>,
     /// Every token issued, oldest first.
     tokens: Vec<u64>,
-    /// The status message (see [`Comment`]).
+    /// The status message the last logged event left (see [`Comment`]);
+    /// a heartbeat's note shows instead while the lease holds it.
     comment: Comment,
     /// When the task settled, while it is settled.
     done_at: Option<DateTime<Utc>>,
@@ -533,7 +602,10 @@ struct Model {
 
 /// The status message: the messages that, by the commands' docs,
 /// "become the task's comment"; an escalated failure's comment is its
-/// message followed by the escalation notice.
+/// message followed by the escalation notice. A heartbeat's progress
+/// note is lease state: it shows until the next logged event that sets a
+/// comment, or until the lease ends, and then the comment of the last
+/// event shows again.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Comment {
     None,
@@ -613,7 +685,47 @@ impl Model {
 
     fn holds(&self, tok: Tok) -> bool {
         self.lease
-            .is_some_and(|(token, _)| token == self.token(tok))
+            .as_ref()
+            .is_some_and(|lease| lease.token == self.token(tok))
+    }
+
+    /// The comment the task shows: the lease's progress note while it
+    /// holds one, else the last event's.
+    fn shown_comment(&self) -> Comment {
+        if self.lease.as_ref().is_some_and(|lease| lease.note) {
+            Comment::Exact(PROGRESS)
+        } else {
+            self.comment.clone()
+        }
+    }
+
+    /// When the task next needs anyone, by `next_wakeup`'s docs: a
+    /// pending task at its `todo_at` (or from its creation), a running
+    /// one when its lease runs out, a waiting one at its check time if
+    /// that comes before its deadline, a stalled one since it stalled, a
+    /// failed one at its retry time; done and cancelled ones never.
+    fn wakeup(&self) -> Option<Wakeup> {
+        let wakeup = |at, reason| Some(Wakeup { at, reason });
+        match self.status {
+            Status::Pending => wakeup(self.todo_at.unwrap_or(t(0)), WakeupReason::Start),
+            Status::Running => {
+                let lease = self.lease.as_ref()?;
+                wakeup(lease.until, WakeupReason::LeaseExpiry)
+            }
+            Status::Waiting => {
+                let lease = self.lease.as_ref()?;
+                match lease.check_at {
+                    Some(at) if at < lease.until => wakeup(at, WakeupReason::Check),
+                    _ => wakeup(lease.until, WakeupReason::LeaseExpiry),
+                }
+            }
+            Status::Stalled => wakeup(self.updated_at, WakeupReason::Requeue),
+            Status::Failed => match self.failure.as_ref()?.follow_up {
+                FollowUp::Retry { at } => wakeup(at, WakeupReason::Retry),
+                _ => None,
+            },
+            Status::Done | Status::Cancelled => None,
+        }
     }
 
     /// The cancel rules, as `CancelRules`' docs state each constant.
@@ -746,21 +858,29 @@ impl Model {
     }
 
     /// Whether `who` could relaunch the failed task once its flagged
-    /// arguments are corrected (OVHcloud's `canRelaunch`): a generic
-    /// relaunch by the relaunch rules, whatever is left to correct,
-    /// provided the owner may edit in `failed` when something is.
+    /// arguments are corrected (OVHcloud's `canRelaunch`): the decision
+    /// on a relaunch that carries a correction of every argument still to
+    /// correct, and `who` may edit each of them. So: someone who may
+    /// relaunch (the owner or an operator); a dedicated-route kind takes
+    /// such a relaunch unless nothing is left to correct (then the
+    /// relaunch would carry nothing); the owner within the relaunch rules,
+    /// corrections aside; and, when something is left to correct, edits
+    /// allowed in `failed` (the corrections a relaunch carries, and each
+    /// edit, follow the edit rule). A relaunch possible right now also
+    /// answers yes (see the caller).
     fn could_relaunch_once_corrected(&self, who: Who) -> bool {
-        if self.status != Status::Failed || self.kind.dedicated_route {
+        if self.status != Status::Failed {
             return false;
         }
-        let can_correct = !self.kind.require_corrections
-            || self.uncorrected(&[]).is_empty()
-            || self.edits_in(Status::Failed);
-        match who {
-            Who::Owner => self.customer_could_relaunch(&[], true) && can_correct,
+        let uncorrected = self.uncorrected(&[]);
+        let route = !(self.kind.dedicated_route && uncorrected.is_empty());
+        let corrections = uncorrected.is_empty() || self.edits_in(Status::Failed);
+        let party = match who {
+            Who::Owner => self.customer_could_relaunch(&[], true),
             Who::Operator => true,
             Who::OtherCustomer | Who::System => false,
-        }
+        };
+        party && route && corrections
     }
 
     /// The target status of `cmd` in the current status and the roles
@@ -797,30 +917,57 @@ impl Model {
         if who == Who::OtherCustomer {
             return Err(Why::NotOwner);
         }
+        let check = |ok: bool, why: &'static str| if ok { Ok(()) } else { Err(Refused(why)) };
+        // A token that is not the current lease's is stale whatever the
+        // status is, before the table: its run lost the task.
+        if let Some(tok) = cmd.token() {
+            check(self.holds(tok), "stale lease")?;
+        }
         let role = who.role();
         let (to, roles) = self.row(cmd).ok_or(Why::NoSuchMove)?;
         if !roles.contains(&role) {
             return Err(Why::RoleNotAllowed);
         }
-        let check = |ok: bool, why: &'static str| if ok { Ok(()) } else { Err(Refused(why)) };
-        let lease_held = |tok: Tok| check(self.holds(tok), "stale lease");
         let after_now = |secs: i64, why| check(secs > 0, why);
+        // A time to check again: after now, not after the deadline.
+        let check_at = |check_secs: Option<i64>, deadline_secs: i64| match check_secs {
+            Some(secs) => {
+                after_now(secs, "check_at not after now")?;
+                check(secs <= deadline_secs, "check_at after the deadline")
+            }
+            None => Ok(()),
+        };
         match cmd {
             Cmd::Idle | Cmd::Create => return Err(Why::NoSuchMove),
             Cmd::Start { lease } => {
                 check(self.todo_at.is_none_or(|at| at <= now), "not due")?;
                 after_now(*lease, "lease_until not after now")?;
             }
-            Cmd::Heartbeat { token, lease } | Cmd::Resume { token, lease } => {
-                lease_held(*token)?;
+            Cmd::Heartbeat {
+                lease, check: at, ..
+            } => {
+                after_now(*lease, "lease_until not after now")?;
+                // "heartbeats only extend".
+                let deadline = self.lease.as_ref().map(|lease| lease.until);
+                check(
+                    deadline.is_none_or(|until| now + Duration::seconds(*lease) >= until),
+                    "heartbeat before the deadline",
+                )?;
+                if at.is_some() {
+                    check(self.status == Status::Waiting, "check_at on a running task")?;
+                }
+                check_at(*at, *lease)?;
+            }
+            Cmd::Resume { lease, .. } => {
                 after_now(*lease, "lease_until not after now")?;
             }
-            Cmd::Wait { token, until } => {
-                lease_held(*token)?;
+            Cmd::Wait {
+                until, check: at, ..
+            } => {
                 after_now(*until, "until not after now")?;
+                check_at(*at, *until)?;
             }
-            Cmd::Complete { token } => {
-                lease_held(*token)?;
+            Cmd::Complete { .. } => {
                 let unsatisfied = self.subtasks.iter().any(|(optional, status)| {
                     !optional
                         && !matches!(
@@ -835,13 +982,11 @@ impl Model {
             Cmd::Fail {
                 token, code, flags, ..
             } => {
-                if self.status == Status::Stalled {
-                    check(token.is_none(), "a stalled task is failed without a token")?;
-                } else {
-                    match token {
-                        Some(token) => lease_held(*token)?,
-                        None => return Err(Refused("stale lease (none presented)")),
-                    }
+                // A token was checked above (on a stalled task, which no
+                // run holds, any token is stale); a running or waiting
+                // task is failed by its run only.
+                if self.status != Status::Stalled && token.is_none() {
+                    return Err(Refused("stale lease (none presented)"));
                 }
                 check(*code != Code::Empty, "empty failure code")?;
                 let flags_ok = flags.iter().all(|key| self.flaggable(key.as_str()));
@@ -853,12 +998,11 @@ impl Model {
                     check(self.cancel_requested.is_none(), "cancel already requested")?;
                 }
             }
-            Cmd::AcknowledgeCancel { token } => {
-                lease_held(*token)?;
+            Cmd::AcknowledgeCancel { .. } => {
                 check(self.cancel_requested.is_some(), "no cancel requested")?;
             }
             Cmd::MarkStalled => {
-                let expired = self.lease.is_some_and(|(_, until)| until <= now);
+                let expired = self.lease.as_ref().is_some_and(|lease| lease.until <= now);
                 check(expired, "lease still valid")?;
             }
             Cmd::Requeue { .. } => check(self.cancel_requested.is_none(), "cancel requested")?,
@@ -908,8 +1052,7 @@ impl Model {
                 };
                 check(due, "no retry due")?;
             }
-            Cmd::Subtask { token, id, change } => {
-                lease_held(*token)?;
+            Cmd::Subtask { id, change, .. } => {
                 let Some((_, status)) = self.subtasks.get(*id as usize) else {
                     return Err(Refused("no such subtask"));
                 };
@@ -929,12 +1072,10 @@ impl Model {
                     "a subtask fails with errors",
                 )?;
             }
-            Cmd::AddSubtask { token, named, .. } => {
-                lease_held(*token)?;
+            Cmd::AddSubtask { named, .. } => {
                 check(*named, "subtask without a name")?;
             }
-            Cmd::ReportProgress { token, steps } => {
-                lease_held(*token)?;
+            Cmd::ReportProgress { steps, .. } => {
                 if let Some((done, total)) = steps {
                     check(self.subtasks.is_empty(), "steps of a task with subtasks")?;
                     check(done <= total, "more steps done than in all")?;
@@ -947,28 +1088,52 @@ impl Model {
 
     /// Records an accepted `cmd`; returns the effect its event must carry
     /// (what was decided beyond the command: a failure's follow-up and
-    /// whether it counted, the values a correction replaced).
+    /// whether it counted, the values a correction replaced). A heartbeat
+    /// has no event: it changes the lease, the version and the time of
+    /// the last change only.
     fn record(&mut self, cmd: &Cmd, who: Who, now: DateTime<Utc>, to: Status) -> Option<Effect> {
         let from = self.status;
         self.version += 1;
         let mut effect = None;
+        let at = |secs: i64| now + Duration::seconds(secs);
         match cmd {
             Cmd::Start { lease } => {
                 self.runs += 1;
                 self.tokens.push(self.version);
-                self.lease = Some((self.version, now + Duration::seconds(*lease)));
+                self.lease = Some(ModelLease {
+                    token: self.version,
+                    until: at(*lease),
+                    check_at: None,
+                    note: false,
+                    heartbeats: 0,
+                    beaten: false,
+                });
             }
-            Cmd::Heartbeat { lease, .. } | Cmd::Resume { lease, .. } => {
-                if let Some((_, until)) = &mut self.lease {
-                    *until = now + Duration::seconds(*lease);
+            // Lease state only: no event, nothing else changes but the
+            // version and the time of the last change.
+            Cmd::Heartbeat { lease, check, .. } => {
+                if let Some(held) = &mut self.lease {
+                    held.until = at(*lease);
+                    match check {
+                        Some(secs) => held.check_at = Some(at(*secs)),
+                        None => held.note = true,
+                    }
+                    held.heartbeats += 1;
+                    held.beaten = true;
                 }
-                if matches!(cmd, Cmd::Heartbeat { .. }) {
-                    self.comment = Comment::Exact(PROGRESS);
+                self.updated_at = now;
+                return None;
+            }
+            Cmd::Resume { lease, .. } => {
+                if let Some(held) = &mut self.lease {
+                    held.until = at(*lease);
+                    held.check_at = None;
                 }
             }
-            Cmd::Wait { until, .. } => {
-                if let Some((_, deadline)) = &mut self.lease {
-                    *deadline = now + Duration::seconds(*until);
+            Cmd::Wait { until, check, .. } => {
+                if let Some(held) = &mut self.lease {
+                    held.until = at(*until);
+                    held.check_at = check.map(at);
                 }
                 self.comment = Comment::Exact(WAIT_REASON);
             }
@@ -1087,6 +1252,18 @@ impl Model {
                 }
             }
         }
+        // A logged event counts the heartbeats before it, and one that
+        // sets a comment replaces the note. Of the events that set one,
+        // only a wait and a cancel request keep the lease; the others end
+        // it (complete, fail) or come when there is none (cancel, relaunch,
+        // retry of a task no run holds).
+        let sets_comment = matches!(cmd, Cmd::Wait { .. } | Cmd::Cancel);
+        if let Some(held) = &mut self.lease {
+            held.heartbeats = 0;
+            if sets_comment {
+                held.note = false;
+            }
+        }
         if !to.is_leased() {
             self.lease = None;
             // A cancel request stays on a stalled task, and lapses when
@@ -1165,14 +1342,26 @@ fn command(cmd: &Cmd, model: &Model, now: DateTime<Utc>) -> Command<NamedKind> {
             lease_until: at(*lease),
             worker: Some("worker-1".into()),
         },
-        Cmd::Heartbeat { token: tok, lease } => Command::Heartbeat {
+        // As `Run::heartbeat` (a note) or `Run::check_later` (a check
+        // time, no note) send it.
+        Cmd::Heartbeat {
+            token: tok,
+            lease,
+            check,
+        } => Command::Heartbeat {
             token: token(*tok),
             lease_until: at(*lease),
-            progress: Some(PROGRESS.into()),
+            progress: check.is_none().then(|| PROGRESS.into()),
+            check_at: check.map(at),
         },
-        Cmd::Wait { token: tok, until } => Command::Wait {
+        Cmd::Wait {
+            token: tok,
+            until,
+            check,
+        } => Command::Wait {
             token: token(*tok),
             until: at(*until),
+            check_at: check.map(at),
             reason: Some(WAIT_REASON.into()),
         },
         Cmd::Resume { token: tok, lease } => Command::Resume {
@@ -1252,14 +1441,106 @@ fn command(cmd: &Cmd, model: &Model, now: DateTime<Utc>) -> Command<NamedKind> {
                 },
             }
         }
+        // As `Run::report_steps` (steps and the current one) or
+        // `Run::expect_done_at` send it.
         Cmd::ReportProgress { token: tok, steps } => Command::ReportProgress {
             token: token(*tok),
             steps: *steps,
-            current_step: Some("checking".into()),
-            expected_done_at: Some(at(600)),
+            current_step: steps.map(|_| "checking".into()),
+            expected_done_at: steps.is_none().then(|| at(600)),
         },
         Cmd::Resolve => Command::Resolve,
     }
+}
+
+/// Applies `command` through the run's handle, as its executor does, when
+/// the handle has a method for it; `None` for a command that goes through
+/// [`Task::apply`]. A finishing move consumes the handle, and gives it
+/// back when it is refused.
+fn through_handle(
+    handle: &mut Option<Run>,
+    task: &mut Task<NamedKind>,
+    command: &Command<NamedKind>,
+    now: DateTime<Utc>,
+) -> Option<Result<Option<Event<NamedKind>>, Rejection>> {
+    let run = handle.as_ref()?;
+    if command.token() != Some(run.token()) {
+        return None;
+    }
+    let finish = |handle: &mut Option<Run>, result: Result<Event<NamedKind>, Refused>| {
+        result.map(Some).map_err(|refused| {
+            let Refused { run, rejection } = refused;
+            *handle = Some(run);
+            rejection
+        })
+    };
+    Some(match command.clone() {
+        Command::Heartbeat {
+            lease_until,
+            progress,
+            check_at: None,
+            ..
+        } => run
+            .heartbeat(task, lease_until, progress, now)
+            .map(|()| None),
+        Command::Heartbeat {
+            lease_until,
+            progress: None,
+            check_at: Some(check_at),
+            ..
+        } => run
+            .check_later(task, check_at, lease_until, now)
+            .map(|()| None),
+        Command::Wait {
+            until,
+            check_at,
+            reason,
+            ..
+        } => run
+            .wait(
+                task,
+                Pause {
+                    until,
+                    check_at,
+                    reason,
+                },
+                now,
+            )
+            .map(Some),
+        Command::Resume { lease_until, .. } => run.resume(task, lease_until, now).map(Some),
+        Command::Subtask { id, change, .. } => run.subtask(task, id, change, now).map(Some),
+        Command::AddSubtask { subtask, .. } => run.add_subtask(task, subtask, now).map(Some),
+        Command::ReportProgress {
+            steps: Some((done, total)),
+            current_step,
+            expected_done_at: None,
+            ..
+        } => run
+            .report_steps(task, done, total, current_step, now)
+            .map(Some),
+        Command::ReportProgress {
+            steps: None,
+            current_step: None,
+            expected_done_at: Some(at),
+            ..
+        } => run.expect_done_at(task, at, now).map(Some),
+        Command::Complete { outcome, .. } => {
+            let run = handle.take()?;
+            finish(handle, run.complete(task, *outcome, now))
+        }
+        Command::Fail {
+            token: Some(_),
+            failure,
+        } => {
+            let run = handle.take()?;
+            finish(handle, run.fail(task, *failure, now))
+        }
+        Command::AcknowledgeCancel { .. } => {
+            let run = handle.take()?;
+            finish(handle, run.acknowledge_cancel(task, now))
+        }
+        _ => return None,
+    })
 }
 
 /// The coarse kind of a rejection, comparable with [`Why`].
@@ -1280,7 +1561,7 @@ struct Observed {
     runs: u32,
     attempts: u32,
     relaunches: u32,
-    lease: Option<(u64, DateTime<Utc>)>,
+    lease: Option<ObservedLease>,
     todo_at: Option<DateTime<Utc>>,
     cancel_requested: Option<DateTime<Utc>>,
     done_at: Option<DateTime<Utc>>,
@@ -1292,18 +1573,41 @@ struct Observed {
     fields_to_correct: Vec<String>,
     arguments: BTreeMap<String, ArgumentValue>,
     subtasks: Vec<(bool, SubtaskStatus)>,
+    wakeup: Option<Wakeup>,
 }
 
-fn observe(task: &Task<NamedKind>) -> Observed {
+/// A lease as the task shows it.
+#[derive(Debug, PartialEq)]
+struct ObservedLease {
+    /// Which of the tokens issued so far holds it (the lease does not
+    /// show its token: `is_held_by` answers for each); `None` if none.
+    held_by: Option<u64>,
+    expires_at: DateTime<Utc>,
+    worker: Option<String>,
+    check_at: Option<DateTime<Utc>>,
+    note: Option<String>,
+    heartbeats: u32,
+}
+
+/// What the task shows; `tokens` are the tokens the model issued.
+fn observe(task: &Task<NamedKind>, tokens: &[u64]) -> Observed {
     Observed {
         status: task.status(),
         version: task.version(),
         runs: task.runs(),
         attempts: task.attempts(),
         relaunches: task.relaunches(),
-        lease: task
-            .lease()
-            .map(|lease| (lease.token.get(), lease.expires_at)),
+        lease: task.lease().map(|lease| ObservedLease {
+            held_by: tokens
+                .iter()
+                .copied()
+                .find(|token| lease.is_held_by(LeaseToken::new(*token))),
+            expires_at: lease.expires_at(),
+            worker: lease.worker().map(str::to_owned),
+            check_at: lease.check_at(),
+            note: lease.note().map(str::to_owned),
+            heartbeats: lease.heartbeats(),
+        }),
         todo_at: task.todo_at(),
         cancel_requested: task.cancel_requested_at(),
         done_at: task.done_at(),
@@ -1320,10 +1624,10 @@ fn observe(task: &Task<NamedKind>) -> Observed {
         arguments: task.arguments().clone(),
         subtasks: task
             .subtasks()
-            .all()
             .iter()
             .map(|subtask| (subtask.optional, subtask.status))
             .collect(),
+        wakeup: task.next_wakeup(),
     }
 }
 
@@ -1334,7 +1638,14 @@ fn predict(model: &Model) -> Observed {
         runs: model.runs,
         attempts: model.attempts,
         relaunches: model.relaunches,
-        lease: model.lease,
+        lease: model.lease.as_ref().map(|lease| ObservedLease {
+            held_by: Some(lease.token),
+            expires_at: lease.until,
+            worker: Some("worker-1".into()),
+            check_at: lease.check_at,
+            note: lease.note.then(|| PROGRESS.to_owned()),
+            heartbeats: lease.heartbeats,
+        }),
         todo_at: model.todo_at,
         cancel_requested: model.cancel_requested,
         done_at: model.done_at,
@@ -1346,6 +1657,7 @@ fn predict(model: &Model) -> Observed {
         fields_to_correct: model.uncorrected(&[]),
         arguments: model.arguments.clone(),
         subtasks: model.subtasks.clone(),
+        wakeup: model.wakeup(),
     }
 }
 
@@ -1357,6 +1669,10 @@ struct Reached {
     follow_ups: BTreeSet<&'static str>,
     /// The model's reasons for the refusals it predicted.
     refusals: BTreeSet<&'static str>,
+    /// The commands the run's handle carried: accepted, and refused as
+    /// stale (a handle whose run lost the task).
+    by_handle: BTreeSet<&'static str>,
+    stale_handle: BTreeSet<&'static str>,
 }
 
 fn cmd_name(cmd: &Cmd) -> &'static str {
@@ -1401,8 +1717,12 @@ fn run(kind: &KindSpec, steps: &[Step]) -> Result<Reached, String> {
     } else {
         common::alice()
     };
-    let mut task = Task::create(kind.new_task(), creator, t(0))
+    let (mut task, created) = Task::create(kind.new_task(), creator.clone(), t(0))
         .map_err(|rejection| format!("creation refused: {rejection}"))?;
+    // The task's log, kept beside the record as a store keeps it.
+    let mut log = vec![created];
+    // The handle of the latest run started, as its executor keeps it.
+    let mut handle: Option<Run> = None;
     let mut model = Model::new(kind);
     let mut now = t(0);
     // What the model said at each step, formatted only on a failure.
@@ -1424,12 +1744,24 @@ fn run(kind: &KindSpec, steps: &[Step]) -> Result<Reached, String> {
         }
         format!("{what}\nkind: {kind:?}\nsteps (t in seconds after creation):\n{trace}")
     };
-    if observe(&task) != predict(&model) {
+    let first = &log[0];
+    if (
+        first.version,
+        first.heartbeats,
+        first.from,
+        first.to,
+        &first.actor,
+    ) != (1, 0, None, Status::Pending, &creator)
+        || first.action().as_str() != "create"
+    {
+        return Err(fail(&[], format!("the creation event is {first:?}")));
+    }
+    if observe(&task, &model.tokens) != predict(&model) {
         return Err(fail(
             &[],
             format!(
                 "after creation\n  task:  {:?}\n  model: {:?}",
-                observe(&task),
+                observe(&task, &model.tokens),
                 predict(&model)
             ),
         ));
@@ -1446,8 +1778,34 @@ fn run(kind: &KindSpec, steps: &[Step]) -> Result<Reached, String> {
         let (version_before, status_before) = (task.version(), task.status());
         let command = command(&step.cmd, &model, now);
         let checked = task.check(&command, &step.who.actor(), now).map(|_| ());
+        // Only the run that holds the task now can have its handle
+        // rebuilt from its token.
+        if let (Some(tok), Some(token)) = (step.cmd.token(), command.token()) {
+            let rebuilt = Run::rebuild(&task, token);
+            let agrees = match &rebuilt {
+                Ok(run) => model.holds(tok) && run.token() == token && run.task_id() == task.id(),
+                Err(Rejection::StaleLease { .. }) => !model.holds(tok),
+                Err(_) => false,
+            };
+            if !agrees {
+                return Err(fail(
+                    &verdicts,
+                    format!(
+                        "step #{i}: Run::rebuild with {tok:?} ({token}) gave {rebuilt:?}, the model says the token {} the task",
+                        if model.holds(tok) {
+                            "holds"
+                        } else {
+                            "does not hold"
+                        }
+                    ),
+                ));
+            }
+        }
+        // The heartbeats the next event must count.
+        let beats = model.lease.as_ref().map_or(0, |lease| lease.heartbeats);
         let mut started = None;
-        let actual: Result<(), Rejection> = match (&step.cmd, step.who) {
+        let mut by_handle = false;
+        let actual: Result<Option<Event<NamedKind>>, Rejection> = match (&step.cmd, step.who) {
             // The executor's way in: `start` hands back the run's handle.
             (Cmd::Start { .. }, Who::System) => {
                 let Command::Start {
@@ -1457,11 +1815,25 @@ fn run(kind: &KindSpec, steps: &[Step]) -> Result<Reached, String> {
                 else {
                     unreachable!()
                 };
-                task.start(lease_until, worker, now).map(|run| {
-                    started = Some(run.token().get());
+                task.start(lease_until, worker, now).map(|(run, event)| {
+                    started = Some((run.token(), event.version));
+                    handle = Some(run);
+                    Some(event)
                 })
             }
-            _ => task.apply(command, step.who.actor(), now).map(|_| ()),
+            // Every other step, the executor uses the handle it holds
+            // (with its token: the current one, or a stale one once its
+            // run was stalled).
+            (_, Who::System) if step.cmd.token() == Some(Tok::Current) && i % 2 == 0 => {
+                match through_handle(&mut handle, &mut task, &command, now) {
+                    Some(result) => {
+                        by_handle = true;
+                        result
+                    }
+                    None => task.apply(command, Actor::System, now),
+                }
+            }
+            _ => task.apply(command, step.who.actor(), now),
         };
         verdicts.push(Verdict {
             step: i,
@@ -1475,14 +1847,14 @@ fn run(kind: &KindSpec, steps: &[Step]) -> Result<Reached, String> {
                 format!("step #{i}: check said {checked:?}, apply {actual:?}"),
             ));
         }
-        match (&expected, &actual) {
+        match (&expected, actual) {
             (Ok(_), Err(rejection)) => {
                 return Err(fail(
                     &verdicts,
                     format!("step #{i}: the model accepts, the task refuses: {rejection}"),
                 ));
             }
-            (Err(why), Ok(())) => {
+            (Err(why), Ok(_)) => {
                 return Err(fail(
                     &verdicts,
                     format!("step #{i}: the model refuses ({why:?}), the task accepts"),
@@ -1492,9 +1864,17 @@ fn run(kind: &KindSpec, steps: &[Step]) -> Result<Reached, String> {
                 if let Why::Refused(reason) = why {
                     reached.refusals.insert(reason);
                 }
-                let theirs = why_of(rejection);
+                if by_handle && matches!(rejection, Rejection::StaleLease { .. }) {
+                    reached.stale_handle.insert(cmd_name(&step.cmd));
+                }
+                let theirs = why_of(&rejection);
+                // The fence has its own rejection, told apart from the
+                // other refusals.
+                let stale = matches!(rejection, Rejection::StaleLease { .. });
                 let coarse_agree = match (why, theirs) {
-                    (Why::Refused(_), Why::Refused(_)) => true,
+                    (Why::Refused(reason), Why::Refused(_)) => {
+                        reason.starts_with("stale lease") == stale
+                    }
                     (ours, theirs) => *ours == theirs,
                 };
                 if !coarse_agree {
@@ -1512,17 +1892,14 @@ fn run(kind: &KindSpec, steps: &[Step]) -> Result<Reached, String> {
                     ));
                 }
             }
-            (Ok(to), Ok(())) => {
-                if task.version() != version_before + 1
-                    || task.history().len() as u64 != task.version()
-                {
+            (Ok(to), Ok(event)) => {
+                if task.version() != version_before + 1 {
                     return Err(fail(
                         &verdicts,
                         format!(
-                            "step #{i}: accepted, but the version went {} -> {} ({} events)",
+                            "step #{i}: accepted, but the version went {} -> {}",
                             version_before,
                             task.version(),
-                            task.history().len()
                         ),
                     ));
                 }
@@ -1535,25 +1912,60 @@ fn run(kind: &KindSpec, steps: &[Step]) -> Result<Reached, String> {
                 reached
                     .accepted
                     .insert((model.status.as_str(), cmd_name(&step.cmd)));
+                if by_handle {
+                    reached.by_handle.insert(cmd_name(&step.cmd));
+                }
                 let to = *to;
                 let effect = model.record(&step.cmd, step.who, now, to);
-                let event = task.history().last().expect("an accepted command's event");
-                let expected_event = (
-                    event.version == model.version,
-                    event.at == now,
-                    event.actor == step.who.actor(),
-                    event.from == Some(status_before),
-                    event.to == to,
-                    event.action().as_str() == cmd_name(&step.cmd),
-                    event.effect.as_deref() == effect.as_ref(),
-                );
-                if expected_event != (true, true, true, true, true, true, true) {
+                let heartbeat = matches!(step.cmd, Cmd::Heartbeat { .. });
+                match event {
+                    // A heartbeat is lease state: nothing to log.
+                    None if heartbeat => {}
+                    Some(event) if !heartbeat => {
+                        let expected_event = (
+                            event.version == model.version,
+                            event.heartbeats == beats,
+                            event.at == now,
+                            event.actor == step.who.actor(),
+                            event.from == Some(status_before),
+                            event.to == to,
+                            event.action().as_str() == cmd_name(&step.cmd),
+                            event.effect.as_deref() == effect.as_ref(),
+                        );
+                        if expected_event != (true, true, true, true, true, true, true, true) {
+                            return Err(fail(
+                                &verdicts,
+                                format!(
+                                    "step #{i}: the event recorded is {event:?}; the model expects version {}, \
+                                     {beats} heartbeats, at {now}, {:?}, {status_before} -> {to}, effect {effect:?}",
+                                    model.version, step.who
+                                ),
+                            ));
+                        }
+                        log.push(event);
+                    }
+                    event => {
+                        return Err(fail(
+                            &verdicts,
+                            format!(
+                                "step #{i}: accepted {:?}, returning the event {event:?}",
+                                step.cmd
+                            ),
+                        ));
+                    }
+                }
+                // The log's last event and the heartbeats since make the
+                // version.
+                let logged = log.last().map_or(0, |event| event.version);
+                let since = task
+                    .lease()
+                    .map_or(0, |lease| u64::from(lease.heartbeats()));
+                if logged + since != task.version() {
                     return Err(fail(
                         &verdicts,
                         format!(
-                            "step #{i}: the event recorded is {event:?}; the model expects version {}, \
-                             at {now}, {:?}, {status_before} -> {to}, effect {effect:?}",
-                            model.version, step.who
+                            "step #{i}: the log ends at version {logged}, {since} heartbeats since, the task is at {}",
+                            task.version()
                         ),
                     ));
                 }
@@ -1567,31 +1979,32 @@ fn run(kind: &KindSpec, steps: &[Step]) -> Result<Reached, String> {
                 }
             }
         }
-        if let Some(token) = started
-            && model.tokens.last() != Some(&token)
+        // A run's token is the version of the event that started it.
+        if let Some((token, version)) = started
+            && (model.tokens.last() != Some(&token.get()) || token != LeaseToken::new(version))
         {
             return Err(fail(
                 &verdicts,
                 format!(
-                    "step #{i}: start handed out token {token}, the model {:?}",
+                    "step #{i}: start handed out token {token} with the event of version {version}, the model {:?}",
                     model.tokens.last()
                 ),
             ));
         }
-        let (ours, theirs) = (predict(&model), observe(&task));
+        let (ours, theirs) = (predict(&model), observe(&task, &model.tokens));
         if ours != theirs {
             return Err(fail(
                 &verdicts,
                 format!("step #{i}: the records differ\n  task:  {theirs:?}\n  model: {ours:?}"),
             ));
         }
-        if !model.comment.matches(task.comment()) {
+        let comment = model.shown_comment();
+        if !comment.matches(task.comment()) {
             return Err(fail(
                 &verdicts,
                 format!(
-                    "step #{i}: the comment is {:?}, the model expects {:?}",
+                    "step #{i}: the comment is {:?}, the model expects {comment:?}",
                     task.comment(),
-                    model.comment
                 ),
             ));
         }
@@ -1603,12 +2016,22 @@ fn run(kind: &KindSpec, steps: &[Step]) -> Result<Reached, String> {
             return Err(fail(&verdicts, format!("after step #{i}: {what}")));
         }
     }
-    let replayed = Task::replay(task.history().to_vec());
-    if replayed.as_ref() != Ok(&task) {
+    if let Err(error) = task.check_log(&log) {
         return Err(fail(
             &verdicts,
-            format!("the history does not replay to the task: {replayed:?}"),
+            format!("the log does not check against the task: {error:?}"),
         ));
+    }
+    // Unless a heartbeat of the current run changed the lease, the log
+    // rebuilds the very record.
+    if !model.lease.as_ref().is_some_and(|lease| lease.beaten) {
+        let replayed = Task::replay(&log);
+        if replayed.as_ref() != Ok(&task) {
+            return Err(fail(
+                &verdicts,
+                format!("the log does not replay to the task: {replayed:?}"),
+            ));
+        }
     }
     Ok(reached)
 }
@@ -1664,7 +2087,7 @@ fn compare_answers(
             "can_relaunch_once_corrected",
             who,
             task.can_relaunch_once_corrected(&actor, now),
-            model.could_relaunch_once_corrected(who),
+            relaunch || model.could_relaunch_once_corrected(who),
         )?;
         for key in [Key::Afnic, Key::Duration, Key::Domain, Key::Unknown] {
             answer(
@@ -1817,6 +2240,12 @@ fn ahead() -> impl Strategy<Value = i64> {
     prop_oneof![9 => 20i64..300, 1 => -10i64..=0]
 }
 
+/// Seconds to a time to check again: mostly ahead (sometimes past the
+/// deadline), sometimes not after now.
+fn check() -> impl Strategy<Value = i64> {
+    prop_oneof![8 => 1i64..250, 1 => -10i64..=0]
+}
+
 fn key() -> impl Strategy<Value = Key> {
     prop_oneof![
         4 => Just(Key::Afnic),
@@ -1835,8 +2264,10 @@ fn cmd() -> impl Strategy<Value = Cmd> {
         1 => Just(Cmd::Idle),
         1 => Just(Cmd::Create),
         5 => ahead().prop_map(|lease| Cmd::Start { lease }),
-        2 => (tok(), ahead()).prop_map(|(token, lease)| Cmd::Heartbeat { token, lease }),
-        2 => (tok(), ahead()).prop_map(|(token, until)| Cmd::Wait { token, until }),
+        2 => (tok(), ahead(), prop_oneof![3 => Just(None), 1 => check().prop_map(Some)])
+            .prop_map(|(token, lease, check)| Cmd::Heartbeat { token, lease, check }),
+        2 => (tok(), ahead(), prop::option::of(check()))
+            .prop_map(|(token, until, check)| Cmd::Wait { token, until, check }),
         1 => (tok(), ahead()).prop_map(|(token, lease)| Cmd::Resume { token, lease }),
         1 => tok().prop_map(|token| Cmd::Complete { token }),
         5 => (
@@ -1976,9 +2407,10 @@ proptest! {
 }
 
 /// The generator is worth its cases: over a fixed sample of sequences,
-/// every row of the documented table is taken at least once, and every
-/// kind of follow-up and every refusal the model knows is reached (each
-/// also agreeing with the task).
+/// every row of the documented table is taken at least once, every kind
+/// of follow-up and every refusal the model knows is reached (each also
+/// agreeing with the task), and every executor move goes through the
+/// run's handle, both accepted and refused as stale.
 #[test]
 fn the_sequences_reach_every_move() {
     let mut runner = TestRunner::new_with_rng(
@@ -1988,6 +2420,8 @@ fn the_sequences_reach_every_move() {
     let mut accepted = BTreeSet::new();
     let mut follow_ups = BTreeSet::new();
     let mut refusals = BTreeSet::new();
+    let mut by_handle = BTreeSet::new();
+    let mut stale_handle = BTreeSet::new();
     let strategy = (kind_spec(), steps());
     for _ in 0..1500 {
         let (kind, steps) = strategy.new_tree(&mut runner).unwrap().current();
@@ -1995,6 +2429,8 @@ fn the_sequences_reach_every_move() {
         accepted.extend(reached.accepted);
         follow_ups.extend(reached.follow_ups);
         refusals.extend(reached.refusals);
+        by_handle.extend(reached.by_handle);
+        stale_handle.extend(reached.stale_handle);
     }
     let rows = [
         ("pending", "start"),
@@ -2031,7 +2467,6 @@ fn the_sequences_reach_every_move() {
     let missing: Vec<_> = rows.iter().filter(|row| !accepted.contains(*row)).collect();
     assert!(missing.is_empty(), "never accepted: {missing:?}");
     let reasons = [
-        "a stalled task is failed without a token",
         "a subtask fails with errors",
         "accelerate rule",
         "already due",
@@ -2039,6 +2474,9 @@ fn the_sequences_reach_every_move() {
         "cancel already requested",
         "cancel requested",
         "cancel rule",
+        "check_at after the deadline",
+        "check_at not after now",
+        "check_at on a running task",
         "correction refused",
         "corrections past the edit rule",
         "customer could not relaunch",
@@ -2047,6 +2485,7 @@ fn the_sequences_reach_every_move() {
         "empty failure code",
         "fail-fast: a required subtask failed",
         "flags an argument that cannot be corrected",
+        "heartbeat before the deadline",
         "illegal subtask move",
         "lease still valid",
         "lease_until not after now",
@@ -2068,6 +2507,32 @@ fn the_sequences_reach_every_move() {
         .filter(|reason| !refusals.contains(*reason))
         .collect();
     assert!(missing.is_empty(), "never refused for: {missing:?}");
+    // Every executor move went through the run's handle, and a handle
+    // whose run lost the task was refused as stale.
+    let moves = [
+        "heartbeat",
+        "wait",
+        "resume",
+        "complete",
+        "fail",
+        "acknowledge_cancel",
+        "subtask",
+        "add_subtask",
+        "report_progress",
+    ];
+    let missing: Vec<_> = moves.iter().filter(|m| !by_handle.contains(*m)).collect();
+    assert!(
+        missing.is_empty(),
+        "never accepted through the handle: {missing:?}"
+    );
+    let missing: Vec<_> = moves
+        .iter()
+        .filter(|m| !stale_handle.contains(*m))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "a stale handle never tried: {missing:?}"
+    );
     for follow_up in ["await_correction", "retry", "escalated", "final"] {
         assert!(
             follow_ups.contains(follow_up),

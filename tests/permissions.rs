@@ -14,7 +14,9 @@
 //!   failure, a provider failure, a failure made final by a cancel
 //!   request); a cancelled task.
 //! - **Commands**: every `Command` variant with a well-formed payload (an
-//!   executor command presents the current lease token), with
+//!   executor command presents the token of the fixture's run: the
+//!   current lease's on a running or waiting task, a stale one on any
+//!   other), with
 //!   `set_argument` and `relaunch` twice (an editable and a read-only
 //!   argument; a relaunch with and without a correction) and `fail` twice
 //!   (with the run's token, and without one as staff fail a stalled task).
@@ -24,10 +26,12 @@
 //!   rules, three edit rules, three accelerate rules, an argument editable
 //!   or read-only, and two retry policies.
 //!
-//! The expected answer of a cell is [`WHO`] (does a move exist, and may
-//! the actor's role take it) and then [`guards`] (what the kind's rules
-//! and the record's state decide), in the order the `task` module docs
-//! give: owner, move, role, guards, data. A refusal is compared by its
+//! The expected answer of a cell is the lease fence (a command carrying a
+//! token that is not the current lease's is stale whatever the status),
+//! then [`WHO`] (does a move exist, and may the actor's role take it) and
+//! then [`guards`] (what the kind's rules and the record's state decide),
+//! in the order the `task` module docs give: owner, lease token, move,
+//! role, guards, data. A refusal is compared by its
 //! kind (`NotOwner`, `RoleNotAllowed`, `RefusedByRule` and its rule,
 //! `CannotRelaunch` and its reason, …), not only as "refused". Where a
 //! relaunch is refused for more than one reason, the table names the
@@ -271,15 +275,46 @@ impl Cmd {
     }
 }
 
-/// The token an executor command presents: the current lease's, or, on a
-/// task that no run holds, the first run's (stale) token.
-fn token(task: &T) -> LeaseToken {
-    task.lease().map_or(LeaseToken::new(2), |lease| lease.token)
+/// The token of the one run every fixture starts: the start is the
+/// second event (version 2), and a run's token is the version of its
+/// start. The lease does not show its token; [`start`] checks the handle
+/// carries this one, and [`build`] that a leased fixture's lease is held
+/// by it.
+const FIRST_RUN: LeaseToken = LeaseToken::new(2);
+
+/// Whether `cmd` presents a lease token (`fail` only in its leased form).
+fn carries_token(cmd: Cmd) -> bool {
+    match cmd {
+        Cmd::Heartbeat
+        | Cmd::Wait
+        | Cmd::Resume
+        | Cmd::Complete
+        | Cmd::FailLeased
+        | Cmd::AcknowledgeCancel
+        | Cmd::Subtask
+        | Cmd::AddSubtask
+        | Cmd::ReportProgress => true,
+        Cmd::Create
+        | Cmd::Start
+        | Cmd::FailUnleased
+        | Cmd::Cancel
+        | Cmd::MarkStalled
+        | Cmd::Requeue
+        | Cmd::Accelerate
+        | Cmd::SetEditable
+        | Cmd::SetReadOnly
+        | Cmd::Relaunch
+        | Cmd::RelaunchCorrected
+        | Cmd::Retry
+        | Cmd::Resolve => false,
+    }
 }
 
 /// The well-formed command `cmd` for `task`.
 fn command(cmd: Cmd, task: &T) -> Command<NamedKind> {
-    let token = token(task);
+    // The fixture's run's token: the current lease's on a running or
+    // waiting task, a stale one on a task that no run holds.
+    let token = FIRST_RUN;
     let later = t(NOW + 300);
     let failure = || Box::new(Failure::provider("REGISTRY_DOWN", "no answer", t(NOW)));
     match cmd {
@@ -300,10 +335,12 @@ fn command(cmd: Cmd, task: &T) -> Command<NamedKind> {
             token,
             lease_until: later,
             progress: Some("still working".into()),
+            check_at: None,
         },
         Cmd::Wait => Command::Wait {
             token,
             until: later,
+            check_at: None,
             reason: Some("the registry".into()),
         },
         Cmd::Resume => Command::Resume {
@@ -713,7 +750,7 @@ fn created(kind: NamedKind, todo_at: Option<i64>) -> T {
     if let Some(at) = todo_at {
         new = new.todo_at(t(at));
     }
-    Task::create(new, alice(), t(0)).unwrap()
+    Task::create(new, alice(), t(0)).unwrap().0
 }
 
 /// Applies a command that must be accepted.
@@ -723,19 +760,20 @@ fn drive(task: &mut T, command: Command<NamedKind>, actor: Actor, at: i64) {
     }
 }
 
-/// Starts `task` at `t(10)` under a lease until `t(70)`.
+/// Starts `task` at `t(10)` under a lease until `t(70)`, as its first
+/// run (see [`FIRST_RUN`]).
 fn start(task: &mut T) {
-    let command = Command::Start {
-        lease_until: t(70),
-        worker: Some("worker-1".into()),
-    };
-    drive(task, command, Actor::System, 10);
+    let (run, started) = task
+        .start(t(70), Some("worker-1".into()), t(10))
+        .unwrap_or_else(|rejection| panic!("building a fixture: start refused: {rejection}"));
+    assert_eq!(run.token(), FIRST_RUN, "the fixture's run is not the first");
+    assert_eq!(run.token(), LeaseToken::new(started.version));
 }
 
 /// Fails the running `task` at `at` as its executor.
 fn fail(task: &mut T, failure: Failure, at: i64) {
     let command = Command::Fail {
-        token: Some(token(task)),
+        token: Some(FIRST_RUN),
         failure: Box::new(failure),
     };
     drive(task, command, Actor::System, at);
@@ -777,8 +815,9 @@ fn build(fixture: Fixture, variant: &Variant) -> Option<T> {
         Fixture::Waiting => {
             start(&mut task);
             let wait = Command::Wait {
-                token: token(&task),
+                token: FIRST_RUN,
                 until: t(70),
+                check_at: None,
                 reason: Some("the registry".into()),
             };
             drive(&mut task, wait, Actor::System, 20);
@@ -797,7 +836,7 @@ fn build(fixture: Fixture, variant: &Variant) -> Option<T> {
         Fixture::Done => {
             start(&mut task);
             let complete = Command::Complete {
-                token: token(&task),
+                token: FIRST_RUN,
                 outcome: Box::default(),
             };
             drive(&mut task, complete, Actor::System, 20);
@@ -833,9 +872,7 @@ fn build(fixture: Fixture, variant: &Variant) -> Option<T> {
                     task = created(kind.clone(), None);
                     start(&mut task);
                     request_cancel(&mut task) && {
-                        let ack = Command::AcknowledgeCancel {
-                            token: token(&task),
-                        };
+                        let ack = Command::AcknowledgeCancel { token: FIRST_RUN };
                         drive(&mut task, ack, Actor::System, 30);
                         true
                     }
@@ -858,6 +895,11 @@ fn build(fixture: Fixture, variant: &Variant) -> Option<T> {
         }
     }
     assert_eq!(task.status(), fixture.status(), "{fixture:?}");
+    assert_eq!(
+        task.lease().map(|lease| lease.is_held_by(FIRST_RUN)),
+        fixture.status().is_leased().then_some(true),
+        "{fixture:?}: the lease is not the first run's"
+    );
     assert_eq!(
         task.cancel_requested_at().is_some(),
         fixture.cancel_requested()
@@ -996,12 +1038,19 @@ impl Facts {
     }
 }
 
-/// The expected answer of one cell: the owner first, then the move and
-/// the role ([`WHO`]), then the guards.
+/// The expected answer of one cell: the owner first, then the lease
+/// token, then the move and the role ([`WHO`]), then the guards.
 fn expected(fixture: Fixture, cmd: Cmd, who: Who, variant: &Variant) -> Want {
     // "A customer never touches another owner's task", whatever it tries.
     if who == Who::OtherCustomer {
         return Want::NotOwner;
+    }
+    // A command carrying a token that is not the current lease's is
+    // refused as stale before the table is consulted, whatever the status
+    // and whoever presents it: the fixture's run holds the task only while
+    // it is running or waiting.
+    if carries_token(cmd) && !fixture.status().is_leased() {
+        return Want::StaleLease;
     }
     let may = who_may(cmd, fixture.status());
     if may == "-" {
@@ -1018,14 +1067,13 @@ fn expected(fixture: Fixture, cmd: Cmd, who: Who, variant: &Variant) -> Want {
 
 /// What the kind's rules and the record's state decide about a move the
 /// role may take. Leases in the fixtures ran out before `NOW` (so
-/// `mark_stalled` is due) and executor commands present the current
-/// token (so the fence holds); the only subtask is optional.
+/// `mark_stalled` is due) and a token command that gets this far presents
+/// the current token (a stale one is refused before the table, in
+/// [`expected`]); the only subtask is optional.
 fn guards(cmd: Cmd, role: Role, facts: &Facts, variant: &Variant) -> Result<(), Want> {
     let status = facts.status;
     match cmd {
         Cmd::Start if facts.scheduled_later => Err(Want::NotDue),
-        // A token on a task no run holds is a stale one.
-        Cmd::FailLeased if status == Status::Stalled => Err(Want::StaleLease),
         // A running or waiting task is failed by its run's executor only.
         Cmd::FailUnleased if status != Status::Stalled => Err(Want::StaleLease),
         Cmd::Cancel => {
@@ -1122,6 +1170,9 @@ fn customer_refusal(facts: &Facts, variant: &Variant, relaunch: Option<bool>) ->
 /// facts (the actor, the action, the status, the role, the key).
 fn observed(rejection: &Rejection, cmd: Cmd, who: Who, status: Status) -> Want {
     let off = || Want::Unexpected(format!("{rejection:?}"));
+    // The token the command presented, and the current lease's.
+    let presented = carries_token(cmd).then_some(FIRST_RUN);
+    let current = status.is_leased().then_some(FIRST_RUN);
     match rejection {
         Rejection::NotOwner { actor, action } if actor == "mallory" && *action == cmd.action() => {
             Want::NotOwner
@@ -1135,7 +1186,11 @@ fn observed(rejection: &Rejection, cmd: Cmd, who: Who, status: Status) -> Want {
             role,
             ..
         } if *s == status && *action == cmd.action() && *role == who.role() => Want::RoleNotAllowed,
-        Rejection::StaleLease { .. } => Want::StaleLease,
+        Rejection::StaleLease {
+            action,
+            presented: p,
+            current: c,
+        } if *action == cmd.action() && *p == presented && *c == current => Want::StaleLease,
         Rejection::NotDue { .. } => Want::NotDue,
         Rejection::AlreadyDue => Want::AlreadyDue,
         Rejection::CancelAlreadyRequested { .. } => Want::CancelAlreadyRequested,
@@ -1244,11 +1299,17 @@ fn every_command_by_every_actor_in_every_status_under_every_rule_combination() {
                     }
                     let got = match work.apply(command.clone(), actor, t(NOW)) {
                         Ok(event) => {
-                            if event.version != task.version() + 1 {
+                            // Every accepted command bumps the version by
+                            // one; all but a heartbeat return the event
+                            // that made it.
+                            let logged = event.as_ref().map(|event| event.version);
+                            let want_logged = (cmd != Cmd::Heartbeat).then_some(work.version());
+                            if work.version() != task.version() + 1 || logged != want_logged {
                                 mismatches.push(format!(
-                                    "[{}] {fixture:?} {cmd:?} by {who:?}: event version {}",
+                                    "[{}] {fixture:?} {cmd:?} by {who:?}: version {} -> {}, event version {logged:?}",
                                     variant.name(),
-                                    event.version
+                                    task.version(),
+                                    work.version(),
                                 ));
                             }
                             work = task.clone();
@@ -1358,7 +1419,7 @@ fn refused(task: &T, command: Command<NamedKind>, actor: Actor) -> Rejection {
     let mut work = task.clone();
     let rejection = work
         .apply(command, actor, t(NOW))
-        .map(|event| event.version)
+        .map(|event| event.map(|event| event.version))
         .expect_err("should be refused");
     assert_eq!(work, *task, "a refused command changed the task");
     rejection

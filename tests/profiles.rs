@@ -74,7 +74,7 @@ fn ovh_words_both_ways_with_error_and_problem() {
     }
     // From a task: the failure's origin picks the word.
     let mut task = pending();
-    let run = task.start(t(300), None, t(1)).unwrap();
+    let (run, _) = task.start(t(300), None, t(1)).unwrap();
     run.fail(
         &mut task,
         Failure::provider("DOWN", "registry down", t(2)),
@@ -275,7 +275,7 @@ fn a_completed_catalog_task_answers_303_to_its_install() {
         view.http_answer(|id| format!("/installs/{id}")),
         HttpAnswer::Ok
     );
-    let run = task.start(t(300), None, t(1)).unwrap();
+    let (run, _) = task.start(t(300), None, t(1)).unwrap();
     let outcome = Outcome::new()
         .produced(ResourceRef::new("install", "inst-42"))
         .warning(
@@ -310,7 +310,7 @@ fn the_ovh_view_of_the_guides_failed_task() {
         ArgumentSpec::text("legitimacyAfnic", 10, 2000).describe("Why this name is yours"),
     );
     let mut task = common::task_of(kind);
-    let run = task.start(t(300), None, t(1)).unwrap();
+    let (run, _) = task.start(t(300), None, t(1)).unwrap();
     let failure =
         Failure::customer("AFNIC", "Afnic asks for a justification", t(2)).flag("legitimacyAfnic");
     run.fail(&mut task, failure, t(2)).unwrap();
@@ -365,8 +365,8 @@ fn the_dyn_view_reports_steps_blocking_and_posix_times() {
     for i in 0..5 {
         new = new.subtask(NewSubtask::new(format!("step{i}"), ""));
     }
-    let mut task = Task::create(new, Actor::System, t(0)).unwrap();
-    let run = task.start(t(300), None, t(1)).unwrap();
+    let (mut task, _) = Task::create(new, Actor::System, t(0)).unwrap();
+    let (run, _) = task.start(t(300), None, t(1)).unwrap();
     for id in 0..2 {
         for change in [SubtaskChange::Start, SubtaskChange::Succeed] {
             let command = Command::Subtask {

@@ -10,11 +10,11 @@ mod common;
 use chrono::Duration;
 use proptest::prelude::*;
 use taskstate::{
-    Action, Command, FollowUp, NamedKind, Origin, RetryPolicy, Role, Status, Task, TaskId,
+    Action, Command, Event, FollowUp, NamedKind, Origin, RetryPolicy, Role, Status, Task, TaskId,
     TaskKind, table,
 };
 
-use common::start_task;
+use common::{Logged, start_task};
 use taskstate::strategies::{self, step};
 
 /// The rules of corrections, relaunches and retries, checked on every
@@ -94,9 +94,30 @@ fn assert_arguments_valid(task: &Task<NamedKind>) {
     }
 }
 
-/// What the record must satisfy after any sequence of commands.
-fn assert_invariants(task: &Task<taskstate::NamedKind>) {
-    assert_eq!(task.version(), task.history().len() as u64);
+/// The heartbeats accepted since the last event of the log: kept in the
+/// lease, which a logged event that ends the run drops.
+fn heartbeats_since_last_event(task: &Task<NamedKind>) -> u32 {
+    task.lease().map_or(0, |lease| lease.heartbeats())
+}
+
+/// What the record must satisfy after any sequence of commands, with its
+/// log.
+fn assert_invariants(task: &Task<NamedKind>, log: &[Event<NamedKind>]) {
+    // Every accepted command is counted in the version: the logged ones,
+    // and the heartbeats, counted in the event after them or, since the
+    // last event, in the lease.
+    let heartbeats: u64 = log.iter().map(|event| u64::from(event.heartbeats)).sum();
+    assert_eq!(
+        task.version(),
+        log.len() as u64 + heartbeats + u64::from(heartbeats_since_last_event(task))
+    );
+    // The log's versions follow each other, heartbeats in between.
+    for pair in log.windows(2) {
+        assert_eq!(
+            pair[1].version,
+            pair[0].version + u64::from(pair[1].heartbeats) + 1
+        );
+    }
     assert_eq!(
         task.lease().is_some(),
         task.status().is_leased(),
@@ -131,9 +152,41 @@ fn assert_invariants(task: &Task<taskstate::NamedKind>) {
     }
     assert_arguments_valid(task);
     assert!(task.attempts() <= task.runs());
-    let last = task.history().last().unwrap();
+    let last = log.last().unwrap();
     assert_eq!(last.to, task.status());
-    assert_eq!(last.version, task.version());
+    assert_eq!(
+        last.version + u64::from(heartbeats_since_last_event(task)),
+        task.version()
+    );
+}
+
+/// The heartbeats accepted during the current run, if there is one:
+/// those counted in the events since its start, and those since the last
+/// event.
+fn heartbeats_of_the_run(task: &Task<NamedKind>, log: &[Event<NamedKind>]) -> u32 {
+    if task.lease().is_none() {
+        return 0;
+    }
+    let start = log
+        .iter()
+        .rposition(|event| event.action() == Action::Start)
+        .expect("a leased task was started");
+    log[start + 1..]
+        .iter()
+        .map(|event| event.heartbeats)
+        .sum::<u32>()
+        + heartbeats_since_last_event(task)
+}
+
+/// The record is the one its log rebuilds: exactly when the current run
+/// (if any) had no heartbeat, else up to what its heartbeats changed (a
+/// later deadline, and a progress note that stays in the lease until an
+/// event sets a comment: neither is in the log).
+fn assert_log_rebuilds(task: &Task<NamedKind>, log: &[Event<NamedKind>]) {
+    task.check_log(log).unwrap();
+    if heartbeats_of_the_run(task, log) == 0 {
+        assert_eq!(&Task::replay(log).unwrap(), task);
+    }
 }
 
 proptest! {
@@ -205,21 +258,23 @@ proptest! {
                 (Just(kinds), tasks)
             }),
     ) {
-        for task in &tasks {
+        for (task, created) in &tasks {
             prop_assert!(kinds.contains(task.kind()));
             prop_assert_eq!(task.status(), Status::Pending);
             prop_assert_eq!(task.version(), 1);
             prop_assert!(strategies::OWNERS.contains(&task.owner().as_str()));
             prop_assert!(task.todo_at().is_none_or(|at| at >= task.created_at()));
             assert_arguments_valid(task);
-            // A generated task is one its history rebuilds.
-            prop_assert_eq!(&Task::replay(task.history().to_vec()).unwrap(), task);
+            // A generated task is one its creation event rebuilds.
+            prop_assert_eq!(created.version, 1);
+            prop_assert_eq!(created.action(), Action::Create);
+            prop_assert_eq!(&Task::replay([created]).unwrap(), task);
         }
     }
 
     #[test]
     fn random_sequences_keep_every_invariant(
-        mut task in start_task(),
+        Logged { mut task, mut log } in start_task(),
         steps in proptest::collection::vec(step(), 1..60),
     ) {
         let mut now = task.created_at();
@@ -232,21 +287,46 @@ proptest! {
             match task.apply(command.clone(), actor.clone(), now) {
                 Ok(event) => {
                     assert_rules_kept(&before, &command, actor.role(), now);
-                    if event.action() == Action::Fail {
-                        // The classification decided the origin and what follows.
-                        prop_assert!(event.effect.is_some());
-                    }
                     accepted += 1;
-                    // Only rows of the table are ever taken, by roles they name.
                     let from = before.status();
-                    let row = table::find(from, event.action()).expect("accepted move has a row");
-                    prop_assert!(row.roles.contains(event.actor.role()));
-                    prop_assert_eq!(event.from, Some(from));
-                    prop_assert_eq!(event.to, row.to);
-                    prop_assert_eq!(event.version, before.version() + 1);
+                    let action = command.action();
+                    // Only rows of the table are ever taken, by roles they name.
+                    let row = table::find(from, action).expect("accepted move has a row");
+                    prop_assert!(row.roles.contains(actor.role()));
                     prop_assert_eq!(dry_run, Ok(row.to), "check and apply agree");
+                    prop_assert_eq!(task.status(), row.to);
+                    prop_assert_eq!(task.version(), before.version() + 1);
                     // Final statuses absorb.
                     prop_assert!(!from.is_final(), "a move left final status {}", from);
+                    match event {
+                        Some(event) => {
+                            prop_assert_eq!(event.action(), action);
+                            prop_assert_eq!(&event.command.token(), &command.token());
+                            if event.action() == Action::Fail {
+                                // The classification decided the origin and what follows.
+                                prop_assert!(event.effect.is_some());
+                            }
+                            prop_assert_eq!(&event.actor, &actor);
+                            prop_assert_eq!(event.at, now);
+                            prop_assert!(row.roles.contains(event.actor.role()));
+                            prop_assert_eq!(event.from, Some(from));
+                            prop_assert_eq!(event.to, row.to);
+                            prop_assert_eq!(event.version, before.version() + 1);
+                            // The event counts the heartbeats since the previous one.
+                            prop_assert_eq!(event.heartbeats, heartbeats_since_last_event(&before));
+                            log.push(event);
+                        }
+                        None => {
+                            // Only an accepted heartbeat goes unlogged: lease
+                            // state, which it only extends.
+                            prop_assert_eq!(action, Action::Heartbeat);
+                            prop_assert_eq!(row.to, from);
+                            let (lease, was) = (task.lease().unwrap(), before.lease().unwrap());
+                            prop_assert_eq!(lease.heartbeats(), was.heartbeats() + 1);
+                            prop_assert!(lease.expires_at() >= was.expires_at());
+                            prop_assert_eq!(task.updated_at(), now);
+                        }
+                    }
                 }
                 Err(rejection) => {
                     // A rejected command changes nothing: the whole record.
@@ -255,11 +335,12 @@ proptest! {
                 }
             }
             prop_assert_eq!(task.version(), accepted);
-            assert_invariants(&task);
+            assert_invariants(&task, &log);
+            // The log kept so far rebuilds the record at every step.
+            assert_log_rebuilds(&task, &log);
         }
         // Replay rebuilds the record.
-        let replayed = Task::replay(task.history().to_vec()).unwrap();
-        prop_assert_eq!(&replayed, &task);
+        assert_log_rebuilds(&task, &log);
         // JSON round-trips exactly.
         let json = serde_json::to_string(&task).unwrap();
         let back: Task<taskstate::NamedKind> = serde_json::from_str(&json).unwrap();
@@ -269,7 +350,7 @@ proptest! {
 
     #[test]
     fn final_statuses_absorb_every_command(
-        mut task in start_task(),
+        Logged { mut task, .. } in start_task(),
         steps in proptest::collection::vec(step(), 1..80),
     ) {
         let mut now = task.created_at();
@@ -277,7 +358,7 @@ proptest! {
         for step in &steps {
             now += Duration::seconds(step.advance);
             let (command, actor) = step.resolve(&task, now);
-            let result = task.apply(command, actor, now).map(|e| e.version);
+            let result = task.apply(command, actor, now).map(|e| e.map(|e| e.version));
             if let Some(final_task) = &settled_final {
                 prop_assert!(result.is_err(), "a final task accepted a command");
                 prop_assert_eq!(&task, final_task);
@@ -289,16 +370,25 @@ proptest! {
 
     #[test]
     fn events_round_trip_through_json(
-        mut task in start_task(),
+        mut logged in start_task(),
         steps in proptest::collection::vec(step(), 1..30),
     ) {
-        let mut now = task.created_at();
+        let mut now = logged.task.created_at();
+        // Accepted heartbeats, which leave no event in the log.
+        let mut heartbeats = Vec::new();
         for step in &steps {
             now += Duration::seconds(step.advance);
-            let (command, actor) = step.resolve(&task, now);
-            let _ = task.apply(command, actor, now);
+            let (command, actor) = step.resolve(&logged.task, now);
+            if let Ok(None) = logged.apply(command.clone(), actor, now) {
+                heartbeats.push(command);
+            }
         }
-        for event in task.history() {
+        for command in &heartbeats {
+            let json = serde_json::to_string(command).unwrap();
+            let back: taskstate::Command<taskstate::NamedKind> = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(&back, command);
+        }
+        for event in &logged.log {
             let json = serde_json::to_value(event).unwrap();
             let back: taskstate::Event<taskstate::NamedKind> = serde_json::from_value(json).unwrap();
             prop_assert_eq!(&back, event);
@@ -319,18 +409,22 @@ fn generated_sequences_take_every_row_of_the_table() {
     let mut runner = TestRunner::deterministic();
     let mut coverage = table::Coverage::new();
     for _ in 0..512 {
-        let mut task = start_task().new_tree(&mut runner).unwrap().current();
+        let mut logged = start_task().new_tree(&mut runner).unwrap().current();
         let steps = proptest::collection::vec(step(), 1..60)
             .new_tree(&mut runner)
             .unwrap()
             .current();
-        let mut now = task.created_at();
+        let mut now = logged.task.created_at();
         for step in steps {
             now += Duration::seconds(step.advance);
-            let (command, actor) = step.resolve(&task, now);
-            let _ = task.apply(command, actor, now);
+            let (command, actor) = step.resolve(&logged.task, now);
+            let from = logged.task.status();
+            // Heartbeats are not logged: they are counted as they are accepted.
+            if let Ok(None) = logged.apply(command, actor, now) {
+                coverage.record(Some(from), Action::Heartbeat);
+            }
         }
-        coverage.record_history(task.history());
+        coverage.record_history(&logged.log);
     }
     let missing: Vec<_> = coverage.missing().collect();
     assert!(missing.is_empty(), "rows never generated: {missing:#?}");

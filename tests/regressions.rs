@@ -5,8 +5,8 @@
 mod common;
 
 use taskstate::{
-    Actor, ArgumentSpec, CancelRules, Command, Failure, FollowUp, NamedKind, Rejection,
-    RetryPolicy, Rules, Status, Task,
+    Action, Actor, ArgumentSpec, CancelRules, Command, Event, Failure, FollowUp, NamedKind,
+    Rejection, ReplayError, RetryPolicy, Rules, Status, Task,
 };
 
 use common::{accept, alice, bob, pending, provider_failure, reject, t, task_of};
@@ -16,7 +16,7 @@ type T = Task<NamedKind>;
 #[test]
 fn a_stalled_runs_worker_cannot_fail_the_task() {
     let mut task = pending();
-    let run = task.start(t(60), None, t(0)).unwrap();
+    let (run, _) = task.start(t(60), None, t(0)).unwrap();
     accept(&mut task, Command::MarkStalled, Actor::System, t(61));
     let before = task.clone();
     let refused = run
@@ -69,7 +69,7 @@ fn a_cancel_request_is_never_retried_away() {
         Rules::new().cancel(CancelRules::RUNNING_ONLY),
     );
     let mut task = task_of(kind);
-    let run = task.start(t(60), None, t(0)).unwrap();
+    let (run, _) = task.start(t(60), None, t(0)).unwrap();
     accept(&mut task, Command::Cancel { reason: None }, alice(), t(1));
     run.fail(&mut task, provider_failure(t(2)), t(2)).unwrap();
     assert_eq!(task.follow_up(), Some(FollowUp::Final));
@@ -84,35 +84,114 @@ fn tampered(task: &T, edit: impl FnOnce(&mut serde_json::Value)) -> String {
     }
 }
 
+/// The log with one more event read from `json`, and its replay's error.
+fn tampered_log(log: &[Event<NamedKind>], json: serde_json::Value) -> ReplayError {
+    let mut log = log.to_vec();
+    log.push(serde_json::from_value(json).unwrap());
+    Task::replay(&log).unwrap_err()
+}
+
 #[test]
-fn reading_a_task_rechecks_owners_tokens_and_times_of_its_history() {
-    let mut task = pending();
-    let _run = task.start(t(600), None, t(5)).unwrap();
-    // Another customer's cancel slipped into the history.
-    let err = tampered(&task, |json| {
-        let history = json["history"].as_array_mut().unwrap();
-        history.push(serde_json::json!({
+fn replaying_a_log_rechecks_owners_tokens_and_times() {
+    let (mut task, created) = pending_with_log();
+    let (_run, started) = task.start(t(600), None, t(5)).unwrap();
+    let log = vec![created, started];
+    // Another customer's cancel slipped into the log.
+    let err = tampered_log(
+        &log,
+        serde_json::json!({
             "version": 3, "at": "2026-11-23T09:00:10Z",
             "actor": {"role": "customer", "owner": "mallory"},
             "from": "running", "to": "running",
             "command": {"action": "cancel"}
-        }));
-        json["version"] = 3.into();
-    });
-    assert!(err.contains("event 3 is not a legal move"), "{err}");
+        }),
+    );
+    assert_eq!(
+        err,
+        ReplayError::Illegal {
+            version: 3,
+            rejection: Rejection::NotOwner {
+                actor: "mallory".into(),
+                action: Action::Cancel,
+            },
+        }
+    );
+    assert!(
+        err.to_string().contains("event 3 is not a legal move"),
+        "{err}"
+    );
     // A stall recorded while the lease still held.
-    let err = tampered(&task, |json| {
-        let history = json["history"].as_array_mut().unwrap();
-        history.push(serde_json::json!({
+    let err = tampered_log(
+        &log,
+        serde_json::json!({
             "version": 3, "at": "2026-11-23T09:00:10Z",
             "actor": {"role": "system"},
             "from": "running", "to": "stalled",
             "command": {"action": "mark_stalled"}
-        }));
-        json["version"] = 3.into();
-        json["status"] = "stalled".into();
+        }),
+    );
+    assert_eq!(
+        err,
+        ReplayError::Illegal {
+            version: 3,
+            rejection: Rejection::LeaseActive { expires_at: t(600) },
+        }
+    );
+    // A completion presenting another run's token.
+    let err = tampered_log(
+        &log,
+        serde_json::json!({
+            "version": 3, "at": "2026-11-23T09:00:10Z",
+            "actor": {"role": "system"},
+            "from": "running", "to": "done",
+            "command": {"action": "complete", "token": 1, "outcome": {}}
+        }),
+    );
+    assert!(
+        matches!(
+            err,
+            ReplayError::Illegal {
+                version: 3,
+                rejection: Rejection::StaleLease { .. },
+            }
+        ),
+        "{err}"
+    );
+    // The untampered log rebuilds the record.
+    task.check_log(&log).unwrap();
+}
+
+#[test]
+fn reading_a_task_rechecks_its_state() {
+    let mut task = pending();
+    let _run = task.start(t(600), None, t(5)).unwrap();
+    // A running task without its lease.
+    let err = tampered(&task, |json| {
+        json["state"].as_object_mut().unwrap().remove("lease");
     });
-    assert!(err.contains("event 3 is not a legal move"), "{err}");
+    assert!(
+        err.contains("a lease only and always on a running or waiting task"),
+        "{err}"
+    );
+    // A stall recorded over a lease that still holds.
+    let err = tampered(&task, |json| {
+        json["state"]["status"] = "stalled".into();
+    });
+    assert!(
+        err.contains("a lease only and always on a running or waiting task"),
+        "{err}"
+    );
+    // A key no version of the record has.
+    let err = tampered(&task, |json| {
+        json["history"] = serde_json::json!([]);
+    });
+    assert!(err.contains("unknown field `history`"), "{err}");
+}
+
+/// A pending DomainCreate and its creation event.
+fn pending_with_log() -> (T, Event<NamedKind>) {
+    let common::Logged { task, mut log } = common::logged_of(NamedKind::new("DomainCreate"));
+    (task, log.remove(0))
 }
 
 #[test]
@@ -143,7 +222,7 @@ fn a_failure_flags_only_what_the_customer_can_correct() {
         .argument(ArgumentSpec::text("domain", 1, 255).read_only())
         .argument(ArgumentSpec::text("authCode", 4, 32));
     let mut task = task_of(kind);
-    let run = task.start(t(300), None, t(1)).unwrap();
+    let (run, _) = task.start(t(300), None, t(1)).unwrap();
     let mut run = run;
     for key in ["domain", "nosuchkey"] {
         let failure = Failure::customer("BAD", "bad", t(2)).flag(key);
@@ -157,7 +236,7 @@ fn a_failure_flags_only_what_the_customer_can_correct() {
             }
         ));
         assert_eq!(task, before);
-        run = refused.handle; // the handle came back
+        run = refused.run; // the handle came back
     }
     run.fail(
         &mut task,
@@ -173,16 +252,20 @@ fn json_floats_round_trip_exactly() {
     let kind = NamedKind::new("DomainCreate")
         .argument(ArgumentSpec::new("extra", taskstate::ArgumentType::Json));
     let mut task = task_of(kind);
-    let run = task.start(t(300), None, t(1)).unwrap();
+    let (run, _) = task.start(t(300), None, t(1)).unwrap();
     let failure = Failure::customer("BAD", "bad", t(2)).flag("extra");
     run.fail(&mut task, failure, t(2)).unwrap();
     let value = serde_json::json!(0.373_975_990_686_291_17_f64);
-    accept(
-        &mut task,
-        Command::set_argument("extra", value),
-        alice(),
-        t(3),
-    );
+    let event = task
+        .apply(Command::set_argument("extra", value), alice(), t(3))
+        .unwrap()
+        .unwrap();
     let json = serde_json::to_string(&task).unwrap();
     assert_eq!(serde_json::from_str::<T>(&json).unwrap(), task);
+    // The event that carries the value round-trips too.
+    let json = serde_json::to_string(&event).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Event<NamedKind>>(&json).unwrap(),
+        event
+    );
 }

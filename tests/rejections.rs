@@ -1,32 +1,38 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Nothing lost on rejection: for every way a command or a store call is
 //! refused, the whole record is the same before and after (`==` on the
-//! task, and the same JSON, value and text), and the store holds the same
-//! bytes.
+//! task, and the same JSON, value and text), its log still rebuilds it,
+//! and the store holds the same bytes, the log's included.
 //!
 //! - **Rejections** ([`rejection_cases`]): every variant of `Rejection`
 //!   that `Task::apply`, `Task::create` or a run handle returns, and every
 //!   `RelaunchRefusal` a relaunch or a correction carries, each on a
-//!   record driven to where it applies. Each case runs three times: on
-//!   the record alone, and on the record as loaded from a `MemoryStore`
-//!   and from the SQLite example store, with other tasks beside it. The
-//!   store must hold the same bytes after the refusal, and again after the
-//!   host saves the refused record anyway (a refusal leaves nothing that
-//!   would write differently).
+//!   record driven to where it applies (with its log). Each case runs
+//!   three times: on the record alone, and on the record as loaded from a
+//!   `MemoryStore` and from the SQLite example store, with other tasks
+//!   beside it. The store must hold the same bytes after the refusal, and
+//!   again after the host saves the refused record anyway: that save is
+//!   itself refused (`StoreError::Refused`, as the record is no newer
+//!   than the stored one) and writes nothing.
 //! - **Store errors** ([`store_refusals`]): a compare-and-swap conflict
 //!   (a stale copy, an expected version ahead), a save of a task never
 //!   stored, a duplicate insert (the same task, and a forged one with the
-//!   same id and another owner), another owner's scoped reads and a save
-//!   of what it was refused, claims with nothing due (scheduled later,
-//!   blocked by a blocking task in progress, a limit of zero) and, on
-//!   SQLite, a backend refusal (a time outside the years the store
-//!   covers).
+//!   same id and another owner), the saves a store refuses
+//!   (`StoreError::Refused`: an insert with another task's creation, a
+//!   save that rolls back, a save whose events do not follow the log, a
+//!   save that drops an append, a save changing the owner), another
+//!   owner's scoped reads (of records and logs) and a save of what it was
+//!   refused, claims with nothing due (scheduled later, blocked by a
+//!   blocking task in progress, a limit of zero) and, on SQLite, backend
+//!   refusals (a time outside the years the store covers, in the record
+//!   or in an event).
 //!
 //! "The same bytes" is, for the `MemoryStore`, the JSON text of every
-//! stored task read through `Scope::Staff`; for SQLite, every column of
-//! every row (the task's JSON `body`, its `version`, the indexed
-//! columns) read through a second `rusqlite` connection, and SQLite's
-//! `data_version`, which moves when any other connection commits a write.
+//! stored task and of its log read through `Scope::Staff`; for SQLite,
+//! every column of every row of `tasks` (the task's JSON `body`, its
+//! `version`, the indexed columns) and of `events` (the log) read through
+//! a second `rusqlite` connection, and SQLite's `data_version`, which
+//! moves when any other connection commits a write.
 //!
 //! `Rejection`, `RelaunchRefusal` and `StoreError` are `#[non_exhaustive]`,
 //! so a `match` on them outside the crate needs a wildcard arm. To still
@@ -49,16 +55,17 @@ use rusqlite::types::Value;
 
 use taskstate::store::{Filter, MemoryStore, PageRequest, Scope, StoreError, TaskStore};
 use taskstate::{
-    Actor, ArgumentSpec, ArgumentValue, Arguments, CancelRules, Command, Failure, IdGenerator,
-    LeaseToken, NamedKind, NewSubtask, NewTask, Outcome, Owner, Rejection, RelaunchRefusal,
-    RelaunchRules, ResourceRef, RoleSet, Rules, StatusSet, SubtaskChange, Task,
+    Action, Actor, ArgumentSpec, ArgumentValue, Arguments, CancelRules, Command, Event, Failure,
+    IdGenerator, LeaseToken, NamedKind, NewSubtask, NewTask, Outcome, Owner, Rejection,
+    RelaunchRefusal, RelaunchRules, ResourceRef, RoleSet, Rules, StatusSet, SubtaskChange, Task,
 };
 
-use common::{alice, bob, mallory, provider_failure, t};
+use common::{Logged, alice, bob, mallory, provider_failure, t};
 
 use store::{SqliteStore, remove_files, temp_path};
 
 type T = Task<NamedKind>;
+type E = Event<NamedKind>;
 
 // ---------------------------------------------------------------------
 // Records
@@ -82,24 +89,40 @@ fn new_task(seed: u64, rules: Rules) -> NewTask<NamedKind> {
     .argument("domain", "example.fr")
 }
 
-/// Applies a command that must be accepted.
-fn drive(task: &mut T, command: Command<NamedKind>, actor: Actor, at: i64) {
+/// Applies a command that must be accepted to a record and its log.
+fn drive(task: &mut Logged, command: Command<NamedKind>, actor: Actor, at: i64) {
     if let Err(rejection) = task.apply(command.clone(), actor.clone(), t(at)) {
         panic!("{actor} {command:?} refused: {rejection}");
     }
 }
 
-fn token(task: &T) -> LeaseToken {
-    task.lease().expect("a leased task").token
+/// Applies a command that must be accepted to a record alone (one loaded
+/// from a store), and returns the event to save with it.
+fn step(task: &mut T, command: Command<NamedKind>, actor: Actor, at: i64) -> Option<E> {
+    match task.apply(command.clone(), actor.clone(), t(at)) {
+        Ok(event) => event,
+        Err(rejection) => panic!("{actor} {command:?} refused: {rejection}"),
+    }
+}
+
+/// The token of the latest run in `log`: the version of its latest
+/// `start` (a lease does not show its token).
+fn token(log: &[E]) -> LeaseToken {
+    let start = log
+        .iter()
+        .rev()
+        .find(|event| event.action() == Action::Start)
+        .expect("a started task");
+    LeaseToken::new(start.version)
 }
 
 /// alice's pending task, created at `t(0)`.
-fn pending(rules: Rules) -> T {
-    Task::create(new_task(1, rules), alice(), t(0)).unwrap()
+fn pending(rules: Rules) -> Logged {
+    Logged::new(Task::create(new_task(1, rules), alice(), t(0)).unwrap())
 }
 
 /// Started at `t(10)` under a lease until `t(300)`.
-fn started(mut task: T) -> T {
+fn started(mut task: Logged) -> Logged {
     let start = Command::Start {
         lease_until: t(300),
         worker: Some("worker-1".into()),
@@ -108,15 +131,15 @@ fn started(mut task: T) -> T {
     task
 }
 
-fn running(rules: Rules) -> T {
+fn running(rules: Rules) -> Logged {
     started(pending(rules))
 }
 
 /// Failed by its executor at `t(20)`.
-fn failed(rules: Rules, failure: Failure) -> T {
+fn failed(rules: Rules, failure: Failure) -> Logged {
     let mut task = running(rules);
     let fail = Command::Fail {
-        token: Some(token(&task)),
+        token: Some(token(&task.log)),
         failure: Box::new(failure),
     };
     drive(&mut task, fail, Actor::System, 20);
@@ -142,7 +165,7 @@ fn cmd_fail(token: Option<LeaseToken>, failure: Failure) -> Command<NamedKind> {
 /// Applies a command that must be refused, and returns the refusal.
 fn refuse(task: &mut T, command: Command<NamedKind>, actor: Actor, at: i64) -> Rejection {
     task.apply(command, actor, t(at))
-        .map(|event| event.version)
+        .map(|event| event.map(|event| event.version))
         .expect_err("the command should be refused")
 }
 
@@ -223,6 +246,7 @@ fn store_error_name(error: &StoreError) -> &'static str {
         StoreError::Conflict { .. } => "Conflict",
         StoreError::Duplicate { .. } => "Duplicate",
         StoreError::NotFound { .. } => "NotFound",
+        StoreError::Refused { .. } => "Refused",
         StoreError::Backend(_) => "Backend",
         _ => "a variant this test does not know",
     }
@@ -232,7 +256,9 @@ fn store_error_name(error: &StoreError) -> &'static str {
 // The rejection cases
 // ---------------------------------------------------------------------
 
-type Attempt = Box<dyn Fn(&mut T) -> Rejection>;
+/// An attempt on a record, given the record's log (to find its run's
+/// token).
+type Attempt = Box<dyn Fn(&mut T, &[E]) -> Rejection>;
 
 /// One way to be refused: the record it is tried on, and the attempt.
 struct Case {
@@ -244,20 +270,23 @@ struct Case {
     what: &'static str,
     /// The record, as stored before the attempt.
     task: T,
+    /// Its log.
+    log: Vec<E>,
     attempt: Attempt,
 }
 
 fn case(
     variant: &'static str,
     what: &'static str,
-    task: T,
-    attempt: impl Fn(&mut T) -> Rejection + 'static,
+    record: Logged,
+    attempt: impl Fn(&mut T, &[E]) -> Rejection + 'static,
 ) -> Case {
     Case {
         variant,
         reason: None,
         what,
-        task,
+        task: record.task,
+        log: record.log,
         attempt: Box::new(attempt),
     }
 }
@@ -266,8 +295,8 @@ fn relaunch_case(
     variant: &'static str,
     reason: &'static str,
     what: &'static str,
-    task: T,
-    attempt: impl Fn(&mut T) -> Rejection + 'static,
+    task: Logged,
+    attempt: impl Fn(&mut T, &[E]) -> Rejection + 'static,
 ) -> Case {
     Case {
         reason: Some(reason),
@@ -284,7 +313,7 @@ fn rejection_cases() -> Vec<Case> {
             .subtask(NewSubtask::new("validate", "required"))
             .subtask(NewSubtask::new("commit", "required"))
             .subtask(NewSubtask::new("child", "nested").under(1));
-        started(Task::create(new, alice(), t(0)).unwrap())
+        started(Logged::new(Task::create(new, alice(), t(0)).unwrap()))
     };
 
     let mut cases = vec![
@@ -295,19 +324,19 @@ fn rejection_cases() -> Vec<Case> {
             {
                 let mut task = running(standard());
                 let complete = Command::Complete {
-                    token: token(&task),
+                    token: token(&task.log),
                     outcome: Box::default(),
                 };
                 drive(&mut task, complete, Actor::System, 20);
                 task
             },
-            |task| refuse(task, Command::Cancel { reason: None }, alice(), 30),
+            |task, _| refuse(task, Command::Cancel { reason: None }, alice(), 30),
         ),
         case(
             "IllegalMove",
             "create an existing task again",
             pending(standard()),
-            |task| {
+            |task, _| {
                 let again = Command::Create(Arc::new(new_task(1, Rules::STANDARD)));
                 refuse(task, again, bob(), 30)
             },
@@ -316,7 +345,7 @@ fn rejection_cases() -> Vec<Case> {
             "RoleNotAllowed",
             "a customer starts its task",
             pending(standard()),
-            |task| {
+            |task, _| {
                 let start = Command::Start {
                     lease_until: t(300),
                     worker: None,
@@ -328,19 +357,19 @@ fn rejection_cases() -> Vec<Case> {
             "RoleNotAllowed",
             "the system resolves a failure, which only operators may",
             failed(standard(), provider_failure(t(20))),
-            |task| refuse(task, Command::Resolve, Actor::System, 30),
+            |task, _| refuse(task, Command::Resolve, Actor::System, 30),
         ),
         case(
             "NotOwner",
             "another customer cancels",
             pending(standard()),
-            |task| refuse(task, Command::Cancel { reason: None }, mallory(), 10),
+            |task, _| refuse(task, Command::Cancel { reason: None }, mallory(), 10),
         ),
         case(
             "NotOwner",
             "another customer relaunches",
             failed(standard(), customer_failure()),
-            |task| {
+            |task, _| {
                 let relaunch = Command::Relaunch {
                     arguments: valid_note(),
                 };
@@ -351,7 +380,7 @@ fn rejection_cases() -> Vec<Case> {
             "NotOwner",
             "a customer creates a task in another owner's name",
             pending(standard()),
-            |_| Task::create(new_task(7, Rules::STANDARD), mallory(), t(0)).unwrap_err(),
+            |_, _| Task::create(new_task(7, Rules::STANDARD), mallory(), t(0)).unwrap_err(),
         ),
         // The lease.
         case(
@@ -363,11 +392,12 @@ fn rejection_cases() -> Vec<Case> {
                 drive(&mut task, Command::Requeue { todo_at: None }, bob(), 410);
                 started_at(task, 420)
             },
-            |task| {
+            |task, _| {
                 let heartbeat = Command::Heartbeat {
                     token: LeaseToken::new(2),
                     lease_until: t(900),
                     progress: None,
+                    check_at: None,
                 };
                 refuse(task, heartbeat, Actor::System, 430)
             },
@@ -376,7 +406,7 @@ fn rejection_cases() -> Vec<Case> {
             "StaleLease",
             "the system fails a running task without a token",
             running(standard()),
-            |task| {
+            |task, _| {
                 refuse(
                     task,
                     cmd_fail(None, provider_failure(t(20))),
@@ -393,7 +423,7 @@ fn rejection_cases() -> Vec<Case> {
                 drive(&mut task, Command::MarkStalled, Actor::System, 400);
                 task
             },
-            |task| {
+            |task, _| {
                 refuse(
                     task,
                     cmd_fail(Some(LeaseToken::new(2)), provider_failure(t(410))),
@@ -402,22 +432,46 @@ fn rejection_cases() -> Vec<Case> {
                 )
             },
         ),
+        // A token that is not the current lease's is stale before the
+        // table is asked: on a task whose run ended, a heartbeat is
+        // refused as stale, not as an illegal move from `done`.
+        case(
+            "StaleLease",
+            "the run heartbeats after it completed",
+            {
+                let mut task = running(standard());
+                let complete = Command::Complete {
+                    token: token(&task.log),
+                    outcome: Box::default(),
+                };
+                drive(&mut task, complete, Actor::System, 20);
+                task
+            },
+            |task, log| {
+                let heartbeat = Command::Heartbeat {
+                    token: token(log),
+                    lease_until: t(900),
+                    progress: None,
+                    check_at: None,
+                };
+                refuse(task, heartbeat, Actor::System, 30)
+            },
+        ),
         case(
             "LeaseActive",
             "mark stalled before the lease runs out",
             running(standard()),
-            |task| refuse(task, Command::MarkStalled, Actor::System, 100),
+            |task, _| refuse(task, Command::MarkStalled, Actor::System, 100),
         ),
         case(
             "WrongTask",
             "a run handle used on another task",
             running(standard()),
-            |task| {
-                let mut other = Task::create(new_task(9, Rules::STANDARD), alice(), t(0)).unwrap();
-                let run = other.start(t(300), None, t(10)).unwrap();
-                run.heartbeat(task, t(400), None, t(20))
-                    .map(|e| e.version)
-                    .unwrap_err()
+            |task, _| {
+                let (mut other, _) =
+                    Task::create(new_task(9, Rules::STANDARD), alice(), t(0)).unwrap();
+                let (run, _) = other.start(t(300), None, t(10)).unwrap();
+                run.heartbeat(task, t(400), None, t(20)).unwrap_err()
             },
         ),
         // Times.
@@ -426,9 +480,9 @@ fn rejection_cases() -> Vec<Case> {
             "start before todo_at",
             {
                 let new = new_task(1, Rules::STANDARD).todo_at(t(600));
-                Task::create(new, alice(), t(0)).unwrap()
+                Logged::new(Task::create(new, alice(), t(0)).unwrap())
             },
-            |task| {
+            |task, _| {
                 let start = Command::Start {
                     lease_until: t(300),
                     worker: None,
@@ -440,19 +494,19 @@ fn rejection_cases() -> Vec<Case> {
             "AlreadyDue",
             "accelerate a due task",
             pending(standard()),
-            |task| refuse(task, Command::Accelerate, alice(), 10),
+            |task, _| refuse(task, Command::Accelerate, alice(), 10),
         ),
         case(
             "RetryNotDue",
             "retry before the retry time",
             failed(standard(), provider_failure(t(20))),
-            |task| refuse(task, Command::Retry, Actor::System, 21),
+            |task, _| refuse(task, Command::Retry, Actor::System, 21),
         ),
         case(
             "NoRetryScheduled",
             "retry a customer failure",
             failed(standard(), customer_failure()),
-            |task| refuse(task, Command::Retry, Actor::System, 5000),
+            |task, _| refuse(task, Command::Retry, Actor::System, 5000),
         ),
         // Cancel requests.
         case(
@@ -463,7 +517,7 @@ fn rejection_cases() -> Vec<Case> {
                 drive(&mut task, Command::Cancel { reason: None }, alice(), 20);
                 task
             },
-            |task| refuse(task, Command::Cancel { reason: None }, bob(), 30),
+            |task, _| refuse(task, Command::Cancel { reason: None }, bob(), 30),
         ),
         case(
             "CancelAlreadyRequested",
@@ -474,14 +528,14 @@ fn rejection_cases() -> Vec<Case> {
                 drive(&mut task, Command::MarkStalled, Actor::System, 400);
                 task
             },
-            |task| refuse(task, Command::Requeue { todo_at: None }, bob(), 410),
+            |task, _| refuse(task, Command::Requeue { todo_at: None }, bob(), 410),
         ),
         case(
             "CancelNotRequested",
             "acknowledge a cancel nobody asked for",
             running(standard()),
-            |task| {
-                let ack = Command::AcknowledgeCancel { token: token(task) };
+            |task, log| {
+                let ack = Command::AcknowledgeCancel { token: token(log) };
                 refuse(task, ack, Actor::System, 20)
             },
         ),
@@ -490,22 +544,22 @@ fn rejection_cases() -> Vec<Case> {
             "RefusedByRule",
             "a customer cancels running work of a kind that cannot stop",
             running(standard()),
-            |task| refuse(task, Command::Cancel { reason: None }, alice(), 20),
+            |task, _| refuse(task, Command::Cancel { reason: None }, alice(), 20),
         ),
         case(
             "RefusedByRule",
             "accelerate where the kind lets nobody",
             {
                 let new = new_task(1, Rules::new().accelerate(RoleSet::EMPTY)).todo_at(t(600));
-                Task::create(new, alice(), t(0)).unwrap()
+                Logged::new(Task::create(new, alice(), t(0)).unwrap())
             },
-            |task| refuse(task, Command::Accelerate, alice(), 10),
+            |task, _| refuse(task, Command::Accelerate, alice(), 10),
         ),
         case(
             "RefusedByRule",
             "edit a pending task of a kind that edits failed ones",
             pending(standard()),
-            |task| {
+            |task, _| {
                 refuse(
                     task,
                     Command::set_argument("note", "a fine note"),
@@ -518,7 +572,7 @@ fn rejection_cases() -> Vec<Case> {
             "RefusedByRule",
             "relaunch with corrections where the kind edits nothing",
             failed(Rules::new().edit(StatusSet::EMPTY), customer_failure()),
-            |task| {
+            |task, _| {
                 refuse(
                     task,
                     Command::Relaunch {
@@ -534,7 +588,7 @@ fn rejection_cases() -> Vec<Case> {
             "start a subtask after a required one failed, under fail-fast",
             {
                 let mut task = with_subtasks();
-                let token = token(&task);
+                let token = token(&task.log);
                 drive(
                     &mut task,
                     Command::Subtask {
@@ -558,9 +612,9 @@ fn rejection_cases() -> Vec<Case> {
                 );
                 task
             },
-            |task| {
+            |task, log| {
                 let start = Command::Subtask {
-                    token: token(task),
+                    token: token(log),
                     id: 1,
                     change: SubtaskChange::Start,
                 };
@@ -572,25 +626,25 @@ fn rejection_cases() -> Vec<Case> {
             "InvalidArgument",
             "set a value shorter than the spec allows",
             failed(standard(), customer_failure()),
-            |task| refuse(task, Command::set_argument("note", "abc"), alice(), 30),
+            |task, _| refuse(task, Command::set_argument("note", "abc"), alice(), 30),
         ),
         case(
             "InvalidArgument",
             "set a read-only argument",
             failed(standard(), customer_failure()),
-            |task| refuse(task, Command::set_argument("domain", "other.fr"), bob(), 30),
+            |task, _| refuse(task, Command::set_argument("domain", "other.fr"), bob(), 30),
         ),
         case(
             "InvalidArgument",
             "set an argument the kind does not declare",
             failed(standard(), customer_failure()),
-            |task| refuse(task, Command::set_argument("color", "blue"), alice(), 30),
+            |task, _| refuse(task, Command::set_argument("color", "blue"), alice(), 30),
         ),
         case(
             "InvalidArgument",
             "relaunch with one valid and one read-only correction: none applied",
             failed(standard(), customer_failure()),
-            |task| {
+            |task, _| {
                 let mut arguments = valid_note();
                 arguments.insert("domain".to_owned(), ArgumentValue::from("other.fr"));
                 refuse(task, Command::Relaunch { arguments }, alice(), 30)
@@ -600,7 +654,7 @@ fn rejection_cases() -> Vec<Case> {
             "InvalidArgument",
             "create with a value outside the spec",
             pending(standard()),
-            |_| {
+            |_, _| {
                 let new = new_task(7, Rules::STANDARD).argument("note", "abc");
                 Task::create(new, alice(), t(0)).unwrap_err()
             },
@@ -614,7 +668,7 @@ fn rejection_cases() -> Vec<Case> {
                 Rules::new().relaunch(RelaunchRules::dedicated_route("use the credentials route")),
                 customer_failure(),
             ),
-            |task| refuse(task, Command::relaunch(), bob(), 30),
+            |task, _| refuse(task, Command::relaunch(), bob(), 30),
         ),
         relaunch_case(
             "CannotRelaunch",
@@ -624,7 +678,7 @@ fn rejection_cases() -> Vec<Case> {
                 Rules::new().relaunch(RelaunchRules::OPERATORS_ONLY),
                 customer_failure(),
             ),
-            move |task| {
+            move |task, _| {
                 refuse(
                     task,
                     Command::Relaunch {
@@ -640,7 +694,7 @@ fn rejection_cases() -> Vec<Case> {
             "ProviderFailure",
             "a customer relaunches a provider fault",
             failed(standard(), provider_failure(t(20))),
-            |task| refuse(task, Command::relaunch(), alice(), 30),
+            |task, _| refuse(task, Command::relaunch(), alice(), 30),
         ),
         relaunch_case(
             "CannotRelaunch",
@@ -650,13 +704,13 @@ fn rejection_cases() -> Vec<Case> {
                 let mut task = running(stoppable());
                 drive(&mut task, Command::Cancel { reason: None }, alice(), 20);
                 let fail = cmd_fail(
-                    Some(token(&task)),
+                    Some(token(&task.log)),
                     Failure::customer("STOPPED", "stopped", t(30)),
                 );
                 drive(&mut task, fail, Actor::System, 30);
                 task
             },
-            |task| refuse(task, Command::relaunch(), alice(), 40),
+            |task, _| refuse(task, Command::relaunch(), alice(), 40),
         ),
         relaunch_case(
             "CannotRelaunch",
@@ -674,11 +728,11 @@ fn rejection_cases() -> Vec<Case> {
                     30,
                 );
                 let mut task = started_at(task, 40);
-                let fail = cmd_fail(Some(token(&task)), customer_failure());
+                let fail = cmd_fail(Some(token(&task.log)), customer_failure());
                 drive(&mut task, fail, Actor::System, 50);
                 task
             },
-            move |task| {
+            move |task, _| {
                 refuse(
                     task,
                     Command::Relaunch {
@@ -694,14 +748,14 @@ fn rejection_cases() -> Vec<Case> {
             "Uncorrected",
             "a customer relaunches before correcting",
             failed(standard(), customer_failure()),
-            |task| refuse(task, Command::relaunch(), alice(), 30),
+            |task, _| refuse(task, Command::relaunch(), alice(), 30),
         ),
         relaunch_case(
             "CannotCorrect",
             "ProviderFailure",
             "a customer corrects a provider fault",
             failed(standard(), provider_failure(t(20))),
-            |task| {
+            |task, _| {
                 refuse(
                     task,
                     Command::set_argument("note", "a fine note"),
@@ -718,7 +772,7 @@ fn rejection_cases() -> Vec<Case> {
                 Rules::new().relaunch(RelaunchRules::OPERATORS_ONLY),
                 customer_failure(),
             ),
-            |task| {
+            |task, _| {
                 refuse(
                     task,
                     Command::set_argument("note", "a fine note"),
@@ -732,9 +786,9 @@ fn rejection_cases() -> Vec<Case> {
             "IllegalSubtaskMove",
             "succeed a subtask that never started",
             with_subtasks(),
-            |task| {
+            |task, log| {
                 let succeed = Command::Subtask {
-                    token: token(task),
+                    token: token(log),
                     id: 0,
                     change: SubtaskChange::Succeed,
                 };
@@ -745,9 +799,9 @@ fn rejection_cases() -> Vec<Case> {
             "SubtasksUnsatisfied",
             "complete with required subtasks pending",
             with_subtasks(),
-            |task| {
+            |task, log| {
                 let complete = Command::Complete {
-                    token: token(task),
+                    token: token(log),
                     outcome: Box::new(Outcome::new().message("done")),
                 };
                 refuse(task, complete, Actor::System, 20)
@@ -758,7 +812,7 @@ fn rejection_cases() -> Vec<Case> {
             "succeed a subtask whose child is pending",
             {
                 let mut task = with_subtasks();
-                let token = token(&task);
+                let token = token(&task.log);
                 drive(
                     &mut task,
                     Command::Subtask {
@@ -771,9 +825,9 @@ fn rejection_cases() -> Vec<Case> {
                 );
                 task
             },
-            |task| {
+            |task, log| {
                 let succeed = Command::Subtask {
-                    token: token(task),
+                    token: token(log),
                     id: 1,
                     change: SubtaskChange::Succeed,
                 };
@@ -785,7 +839,7 @@ fn rejection_cases() -> Vec<Case> {
             "InvalidInput",
             "start with a lease that ends now",
             pending(standard()),
-            |task| {
+            |task, _| {
                 refuse(
                     task,
                     Command::Start {
@@ -801,23 +855,52 @@ fn rejection_cases() -> Vec<Case> {
             "InvalidInput",
             "heartbeat with a deadline in the past",
             running(standard()),
-            |task| {
+            |task, log| {
                 let heartbeat = Command::Heartbeat {
-                    token: token(task),
+                    token: token(log),
                     lease_until: t(5),
                     progress: None,
+                    check_at: None,
                 };
                 refuse(task, heartbeat, Actor::System, 20)
             },
         ),
         case(
             "InvalidInput",
+            "heartbeat that would shorten the lease",
+            running(standard()),
+            |task, log| {
+                let heartbeat = Command::Heartbeat {
+                    token: token(log),
+                    lease_until: t(200),
+                    progress: Some("shorter".into()),
+                    check_at: None,
+                };
+                refuse(task, heartbeat, Actor::System, 20)
+            },
+        ),
+        case(
+            "InvalidInput",
+            "wait with a time to look again after the wait gives up",
+            running(standard()),
+            |task, log| {
+                let wait = Command::Wait {
+                    token: token(log),
+                    until: t(600),
+                    check_at: Some(t(700)),
+                    reason: Some("the registry answers later".into()),
+                };
+                refuse(task, wait, Actor::System, 20)
+            },
+        ),
+        case(
+            "InvalidInput",
             "fail with an empty code",
             running(standard()),
-            |task| {
+            |task, log| {
                 refuse(
                     task,
-                    cmd_fail(Some(token(task)), Failure::provider("", "?", t(20))),
+                    cmd_fail(Some(token(log)), Failure::provider("", "?", t(20))),
                     Actor::System,
                     20,
                 )
@@ -827,23 +910,18 @@ fn rejection_cases() -> Vec<Case> {
             "InvalidInput",
             "fail flagging a read-only argument",
             running(standard()),
-            |task| {
+            |task, log| {
                 let failure = Failure::customer("DOMAIN_BAD", "bad", t(20)).flag("domain");
-                refuse(
-                    task,
-                    cmd_fail(Some(token(task)), failure),
-                    Actor::System,
-                    20,
-                )
+                refuse(task, cmd_fail(Some(token(log)), failure), Actor::System, 20)
             },
         ),
         case(
             "InvalidInput",
             "report more steps done than there are",
             running(standard()),
-            |task| {
+            |task, log| {
                 let progress = Command::ReportProgress {
-                    token: token(task),
+                    token: token(log),
                     steps: Some((3, 2)),
                     current_step: None,
                     expected_done_at: None,
@@ -855,9 +933,9 @@ fn rejection_cases() -> Vec<Case> {
             "InvalidInput",
             "add a subtask without a name",
             running(standard()),
-            |task| {
+            |task, log| {
                 let add = Command::AddSubtask {
-                    token: token(task),
+                    token: token(log),
                     subtask: NewSubtask::new("", ""),
                 };
                 refuse(task, add, Actor::System, 20)
@@ -867,9 +945,9 @@ fn rejection_cases() -> Vec<Case> {
             "InvalidInput",
             "move a subtask the task does not have",
             with_subtasks(),
-            |task| {
+            |task, log| {
                 let start = Command::Subtask {
-                    token: token(task),
+                    token: token(log),
                     id: 9,
                     change: SubtaskChange::Start,
                 };
@@ -881,7 +959,7 @@ fn rejection_cases() -> Vec<Case> {
             "fail a subtask with no error",
             {
                 let mut task = with_subtasks();
-                let token = token(&task);
+                let token = token(&task.log);
                 drive(
                     &mut task,
                     Command::Subtask {
@@ -894,9 +972,9 @@ fn rejection_cases() -> Vec<Case> {
                 );
                 task
             },
-            |task| {
+            |task, log| {
                 let fail = Command::Subtask {
-                    token: token(task),
+                    token: token(log),
                     id: 0,
                     change: SubtaskChange::Fail { errors: vec![] },
                 };
@@ -907,7 +985,7 @@ fn rejection_cases() -> Vec<Case> {
             "InvalidInput",
             "create a task on a resource with no id",
             pending(standard()),
-            |_| {
+            |_, _| {
                 let mut new = new_task(7, Rules::STANDARD);
                 new.resource.id.clear();
                 Task::create(new, alice(), t(0)).unwrap_err()
@@ -924,7 +1002,7 @@ fn rejection_cases() -> Vec<Case> {
         };
         let mut task = pending(standard());
         drive(&mut task, Command::Cancel { reason: None }, alice(), 5);
-        cases.push(case("IllegalMove", what, task, move |task| {
+        cases.push(case("IllegalMove", what, task, move |task, _| {
             let start = Command::Start {
                 lease_until: t(300),
                 worker: None,
@@ -936,7 +1014,7 @@ fn rejection_cases() -> Vec<Case> {
 }
 
 /// `task` started again at `t(at)` under a lease until `t(at + 300)`.
-fn started_at(mut task: T, at: i64) -> T {
+fn started_at(mut task: Logged, at: i64) -> Logged {
     let start = Command::Start {
         lease_until: t(at + 300),
         worker: Some("worker-2".into()),
@@ -947,7 +1025,7 @@ fn started_at(mut task: T, at: i64) -> T {
 
 /// Tasks stored beside a case's record: another owner's, and another of
 /// alice's, running.
-fn neighbours() -> Vec<T> {
+fn neighbours() -> Vec<Logged> {
     let theirs = NewTask::new(
         IdGenerator::seeded(2).next_id(t(0)),
         kind(Rules::STANDARD),
@@ -955,9 +1033,24 @@ fn neighbours() -> Vec<T> {
         ResourceRef::new("domain", "mallory.fr"),
     )
     .argument("domain", "mallory.fr");
-    let theirs = Task::create(theirs, mallory(), t(0)).unwrap();
-    let mine = Task::create(new_task(3, Rules::STANDARD), alice(), t(0)).unwrap();
+    let theirs = Logged::new(Task::create(theirs, mallory(), t(0)).unwrap());
+    let mine = Logged::new(Task::create(new_task(3, Rules::STANDARD), alice(), t(0)).unwrap());
     vec![theirs, started(mine)]
+}
+
+/// Stores a record with its log, as a host would have: the creation
+/// inserted, then everything after it saved in one go.
+fn put<S: TaskStore<NamedKind>>(store: &S, task: &T, log: &[E]) {
+    let created = Task::replay(&log[..1]).unwrap();
+    store.insert(created, log[0].clone()).unwrap();
+    if log.len() > 1 {
+        store.save(task, 1, &log[1..]).unwrap();
+    }
+    assert_eq!(
+        store.get(&Scope::Staff, task.id()).unwrap().as_ref(),
+        Some(task)
+    );
+    assert_eq!(store.log(&Scope::Staff, task.id(), 0, 1000).unwrap(), log);
 }
 
 /// The record alone: equal, and the same JSON value and text, after the
@@ -966,22 +1059,24 @@ fn check_record(case: &Case) -> Rejection {
     let mut task = case.task.clone();
     let value = serde_json::to_value(&task).unwrap();
     let text = serde_json::to_string(&task).unwrap();
-    let rejection = (case.attempt)(&mut task);
+    let rejection = (case.attempt)(&mut task, &case.log);
     let label = format!("{} ({})", case.what, rejection);
     assert_eq!(rejection_name(&rejection), case.variant, "{label}");
     assert_eq!(refusal_name(&rejection), case.reason, "{label}");
     assert_eq!(task, case.task, "{label}: the record changed");
     assert_eq!(serde_json::to_value(&task).unwrap(), value, "{label}");
     assert_eq!(serde_json::to_string(&task).unwrap(), text, "{label}");
-    // What a caller would ask next reads the same too.
+    // What a caller would ask next reads the same too: the version, and
+    // the log still rebuilds the record.
     assert_eq!(task.version(), case.task.version());
-    assert_eq!(task.history().len(), case.task.history().len());
+    task.check_log(&case.log)
+        .unwrap_or_else(|error| panic!("{label}: the log no longer fits: {error}"));
     rejection
 }
 
 /// The case through a store: load, refuse, compare the store's bytes;
-/// save the refused record anyway, compare again; load, compare the
-/// record.
+/// save the refused record anyway (refused: it is no newer than what is
+/// stored), compare again; load, compare the record and its log.
 fn check_in_store<S, Snap>(
     case: &Case,
     expected: &Rejection,
@@ -991,9 +1086,9 @@ fn check_in_store<S, Snap>(
     S: TaskStore<NamedKind>,
     Snap: PartialEq + Debug,
 {
-    store.insert(case.task.clone()).unwrap();
-    for task in neighbours() {
-        store.insert(task).unwrap();
+    put(store, &case.task, &case.log);
+    for other in neighbours() {
+        put(store, &other.task, &other.log);
     }
     let before = snapshot();
     let mut loaded = store.get(&Scope::Staff, case.task.id()).unwrap().unwrap();
@@ -1002,32 +1097,51 @@ fn check_in_store<S, Snap>(
         "{}: the store gives back another record",
         case.what
     );
-    let rejection = (case.attempt)(&mut loaded);
+    let log = store.log(&Scope::Staff, case.task.id(), 0, 1000).unwrap();
+    let rejection = (case.attempt)(&mut loaded, &log);
     assert_eq!(&rejection, expected, "{}", case.what);
     assert_eq!(loaded, case.task, "{}", case.what);
     assert_eq!(snapshot(), before, "{}: the store changed", case.what);
-    store.save(&loaded, loaded.version()).unwrap();
+    // The refused record saved anyway: nothing newer than the stored one,
+    // so the store refuses it and writes nothing.
+    let saved = store.save(&loaded, loaded.version(), &[]);
+    assert!(
+        matches!(saved, Err(StoreError::Refused { id, .. }) if id == case.task.id()),
+        "{}: saving the refused record gave {saved:?}",
+        case.what
+    );
     assert_eq!(
         snapshot(),
         before,
-        "{}: saving the refused record wrote other bytes",
+        "{}: saving the refused record wrote something",
         case.what
     );
     assert_eq!(
         store.get(&Scope::Staff, case.task.id()).unwrap().unwrap(),
         case.task
     );
+    assert_eq!(
+        store.log(&Scope::Staff, case.task.id(), 0, 1000).unwrap(),
+        case.log
+    );
 }
 
-/// The JSON text of every task a `MemoryStore` holds, read as staff.
-fn memory_bytes(store: &MemoryStore<NamedKind>) -> Vec<String> {
+/// The JSON text of every task a `MemoryStore` holds and of its log, read
+/// as staff.
+fn memory_bytes(store: &MemoryStore<NamedKind>) -> Vec<(String, String)> {
     let page = store
         .list(&Scope::Staff, &Filter::new(), PageRequest::first(10_000))
         .unwrap();
     assert!(page.next.is_none());
     page.tasks
         .iter()
-        .map(|task| serde_json::to_string(task).unwrap())
+        .map(|task| {
+            let log = store.log(&Scope::Staff, task.id(), 0, usize::MAX).unwrap();
+            (
+                serde_json::to_string(task).unwrap(),
+                serde_json::to_string(&log).unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -1046,10 +1160,12 @@ impl Drop for TempDb {
     }
 }
 
-/// What a second connection reads of the `tasks` table: every column of
-/// every row, by id, as SQLite stores it.
-fn sqlite_rows(reader: &rusqlite::Connection) -> Vec<Vec<Value>> {
-    let mut statement = reader.prepare("SELECT * FROM tasks ORDER BY id").unwrap();
+/// Every column of every row of `table`, in key order, as SQLite stores
+/// it.
+fn table_rows(reader: &rusqlite::Connection, table: &str, order: &str) -> Vec<Vec<Value>> {
+    let mut statement = reader
+        .prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))
+        .unwrap();
     let columns = statement.column_count();
     statement
         .query_map([], |row| {
@@ -1060,6 +1176,19 @@ fn sqlite_rows(reader: &rusqlite::Connection) -> Vec<Vec<Value>> {
         .unwrap()
         .collect::<Result<Vec<_>, _>>()
         .unwrap()
+}
+
+/// What a second connection reads of the store: every column of every row
+/// of `tasks` (by id) and of `events` (by task and version), read in one
+/// transaction so that both are of the same moment.
+fn sqlite_rows(reader: &rusqlite::Connection) -> (Vec<Vec<Value>>, Vec<Vec<Value>>) {
+    reader.execute_batch("BEGIN").unwrap();
+    let rows = (
+        table_rows(reader, "tasks", "id"),
+        table_rows(reader, "events", "task_id, version"),
+    );
+    reader.execute_batch("COMMIT").unwrap();
+    rows
 }
 
 /// SQLite's count of commits by other connections, as `reader` sees it.
@@ -1086,10 +1215,11 @@ fn every_refused_command_leaves_the_record_and_both_stores_as_they_were() {
         let sqlite: SqliteStore<NamedKind> = SqliteStore::open(&db.0).unwrap();
         let reader = reader(&db.0);
         check_in_store(case, &rejection, &sqlite, &|| sqlite_rows(&reader));
-        // Refusals alone commit nothing at all.
+        // Refusals alone commit nothing at all, a refused save included.
         let version = data_version(&reader);
         let mut loaded = sqlite.get(&Scope::Staff, case.task.id()).unwrap().unwrap();
-        let _ = (case.attempt)(&mut loaded);
+        let _ = (case.attempt)(&mut loaded, &case.log);
+        assert!(sqlite.save(&loaded, loaded.version(), &[]).is_err());
         assert_eq!(data_version(&reader), version, "{}", case.what);
     }
 }
@@ -1118,7 +1248,7 @@ fn every_variant_has_a_case() {
 
 /// The `StoreError` variants [`store_refusals`] and
 /// [`sqlite_backend_refusals`] reach.
-const STORE_PATHS: &[&str] = &["Conflict", "Duplicate", "NotFound", "Backend"];
+const STORE_PATHS: &[&str] = &["Conflict", "Duplicate", "NotFound", "Refused", "Backend"];
 
 /// A snapshot of a store: its bytes, and whether anything was committed
 /// (SQLite's `data_version`; always 0 for the `MemoryStore`).
@@ -1145,25 +1275,29 @@ where
         )
         .argument("domain", domain)
     };
-    let a = Task::create(on(1, "alice", "example.fr"), alice(), t(0)).unwrap();
-    let b = started(Task::create(on(2, "alice", "busy.fr").blocking(true), alice(), t(0)).unwrap());
-    let c = Task::create(on(3, "alice", "busy.fr"), alice(), t(0)).unwrap();
-    let d = Task::create(
-        on(4, "mallory", "mallory.fr").todo_at(t(5000)),
-        mallory(),
-        t(0),
-    )
-    .unwrap();
+    let a = Logged::new(Task::create(on(1, "alice", "example.fr"), alice(), t(0)).unwrap());
+    let b = started(Logged::new(
+        Task::create(on(2, "alice", "busy.fr").blocking(true), alice(), t(0)).unwrap(),
+    ));
+    let c = Logged::new(Task::create(on(3, "alice", "busy.fr"), alice(), t(0)).unwrap());
+    let d = Logged::new(
+        Task::create(
+            on(4, "mallory", "mallory.fr").todo_at(t(5000)),
+            mallory(),
+            t(0),
+        )
+        .unwrap(),
+    );
     for task in [&a, &b, &c, &d] {
-        store.insert(task.clone()).unwrap();
+        put(store, &task.task, &task.log);
     }
     // alice cancels `a` (version 2) while an operator holds a stale copy.
-    let stale = store.get(&Scope::Staff, a.id()).unwrap().unwrap();
+    let stale = store.get(&Scope::Staff, a.task.id()).unwrap().unwrap();
     let mut fresh = store
-        .get(&Scope::Owner(Owner::new("alice")), a.id())
+        .get(&Scope::Owner(Owner::new("alice")), a.task.id())
         .unwrap()
         .unwrap();
-    drive(
+    let cancelled = step(
         &mut fresh,
         Command::Cancel {
             reason: Some("changed my mind".into()),
@@ -1171,7 +1305,8 @@ where
         alice(),
         10,
     );
-    store.save(&fresh, 1).unwrap();
+    store.save(&fresh, 1, cancelled.as_slice()).unwrap();
+    let a_log: Vec<E> = a.log.iter().cloned().chain(cancelled).collect();
 
     let unchanged = |what: &str, attempt: &mut dyn FnMut()| {
         let before = snapshot();
@@ -1183,11 +1318,24 @@ where
         assert_eq!(store_error_name(&error), variant, "{what}: {error}");
         error
     };
+    // A refusal of a save, with what its reason names.
+    let refused = |result: Result<(), StoreError>, id, names: &str, what: &str| match expect(
+        result, "Refused", what,
+    ) {
+        StoreError::Refused {
+            id: refused,
+            reason,
+        } => {
+            assert_eq!(refused, id, "{what}");
+            assert!(reason.contains(names), "{what}: {reason}");
+        }
+        other => panic!("{what}: {other}"),
+    };
 
     // Conflict: the stale copy, changed, saved on the version it read.
     unchanged("a stale save", &mut || {
         let mut changed = stale.clone();
-        drive(
+        let event = step(
             &mut changed,
             Command::Cancel {
                 reason: Some("operator".into()),
@@ -1196,11 +1344,15 @@ where
             20,
         );
         let copy = changed.clone();
-        let error = expect(store.save(&changed, 1), "Conflict", "a stale save");
+        let error = expect(
+            store.save(&changed, 1, event.as_slice()),
+            "Conflict",
+            "a stale save",
+        );
         assert_eq!(
             error,
             StoreError::Conflict {
-                id: a.id(),
+                id: a.task.id(),
                 expected: 1,
                 found: 2
             }
@@ -1209,56 +1361,176 @@ where
     });
     // Conflict: an expected version ahead of the stored one.
     unchanged("a save expecting a later version", &mut || {
-        let error = expect(store.save(&fresh, 7), "Conflict", "a save ahead");
+        let error = expect(store.save(&fresh, 7, &[]), "Conflict", "a save ahead");
         assert_eq!(
             error,
             StoreError::Conflict {
-                id: a.id(),
+                id: a.task.id(),
                 expected: 7,
                 found: 2
             }
         );
     });
     // NotFound: a task never stored.
-    let never = Task::create(on(9, "alice", "example.fr"), alice(), t(0)).unwrap();
+    let (never, _) = Task::create(on(9, "alice", "example.fr"), alice(), t(0)).unwrap();
     unchanged("a save of a task never stored", &mut || {
         expect(
-            store.save(&never, 1),
+            store.save(&never, 1, &[]),
             "NotFound",
             "save of a task never stored",
         );
     });
     assert!(store.get(&Scope::Staff, never.id()).unwrap().is_none());
+    assert_eq!(
+        store.log(&Scope::Staff, never.id(), 0, 10),
+        Err(StoreError::NotFound { id: never.id() })
+    );
     // Duplicate: the same task again, and a forged one with its id.
     unchanged("a duplicate insert", &mut || {
-        expect(store.insert(c.clone()), "Duplicate", "the same task again");
-        let mut forged = on(3, "mallory", "busy.fr");
-        forged.id = c.id();
-        let forged = Task::create(forged, mallory(), t(0)).unwrap();
         expect(
-            store.insert(forged),
+            store.insert(c.task.clone(), c.log[0].clone()),
+            "Duplicate",
+            "the same task again",
+        );
+        let mut forged = on(3, "mallory", "busy.fr");
+        forged.id = c.task.id();
+        let (forged, created) = Task::create(forged, mallory(), t(0)).unwrap();
+        expect(
+            store.insert(forged, created),
             "Duplicate",
             "a forged task with its id",
         );
     });
-    assert_eq!(store.get(&Scope::Staff, c.id()).unwrap().unwrap(), c);
+    assert_eq!(
+        store.get(&Scope::Staff, c.task.id()).unwrap().unwrap(),
+        c.task
+    );
+    // Refused: an insert whose event is not the task's creation.
+    unchanged("an insert without its creation", &mut || {
+        let (fresh_task, _) = Task::create(on(10, "alice", "new.fr"), alice(), t(0)).unwrap();
+        let id = fresh_task.id();
+        refused(
+            store.insert(fresh_task, c.log[0].clone()),
+            id,
+            "creation",
+            "an insert with another task's creation",
+        );
+        assert!(store.get(&Scope::Staff, id).unwrap().is_none());
+    });
+    // Refused: a rollback. The stale copy (version 1) saved over the
+    // version found, and the current record saved again at its own
+    // version: neither is newer than what is stored.
+    unchanged("a save that rolls back", &mut || {
+        refused(
+            store.save(&stale, 2, &[]),
+            a.task.id(),
+            "rollback",
+            "the stale copy saved over the version found",
+        );
+        refused(
+            store.save(&fresh, 2, &[]),
+            a.task.id(),
+            "rollback",
+            "the record saved again at its version",
+        );
+    });
+    // Refused: events that do not follow the log. `d` is at version 1;
+    // mallory brings it forward, then cancels it (versions 2 and 3).
+    let mut later = store
+        .get(&Scope::Owner(Owner::new("mallory")), d.task.id())
+        .unwrap()
+        .unwrap();
+    let first = step(&mut later, Command::Accelerate, mallory(), 20).unwrap();
+    let second = step(&mut later, Command::Cancel { reason: None }, mallory(), 21).unwrap();
+    unchanged("a save whose events do not follow the log", &mut || {
+        for (what, events) in [
+            ("the first event missing", vec![second.clone()]),
+            (
+                "the events out of order",
+                vec![second.clone(), first.clone()],
+            ),
+            (
+                "an event twice",
+                vec![first.clone(), first.clone(), second.clone()],
+            ),
+            (
+                "the creation again",
+                vec![d.log[0].clone(), first.clone(), second.clone()],
+            ),
+            (
+                "an event past the record's version",
+                vec![first.clone(), second.clone(), {
+                    let mut beyond = second.clone();
+                    beyond.version = 4;
+                    beyond
+                }],
+            ),
+        ] {
+            refused(
+                store.save(&later, 1, &events),
+                d.task.id(),
+                "do not follow the log",
+                what,
+            );
+        }
+    });
+    // Refused: a save that drops an append: the record at version 3 with
+    // only one event, or none.
+    unchanged("a save that drops an append", &mut || {
+        for (what, events) in [
+            ("the last event dropped", vec![first.clone()]),
+            ("every event dropped", vec![]),
+        ] {
+            refused(
+                store.save(&later, 1, &events),
+                d.task.id(),
+                "an append is missing",
+                what,
+            );
+        }
+    });
+    // Refused: a save changing the owner: mallory's record under `c`'s id,
+    // one move on, with its event.
+    unchanged("a save changing the owner", &mut || {
+        let mut forged = on(3, "mallory", "busy.fr");
+        forged.id = c.task.id();
+        let (mut forged, _) = Task::create(forged, mallory(), t(0)).unwrap();
+        let event = step(&mut forged, Command::Cancel { reason: None }, mallory(), 20);
+        refused(
+            store.save(&forged, 1, event.as_slice()),
+            c.task.id(),
+            "never changes",
+            "a save changing the owner",
+        );
+    });
+    // After all of them, `c` and `d` are as stored.
+    for task in [&c, &d] {
+        let id = task.task.id();
+        assert_eq!(store.get(&Scope::Staff, id).unwrap().unwrap(), task.task);
+        assert_eq!(store.log(&Scope::Staff, id, 0, 10).unwrap(), task.log);
+    }
     // Another owner: sees nothing of alice's, and is refused what it
     // tries on a copy it should never have had.
     let mallory_scope = Scope::Owner(Owner::new("mallory"));
     unchanged("another owner's reads", &mut || {
         for task in [&a, &b, &c] {
-            assert!(store.get(&mallory_scope, task.id()).unwrap().is_none());
+            let id = task.task.id();
+            assert!(store.get(&mallory_scope, id).unwrap().is_none());
+            assert_eq!(
+                store.log(&mallory_scope, id, 0, 10),
+                Err(StoreError::NotFound { id })
+            );
         }
         assert!(
             store
-                .get(&Scope::Owner(Owner::new("alice")), d.id())
+                .get(&Scope::Owner(Owner::new("alice")), d.task.id())
                 .unwrap()
                 .is_none()
         );
         let page = store
             .list(&mallory_scope, &Filter::new(), PageRequest::first(100))
             .unwrap();
-        assert_eq!(page.tasks, std::slice::from_ref(&d));
+        assert_eq!(page.tasks, std::slice::from_ref(&d.task));
         let page = store
             .list(
                 &mallory_scope,
@@ -1267,10 +1539,10 @@ where
             )
             .unwrap();
         assert!(page.tasks.is_empty());
-        let mut copy = store.get(&Scope::Staff, c.id()).unwrap().unwrap();
+        let mut copy = store.get(&Scope::Staff, c.task.id()).unwrap().unwrap();
         let rejection = refuse(&mut copy, Command::Cancel { reason: None }, mallory(), 30);
         assert_eq!(rejection_name(&rejection), "NotOwner");
-        assert_eq!(copy, c);
+        assert_eq!(copy, c.task);
     });
     // Claims with nothing to claim: `a` cancelled, `b` running, `c`
     // blocked by `b`, `d` not due before t(5000).
@@ -1293,10 +1565,29 @@ where
         assert!(store.expired(t(100), 10).unwrap().is_empty());
         assert!(store.retry_due(t(100), 10).unwrap().is_empty());
     });
-    // The stored records are the ones written, byte for byte.
-    assert_eq!(store.get(&Scope::Staff, a.id()).unwrap().unwrap(), fresh);
-    assert_eq!(store.get(&Scope::Staff, b.id()).unwrap().unwrap(), b);
-    assert_eq!(store.get(&Scope::Staff, d.id()).unwrap().unwrap(), d);
+    // The stored records and logs are the ones written, byte for byte.
+    assert_eq!(
+        store.get(&Scope::Staff, a.task.id()).unwrap().unwrap(),
+        fresh
+    );
+    assert_eq!(store.log(&Scope::Staff, a.task.id(), 0, 10).unwrap(), a_log);
+    for task in [&b, &d] {
+        let id = task.task.id();
+        assert_eq!(store.get(&Scope::Staff, id).unwrap().unwrap(), task.task);
+        assert_eq!(store.log(&Scope::Staff, id, 0, 10).unwrap(), task.log);
+    }
+    // And the moves refused above go through once saved as they were made.
+    store
+        .save(&later, 1, &[first.clone(), second.clone()])
+        .unwrap();
+    assert_eq!(
+        store.get(&Scope::Staff, d.task.id()).unwrap().unwrap(),
+        later
+    );
+    assert_eq!(
+        store.log(&Scope::Staff, d.task.id(), 0, 10).unwrap(),
+        [d.log[0].clone(), first, second]
+    );
 }
 
 #[test]
@@ -1326,7 +1617,7 @@ fn the_sqlite_store_refuses_times_it_cannot_store_without_writing() {
     let reader = reader(&db.0);
     let snapshot = || (sqlite_rows(&reader), data_version(&reader));
     let stored = running(Rules::STANDARD);
-    store.insert(stored.clone()).unwrap();
+    put(&store, &stored.task, &stored.log);
     let far = |secs: i64| {
         Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::seconds(secs)
     };
@@ -1340,26 +1631,48 @@ fn the_sqlite_store_refuses_times_it_cannot_store_without_writing() {
         ResourceRef::new("domain", "later.fr"),
     )
     .argument("domain", "later.fr");
-    let late = Task::create(new, alice(), far(0)).unwrap();
-    let error = store.insert(late.clone()).unwrap_err();
+    let (late, created) = Task::create(new, alice(), far(0)).unwrap();
+    let error = store.insert(late.clone(), created).unwrap_err();
     assert_eq!(store_error_name(&error), "Backend", "{error}");
     assert_eq!(snapshot(), before);
     assert!(store.get(&Scope::Staff, late.id()).unwrap().is_none());
 
     // A save of a heartbeat whose lease runs into the year 10000: the
     // update is refused before it is written, and the row keeps its bytes.
-    let mut task = store.get(&Scope::Staff, stored.id()).unwrap().unwrap();
+    let mut task = store.get(&Scope::Staff, stored.task.id()).unwrap().unwrap();
     let heartbeat = Command::Heartbeat {
-        token: token(&task),
+        token: token(&stored.log),
         lease_until: far(0),
         progress: Some("far".into()),
+        check_at: None,
     };
-    drive(&mut task, heartbeat, Actor::System, 20);
-    let error = store.save(&task, stored.version()).unwrap_err();
+    assert!(step(&mut task, heartbeat, Actor::System, 20).is_none());
+    let error = store.save(&task, stored.task.version(), &[]).unwrap_err();
     assert_eq!(store_error_name(&error), "Backend", "{error}");
     assert_eq!(snapshot(), before);
     assert_eq!(
-        store.get(&Scope::Staff, stored.id()).unwrap().unwrap(),
-        stored
+        store.get(&Scope::Staff, stored.task.id()).unwrap().unwrap(),
+        stored.task
+    );
+
+    // A save whose event happens in the year 10000: refused before
+    // anything is written, the record and the log alike.
+    let mut task = store.get(&Scope::Staff, stored.task.id()).unwrap().unwrap();
+    let late_fail = Command::Fail {
+        token: Some(token(&stored.log)),
+        failure: Box::new(provider_failure(t(30))),
+    };
+    let event = task
+        .apply(late_fail, Actor::System, far(0))
+        .unwrap()
+        .unwrap();
+    let error = store
+        .save(&task, stored.task.version(), &[event])
+        .unwrap_err();
+    assert_eq!(store_error_name(&error), "Backend", "{error}");
+    assert_eq!(snapshot(), before);
+    assert_eq!(
+        store.log(&Scope::Staff, stored.task.id(), 0, 10).unwrap(),
+        stored.log
     );
 }

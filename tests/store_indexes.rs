@@ -1,10 +1,11 @@
 //! The MemoryStore's indexes against a scan: random tasks on a few shared
 //! resources, then random claims, commands saved with compare-and-swap
 //! (and stale saves), listings with random filters walked page by page,
-//! expiry and retry scans, removals. After every step each answer of the store
-//! equals what a scan over a plain map of the same tasks gives, computed
-//! from the documented contract of `TaskStore` and the core's pure
-//! blocking rule.
+//! expiry and retry scans, removals, and pages of each task's log. After
+//! every step each answer of the store equals what a scan over a plain map
+//! of the same tasks and their logs gives, computed from the documented
+//! contract of `TaskStore` and the core's pure blocking rule; a save that
+//! drops its event is refused.
 //!
 //! More cases: `PROPTEST_CASES=2000 cargo test --test store_indexes`.
 
@@ -19,7 +20,7 @@ use proptest::prelude::*;
 use taskstate::store::{Filter, MemoryStore, PageRequest, Scope, StoreError, TaskStore};
 use taskstate::strategies::{self, Step};
 use taskstate::{
-    NamedKind, Owner, ResourceRef, RetryPolicy, Rules, Status, StatusSet, Task, TaskId,
+    Event, NamedKind, Owner, ResourceRef, RetryPolicy, Rules, Status, StatusSet, Task, TaskId,
 };
 
 /// Three kinds: plain, blocking (Dyn's zone publish) and retried
@@ -47,8 +48,8 @@ fn kinds() -> Vec<NamedKind> {
 const RESOURCES: [&str; 3] = ["a.fr", "b.fr", "c.fr"];
 
 /// Pending tasks of [`kinds`] on three shared resources, created in the
-/// first hour of 2026-11-23.
-fn tasks() -> impl Strategy<Value = Vec<Task<NamedKind>>> {
+/// first hour of 2026-11-23, each with its creation event.
+fn tasks() -> impl Strategy<Value = Vec<(Task<NamedKind>, Event<NamedKind>)>> {
     let one = (0i64..3600, 0usize..RESOURCES.len()).prop_flat_map(|(seconds, resource)| {
         let at = common::t(seconds);
         strategies::new_task(kinds(), at).prop_filter_map("a task of the kind", move |mut new| {
@@ -85,6 +86,14 @@ enum Op {
     RetryDue { advance: i64, limit: usize },
     /// Remove the task at `which` (a retention purge).
     Remove { which: usize },
+    /// Read the log of the task at `which` in pages of `limit` events
+    /// from version `after`, in the owner's scope or another customer's.
+    Log {
+        which: usize,
+        after: u64,
+        limit: usize,
+        own_scope: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -167,12 +176,16 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0i64..900, 1usize..5).prop_map(|(advance, limit)| Op::Expired { advance, limit }),
         1 => (0i64..900, 1usize..5).prop_map(|(advance, limit)| Op::RetryDue { advance, limit }),
         1 => any::<usize>().prop_map(|which| Op::Remove { which }),
+        1 => (any::<usize>(), 0u64..8, 1usize..5, proptest::bool::weighted(0.8)).prop_map(
+            |(which, after, limit, own_scope)| Op::Log { which, after, limit, own_scope }
+        ),
     ]
 }
 
-/// The plain map the store is checked against.
+/// The plain map the store is checked against, and each task's log.
 struct Model {
     tasks: BTreeMap<TaskId, Task<NamedKind>>,
+    logs: BTreeMap<TaskId, Vec<Event<NamedKind>>>,
 }
 
 impl Model {
@@ -223,8 +236,9 @@ impl Model {
                 continue;
             }
             let mut copy = task.clone();
-            if copy.start(lease_until, Some("w".to_owned()), now).is_ok() {
+            if let Ok((_run, event)) = copy.start(lease_until, Some("w".to_owned()), now) {
                 self.tasks.insert(id, copy);
+                self.logs.entry(id).or_default().push(event);
                 started.push(id);
             }
         }
@@ -283,13 +297,17 @@ fn walk(
 
 /// Every stored task, through the index-free listing, is the model's;
 /// so are the tasks of each status, staff-wide and for each owner (the
-/// indexes a status filter walks).
+/// indexes a status filter walks); so is each task's log.
 fn check_everything(store: &MemoryStore<NamedKind>, model: &Model) {
     let everything = walk(store, &Scope::Staff, &Filter::new(), 50);
     assert_eq!(
         everything,
         model.tasks.values().cloned().collect::<Vec<_>>()
     );
+    for id in model.tasks.keys() {
+        let log = store.log(&Scope::Staff, *id, 0, usize::MAX).unwrap();
+        assert_eq!(log, model.logs[id], "the log of {id}");
+    }
     let owners: BTreeSet<&Owner> = model.tasks.values().map(Task::owner).collect();
     for status in Status::ALL {
         let filter = Filter::new().statuses(StatusSet::of(&[status]));
@@ -310,15 +328,23 @@ fn check_everything(store: &MemoryStore<NamedKind>, model: &Model) {
     }
 }
 
-fn run(initial: Vec<Task<NamedKind>>, ops: Vec<Op>) {
+fn run(initial: Vec<(Task<NamedKind>, Event<NamedKind>)>, ops: Vec<Op>) {
     let store = MemoryStore::new();
     let mut model = Model {
         tasks: BTreeMap::new(),
+        logs: BTreeMap::new(),
     };
-    for task in initial {
+    for (task, created) in initial {
         let duplicate = model.tasks.contains_key(&task.id());
-        let inserted = store.insert(task.clone());
+        let inserted = store.insert(task.clone(), created.clone());
         assert_eq!(inserted.is_err(), duplicate);
+        if duplicate {
+            assert!(
+                matches!(inserted, Err(StoreError::Duplicate { id }) if id == task.id()),
+                "{inserted:?}"
+            );
+        }
+        model.logs.entry(task.id()).or_insert_with(|| vec![created]);
         model.tasks.entry(task.id()).or_insert(task);
     }
     let mut now = common::t(3600);
@@ -336,7 +362,11 @@ fn run(initial: Vec<Task<NamedKind>>, ops: Vec<Op>) {
                 let got: Vec<TaskId> = claimed.iter().map(|claim| claim.task.id()).collect();
                 assert_eq!(got, expected, "claim at {now}");
                 for claim in &claimed {
-                    assert_eq!(claim.task, model.tasks[&claim.task.id()]);
+                    let id = claim.task.id();
+                    assert_eq!(claim.task, model.tasks[&id]);
+                    assert_eq!(claim.run.task_id(), id);
+                    assert!(claim.task.lease().unwrap().is_held_by(claim.run.token()));
+                    claim.task.check_log(&model.logs[&id]).unwrap();
                 }
             }
             Op::Apply {
@@ -354,9 +384,24 @@ fn run(initial: Vec<Task<NamedKind>>, ops: Vec<Op>) {
                 };
                 let (command, actor) = step.resolve(&task, now);
                 let mut changed = task.clone();
-                if changed.apply(command, actor, now).is_ok() {
-                    store.save(&changed, task.version()).unwrap();
-                    model.tasks.insert(changed.id(), changed);
+                if let Ok(event) = changed.apply(command, actor, now) {
+                    let id = changed.id();
+                    if event.is_some() {
+                        // The save without its event would lose it from
+                        // the log: refused, nothing written.
+                        match store.save(&changed, task.version(), &[]) {
+                            Err(StoreError::Refused { id: refused, .. }) => {
+                                assert_eq!(refused, id)
+                            }
+                            other => panic!("a save without its event gave {other:?}"),
+                        }
+                    }
+                    store
+                        .save(&changed, task.version(), event.as_slice())
+                        .unwrap();
+                    model.logs.entry(id).or_default().extend(event);
+                    changed.check_log(&model.logs[&id]).unwrap();
+                    model.tasks.insert(id, changed);
                 }
             }
             Op::StaleSave { which } => {
@@ -365,7 +410,7 @@ fn run(initial: Vec<Task<NamedKind>>, ops: Vec<Op>) {
                 }
                 let task = model.nth(which).clone();
                 let stale = task.version() + 1;
-                match store.save(&task, stale) {
+                match store.save(&task, stale, &[]) {
                     Err(StoreError::Conflict { found, .. }) => {
                         assert_eq!(found, task.version())
                     }
@@ -391,7 +436,7 @@ fn run(initial: Vec<Task<NamedKind>>, ops: Vec<Op>) {
                 let expected = model.come_by(now, limit, |task| {
                     task.lease()
                         .filter(|_| matches!(task.status(), Status::Running | Status::Waiting))
-                        .map(|lease| lease.expires_at)
+                        .map(|lease| lease.expires_at())
                 });
                 assert_eq!(ids(&store.expired(now, limit).unwrap()), expected);
             }
@@ -406,9 +451,57 @@ fn run(initial: Vec<Task<NamedKind>>, ops: Vec<Op>) {
                 }
                 let id = model.nth(which).id();
                 let removed = model.tasks.remove(&id);
+                model.logs.remove(&id);
                 assert_eq!(store.remove(id).unwrap(), removed);
                 assert_eq!(store.remove(id).unwrap(), None);
                 assert_eq!(store.get(&Scope::Staff, id).unwrap(), None);
+                // Its log went with it.
+                assert_eq!(
+                    store.log(&Scope::Staff, id, 0, 100),
+                    Err(StoreError::NotFound { id })
+                );
+            }
+            Op::Log {
+                which,
+                after,
+                limit,
+                own_scope,
+            } => {
+                if model.tasks.is_empty() {
+                    continue;
+                }
+                let task = model.nth(which);
+                let id = task.id();
+                if !own_scope {
+                    // Another customer's scope sees no log of it.
+                    let other = Scope::Owner(strategies::other_owner(task.owner()));
+                    assert_eq!(
+                        store.log(&other, id, after, limit),
+                        Err(StoreError::NotFound { id })
+                    );
+                    continue;
+                }
+                let scope = Scope::Owner(task.owner().clone());
+                let expected: Vec<Event<NamedKind>> = model.logs[&id]
+                    .iter()
+                    .filter(|event| event.version > after)
+                    .take(limit)
+                    .cloned()
+                    .collect();
+                assert_eq!(store.log(&scope, id, after, limit).unwrap(), expected);
+                // Walked page by page from the start, the whole log.
+                let mut walked: Vec<Event<NamedKind>> = Vec::new();
+                loop {
+                    let from = walked.last().map_or(0, |event| event.version);
+                    let page = store.log(&scope, id, from, limit).unwrap();
+                    assert!(page.len() <= limit, "a log page longer than asked");
+                    let done = page.len() < limit;
+                    walked.extend(page);
+                    if done {
+                        break;
+                    }
+                }
+                assert_eq!(walked, model.logs[&id]);
             }
         }
         check_everything(&store, &model);

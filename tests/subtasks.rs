@@ -18,7 +18,7 @@ use taskstate::{
     ResourceRef, Role, Rule, Rules, Status, Subtask, SubtaskChange, SubtaskStatus, Task,
 };
 
-use common::{accept, alice, bob, provider_failure, reject, t, task_of};
+use common::{Logged, alice, bob, logged_of, provider_failure, t};
 
 // ---------------------------------------------------------------------
 // Helpers
@@ -38,9 +38,51 @@ fn new_task(kind: NamedKind, subtasks: Vec<NewSubtask>) -> NewTask<NamedKind> {
     new
 }
 
-/// A pending task of `kind` with `subtasks`, created by alice at `t(0)`.
-fn with_subtasks(kind: NamedKind, subtasks: Vec<NewSubtask>) -> Task<NamedKind> {
-    Task::create(new_task(kind, subtasks), alice(), t(0)).unwrap()
+/// The tests read the record through its log: `task.status()` on a
+/// [`Logged`] is its record's. Commands go through [`Logged::apply`] (or
+/// the helpers below), which logs their events, so that every test can
+/// replay the log it kept.
+impl std::ops::Deref for Logged {
+    type Target = Task<NamedKind>;
+
+    fn deref(&self) -> &Task<NamedKind> {
+        &self.task
+    }
+}
+
+/// Applies a command that must be accepted, logging its event.
+fn accept(task: &mut Logged, command: Command<NamedKind>, actor: Actor, now: DateTime<Utc>) {
+    if let Err(rejection) = task.apply(command.clone(), actor.clone(), now) {
+        panic!("{actor} {command:?} refused: {rejection}");
+    }
+}
+
+/// Applies a command that must be rejected, checks that neither the
+/// record nor its log changed, and returns the rejection.
+fn reject(
+    task: &mut Logged,
+    command: Command<NamedKind>,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Rejection {
+    let before = task.clone();
+    let rejection = task
+        .apply(command, actor, now)
+        .map(|event| event.map(|e| e.version))
+        .expect_err("command should have been rejected");
+    assert_eq!(*task, before, "a rejected command changed the task");
+    rejection
+}
+
+/// The log rebuilds the record exactly.
+fn assert_replays(task: &Logged) {
+    assert_eq!(Task::replay(&task.log).unwrap(), task.task);
+}
+
+/// A pending task of `kind` with `subtasks`, created by alice at `t(0)`,
+/// with its log.
+fn with_subtasks(kind: NamedKind, subtasks: Vec<NewSubtask>) -> Logged {
+    Logged::new(Task::create(new_task(kind, subtasks), alice(), t(0)).unwrap())
 }
 
 /// Required top-level subtasks named `names`.
@@ -51,15 +93,19 @@ fn steps(names: &[&str]) -> Vec<NewSubtask> {
         .collect()
 }
 
-/// Starts the task at `now` with a long lease and returns the run's token.
-fn start(task: &mut Task<NamedKind>, now: DateTime<Utc>) -> LeaseToken {
-    task.start(
-        now + chrono::Duration::days(30),
-        Some("worker-1".into()),
-        now,
-    )
-    .unwrap()
-    .token()
+/// Starts the task at `now` with a long lease, logs the start and returns
+/// the run's token.
+fn start(task: &mut Logged, now: DateTime<Utc>) -> LeaseToken {
+    let (run, started) = task
+        .task
+        .start(
+            now + chrono::Duration::days(30),
+            Some("worker-1".into()),
+            now,
+        )
+        .unwrap();
+    task.push(started);
+    run.token()
 }
 
 fn subtask(token: LeaseToken, id: u32, change: SubtaskChange) -> Command<NamedKind> {
@@ -81,7 +127,7 @@ fn complete(token: LeaseToken) -> Command<NamedKind> {
 
 /// Applies `change` to subtask `id` as the executor; it must be accepted.
 fn move_subtask(
-    task: &mut Task<NamedKind>,
+    task: &mut Logged,
     token: LeaseToken,
     id: u32,
     change: SubtaskChange,
@@ -91,7 +137,7 @@ fn move_subtask(
 }
 
 /// Starts then succeeds subtask `id`.
-fn run_subtask(task: &mut Task<NamedKind>, token: LeaseToken, id: u32, now: DateTime<Utc>) {
+fn run_subtask(task: &mut Logged, token: LeaseToken, id: u32, now: DateTime<Utc>) {
     move_subtask(task, token, id, SubtaskChange::Start, now);
     move_subtask(task, token, id, SubtaskChange::Succeed, now);
 }
@@ -101,7 +147,7 @@ fn status_of(task: &Task<NamedKind>, id: u32) -> SubtaskStatus {
 }
 
 fn statuses(task: &Task<NamedKind>) -> Vec<SubtaskStatus> {
-    task.subtasks().all().iter().map(|s| s.status).collect()
+    task.subtasks().iter().map(|s| s.status).collect()
 }
 
 fn invalid_field(rejection: &Rejection) -> &'static str {
@@ -183,7 +229,7 @@ fn a_dyn_task_with_five_steps_reports_step_count_as_it_runs() {
     assert_eq!(task.status(), Status::Done);
     assert!(!task.completed_with_warnings());
     assert_eq!(task.progress().unwrap().step_count, 5);
-    assert_eq!(Task::replay(task.history().to_vec()).unwrap(), task);
+    assert_replays(&task);
 }
 
 #[test]
@@ -204,7 +250,6 @@ fn a_dyn_task_is_cancelled_while_pending_and_not_while_running() {
     assert_eq!(task.status(), Status::Cancelled);
     assert!(
         task.subtasks()
-            .all()
             .iter()
             .all(|s| s.status == SubtaskStatus::Pending)
     );
@@ -234,7 +279,7 @@ fn a_dyn_task_is_cancelled_while_pending_and_not_while_running() {
 
     // The run stalls and is requeued: pending again, the interrupted step
     // back to pending, the finished one kept; now the owner may cancel.
-    let expired = task.lease().unwrap().expires_at + chrono::Duration::seconds(1);
+    let expired = task.lease().unwrap().expires_at() + chrono::Duration::seconds(1);
     accept(&mut task, Command::MarkStalled, Actor::System, expired);
     accept(
         &mut task,
@@ -261,7 +306,7 @@ fn a_dyn_task_is_cancelled_while_pending_and_not_while_running() {
 
 #[test]
 fn an_executor_reports_the_progress_of_a_task_without_subtasks() {
-    let mut task = task_of(NamedKind::new("DomainTransfer"));
+    let mut task = logged_of(NamedKind::new("DomainTransfer"));
     assert_eq!(task.progress(), None, "nothing reported yet");
     let token = start(&mut task, t(10));
     accept(
@@ -318,7 +363,7 @@ fn an_executor_reports_the_progress_of_a_task_without_subtasks() {
     assert_eq!(progress.percent(), 100);
     assert_eq!(progress.expected_done_at, Some(t(3600)));
     assert!(progress.current_step.is_some());
-    assert_eq!(Task::replay(task.history().to_vec()).unwrap(), task);
+    assert_replays(&task);
 }
 
 #[test]
@@ -549,7 +594,7 @@ fn an_optional_subtask_that_fails_is_a_warning_and_the_task_completes_with_warni
     assert_eq!(task.status(), Status::Done);
     assert!(task.completed_with_warnings());
     assert_eq!(task.progress().unwrap().step_count, 2, "failed is not done");
-    assert_eq!(Task::replay(task.history().to_vec()).unwrap(), task);
+    assert_replays(&task);
 }
 
 /// VMware's `COMPLETED_WITH_WARNING` should mean the same thing whether it
@@ -579,7 +624,7 @@ fn an_optional_subtask_cancelled_gives_the_same_answer_from_aggregate_and_task()
 // 5. Nesting
 // ---------------------------------------------------------------------
 
-fn nested() -> Task<NamedKind> {
+fn nested() -> Logged {
     with_subtasks(
         NamedKind::new("HostCommission"),
         vec![
@@ -661,22 +706,62 @@ fn a_skipped_or_inapplicable_child_lets_its_parent_succeed() {
 #[test]
 fn illegal_subtask_moves_and_invalid_subtasks_are_refused() {
     let mut task = with_subtasks(NamedKind::new("HostCommission"), steps(&["a", "b", "c"]));
-    // Not running: the task's table refuses any subtask move.
+    // Not running, and no run holds it: the token is refused before the
+    // table is consulted.
     let refused = reject(
         &mut task,
         subtask(LeaseToken::new(1), 0, SubtaskChange::Start),
         Actor::System,
         t(5),
     );
-    assert!(matches!(
+    assert_eq!(
         refused,
-        Rejection::IllegalMove {
-            status: Status::Pending,
+        Rejection::StaleLease {
             action: Action::Subtask,
-            ..
+            presented: Some(LeaseToken::new(1)),
+            current: None,
         }
-    ));
+    );
     let token = start(&mut task, t(10));
+    // Not running, with the current run's token: the task's table refuses
+    // any subtask move.
+    accept(
+        &mut task,
+        Command::Wait {
+            token,
+            until: t(1000),
+            check_at: None,
+            reason: None,
+        },
+        Actor::System,
+        t(11),
+    );
+    let refused = reject(
+        &mut task,
+        subtask(token, 0, SubtaskChange::Start),
+        Actor::System,
+        t(12),
+    );
+    assert!(
+        matches!(
+            refused,
+            Rejection::IllegalMove {
+                status: Status::Waiting,
+                action: Action::Subtask,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    accept(
+        &mut task,
+        Command::Resume {
+            token,
+            lease_until: t(10) + chrono::Duration::days(30),
+        },
+        Actor::System,
+        t(13),
+    );
     // A stale token.
     let stale = LeaseToken::new(token.get() + 7);
     assert!(matches!(
@@ -925,7 +1010,7 @@ fn a_retry_re_runs_only_the_failed_and_not_yet_run_subtasks() {
             (Some(t(20)), Some(t(20)))
         );
         assert_eq!(task.runs(), 2);
-        assert_eq!(Task::replay(task.history().to_vec()).unwrap(), task);
+        assert_replays(&task);
     }
 }
 
@@ -963,7 +1048,7 @@ fn an_operator_resolves_a_failed_task_and_a_customer_may_not() {
     accept(&mut task, Command::Resolve, bob(), t(40));
     assert_eq!(task.status(), Status::Failed);
     assert_eq!(task.resolution(), Some(Resolution::Resolved));
-    assert_eq!(Task::replay(task.history().to_vec()).unwrap(), task);
+    assert_replays(&task);
     // Only a failed task is resolved.
     let mut done = with_subtasks(NamedKind::new("HostCommission"), Vec::new());
     let token = start(&mut done, t(10));
@@ -1042,10 +1127,16 @@ fn unsatisfied_children_recount(all: &[Subtask]) -> Vec<u32> {
     counts
 }
 
-/// Checks every invariant of the subtasks against a recount of `all()`.
+/// Checks every invariant of the subtasks against a recount of the list.
 fn check_invariants(task: &Task<NamedKind>) {
     let subs = task.subtasks();
-    let all = subs.all();
+    let all: Vec<Subtask> = subs.iter().cloned().collect();
+    let all = all.as_slice();
+    assert_eq!(subs.len(), all.len());
+    for (i, s) in all.iter().enumerate() {
+        assert_eq!(subs.get(u32::try_from(i).unwrap()), Some(s), "get({i})");
+    }
+    assert_eq!(subs.get(u32::try_from(all.len()).unwrap()), None);
     for policy in [AggregatePolicy::FailFast, AggregatePolicy::SettleAll] {
         assert_eq!(
             subs.aggregate(policy),
@@ -1191,7 +1282,7 @@ fn change_of(choice: u8, no_errors: bool, now: DateTime<Utc>) -> SubtaskChange {
 /// Applies one subtask change and checks it was accepted exactly when the
 /// documented rules allow it, and did what they say.
 fn apply_change(
-    task: &mut Task<NamedKind>,
+    task: &mut Logged,
     policy: AggregatePolicy,
     token: LeaseToken,
     id: u32,
@@ -1199,7 +1290,7 @@ fn apply_change(
     now: DateTime<Utc>,
 ) {
     let before = task.clone();
-    let all = before.subtasks().all();
+    let all: Vec<&Subtask> = before.subtasks().iter().collect();
     let allowed = all.get(id as usize).and_then(|s| {
         let to = expected_target(s.status, &change)?;
         let refused = match &change {
@@ -1220,13 +1311,16 @@ fn apply_change(
     });
     let result = task
         .apply(subtask(token, id, change.clone()), Actor::System, now)
-        .map(|event| event.version);
+        .map(|event| event.map(|e| e.version));
     match (allowed, result) {
-        (Some(to), Ok(_)) => {
+        (Some(to), Ok(logged)) => {
             let after = task.subtasks().get(id).unwrap();
             assert_eq!(after.status, to);
             assert_eq!(task.version(), before.version() + 1);
-            for (old, new) in before.subtasks().all().iter().zip(task.subtasks().all()) {
+            // A subtask move is an event of the log.
+            assert_eq!(logged, Some(task.version()));
+            assert_eq!(task.log.len(), before.log.len() + 1);
+            for (old, new) in before.subtasks().iter().zip(task.subtasks().iter()) {
                 if old.id != id {
                     assert_eq!(old, new, "only subtask {id} moves");
                 }
@@ -1281,7 +1375,7 @@ proptest! {
                     let before = task.clone();
                     let result = task
                         .apply(Command::AddSubtask { token, subtask: new }, Actor::System, now)
-                        .map(|event| event.version);
+                        .map(|event| event.map(|e| e.version));
                     // Refused too: a child under a parent that has settled.
                     let settled_parent = parent
                         .and_then(|p| before.subtasks().get(p))
@@ -1290,7 +1384,7 @@ proptest! {
                         prop_assert!(result.is_err());
                         prop_assert_eq!(&task, &before);
                     } else {
-                        prop_assert!(result.is_ok(), "{:?}", result);
+                        prop_assert_eq!(result, Ok(Some(task.version())));
                         prop_assert_eq!(task.subtasks().len(), count as usize + 1);
                     }
                 }
@@ -1309,7 +1403,7 @@ proptest! {
                     accept(&mut task, Command::relaunch(), bob(), now);
                     // Satisfied subtasks keep their status and times; the
                     // others are pending again.
-                    for (old, new) in before.all().iter().zip(task.subtasks().all()) {
+                    for (old, new) in before.iter().zip(task.subtasks().iter()) {
                         if satisfied(old.status) {
                             prop_assert_eq!(old, new);
                         } else {
@@ -1324,10 +1418,10 @@ proptest! {
             }
             check_invariants(&task);
         }
-        let json = serde_json::to_string(&task).unwrap();
+        let json = serde_json::to_string(&task.task).unwrap();
         let read: Task<NamedKind> = serde_json::from_str(&json).unwrap();
-        prop_assert_eq!(&read, &task);
+        prop_assert_eq!(&read, &task.task);
         prop_assert_eq!(read.subtasks().tally(), task.subtasks().tally());
-        prop_assert_eq!(&Task::replay(task.history().to_vec()).unwrap(), &task);
+        prop_assert_eq!(&Task::replay(&task.log).unwrap(), &task.task);
     }
 }

@@ -12,13 +12,25 @@ use taskstate::{
     Status, SubtaskChange, SubtaskStatus, Task,
 };
 
-use common::{accept, t};
+use common::{Logged, t};
+
+/// Applies a command that must be accepted, logging its event.
+fn accept(
+    logged: &mut Logged,
+    command: Command<NamedKind>,
+    actor: Actor,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    if let Err(rejection) = logged.apply(command.clone(), actor.clone(), now) {
+        panic!("{actor} {command:?} refused: {rejection}");
+    }
+}
 
 fn admin() -> Actor {
     Actor::customer("administrator@vsphere.local")
 }
 
-fn commission() -> Task<NamedKind> {
+fn commission() -> Logged {
     let rules = Rules::new().cancel(CancelRules::RUNNING_ONLY).relaunch(
         RelaunchRules::STANDARD
             .provider_failures()
@@ -43,52 +55,53 @@ fn commission() -> Task<NamedKind> {
         "FetchDnsAndNtpAction",
         "Fetches DNS & NTP IPs",
     ));
-    Task::create(new, admin(), t(0)).unwrap()
+    Logged::new(Task::create(new, admin(), t(0)).unwrap())
 }
 
 fn statuses(task: &Task<NamedKind>) -> Vec<SubtaskStatus> {
-    task.subtasks().all().iter().map(|s| s.status).collect()
+    task.subtasks().iter().map(|s| s.status).collect()
 }
 
 #[test]
 fn commissioning_a_host_fails_on_maintenance_mode_then_resumes_where_it_failed() {
     use SubtaskStatus as S;
-    let mut task = commission();
-    assert_eq!(task.resolution(), None);
+    let mut logged = commission();
+    assert_eq!(logged.task.resolution(), None);
     assert!(
-        !task.can_cancel(&admin(), t(0)),
+        !logged.task.can_cancel(&admin(), t(0)),
         "only in-progress tasks are cancellable"
     );
 
-    let run = task.start(t(600), None, t(1)).unwrap();
-    assert!(task.can_cancel(&admin(), t(1)));
+    let (run, started) = logged.task.start(t(600), None, t(1)).unwrap();
+    logged.push(started);
+    assert!(logged.task.can_cancel(&admin(), t(1)));
     let token = run.token();
     let step = |id, change| Command::Subtask { token, id, change };
     accept(
-        &mut task,
+        &mut logged,
         step(0, SubtaskChange::Start),
         Actor::System,
         t(2),
     );
     assert_eq!(
-        task.progress().unwrap().current_step.as_deref(),
+        logged.task.progress().unwrap().current_step.as_deref(),
         Some("HostVibValidationAction")
     );
     accept(
-        &mut task,
+        &mut logged,
         step(0, SubtaskChange::Succeed),
         Actor::System,
         t(3),
     );
     accept(
-        &mut task,
+        &mut logged,
         step(1, SubtaskChange::Start),
         Actor::System,
         t(4),
     );
     let cause = Failure::customer("HOST_IN_MAINTENANCE_MODE", "host in maintenance mode", t(5));
     accept(
-        &mut task,
+        &mut logged,
         step(
             1,
             SubtaskChange::Fail {
@@ -98,16 +111,21 @@ fn commissioning_a_host_fails_on_maintenance_mode_then_resumes_where_it_failed()
         Actor::System,
         t(5),
     );
-    assert_eq!(statuses(&task), [S::Succeeded, S::Failed, S::Pending]);
-    assert_eq!(task.subtasks().get(1).unwrap().errors, [cause]);
     assert_eq!(
-        task.subtasks().aggregate(AggregatePolicy::FailFast),
+        statuses(&logged.task),
+        [S::Succeeded, S::Failed, S::Pending]
+    );
+    assert_eq!(logged.task.subtasks().get(1).unwrap().errors, [cause]);
+    assert_eq!(
+        logged.task.subtasks().aggregate(AggregatePolicy::FailFast),
         Aggregate::Failed
     );
     // Fail-fast: the third does not start, and the task cannot complete.
-    let refused = task.apply(step(2, SubtaskChange::Start), Actor::System, t(6));
+    let refused = logged
+        .task
+        .apply(step(2, SubtaskChange::Start), Actor::System, t(6));
     assert!(matches!(refused, Err(Rejection::RefusedByRule { .. })));
-    let progress = task.progress().unwrap();
+    let progress = logged.task.progress().unwrap();
     assert_eq!((progress.step_count, progress.total_steps), (1, 3));
 
     let failure = Failure::customer(
@@ -116,24 +134,30 @@ fn commissioning_a_host_fails_on_maintenance_mode_then_resumes_where_it_failed()
         t(6),
     )
     .error_type("ERROR");
-    let run = run.complete(&mut task, Outcome::new(), t(6)).unwrap_err();
+    let refused = run
+        .complete(&mut logged.task, Outcome::new(), t(6))
+        .unwrap_err();
     assert!(matches!(
-        run.rejection,
+        refused.rejection,
         Rejection::SubtasksUnsatisfied {
             subtask: None,
             remaining: 2
         }
     ));
-    run.handle.fail(&mut task, failure, t(6)).unwrap();
-    assert_eq!(task.status(), Status::Failed);
-    assert_eq!(task.resolution(), Some(Resolution::Unresolved));
+    let failed = refused.run.fail(&mut logged.task, failure, t(6)).unwrap();
+    logged.push(failed);
+    assert_eq!(logged.task.status(), Status::Failed);
+    assert_eq!(logged.task.resolution(), Some(Resolution::Unresolved));
     assert!(
-        !task.can_cancel(&admin(), t(7)),
+        !logged.task.can_cancel(&admin(), t(7)),
         "VMware: a failed task is not cancellable"
     );
-    assert_eq!(task.failure().unwrap().error_type.as_deref(), Some("ERROR"));
+    assert_eq!(
+        logged.task.failure().unwrap().error_type.as_deref(),
+        Some("ERROR")
+    );
     // VMware's view of it, as its API would print it.
-    let view = taskstate::profiles::vcf::VcfTask::of(&task, &admin(), t(7));
+    let view = taskstate::profiles::vcf::VcfTask::of(&logged.task, &admin(), t(7));
     assert_eq!(view.status.text(), "FAILED");
     let subtask_words: Vec<_> = view.sub_tasks.iter().map(|s| s.status.text()).collect();
     assert_eq!(subtask_words, ["SUCCESSFUL", "FAILED", "PENDING"]);
@@ -149,52 +173,61 @@ fn commissioning_a_host_fails_on_maintenance_mode_then_resumes_where_it_failed()
     );
 
     // The cause is fixed; the user retries: only the second and third run.
-    let first = task.subtasks().get(0).unwrap().clone();
-    accept(&mut task, Command::relaunch(), admin(), t(3600));
-    assert_eq!(statuses(&task), [S::Succeeded, S::Pending, S::Pending]);
+    let first = logged.task.subtasks().get(0).unwrap().clone();
+    accept(&mut logged, Command::relaunch(), admin(), t(3600));
     assert_eq!(
-        task.subtasks().get(0).unwrap(),
+        statuses(&logged.task),
+        [S::Succeeded, S::Pending, S::Pending]
+    );
+    assert_eq!(
+        logged.task.subtasks().get(0).unwrap(),
         &first,
         "succeeded keeps its times"
     );
-    let run = task.start(t(4200), None, t(3601)).unwrap();
+    let (run, started) = logged.task.start(t(4200), None, t(3601)).unwrap();
+    logged.push(started);
     let token = run.token();
     let step = |id, change| Command::Subtask { token, id, change };
-    let refused = task.apply(step(0, SubtaskChange::Start), Actor::System, t(3602));
+    let refused = logged
+        .task
+        .apply(step(0, SubtaskChange::Start), Actor::System, t(3602));
     assert!(matches!(
         refused,
         Err(Rejection::IllegalSubtaskMove { subtask: 0, .. })
     ));
     for id in [1, 2] {
         accept(
-            &mut task,
+            &mut logged,
             step(id, SubtaskChange::Start),
             Actor::System,
             t(3602),
         );
         accept(
-            &mut task,
+            &mut logged,
             step(id, SubtaskChange::Succeed),
             Actor::System,
             t(3603),
         );
     }
     assert_eq!(
-        task.subtasks().aggregate(AggregatePolicy::FailFast),
+        logged.task.subtasks().aggregate(AggregatePolicy::FailFast),
         Aggregate::Succeeded
     );
-    run.complete(&mut task, Outcome::new(), t(3604)).unwrap();
-    assert_eq!(task.status(), Status::Done);
-    assert_eq!(task.resolution(), Some(Resolution::Resolved));
-    assert!(!task.completed_with_warnings());
-    assert_eq!(task.subtasks().get(0).unwrap(), &first);
+    let completed = run
+        .complete(&mut logged.task, Outcome::new(), t(3604))
+        .unwrap();
+    logged.push(completed);
+    assert_eq!(logged.task.status(), Status::Done);
+    assert_eq!(logged.task.resolution(), Some(Resolution::Resolved));
+    assert!(!logged.task.completed_with_warnings());
+    assert_eq!(logged.task.subtasks().get(0).unwrap(), &first);
 
     // Replay and a JSON round trip rebuild the subtasks exactly.
-    assert_eq!(Task::replay(task.history().to_vec()).unwrap(), task);
-    let json = serde_json::to_string(&task).unwrap();
+    assert_eq!(Task::replay(&logged.log).unwrap(), logged.task);
+    let json = serde_json::to_string(&logged.task).unwrap();
     assert_eq!(
         serde_json::from_str::<Task<NamedKind>>(&json).unwrap(),
-        task
+        logged.task
     );
 }
 
@@ -208,7 +241,7 @@ fn the_vmware_resources_list_holds_every_resource() {
     )
     .also_on(ResourceRef::new("HOST", "h2"))
     .child_of(IdGenerator::seeded(2).next_id(t(0)));
-    let task = Task::create(new, Actor::System, t(0)).unwrap();
+    let (task, _) = Task::create(new, Actor::System, t(0)).unwrap();
     let ids: Vec<_> = task.resources().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["h1", "h2"]);
     assert_eq!(task.parent(), Some(IdGenerator::seeded(2).next_id(t(0))));

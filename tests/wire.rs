@@ -1,5 +1,8 @@
 //! The JSON shape of every public record is part of the API: these tests
 //! pin the field names, so a rename is a visible, deliberate change.
+//!
+//! A task is `{"identity": .., "state": ..}` (what no command changes, and
+//! what commands change); its log is a separate list of events.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -7,11 +10,11 @@ mod common;
 
 use serde_json::{Value, json};
 use taskstate::{
-    Actor, ArgumentValue, Command, Detail, Failure, LeaseToken, NamedKind, Outcome, ResourceRef,
-    Rules, Task, Warning,
+    Actor, ArgumentValue, Command, Detail, Event, Failure, LeaseToken, NamedKind, Outcome, Pause,
+    ResourceRef, Rules, Task, Warning,
 };
 
-use common::{pending, t};
+use common::{logged_of, pending, t};
 
 fn round_trip<X>(value: &X) -> Value
 where
@@ -30,51 +33,61 @@ fn a_failed_task_has_stable_field_names() {
         10,
         2000,
     ));
-    let mut task = common::task_of(kind);
-    let run = task.start(t(300), Some("w1".into()), t(10)).unwrap();
+    let mut logged = logged_of(kind);
+    let (run, started) = logged.task.start(t(300), Some("w1".into()), t(10)).unwrap();
+    logged.push(started);
     let failure = Failure::customer("AFNIC_LEGITIMACY_REQUIRED", "justify the use", t(20))
         .flag("legitimacyAfnic")
         .detail(Detail::new("missing", "required").field("legitimacyAfnic"));
-    run.fail(&mut task, failure, t(20)).unwrap();
-    let mut json = round_trip(&task);
-    let history = json.as_object_mut().unwrap().remove("history").unwrap();
+    let failed = run.fail(&mut logged.task, failure, t(20)).unwrap();
+    logged.push(failed);
+    let task = &logged.task;
+    let json = round_trip(task);
+    // The record: its identity and its state, no history; the failure,
+    // its follow-up and the fields to correct are state.
     assert_eq!(
         json,
         json!({
-            "id": task.id().to_string(),
-            "kind": {
-                "name": "DomainCreate",
-                "rules": serde_json::to_value(Rules::STANDARD).unwrap(),
-                "arguments": [{
-                    "key": "legitimacyAfnic", "type": "text", "min": 10, "max": 2000,
-                    "read_only": false, "required": false, "description": ""
-                }]
+            "identity": {
+                "id": task.id().to_string(),
+                "kind": {
+                    "name": "DomainCreate",
+                    "rules": serde_json::to_value(Rules::STANDARD).unwrap(),
+                    "arguments": [{
+                        "key": "legitimacyAfnic", "type": "text", "min": 10, "max": 2000,
+                        "read_only": false, "required": false, "description": ""
+                    }]
+                },
+                "owner": "alice",
+                "resource": {"kind": "domain", "id": "example.fr"},
+                "created_at": "2026-11-23T09:00:00Z"
             },
-            "owner": "alice",
-            "resource": {"kind": "domain", "id": "example.fr"},
-            "status": "failed",
-            "created_at": "2026-11-23T09:00:00Z",
-            "updated_at": "2026-11-23T09:00:20Z",
-            "done_at": "2026-11-23T09:00:20Z",
-            "todo_at": null,
-            "lease": null,
-            "cancel_requested_at": null,
-            "comment": "justify the use",
-            "title": null,
-            "warnings": [],
-            "arguments": {},
-            "subtasks": [],
-            "progress": null,
-            "resources": [],
-            "parent": null,
-            "blocking": null,
-            "resolution": "unresolved",
-            "runs": 1,
-            "attempts": 1,
-            "relaunches": 0,
-            "version": 3
+            "state": {
+                "status": "failed",
+                "version": 3,
+                "updated_at": "2026-11-23T09:00:20Z",
+                "done_at": "2026-11-23T09:00:20Z",
+                "comment": "justify the use",
+                "failure": {
+                    "origin": "customer",
+                    "code": "AFNIC_LEGITIMACY_REQUIRED",
+                    "message": "justify the use",
+                    "at": "2026-11-23T09:00:20Z",
+                    "fields": ["legitimacyAfnic"],
+                    "details": [{"code": "missing", "field": "legitimacyAfnic", "message": "required"}]
+                },
+                "follow_up": {"next": "await_correction"},
+                "to_correct": ["legitimacyAfnic"],
+                "resolution": "unresolved",
+                "runs": 1,
+                "attempts": 1,
+                "relaunches": 0
+            }
         })
     );
+    // The log, apart from the record.
+    let history = round_trip(&logged.log);
+    assert_eq!(history.as_array().unwrap().len(), 3);
     assert_eq!(
         history[2]["command"]["failure"],
         json!({
@@ -106,11 +119,46 @@ fn a_failed_task_has_stable_field_names() {
 #[test]
 fn a_running_task_shows_its_lease() {
     let mut task = pending();
-    let run = task.start(t(300), None, t(10)).unwrap();
+    let (run, started) = task.start(t(300), None, t(10)).unwrap();
     let json = round_trip(&task);
     assert_eq!(
-        json["lease"],
+        json["state"]["lease"],
         json!({"token": run.token().get(), "expires_at": "2026-11-23T09:05:00Z"})
+    );
+    assert_eq!(run.token(), LeaseToken::new(started.version));
+    // A heartbeat is lease state: the deadline, the note, the count.
+    run.heartbeat(&mut task, t(400), Some("half way".into()), t(20))
+        .unwrap();
+    let json = round_trip(&task);
+    assert_eq!(
+        json["state"]["lease"],
+        json!({
+            "token": run.token().get(), "expires_at": "2026-11-23T09:06:40Z",
+            "note": "half way", "heartbeats": 1
+        })
+    );
+    assert_eq!(json["state"]["version"], json!(3));
+    // The event after it counts it; a wait keeps its check time in the
+    // lease.
+    let waited = run
+        .wait(&mut task, Pause::until(t(900)).check_at(t(600)), t(30))
+        .unwrap();
+    assert_eq!(
+        round_trip(&waited),
+        json!({
+            "version": 4, "heartbeats": 1, "at": "2026-11-23T09:00:30Z",
+            "actor": {"role": "system"}, "from": "running", "to": "waiting",
+            "command": {"action": "wait", "token": run.token().get(),
+                "until": "2026-11-23T09:15:00Z", "check_at": "2026-11-23T09:10:00Z"}
+        })
+    );
+    let json = round_trip(&task);
+    assert_eq!(
+        json["state"]["lease"],
+        json!({
+            "token": run.token().get(), "expires_at": "2026-11-23T09:15:00Z",
+            "check_at": "2026-11-23T09:10:00Z", "note": "half way"
+        })
     );
 }
 
@@ -130,16 +178,37 @@ fn every_command_has_a_stable_shape() {
                 token,
                 lease_until: t(60),
                 progress: Some("50%".into()),
+                check_at: None,
             },
             json!({"action": "heartbeat", "token": 2, "lease_until": "2026-11-23T09:01:00Z", "progress": "50%"}),
+        ),
+        (
+            Command::Heartbeat {
+                token,
+                lease_until: t(60),
+                progress: None,
+                check_at: Some(t(30)),
+            },
+            json!({"action": "heartbeat", "token": 2, "lease_until": "2026-11-23T09:01:00Z", "check_at": "2026-11-23T09:00:30Z"}),
         ),
         (
             Command::Wait {
                 token,
                 until: t(60),
+                check_at: None,
                 reason: None,
             },
             json!({"action": "wait", "token": 2, "until": "2026-11-23T09:01:00Z"}),
+        ),
+        (
+            Command::Wait {
+                token,
+                until: t(60),
+                check_at: Some(t(30)),
+                reason: Some("registry".into()),
+            },
+            json!({"action": "wait", "token": 2, "until": "2026-11-23T09:01:00Z",
+                "check_at": "2026-11-23T09:00:30Z", "reason": "registry"}),
         ),
         (
             Command::Resume {
@@ -231,6 +300,43 @@ fn malformed_json_gives_errors_not_panics() {
     }
     assert!(serde_json::from_str::<Task<NamedKind>>(r#"{"id":"x"}"#).is_err());
     assert!(serde_json::from_str::<taskstate::Status>(r#""doing""#).is_err());
+    // A valid record, then the old flat shape of it, an unknown key in
+    // each part, a history inside it, and a state that contradicts itself.
+    let mut task = pending();
+    let _run = task.start(t(60), None, t(1)).unwrap();
+    let json = serde_json::to_value(&task).unwrap();
+    assert!(serde_json::from_value::<Task<NamedKind>>(json.clone()).is_ok());
+    let mut flat = json["identity"].as_object().unwrap().clone();
+    flat.extend(json["state"].as_object().unwrap().clone());
+    let mut unknown_in_identity = json.clone();
+    unknown_in_identity["identity"]["titel"] = json!("typo");
+    let mut unknown_in_state = json.clone();
+    unknown_in_state["state"]["comments"] = json!("typo");
+    let mut unknown_in_lease = json.clone();
+    unknown_in_lease["state"]["lease"]["expires"] = json!("2026-11-23T09:01:00Z");
+    let mut with_history = json.clone();
+    with_history["history"] = json!([]);
+    let mut no_lease = json.clone();
+    no_lease["state"].as_object_mut().unwrap().remove("lease");
+    for bad in [
+        Value::Object(flat),
+        unknown_in_identity,
+        unknown_in_state,
+        unknown_in_lease,
+        with_history,
+        no_lease,
+    ] {
+        assert!(
+            serde_json::from_value::<Task<NamedKind>>(bad.clone()).is_err(),
+            "{bad}"
+        );
+    }
+    // Events refuse unknown keys too.
+    let created = logged_of(NamedKind::new("DomainCreate")).log.remove(0);
+    let mut event = serde_json::to_value(&created).unwrap();
+    assert!(serde_json::from_value::<Event<NamedKind>>(event.clone()).is_ok());
+    event["heartbeat"] = json!(1);
+    assert!(serde_json::from_value::<Event<NamedKind>>(event).is_err());
     assert!(serde_json::from_str::<Actor>(r#"{"role":"root"}"#).is_err());
 }
 
@@ -238,9 +344,12 @@ fn malformed_json_gives_errors_not_panics() {
 fn times_keep_their_full_precision() {
     let mut task = pending();
     let precise = t(10) + chrono::Duration::nanoseconds(123_456_789);
-    let _run = task
+    let (_run, started) = task
         .start(precise + chrono::Duration::minutes(1), None, precise)
         .unwrap();
+    let event: Event<NamedKind> =
+        serde_json::from_str(&serde_json::to_string(&started).unwrap()).unwrap();
+    assert_eq!(event.at, precise);
     let json = serde_json::to_string(&task).unwrap();
     let back: Task<NamedKind> = serde_json::from_str(&json).unwrap();
     assert_eq!(back.updated_at(), precise);

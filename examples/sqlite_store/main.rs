@@ -3,15 +3,18 @@
 //!
 //! Run: `cargo run --example sqlite_store`
 //!
-//! The store is in `store.rs`: one `tasks` table with the whole task as
-//! JSON beside the columns it is queried by, a version column that drives
-//! compare-and-swap, partial indexes for claims, expiries and retries, and
-//! claims in one `IMMEDIATE` transaction. This example opens a database in
-//! a temporary file, claims and completes tasks (a blocking zone publish
-//! holds back a record update on its zone), lists with filters and
-//! scopes, creates a domain order and its DomainCreate task in one
-//! transaction (committed, then rolled back), reopens the file to show
-//! nothing was lost, and removes the file.
+//! The store is in `store.rs`: a `tasks` table with the record as JSON
+//! beside the columns it is queried by, a version column that drives
+//! compare-and-swap, partial indexes for claims, expiries and retries,
+//! and an `events` table keyed by (task id, version) that holds each
+//! task's log, appended in the same transaction as the record. This
+//! example opens a database in a temporary file, claims, heartbeats and
+//! completes tasks (a blocking zone publish holds back a record update on
+//! its zone), reads a log page by page and checks it against its record,
+//! shows the saves the store refuses, lists with filters and scopes,
+//! creates a domain order and its DomainCreate task in one transaction
+//! (committed, then rolled back), reopens the file to show nothing was
+//! lost, and removes the file.
 
 mod store;
 
@@ -19,10 +22,10 @@ use std::error::Error;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
-use taskstate::store::{Filter, PageRequest, Scope, TaskStore};
+use taskstate::store::{Claimed, Filter, PageRequest, Scope, StoreError, TaskStore};
 use taskstate::{
-    Actor, IdGenerator, NewTask, Outcome, Owner, ResourceRef, Rules, Status, StatusSet, Task,
-    TaskKind,
+    Actor, Event, Failure, IdGenerator, NewTask, Outcome, Owner, ResourceRef, Rules, Status,
+    StatusSet, Task, TaskId, TaskKind, Timeline,
 };
 
 use store::{SqliteStore, insert_in, remove_files, temp_path};
@@ -84,6 +87,22 @@ fn all(
             Some(cursor) => request = PageRequest::after(cursor, 2),
             None => return Ok(tasks),
         }
+    }
+}
+
+/// The whole log of task `id`, read three events a page.
+fn whole_log(
+    store: &SqliteStore<Registrar>,
+    id: TaskId,
+) -> Result<Vec<Event<Registrar>>, Box<dyn Error>> {
+    let mut log: Vec<Event<Registrar>> = Vec::new();
+    loop {
+        let after = log.last().map_or(0, |event| event.version);
+        let page = store.log(&Scope::Staff, id, after, 3)?;
+        if page.is_empty() {
+            return Ok(log);
+        }
+        log.extend(page);
     }
 }
 
@@ -154,9 +173,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         Actor::customer("bob"),
         at(3),
     )?;
-    for task in [&create, &renew, &publish, &record] {
+    for (task, created) in [&create, &renew, &publish, &record] {
         println!("  inserted  {}", line(task));
-        store.insert(task.clone())?;
+        store.insert(task.clone(), created.clone())?;
     }
 
     let now = at(10);
@@ -170,20 +189,38 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("  claimed   {}", line(&claim.task));
     }
 
-    println!("\n== 2. The executor completes its runs; each save compares and swaps\n");
+    println!(
+        "\n== 2. The executor heartbeats and completes its runs; each save compares and swaps\n"
+    );
     let done_at = at(60);
+    let mut finished = Vec::new();
     for claim in claimed {
         let mut task = claim.task;
+        // A heartbeat is lease state: the version moves, nothing is logged.
         let read = task.version();
-        claim
+        claim.run.heartbeat(
+            &mut task,
+            at(30) + Duration::minutes(5),
+            Some("registry contacted".into()),
+            at(30),
+        )?;
+        store.save(&task, read, &[])?;
+        println!("  beat      {} (over v{read}, no event)", line(&task));
+        let read = task.version();
+        let completed = claim
             .run
             .complete(&mut task, Outcome::new().message("done"), done_at)?;
-        store.save(&task, read)?;
-        println!("  saved     {} (over v{read})", line(&task));
+        store.save(&task, read, std::slice::from_ref(&completed))?;
+        println!(
+            "  saved     {} (over v{read}, appends v{})",
+            line(&task),
+            completed.version
+        );
         // A second save from the same stale read is refused.
-        if let Err(conflict) = store.save(&task, read) {
+        if let Err(conflict) = store.save(&task, read, std::slice::from_ref(&completed)) {
             println!("  refused   {conflict}");
         }
+        finished.push(task);
     }
     let next = store.claim_due(
         done_at,
@@ -195,7 +232,44 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("  claimed   {} (the zone is free)", line(&claim.task));
     }
 
-    println!("\n== 3. Listings: filters and scopes, two tasks a page\n");
+    println!("\n== 3. A log, page by page, and the saves the store refuses\n");
+    let task = store
+        .get(&Scope::Staff, publish.0.id())?
+        .ok_or("the zone publish is gone")?;
+    let log = whole_log(&store, task.id())?;
+    print!("{}", Timeline::new(&log));
+    task.check_log(&log)?;
+    println!(
+        "  {} events for v{}: the heartbeat is counted in the completion, and the log \
+         rebuilds the record",
+        log.len(),
+        task.version()
+    );
+    let version = task.version();
+    // The record saved again at its own version: nothing newer.
+    let rollback = store.save(&task, version, &[]);
+    // A newer record without the event that made it: its log would lose it.
+    let Claimed {
+        task: mut stopped,
+        run,
+    } = next
+        .into_iter()
+        .next()
+        .ok_or("nothing claimed after the zone publish")?;
+    let read = stopped.version();
+    let failure = Failure::provider("DOWN", "the registry is down", done_at);
+    let failed = run.fail(&mut stopped, failure, done_at)?;
+    let dropped = store.save(&stopped, read, &[]);
+    for (what, result) in [("a rollback", rollback), ("a dropped append", dropped)] {
+        match result {
+            Err(error @ StoreError::Refused { .. }) => println!("  refused   {what}: {error}"),
+            other => return Err(format!("{what} was not refused: {other:?}").into()),
+        }
+    }
+    store.save(&stopped, read, &[failed])?;
+    println!("  saved     {} (with its event)", line(&stopped));
+
+    println!("\n== 4. Listings: filters and scopes, two tasks a page\n");
     let done = Filter::new().statuses(StatusSet::of(&[Status::Done]));
     for task in all(&store, &Scope::Staff, &done)? {
         println!("  done      {}", line(&task));
@@ -208,7 +282,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let seen_by_alice = all(&store, &alice, &on_zone)?;
     println!("  alice sees {} of bob's zone tasks", seen_by_alice.len());
 
-    println!("\n== 4. A domain order and its task, in one transaction\n");
+    println!("\n== 5. A domain order and its task, in one transaction\n");
     store.with_transaction(|tx| {
         tx.execute_batch(
             "CREATE TABLE IF NOT EXISTS orders (
@@ -220,7 +294,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         )?;
         Ok::<_, Box<dyn Error>>(())
     })?;
-    let order_task = Task::create(
+    let (order_task, order_created) = Task::create(
         new(
             &mut ids,
             Registrar::DomainCreate,
@@ -236,7 +310,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             "INSERT INTO orders (id, domain, owner, task_id) VALUES (?1, ?2, ?3, ?4)",
             ("order-1", "carol.org", "carol", order_task.id().to_string()),
         )?;
-        insert_in(tx, &order_task)?;
+        insert_in(tx, &order_task, &order_created)?;
         Ok::<_, Box<dyn Error>>(())
     })?;
     let stored = store.get(&Scope::Staff, order_task.id())?;
@@ -246,7 +320,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         stored.is_some()
     );
 
-    let refused_task = Task::create(
+    let (refused_task, refused_created) = Task::create(
         new(
             &mut ids,
             Registrar::DomainCreate,
@@ -262,7 +336,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             "INSERT INTO orders (id, domain, owner, task_id) VALUES (?1, ?2, ?3, ?4)",
             ("order-2", "dave.org", "dave", refused_task.id().to_string()),
         )?;
-        insert_in(tx, &refused_task)?;
+        insert_in(tx, &refused_task, &refused_created)?;
         // The payment is refused after both writes: the host gives up.
         Err::<(), Box<dyn Error>>("payment refused".into())
     });
@@ -276,7 +350,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         stored.is_some()
     );
 
-    println!("\n== 5. Reopen the file: nothing was lost\n");
+    println!("\n== 6. Reopen the file: nothing was lost\n");
     let before = all(&store, &Scope::Staff, &Filter::new())?;
     drop(store);
     let store = SqliteStore::open(&path)?;
@@ -284,8 +358,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     for task in &after {
         println!("  read      {}", line(task));
     }
+    // And every log still rebuilds its record.
+    for task in &after {
+        task.check_log(whole_log(&store, task.id())?)?;
+    }
     println!(
-        "  {} tasks and {} order(s) after reopening; equal to before: {}",
+        "  {} tasks and {} order(s) after reopening; equal to before: {}; every log rebuilds \
+         its record",
         after.len(),
         orders(&store)?,
         before == after

@@ -1,7 +1,8 @@
 //! A [`TaskStore`] over SQLite, through `rusqlite` and its bundled SQLite.
 //!
-//! One table, `tasks`: the whole task as JSON in `body`, and beside it the
-//! columns the store queries, kept in step with the body on every write:
+//! Two tables. `tasks` holds the record: the task as JSON in `body`
+//! (identity and state; the log is not in it), and beside it the columns
+//! the store queries, kept in step with the body on every write:
 //!
 //! | column | what |
 //! |---|---|
@@ -13,7 +14,16 @@
 //! | `lease_until` | running and waiting tasks only: the lease deadline |
 //! | `retry_at` | failed tasks with an automatic retry scheduled |
 //! | `blocking` | whether the task blocked its resource when last written, for a host's own queries (a claim asks the task, as a kind's rules may have changed since) |
-//! | `body` | the task, JSON, history included |
+//! | `body` | the task, JSON, without its log |
+//!
+//! `events` holds each task's log, one row per event, keyed by
+//! `(task_id, version)`: `action` and `at` (the same fixed-width time
+//! text) for a host's audit queries, and the event as JSON in `body`.
+//! Rows are only ever appended: an insert writes the creation, a claim
+//! its start, a save the events its commands returned, each in the same
+//! transaction as the record, so the record and its log never disagree.
+//! Reading a task reads one row of `tasks`, whatever the length of its
+//! log; [`TaskStore::log`] pages the log by version on the primary key.
 //!
 //! Partial indexes on `due_at`, `lease_until` and `retry_at` hold only the
 //! rows that have one, so a claim, an expiry scan and a retry scan read
@@ -25,8 +35,11 @@
 //! Every write runs in an `IMMEDIATE` transaction, which takes SQLite's
 //! write lock at `BEGIN`: a claim reads the due rows and writes them back
 //! started before any other connection (in this process or another) can
-//! write, so no two claimers ever start the same task. The connection
-//! waits up to [`BUSY_TIMEOUT`] for the lock rather than failing.
+//! write, so no two claimers ever start the same task; a save reads the
+//! stored version, the stored record and the log's last version, checks
+//! the save with [`check_save`], and writes the record and appends its
+//! events, all under that lock. The connection waits up to
+//! [`BUSY_TIMEOUT`] for the lock rather than failing.
 //!
 //! [`SqliteStore::with_transaction`] and [`insert_in`] let a host create a
 //! task in the same transaction as its own change, so both commit or
@@ -46,17 +59,21 @@ use rusqlite::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use taskstate::store::{Claimed, Filter, Page, PageRequest, Scope, StoreError, TaskStore};
-use taskstate::{Status, Task, TaskId, TaskKind};
+use taskstate::store::{
+    Claimed, Filter, Page, PageRequest, Scope, StoreError, TaskStore, check_save,
+};
+use taskstate::{Command, Event, Status, Task, TaskId, TaskKind};
 
 /// How long a connection waits for another one's write lock before it
 /// reports the database busy.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The schema version this store writes in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+/// The schema version this store writes in `PRAGMA user_version`: 2
+/// since the log moved out of the record into `events` (a version 1 file,
+/// whose bodies held the history, is refused).
+const SCHEMA_VERSION: i64 = 2;
 
-/// The table and its indexes.
+/// The tables and their indexes.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tasks (
     id            TEXT PRIMARY KEY NOT NULL,
@@ -85,6 +102,14 @@ CREATE INDEX IF NOT EXISTS tasks_kind ON tasks (kind_name, id);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, id);
 CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent, id) WHERE parent IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at);
+CREATE TABLE IF NOT EXISTS events (
+    task_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    action  TEXT NOT NULL,
+    at      TEXT NOT NULL,
+    body    TEXT NOT NULL,
+    PRIMARY KEY (task_id, version)
+) WITHOUT ROWID;
 ";
 
 /// The statuses of tasks in progress, the ones the blocking rule looks at
@@ -100,6 +125,11 @@ const INSERT: &str = "INSERT INTO tasks (id, version, owner, resource_kind, reso
     kind_name, status, parent, created_at, due_at, lease_until, retry_at, blocking, body)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
     ON CONFLICT (id) DO NOTHING";
+
+/// Appends one event to a task's log. No `ON CONFLICT`: an event that
+/// would replace another is an error, never a silent overwrite.
+const APPEND: &str = "INSERT INTO events (task_id, version, action, at, body)
+    VALUES (?1, ?2, ?3, ?4, ?5)";
 
 /// A compare-and-swap write: `?15` is the version the caller read.
 const UPDATE: &str = "UPDATE tasks SET version = ?2, owner = ?3, resource_kind = ?4,
@@ -121,7 +151,8 @@ pub struct SqliteStore<K> {
 
 impl<K> SqliteStore<K> {
     /// Opens (or creates) the database at `path`, in WAL mode, and creates
-    /// the `tasks` table and its indexes if they are missing.
+    /// the `tasks` and `events` tables and their indexes if they are
+    /// missing.
     ///
     /// # Errors
     ///
@@ -197,46 +228,84 @@ impl<K> SqliteStore<K> {
     }
 }
 
-/// Inserts `task` in `tx`, the host's transaction: it is stored if and
-/// when `tx` commits, together with whatever else `tx` wrote.
+/// Inserts `task` with `created`, the first event of its log (what
+/// [`Task::create`] returns), in `tx`, the host's transaction: both are
+/// stored if and when `tx` commits, together with whatever else `tx`
+/// wrote.
 ///
 /// # Errors
 ///
-/// [`StoreError::Duplicate`] if its id is stored already;
-/// [`StoreError::Backend`] if the write fails.
+/// [`StoreError::Refused`] if `created` is not the task's creation at
+/// version 1; [`StoreError::Duplicate`] if its id is stored already;
+/// [`StoreError::Backend`] if the write fails. On an error, nothing of the
+/// task is written in `tx` (the host decides whether to commit the rest).
 pub fn insert_in<K: TaskKind + Serialize>(
     tx: &Transaction<'_>,
     task: &Task<K>,
+    created: &Event<K>,
 ) -> Result<(), StoreError> {
-    insert_row(tx, task)
+    insert_rows(tx, task, created)
 }
 
-fn insert_row<K: TaskKind + Serialize>(
+/// Checks that `created` starts the log of `task`, then writes the row
+/// and the first event. The row goes first, so a duplicate id writes
+/// nothing.
+fn insert_rows<K: TaskKind + Serialize>(
     conn: &Connection,
     task: &Task<K>,
+    created: &Event<K>,
 ) -> Result<(), StoreError> {
+    let is_creation = matches!(&created.command, Command::Create(new) if new.id == task.id());
+    if !is_creation || created.version != 1 || created.heartbeats != 0 || task.version() != 1 {
+        return Err(StoreError::Refused {
+            id: task.id(),
+            reason: "a new task is inserted at version 1 with its creation",
+        });
+    }
     let row = Row::of(task)?;
+    let event = EventRow::of(task.id(), created)?;
     let inserted = conn
         .execute(INSERT, params_from_iter(row.columns()))
         .map_err(backend)?;
     if inserted == 0 {
         return Err(StoreError::Duplicate { id: task.id() });
     }
-    Ok(())
+    event.append(conn)
 }
 
-/// Replaces the row of `task` if its version is `expected`; the number of
-/// rows written (0 or 1).
-fn update_row<K: TaskKind + Serialize>(
-    conn: &Connection,
-    task: &Task<K>,
-    expected: u64,
-) -> Result<usize, StoreError> {
-    let row = Row::of(task)?;
+/// The version of the last event in the log of task `id` (0 if it has
+/// none).
+fn last_logged(conn: &Connection, id: &str) -> Result<u64, StoreError> {
+    let last: Option<i64> = conn
+        .prepare_cached("SELECT max(version) FROM events WHERE task_id = ?1")
+        .and_then(|mut statement| statement.query_row([id], |row| row.get(0)))
+        .map_err(backend)?;
+    last.map_or(Ok(0), |last| stored_version(id, last))
+}
+
+/// A version read back from SQLite.
+fn stored_version(id: &str, version: i64) -> Result<u64, StoreError> {
+    u64::try_from(version)
+        .map_err(|_| StoreError::Backend(format!("task {id} has version {version}")))
+}
+
+/// Replaces the row `row` describes if its version is `expected`; the
+/// number of rows written (0 or 1).
+fn update_row(conn: &Connection, row: &Row, expected: u64) -> Result<usize, StoreError> {
     let expected = sql_version(expected)?;
     let columns = row.columns().into_iter().chain([&expected as &dyn ToSql]);
-    conn.execute(UPDATE, params_from_iter(columns))
+    conn.prepare_cached(UPDATE)
+        .and_then(|mut statement| statement.execute(params_from_iter(columns)))
         .map_err(backend)
+}
+
+/// The owner a scope restricts to, as the `?2 IS NULL OR owner = ?2` of
+/// the lookups binds it.
+fn scope_owner(scope: &Scope) -> Option<&str> {
+    match scope {
+        Scope::Staff => None,
+        Scope::Owner(owner) => Some(owner.as_str()),
+    }
 }
 
 /// A task's row: its columns, derived from the task.
@@ -286,7 +355,7 @@ impl Row {
             _ => None,
         };
         let lease_until = match task.lease() {
-            Some(lease) if status.is_leased() => Some(stamp(lease.expires_at)?),
+            Some(lease) if status.is_leased() => Some(stamp(lease.expires_at())?),
             _ => None,
         };
         let retry_at = match task.next_retry_at() {
@@ -311,6 +380,47 @@ impl Row {
                 StoreError::Backend(format!("task {} does not serialize: {error}", task.id()))
             })?,
         })
+    }
+}
+
+/// An event's row in `events`.
+struct EventRow {
+    task_id: String,
+    version: i64,
+    action: &'static str,
+    at: String,
+    body: String,
+}
+
+impl EventRow {
+    fn of<K: Serialize>(id: TaskId, event: &Event<K>) -> Result<EventRow, StoreError> {
+        Ok(EventRow {
+            task_id: id.to_string(),
+            version: sql_version(event.version)?,
+            action: event.action().as_str(),
+            at: stamp(event.at)?,
+            body: serde_json::to_string(event).map_err(|error| {
+                StoreError::Backend(format!(
+                    "event {} of task {id} does not serialize: {error}",
+                    event.version
+                ))
+            })?,
+        })
+    }
+
+    fn append(&self, conn: &Connection) -> Result<(), StoreError> {
+        conn.prepare_cached(APPEND)
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    self.task_id,
+                    self.version,
+                    self.action,
+                    self.at,
+                    self.body
+                ])
+            })
+            .map_err(backend)?;
+        Ok(())
     }
 }
 
@@ -339,8 +449,8 @@ fn backend(error: rusqlite::Error) -> StoreError {
     StoreError::Backend(format!("sqlite: {error}"))
 }
 
-/// Reads a stored body back; deserializing replays the task's history and
-/// checks every stored field against it.
+/// Reads a stored body back; deserializing checks the state's invariants
+/// (not the log, which is not in the body).
 fn decode<K>(id: &str, body: &str) -> Result<Task<K>, StoreError>
 where
     K: TaskKind + DeserializeOwned + PartialEq,
@@ -433,23 +543,24 @@ impl<K> TaskStore<K> for SqliteStore<K>
 where
     K: TaskKind + Serialize + DeserializeOwned + PartialEq,
 {
-    fn insert(&self, task: Task<K>) -> Result<(), StoreError> {
-        let conn = self.lock()?;
-        insert_row(&conn, &task)
+    fn insert(&self, task: Task<K>, created: Event<K>) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        // An error drops `tx`, which rolls back: nothing is written.
+        insert_rows(&tx, &task, &created)?;
+        tx.commit().map_err(backend)
     }
 
     fn get(&self, scope: &Scope, id: TaskId) -> Result<Option<Task<K>>, StoreError> {
         let conn = self.lock()?;
         let id = id.to_string();
-        let owner = match scope {
-            Scope::Staff => None,
-            Scope::Owner(owner) => Some(owner.as_str()),
-        };
         let body: Option<String> = conn
             .prepare_cached("SELECT body FROM tasks WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)")
             .and_then(|mut statement| {
                 statement
-                    .query_row(params![id, owner], |row| row.get(0))
+                    .query_row(params![id, scope_owner(scope)], |row| row.get(0))
                     .optional()
             })
             .map_err(backend)?;
@@ -457,30 +568,106 @@ where
         Ok(task.filter(|task| scope.sees(task.owner())))
     }
 
-    fn save(&self, task: &Task<K>, expected: u64) -> Result<(), StoreError> {
+    fn log(
+        &self,
+        scope: &Scope,
+        id: TaskId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event<K>>, StoreError> {
+        let mut conn = self.lock()?;
+        // One read transaction: the task's visibility and its events are
+        // read from the same snapshot.
+        let tx = conn.transaction().map_err(backend)?;
+        let key = id.to_string();
+        let visible: Option<String> = tx
+            .prepare_cached("SELECT owner FROM tasks WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)")
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![key, scope_owner(scope)], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(backend)?;
+        if visible.is_none() {
+            return Err(StoreError::NotFound { id });
+        }
+        // Versions above i64::MAX are never stored: after one, nothing.
+        let Ok(after) = i64::try_from(after) else {
+            return Ok(Vec::new());
+        };
+        let mut statement = tx
+            .prepare_cached(
+                "SELECT version, body FROM events WHERE task_id = ?1 AND version > ?2
+                 ORDER BY version LIMIT ?3",
+            )
+            .map_err(backend)?;
+        let rows = statement
+            .query_map(params![key, after, sql_limit(limit)], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(backend)?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (version, body) = row.map_err(backend)?;
+            let event: Event<K> = serde_json::from_str(&body).map_err(|error| {
+                StoreError::Backend(format!(
+                    "stored event {version} of task {key} does not read: {error}"
+                ))
+            })?;
+            if i64::try_from(event.version).ok() != Some(version) {
+                return Err(StoreError::Backend(format!(
+                    "stored event {version} of task {key} says it is version {}",
+                    event.version
+                )));
+            }
+            events.push(event);
+        }
+        Ok(events)
+    }
+
+    fn save(&self, task: &Task<K>, expected: u64, events: &[Event<K>]) -> Result<(), StoreError> {
+        // Everything the write needs, before the transaction: a task or an
+        // event the store cannot hold is refused without a write.
+        let row = Row::of(task)?;
+        let appended = events
+            .iter()
+            .map(|event| EventRow::of(task.id(), event))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut conn = self.lock()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
-        if update_row(&tx, task, expected)? == 0 {
-            let found: Option<i64> = tx
-                .query_row(
-                    "SELECT version FROM tasks WHERE id = ?1",
-                    [task.id().to_string()],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(backend)?;
-            return Err(match found {
-                None => StoreError::NotFound { id: task.id() },
-                Some(found) => StoreError::Conflict {
-                    id: task.id(),
-                    expected,
-                    found: u64::try_from(found).map_err(|_| {
-                        StoreError::Backend(format!("task {} has version {found}", task.id()))
-                    })?,
-                },
+        let stored: Option<(i64, String)> = tx
+            .prepare_cached("SELECT version, body FROM tasks WHERE id = ?1")
+            .and_then(|mut statement| {
+                statement
+                    .query_row([&row.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(backend)?;
+        let Some((found, body)) = stored else {
+            return Err(StoreError::NotFound { id: task.id() });
+        };
+        let found = stored_version(&row.id, found)?;
+        if found != expected {
+            return Err(StoreError::Conflict {
+                id: task.id(),
+                expected,
+                found,
             });
+        }
+        let stored: Task<K> = decode(&row.id, &body)?;
+        check_save(&stored, task, expected, last_logged(&tx, &row.id)?, events)?;
+        // The write lock is ours since `BEGIN`, so the version cannot have
+        // moved; the compare-and-swap costs nothing and says so.
+        if update_row(&tx, &row, expected)? != 1 {
+            return Err(StoreError::Backend(format!(
+                "task {} moved under the write lock",
+                task.id()
+            )));
+        }
+        for event in &appended {
+            event.append(&tx)?;
         }
         tx.commit().map_err(backend)
     }
@@ -599,12 +786,17 @@ where
                 let expected = task.version();
                 // Not startable after all (not due by its own clock):
                 // leave it for a later claim.
-                let Ok(run) = task.start(lease_until, worker.map(str::to_owned), now) else {
+                let Ok((run, started)) = task.start(lease_until, worker.map(str::to_owned), now)
+                else {
                     continue;
                 };
+                let row = Row::of(&task)?;
+                let event = EventRow::of(task.id(), &started)?;
                 // The write lock is ours, so the version cannot have moved;
-                // the compare-and-swap costs nothing and says so.
-                if update_row(&tx, &task, expected)? == 1 {
+                // the compare-and-swap costs nothing and says so. The start
+                // is logged with the record, in the same transaction.
+                if update_row(&tx, &row, expected)? == 1 {
+                    event.append(&tx)?;
                     claimed.push(Claimed { task, run });
                 }
             }

@@ -357,7 +357,6 @@ impl VcfTask {
             creation_timestamp: task.created_at(),
             sub_tasks: task
                 .subtasks()
-                .all()
                 .iter()
                 .map(|subtask| VcfSubtask {
                     name: subtask.name.clone(),

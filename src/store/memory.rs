@@ -6,17 +6,18 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 
-use super::{Claimed, Filter, Page, PageRequest, Scope, StoreError, TaskStore};
+use super::{Claimed, Filter, Page, PageRequest, Scope, StoreError, TaskStore, check_save};
 use crate::actor::Owner;
-use crate::command::ResourceRef;
+use crate::command::{Command, Event, ResourceRef};
 use crate::id::TaskId;
+use crate::lease::Lease;
 use crate::rules::TaskKind;
 use crate::status::Status;
 use crate::task::Task;
 
-/// The embedded store: every task in memory, behind one lock, with
-/// indexes so that a claim, an expiry scan and a filtered listing do not
-/// visit every task.
+/// The embedded store: every task in memory with its log beside it,
+/// behind one lock, with indexes so that a claim, an expiry scan and a
+/// filtered listing do not visit every task.
 ///
 /// `Send + Sync`: share it between threads with an `Arc`. Every method
 /// takes the lock once and holds it only for its own work.
@@ -38,6 +39,8 @@ pub struct MemoryStore<K> {
 struct Inner<K> {
     /// The tasks, by id: one lookup to reach a task.
     tasks: HashMap<TaskId, Task<K>>,
+    /// Each task's log, beside it: a save appends, a read never copies it.
+    logs: HashMap<TaskId, Vec<Event<K>>>,
     /// The indexes, apart from the tasks so that a task and the indexes
     /// can be borrowed together while the task changes.
     index: Index,
@@ -78,6 +81,7 @@ impl<K> Default for MemoryStore<K> {
         MemoryStore {
             inner: RwLock::new(Inner {
                 tasks: HashMap::new(),
+                logs: HashMap::new(),
                 index: Index::default(),
             }),
         }
@@ -114,7 +118,7 @@ impl<K> MemoryStore<K> {
 }
 
 impl<K: TaskKind> MemoryStore<K> {
-    /// Deletes the task `id` and its index entries, returning it: how a
+    /// Deletes the task `id`, its log and its index entries, returning it: how a
     /// host applies its retention policy (OVHcloud, for one, forgets
     /// finished tasks after a while). Any task can be removed; an
     /// executor still running a removed task gets
@@ -128,6 +132,7 @@ impl<K: TaskKind> MemoryStore<K> {
         let Some(task) = inner.tasks.remove(&id) else {
             return Ok(None);
         };
+        inner.logs.remove(&id);
         inner.index.entries(&task, false);
         Ok(Some(task))
     }
@@ -155,7 +160,7 @@ impl StateKeys {
             lease: task
                 .lease()
                 .filter(|_| task.status().is_leased())
-                .map(|lease| lease.expires_at),
+                .map(Lease::expires_at),
             retry: task.next_retry_at(),
         }
     }
@@ -431,11 +436,19 @@ impl<K: TaskKind> Inner<K> {
 }
 
 impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
-    fn insert(&self, task: Task<K>) -> Result<(), StoreError> {
+    fn insert(&self, task: Task<K>, created: Event<K>) -> Result<(), StoreError> {
+        let is_creation = matches!(&created.command, Command::Create(new) if new.id == task.id());
+        if !is_creation || created.version != 1 || task.version() != 1 {
+            return Err(StoreError::Refused {
+                id: task.id(),
+                reason: "a new task is inserted at version 1 with its creation",
+            });
+        }
         let mut inner = self.write()?;
         if inner.tasks.contains_key(&task.id()) {
             return Err(StoreError::Duplicate { id: task.id() });
         }
+        inner.logs.insert(task.id(), vec![created]);
         inner.add(task);
         Ok(())
     }
@@ -449,19 +462,50 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
             .cloned())
     }
 
-    fn save(&self, task: &Task<K>, expected: u64) -> Result<(), StoreError> {
+    fn log(
+        &self,
+        scope: &Scope,
+        id: TaskId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event<K>>, StoreError> {
+        let inner = self.read()?;
+        if !inner
+            .tasks
+            .get(&id)
+            .is_some_and(|task| scope.sees(task.owner()))
+        {
+            return Err(StoreError::NotFound { id });
+        }
+        let log = inner.logs.get(&id).map_or(&[][..], Vec::as_slice);
+        let start = log.partition_point(|event| event.version <= after);
+        Ok(log.iter().skip(start).take(limit).cloned().collect())
+    }
+
+    fn save(&self, task: &Task<K>, expected: u64, events: &[Event<K>]) -> Result<(), StoreError> {
         let mut inner = self.write()?;
-        let found = inner
+        let stored = inner
             .tasks
             .get(&task.id())
-            .ok_or(StoreError::NotFound { id: task.id() })?
-            .version();
+            .ok_or(StoreError::NotFound { id: task.id() })?;
+        let found = stored.version();
         if found != expected {
             return Err(StoreError::Conflict {
                 id: task.id(),
                 expected,
                 found,
             });
+        }
+        let last_logged = inner
+            .logs
+            .get(&task.id())
+            .and_then(|log| log.last())
+            .map_or(0, |event| event.version);
+        check_save(stored, task, expected, last_logged, events)?;
+        if !events.is_empty()
+            && let Some(log) = inner.logs.get_mut(&task.id())
+        {
+            log.extend_from_slice(events);
         }
         inner.replace(task.clone());
         Ok(())
@@ -544,7 +588,7 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
                 Some(task) if !inner.is_held_back(task) => {}
                 _ => continue,
             }
-            let Inner { tasks, index } = &mut *inner;
+            let Inner { tasks, logs, index } = &mut *inner;
             let Some(task) = tasks.get_mut(&id) else {
                 continue;
             };
@@ -552,9 +596,12 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
             // accepts (it refuses, for instance, a task not due by its
             // own `todo_at`, which stays queued).
             let before = StateKeys::of(task);
-            let Ok(run) = task.start(lease_until, worker.map(str::to_owned), now) else {
+            let Ok((run, started)) = task.start(lease_until, worker.map(str::to_owned), now) else {
                 continue;
             };
+            if let Some(log) = logs.get_mut(&id) {
+                log.push(started);
+            }
             index.moved(task, before, StateKeys::of(task));
             claimed.push(Claimed {
                 task: task.clone(),

@@ -4,10 +4,17 @@
 //! [`TaskStore`] trait says what that storage must do for the lifecycle to
 //! stay correct under many workers:
 //!
+//! - **the record and its log**: [`insert`](TaskStore::insert) stores a
+//!   task with its first event; the log is kept beside the record (a
+//!   table of events, not a field of it) and read in pages with
+//!   [`log`](TaskStore::log); reading a task costs the same whatever the
+//!   length of its log;
 //! - **compare-and-swap saves**: [`save`](TaskStore::save) writes a task
-//!   only if the stored version is the one the caller read, else
-//!   [`StoreError::Conflict`] carries the version found, so the caller
-//!   reloads and retries;
+//!   and appends its new events, atomically, only if the stored version
+//!   is the one the caller read, else [`StoreError::Conflict`] carries the
+//!   version found, so the caller reloads and retries. A heartbeat saves
+//!   the task with no event: it bumps the version, so it and any other
+//!   save are ordered by the same compare-and-swap;
 //! - **claims with leases**: [`claim_due`](TaskStore::claim_due) starts up
 //!   to N due pending tasks (oldest due first) under a lease in the same
 //!   step, so two executors never hold the same task, and respects
@@ -43,7 +50,9 @@
 //! let store = MemoryStore::<NamedKind>::new();
 //! let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
 //!     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
-//! store.insert(Task::create(new, Actor::customer("alice"), now)?)?;
+//! let (task, created) = Task::create(new, Actor::customer("alice"), now)?;
+//! let id = task.id();
+//! store.insert(task, created)?;
 //!
 //! let claimed = store.claim_due(now, 10, now + Duration::minutes(5), Some("worker-1"))?;
 //! assert_eq!(claimed.len(), 1);
@@ -51,6 +60,11 @@
 //! let alice = Scope::Owner(Owner::new("alice"));
 //! let page = store.list(&alice, &Filter::new(), PageRequest::first(100))?;
 //! assert_eq!(page.tasks.len(), 1);
+//!
+//! // The log holds the creation and the claim's start.
+//! let log = store.log(&alice, id, 0, 100)?;
+//! assert_eq!(log.len(), 2);
+//! page.tasks[0].check_log(&log)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -66,7 +80,7 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::actor::Owner;
-use crate::command::ResourceRef;
+use crate::command::{Event, ResourceRef};
 use crate::id::TaskId;
 use crate::run::Run;
 use crate::status::StatusSet;
@@ -208,7 +222,8 @@ pub struct Page<K> {
     pub next: Option<TaskId>,
 }
 
-/// A task an executor claimed, with its run's handle.
+/// A task an executor claimed, with its run's handle. The store has
+/// logged the start already.
 #[derive(Debug)]
 pub struct Claimed<K> {
     /// The task as stored once started.
@@ -244,35 +259,137 @@ pub enum StoreError {
         /// The task.
         id: TaskId,
     },
+    /// A save that no sequence of commands produces from the stored
+    /// record: a version that does not grow, events that do not follow
+    /// the log, or a change to what never changes.
+    #[error("task {id}: {reason}")]
+    Refused {
+        /// The task.
+        id: TaskId,
+        /// What is wrong with the save.
+        reason: &'static str,
+    },
     /// The storage itself failed (I/O, a driver); the message says how.
     #[error("storage failed: {0}")]
     Backend(String),
 }
 
+/// The checks of a save that any store makes before it writes: `task`
+/// is newer than `expected`, has the identity of `stored` (the record
+/// now stored, at version `expected`), and `events` follow the log, whose
+/// last event has version `last_logged`, up to `task`'s version.
+///
+/// # Errors
+///
+/// [`StoreError::Refused`] naming what is wrong.
+///
+/// # Example
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use taskstate::store::{StoreError, check_save};
+/// use taskstate::{Actor, Command, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+///
+/// let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+///     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// let (stored, _) = Task::create(new, Actor::customer("alice"), now)?;
+/// let mut task = stored.clone();
+/// let event = task.apply(Command::Cancel { reason: None }, Actor::customer("alice"), now)?;
+/// check_save(&stored, &task, 1, 1, event.as_slice())?;
+/// // The same save without its event would lose it from the log.
+/// assert!(matches!(check_save(&stored, &task, 1, 1, &[]), Err(StoreError::Refused { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn check_save<K: crate::TaskKind>(
+    stored: &Task<K>,
+    task: &Task<K>,
+    expected: u64,
+    last_logged: u64,
+    events: &[Event<K>],
+) -> Result<(), StoreError> {
+    let refused = |reason| {
+        Err(StoreError::Refused {
+            id: task.id(),
+            reason,
+        })
+    };
+    if task.version() <= expected {
+        return refused("the saved version does not grow: a rollback or a stale copy");
+    }
+    if !task.same_identity(stored) {
+        return refused(
+            "the save changes what never changes (id, kind, owner, resource, creation)",
+        );
+    }
+    let mut previous = last_logged;
+    for event in events {
+        let follows = event
+            .version
+            .checked_sub(u64::from(event.heartbeats))
+            .and_then(|v| v.checked_sub(1));
+        if follows != Some(previous) || event.version > task.version() {
+            return refused("the events do not follow the log");
+        }
+        previous = event.version;
+    }
+    let heartbeats = task.lease().map_or(0, crate::Lease::heartbeats);
+    if previous.checked_add(u64::from(heartbeats)) != Some(task.version()) {
+        return refused("the events do not reach the saved version: an append is missing");
+    }
+    Ok(())
+}
+
 /// The contract of a task store. See the [module docs](self).
 pub trait TaskStore<K> {
-    /// Stores a new task.
+    /// Stores a new task with the first event of its log (what
+    /// [`Task::create`] returns).
     ///
     /// # Errors
     ///
-    /// [`StoreError::Duplicate`] if its id is stored already.
-    fn insert(&self, task: Task<K>) -> Result<(), StoreError>;
+    /// [`StoreError::Duplicate`] if its id is stored already;
+    /// [`StoreError::Refused`] if `created` is not the task's creation at
+    /// its version.
+    fn insert(&self, task: Task<K>, created: Event<K>) -> Result<(), StoreError>;
 
-    /// The task `id`, if it exists and `scope` sees it.
+    /// The task `id`, if it exists and `scope` sees it. Costs the same
+    /// whatever the length of its log.
     ///
     /// # Errors
     ///
     /// [`StoreError::Backend`] only.
     fn get(&self, scope: &Scope, id: TaskId) -> Result<Option<Task<K>>, StoreError>;
 
-    /// Replaces the stored task with `task` if the stored version is
-    /// `expected` (the version the caller read before applying commands).
+    /// Up to `limit` events of the log of task `id`, oldest first, from
+    /// the first whose version is greater than `after` (0 for the start of
+    /// the log): a page of the audit trail, and what
+    /// [`Task::replay`] folds.
     ///
     /// # Errors
     ///
-    /// [`StoreError::Conflict`] with the version found, or
-    /// [`StoreError::NotFound`].
-    fn save(&self, task: &Task<K>, expected: u64) -> Result<(), StoreError>;
+    /// [`StoreError::NotFound`] when the task does not exist or `scope`
+    /// does not see it.
+    fn log(
+        &self,
+        scope: &Scope,
+        id: TaskId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event<K>>, StoreError>;
+
+    /// Replaces the stored task with `task` and appends `events` to its
+    /// log, atomically, if the stored version is `expected` (the version
+    /// the caller read before applying commands). `events` are those the
+    /// commands returned, in order (none for heartbeats).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Conflict`] with the version found;
+    /// [`StoreError::NotFound`]; [`StoreError::Refused`] when `task` is
+    /// not newer than `expected`, its events do not follow the log up to
+    /// its version, or it changes what never changes (owner, kind,
+    /// resource, creation).
+    fn save(&self, task: &Task<K>, expected: u64, events: &[Event<K>]) -> Result<(), StoreError>;
 
     /// The tasks `scope` sees that match `filter`, in id order, one page.
     ///
@@ -289,7 +406,8 @@ pub trait TaskStore<K> {
     /// Starts up to `limit` pending tasks that are due at `now` (a
     /// `todo_at` that has come, or none), oldest due first, each under a
     /// lease until `lease_until`, skipping those a blocking task keeps
-    /// waiting. Each is saved started before it is returned.
+    /// waiting. Each is saved started, its start logged, before it is
+    /// returned.
     ///
     /// # Errors
     ///

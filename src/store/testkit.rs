@@ -10,7 +10,9 @@
 //!
 //! [`check_store`] builds fresh stores with the caller's constructor and
 //! checks, on tasks of [`NamedKind`]: every field round-trips through
-//! insert and get; duplicates are refused; saves compare and swap; a
+//! insert, saves and get, and the log a store keeps holds every event
+//! saved and rebuilds the record; duplicates are refused; saves compare
+//! and swap; a
 //! customer's scope sees only its own tasks; listings keep id order and
 //! page without gaps or repeats; every filter narrows as documented;
 //! claims take due tasks oldest first, start them, never hand one task to
@@ -27,7 +29,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use super::{Filter, PageRequest, Scope, StoreError, TaskStore};
 use crate::actor::{Actor, Owner};
 use crate::argument::ArgumentSpec;
-use crate::command::{Command, NewTask, Outcome, ResourceRef};
+use crate::command::{Command, Event, NewTask, Outcome, ResourceRef};
 use crate::failure::Failure;
 use crate::id::{IdGenerator, TaskId};
 use crate::rules::{NamedKind, Rules};
@@ -84,6 +86,37 @@ fn t0() -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }
 
+/// A new task and its creation event, to insert.
+type Fresh = (Task<NamedKind>, Event<NamedKind>);
+
+/// Inserts a new task, keeping a copy.
+fn insert<S: TaskStore<NamedKind>>(
+    store: &S,
+    (task, created): &Fresh,
+    check: &'static str,
+) -> Result<Task<NamedKind>, ConformanceError> {
+    store
+        .insert(task.clone(), created.clone())
+        .map_err(failed(check))?;
+    Ok(task.clone())
+}
+
+/// Applies `command` to `task` and saves it with its event.
+fn apply_saved<S: TaskStore<NamedKind>>(
+    store: &S,
+    task: &mut Task<NamedKind>,
+    command: Command<NamedKind>,
+    actor: Actor,
+    now: DateTime<Utc>,
+    check: &'static str,
+) -> Result<(), ConformanceError> {
+    let version = task.version();
+    let event = task.apply(command, actor, now).map_err(failed(check))?;
+    store
+        .save(task, version, event.as_slice())
+        .map_err(failed(check))
+}
+
 struct Maker {
     ids: IdGenerator,
     clock: i64,
@@ -98,8 +131,8 @@ impl Maker {
     }
 
     /// A new pending task that blocks other changes on `resource`.
-    fn blocking_task(&mut self, resource: &str) -> Result<Task<NamedKind>, ConformanceError> {
-        let task = self.task("ZonePublish", "acme", resource)?;
+    fn blocking_task(&mut self, resource: &str) -> Result<Fresh, ConformanceError> {
+        let (task, _) = self.task("ZonePublish", "acme", resource)?;
         let new = NewTask::new(
             task.id(),
             task.kind().clone(),
@@ -111,12 +144,7 @@ impl Maker {
     }
 
     /// A new pending task, created one second after the previous one.
-    fn task(
-        &mut self,
-        kind: &str,
-        owner: &str,
-        resource: &str,
-    ) -> Result<Task<NamedKind>, ConformanceError> {
+    fn task(&mut self, kind: &str, owner: &str, resource: &str) -> Result<Fresh, ConformanceError> {
         self.clock += 1;
         let at = t0() + Duration::seconds(self.clock);
         let new = NewTask::new(
@@ -151,8 +179,13 @@ where
     Ok(())
 }
 
-/// A task with every kind of field filled in, still pending.
-fn rich_task(maker: &mut Maker) -> Result<Task<NamedKind>, ConformanceError> {
+/// A task with every kind of field filled in, still pending, made
+/// through `store` (inserted, then each command saved with its event).
+fn rich_task<S: TaskStore<NamedKind>>(
+    store: &S,
+    maker: &mut Maker,
+) -> Result<Task<NamedKind>, ConformanceError> {
+    const CHECK: &str = "round trip of every field";
     maker.clock += 1;
     let at = t0() + Duration::seconds(maker.clock);
     let kind = NamedKind::with_rules("DomainCreate", Rules::new().blocking(true))
@@ -171,51 +204,117 @@ fn rich_task(maker: &mut Maker) -> Result<Task<NamedKind>, ConformanceError> {
     .also_on(ResourceRef::new("contact", "c-1"))
     .child_of(maker.ids.next_id(at))
     .todo_at(at + Duration::minutes(1));
-    let mut task =
+    let fresh =
         Task::create(new, Actor::customer("alice"), at).map_err(failed("make a rich task"))?;
+    let mut task = insert(store, &fresh, CHECK)?;
     let now = at + Duration::minutes(2);
-    let run = task
-        .start(now + Duration::minutes(5), Some("w".into()), now)
-        .map_err(failed("start"))?;
-    let token = run.token();
-    let subtask = |id, change| Command::Subtask { token, id, change };
-    for command in [
-        subtask(0, SubtaskChange::Start),
-        subtask(0, SubtaskChange::Succeed),
-        subtask(1, SubtaskChange::Start),
+    let claimed = store
+        .claim_due(now, 1, now + Duration::minutes(5), Some("w"))
+        .map_err(failed(CHECK))?;
+    let claim = claimed
+        .into_iter()
+        .find(|claim| claim.task.id() == task.id())
+        .ok_or_else(|| failed(CHECK)("the rich task was not claimed"))?;
+    let run = claim.run;
+    task = claim.task;
+    for (id, change) in [
+        (0, SubtaskChange::Start),
+        (0, SubtaskChange::Succeed),
+        (1, SubtaskChange::Start),
     ] {
-        task.apply(command, Actor::System, now)
+        let version = task.version();
+        let event = run
+            .subtask(&mut task, id, change, now)
             .map_err(failed("move a subtask"))?;
+        store
+            .save(&task, version, &[event])
+            .map_err(failed(CHECK))?;
     }
+    let version = task.version();
+    run.heartbeat(
+        &mut task,
+        now + Duration::minutes(6),
+        Some("halfway".into()),
+        now,
+    )
+    .map_err(failed("heartbeat"))?;
+    store.save(&task, version, &[]).map_err(failed(CHECK))?;
+    let version = task.version();
     let failure = Failure::customer("AFNIC", "justify", now).flag("legitimacyAfnic");
-    run.fail(&mut task, failure, now).map_err(failed("fail"))?;
-    task.apply(
+    let event = run.fail(&mut task, failure, now).map_err(failed("fail"))?;
+    store
+        .save(&task, version, &[event])
+        .map_err(failed(CHECK))?;
+    apply_saved(
+        store,
+        &mut task,
         Command::set_argument("legitimacyAfnic", "tourist office"),
         Actor::customer("alice"),
         now,
-    )
-    .map_err(failed("correct"))?;
-    task.apply(Command::relaunch(), Actor::customer("alice"), now)
-        .map_err(failed("relaunch"))?;
+        CHECK,
+    )?;
+    apply_saved(
+        store,
+        &mut task,
+        Command::relaunch(),
+        Actor::customer("alice"),
+        now,
+        CHECK,
+    )?;
     Ok(task)
 }
 
 fn round_trip<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
     const CHECK: &str = "round trip of every field";
     let mut maker = Maker::new();
-    let task = rich_task(&mut maker)?;
-    store.insert(task.clone()).map_err(failed(CHECK))?;
+    let task = rich_task(store, &mut maker)?;
     let read = store.get(&Scope::Staff, task.id()).map_err(failed(CHECK))?;
     ensure(read.as_ref() == Some(&task), CHECK, || {
         format!("stored {task:?}, read {read:?}")
     })?;
-    let again = store.insert(task.clone());
+    // The log: every event appended, in order, and it rebuilds the record.
+    let log = store
+        .log(&Scope::Staff, task.id(), 0, 1_000)
+        .map_err(failed("the log"))?;
+    task.check_log(&log)
+        .map_err(failed("the log rebuilds the record"))?;
+    let tail = store
+        .log(&Scope::Staff, task.id(), 3, 2)
+        .map_err(failed("the log"))?;
+    let versions: Vec<u64> = tail.iter().map(|event| event.version).collect();
+    let want: Vec<u64> = log
+        .iter()
+        .map(|event| event.version)
+        .filter(|v| *v > 3)
+        .take(2)
+        .collect();
+    ensure(versions == want, "a page of the log", || {
+        format!("after 3, 2 events: {versions:?}, want {want:?}")
+    })?;
+    let hidden = store.log(&Scope::Owner(Owner::new("mallory")), task.id(), 0, 10);
     ensure(
-        again == Err(StoreError::Duplicate { id: task.id() }),
-        "duplicate insert refused",
-        || format!("{again:?}"),
+        hidden == Err(StoreError::NotFound { id: task.id() }),
+        "the log is scoped",
+        || format!("mallory read alice's log: {hidden:?}"),
     )?;
-    let missing = maker.task("DomainCreate", "alice", "missing.fr")?;
+    let (again, created) = Task::create(
+        NewTask::new(
+            task.id(),
+            task.kind().clone(),
+            task.owner().clone(),
+            task.resource().clone(),
+        ),
+        Actor::System,
+        task.created_at(),
+    )
+    .map_err(failed(CHECK))?;
+    let duplicate = store.insert(again, created);
+    ensure(
+        duplicate == Err(StoreError::Duplicate { id: task.id() }),
+        "duplicate insert refused",
+        || format!("{duplicate:?}"),
+    )?;
+    let (missing, _) = maker.task("DomainCreate", "alice", "missing.fr")?;
     let read = store
         .get(&Scope::Staff, missing.id())
         .map_err(failed(CHECK))?;
@@ -227,11 +326,14 @@ fn round_trip<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError
 fn compare_and_swap<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
     const CHECK: &str = "compare-and-swap";
     let mut maker = Maker::new();
-    let task = maker.task("DomainCreate", "alice", "cas.fr")?;
-    store.insert(task.clone()).map_err(failed(CHECK))?;
+    let task = insert(
+        store,
+        &maker.task("DomainCreate", "alice", "cas.fr")?,
+        CHECK,
+    )?;
     let now = t0() + Duration::hours(1);
     let mut first = task.clone();
-    first
+    let cancelled = first
         .apply(
             Command::Cancel {
                 reason: Some("first".into()),
@@ -241,12 +343,18 @@ fn compare_and_swap<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conformanc
         )
         .map_err(failed(CHECK))?;
     let mut second = task.clone();
-    second
-        .apply(Command::Accelerate, Actor::customer("alice"), now)
-        .map_err(|e| e.to_string())
-        .ok();
-    store.save(&first, task.version()).map_err(failed(CHECK))?;
-    let late = store.save(&second, task.version());
+    let accelerated = second
+        .apply(
+            Command::set_argument("nothing", "declared"),
+            Actor::customer("alice"),
+            now,
+        )
+        .ok()
+        .flatten();
+    store
+        .save(&first, task.version(), cancelled.as_slice())
+        .map_err(failed(CHECK))?;
+    let late = store.save(&second, task.version(), accelerated.as_slice());
     ensure(
         late == Err(StoreError::Conflict {
             id: task.id(),
@@ -260,8 +368,8 @@ fn compare_and_swap<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conformanc
     ensure(read.as_ref() == Some(&first), CHECK, || {
         "the first save was lost".into()
     })?;
-    let unknown = maker.task("DomainCreate", "alice", "nowhere.fr")?;
-    let saved = store.save(&unknown, 1);
+    let (unknown, _) = maker.task("DomainCreate", "alice", "nowhere.fr")?;
+    let saved = store.save(&unknown, 1, &[]);
     ensure(
         saved == Err(StoreError::NotFound { id: unknown.id() }),
         "save of an unknown task",
@@ -272,10 +380,8 @@ fn compare_and_swap<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conformanc
 fn scoping<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
     const CHECK: &str = "tenant scoping";
     let mut maker = Maker::new();
-    let alices = maker.task("DomainCreate", "alice", "a.fr")?;
-    let bobs = maker.task("DomainCreate", "bob", "b.fr")?;
-    store.insert(alices.clone()).map_err(failed(CHECK))?;
-    store.insert(bobs.clone()).map_err(failed(CHECK))?;
+    let alices = insert(store, &maker.task("DomainCreate", "alice", "a.fr")?, CHECK)?;
+    let bobs = insert(store, &maker.task("DomainCreate", "bob", "b.fr")?, CHECK)?;
     let alice = Scope::Owner(Owner::new("alice"));
     let read = store.get(&alice, bobs.id()).map_err(failed(CHECK))?;
     ensure(read.is_none(), CHECK, || {
@@ -307,11 +413,10 @@ fn ids_of<K>(tasks: &[Task<K>]) -> Vec<TaskId> {
 fn paging_and_filters<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
     const CHECK: &str = "paging and filters";
     let mut maker = Maker::new();
-    let parent = maker.task("Parent", "alice", "parent.fr")?;
-    store.insert(parent.clone()).map_err(failed(CHECK))?;
+    let parent = insert(store, &maker.task("Parent", "alice", "parent.fr")?, CHECK)?;
     let mut all = vec![parent.clone()];
     for i in 0..25 {
-        let mut task = maker.task(
+        let mut fresh = maker.task(
             if i % 2 == 0 {
                 "DomainCreate"
             } else {
@@ -321,6 +426,7 @@ fn paging_and_filters<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conforma
             if i % 5 == 0 { "five.fr" } else { "other.fr" },
         )?;
         if i % 4 == 0 {
+            let task = &fresh.0;
             let new = NewTask::new(
                 task.id(),
                 task.kind().clone(),
@@ -328,17 +434,20 @@ fn paging_and_filters<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conforma
                 task.resource().clone(),
             )
             .child_of(parent.id());
-            task = Task::create(new, Actor::System, task.created_at()).map_err(failed(CHECK))?;
+            fresh = Task::create(new, Actor::System, task.created_at()).map_err(failed(CHECK))?;
         }
+        let mut task = insert(store, &fresh, CHECK)?;
         if i % 7 == 0 {
-            task.apply(
+            let at = task.created_at();
+            apply_saved(
+                store,
+                &mut task,
                 Command::Cancel { reason: None },
                 Actor::System,
-                task.created_at(),
-            )
-            .map_err(failed(CHECK))?;
+                at,
+                CHECK,
+            )?;
         }
-        store.insert(task.clone()).map_err(failed(CHECK))?;
         all.push(task);
     }
     // Paging: every task once, in id order.
@@ -406,7 +515,7 @@ fn claims<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
     const CHECK: &str = "claims of due tasks";
     let mut maker = Maker::new();
     let now = t0() + Duration::hours(1);
-    let mut later = maker.task("DomainCreate", "alice", "later.fr")?;
+    let (later, _) = maker.task("DomainCreate", "alice", "later.fr")?;
     let new = NewTask::new(
         later.id(),
         later.kind().clone(),
@@ -414,12 +523,13 @@ fn claims<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
         later.resource().clone(),
     )
     .todo_at(now + Duration::hours(1));
-    later = Task::create(new, Actor::System, later.created_at()).map_err(failed(CHECK))?;
+    let later = Task::create(new, Actor::System, later.created_at()).map_err(failed(CHECK))?;
     let first = maker.task("DomainCreate", "alice", "first.fr")?;
     let second = maker.task("DomainCreate", "alice", "second.fr")?;
-    for task in [later.clone(), second.clone(), first.clone()] {
-        store.insert(task).map_err(failed(CHECK))?;
+    for fresh in [&later, &second, &first] {
+        insert(store, fresh, CHECK)?;
     }
+    let (first, second) = (first.0, second.0);
     let claimed = store
         .claim_due(now, 10, now + Duration::minutes(5), Some("w1"))
         .map_err(failed(CHECK))?;
@@ -438,10 +548,20 @@ fn claims<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
             "a claim was not saved".into()
         })?;
         ensure(
-            claim.task.lease().map(|l| l.token) == Some(claim.run.token()),
+            claim
+                .task
+                .lease()
+                .is_some_and(|lease| lease.is_held_by(claim.run.token())),
             CHECK,
             || "the run's token is not the stored lease's".into(),
         )?;
+        let log = store
+            .log(&Scope::Staff, claim.task.id(), 0, 10)
+            .map_err(failed(CHECK))?;
+        claim
+            .task
+            .check_log(&log)
+            .map_err(failed("a claim logs its start"))?;
     }
     let again = store
         .claim_due(now, 10, now + Duration::minutes(5), Some("w2"))
@@ -456,9 +576,12 @@ fn concurrent_claims<S: TaskStore<NamedKind> + Sync>(store: &S) -> Result<(), Co
     let mut maker = Maker::new();
     let mut ids = BTreeSet::new();
     for i in 0..200 {
-        let task = maker.task("DomainCreate", "alice", &format!("d{i}.fr"))?;
+        let task = insert(
+            store,
+            &maker.task("DomainCreate", "alice", &format!("d{i}.fr"))?,
+            CHECK,
+        )?;
         ids.insert(task.id());
-        store.insert(task).map_err(failed(CHECK))?;
     }
     let now = t0() + Duration::hours(1);
     let results: Vec<Result<Vec<TaskId>, StoreError>> = std::thread::scope(|scope| {
@@ -506,15 +629,15 @@ fn blocking<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> 
     let blocker = maker.blocking_task("zone.com")?;
     let other = maker.task("RecordUpdate", "acme", "zone.com")?;
     let elsewhere = maker.task("RecordUpdate", "acme", "other.com")?;
-    store.insert(blocker.clone()).map_err(failed(CHECK))?;
+    insert(store, &blocker, CHECK)?;
     let first = store
         .claim_due(now, 1, lease, None)
         .map_err(failed(CHECK))?;
     ensure(first.len() == 1, CHECK, || {
         "the blocking task was not claimed".into()
     })?;
-    store.insert(other.clone()).map_err(failed(CHECK))?;
-    store.insert(elsewhere.clone()).map_err(failed(CHECK))?;
+    let other = insert(store, &other, CHECK)?;
+    let elsewhere = insert(store, &elsewhere, CHECK)?;
     let next = store
         .claim_due(now, 10, lease, None)
         .map_err(failed(CHECK))?;
@@ -526,11 +649,13 @@ fn blocking<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> 
     for claim in first {
         let mut task = claim.task;
         let version = task.version();
-        claim
+        let event = claim
             .run
             .complete(&mut task, Outcome::new(), now)
-            .map_err(|refused| failed(CHECK)(refused.rejection))?;
-        store.save(&task, version).map_err(failed(CHECK))?;
+            .map_err(failed(CHECK))?;
+        store
+            .save(&task, version, &[event])
+            .map_err(failed(CHECK))?;
     }
     let last = store
         .claim_due(now, 10, lease, None)
@@ -541,7 +666,7 @@ fn blocking<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> 
     })?;
     // And a new blocking task waits for the one in progress.
     let late_blocker = maker.blocking_task("zone.com")?;
-    store.insert(late_blocker).map_err(failed(CHECK))?;
+    insert(store, &late_blocker, CHECK)?;
     let waiting = store
         .claim_due(now, 10, lease, None)
         .map_err(failed(CHECK))?;
@@ -554,13 +679,16 @@ fn expiry_and_retries<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conforma
     const CHECK: &str = "expired leases and due retries";
     let mut maker = Maker::new();
     let now = t0() + Duration::hours(1);
-    let short = maker.task("DomainCreate", "alice", "short.fr")?;
+    let short = insert(
+        store,
+        &maker.task("DomainCreate", "alice", "short.fr")?,
+        CHECK,
+    )?;
     let long = maker.task("DomainCreate", "alice", "long.fr")?;
-    store.insert(short.clone()).map_err(failed(CHECK))?;
     store
         .claim_due(now, 1, now + Duration::minutes(1), None)
         .map_err(failed(CHECK))?;
-    store.insert(long.clone()).map_err(failed(CHECK))?;
+    insert(store, &long, CHECK)?;
     let claimed = store
         .claim_due(now, 1, now + Duration::hours(1), None)
         .map_err(failed(CHECK))?;
@@ -573,15 +701,17 @@ fn expiry_and_retries<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conforma
     for claim in claimed {
         let mut task = claim.task;
         let version = task.version();
-        claim
+        let event = claim
             .run
             .fail(
                 &mut task,
                 Failure::provider("DOWN", "registry down", later),
                 later,
             )
-            .map_err(|refused| failed(CHECK)(refused.rejection))?;
-        store.save(&task, version).map_err(failed(CHECK))?;
+            .map_err(failed(CHECK))?;
+        store
+            .save(&task, version, &[event])
+            .map_err(failed(CHECK))?;
         let at = task.next_retry_at().unwrap_or(later);
         let early = store
             .retry_due(at - Duration::seconds(1), 10)

@@ -70,10 +70,11 @@ fn apply_and_save<K: TaskKind, S: TaskStore<K> + ?Sized>(
     let id: TaskId = task.id();
     for _ in 0..CAS_ATTEMPTS {
         let expected = task.version();
-        if let Err(rejection) = task.apply(command.clone(), actor.clone(), now) {
-            return Ok(Err(rejection));
-        }
-        match store.save(&task, expected) {
+        let event = match task.apply(command.clone(), actor.clone(), now) {
+            Ok(event) => event,
+            Err(rejection) => return Ok(Err(rejection)),
+        };
+        match store.save(&task, expected, event.as_slice()) {
             Ok(()) => return Ok(Ok(task)),
             Err(StoreError::Conflict { .. }) => {
                 report.conflicts += 1;
@@ -153,6 +154,7 @@ where
             Handled::Wait { until, reason } => Command::Wait {
                 token,
                 until,
+                check_at: None,
                 reason,
             },
             Handled::Heartbeat {
@@ -162,6 +164,7 @@ where
                 token,
                 lease_until,
                 progress,
+                check_at: None,
             },
         };
         match apply_and_save(store, claimed.task, &command, &system, now, &mut report)? {

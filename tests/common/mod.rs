@@ -9,8 +9,8 @@ use proptest::prelude::*;
 
 use taskstate::strategies;
 use taskstate::{
-    Actor, ArgumentSpec, ArgumentType, Command, Failure, IdGenerator, NamedKind, NewTask, Owner,
-    ResourceRef, Task,
+    Actor, ArgumentSpec, ArgumentType, Command, Event, Failure, IdGenerator, NamedKind, NewTask,
+    Owner, Rejection, ResourceRef, Task,
 };
 
 /// The proptest settings of a suite: `default` cases, or as many as the
@@ -43,15 +43,62 @@ pub fn bob() -> Actor {
     Actor::operator("bob")
 }
 
-/// A pending task of `kind` owned by alice, created at `t(0)`.
-pub fn task_of(kind: NamedKind) -> Task<NamedKind> {
+/// A task with its log, as a store keeps them: what tests that read the
+/// log or replay it use.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Logged {
+    /// The record.
+    pub task: Task<NamedKind>,
+    /// Its log, creation first.
+    pub log: Vec<Event<NamedKind>>,
+}
+
+impl Logged {
+    /// A new task and its log.
+    pub fn new((task, created): (Task<NamedKind>, Event<NamedKind>)) -> Self {
+        Logged {
+            task,
+            log: vec![created],
+        }
+    }
+
+    /// Applies a command, appending its event (if any) to the log.
+    pub fn apply(
+        &mut self,
+        command: Command<NamedKind>,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<&Event<NamedKind>>, Rejection> {
+        match self.task.apply(command, actor, now)? {
+            Some(event) => {
+                self.log.push(event);
+                Ok(self.log.last())
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Records an event a run handle returned.
+    pub fn push(&mut self, event: Event<NamedKind>) {
+        self.log.push(event);
+    }
+}
+
+/// A pending task of `kind` owned by alice, created at `t(0)`, with its
+/// log.
+pub fn logged_of(kind: NamedKind) -> Logged {
     let new = NewTask::new(
         IdGenerator::seeded(1).next_id(t(0)),
         kind,
         Owner::new("alice"),
         ResourceRef::new("domain", "example.fr"),
     );
-    Task::create(new, alice(), t(0)).unwrap()
+    Logged::new(Task::create(new, alice(), t(0)).unwrap())
+}
+
+/// A pending task of `kind` owned by alice, created at `t(0)`.
+pub fn task_of(kind: NamedKind) -> Task<NamedKind> {
+    logged_of(kind).task
 }
 
 /// A pending DomainCreate with the standard rules.
@@ -82,7 +129,7 @@ pub fn reject(
     let before = task.clone();
     let rejection = task
         .apply(command.clone(), actor.clone(), now)
-        .map(|event| event.version)
+        .map(|event| event.map(|e| e.version))
         .expect_err("command should have been rejected");
     assert_eq!(*task, before, "a rejected command changed the task");
     rejection
@@ -109,11 +156,11 @@ pub fn specs() -> Vec<ArgumentSpec> {
 
 /// A random starting task: a DomainCreate of random rules with the
 /// [`specs`], from the crate's generators (valid values for the required
-/// arguments, random subtasks, maybe scheduled for later).
-pub fn start_task() -> impl Strategy<Value = Task<NamedKind>> {
+/// arguments, random subtasks, maybe scheduled for later), with its log.
+pub fn start_task() -> impl Strategy<Value = Logged> {
     strategies::rules().prop_flat_map(|rules| {
         let mut kind = NamedKind::with_rules("DomainCreate", rules);
         kind.arguments = specs();
-        strategies::task_of(vec![kind])
+        strategies::task_of(vec![kind]).prop_map(Logged::new)
     })
 }

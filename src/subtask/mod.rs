@@ -26,9 +26,9 @@
 //!
 //! When a failed task is relaunched or retried, or a stalled one requeued,
 //! its failed, cancelled and interrupted (running) subtasks go back to
-//! pending, without their errors (the history keeps them); succeeded,
+//! pending, without their errors (the log keeps them); succeeded,
 //! skipped and not-applicable ones keep their status and times. This one
-//! step visits every subtask, once per new run.
+//! step visits only those subtasks, once per new run.
 //!
 //! # Example
 //!
@@ -48,11 +48,18 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
 use crate::failure::Failure;
 use crate::status::Status;
 
+mod shared;
+use shared::SharedVec;
+
 /// The status of a subtask.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum SubtaskStatus {
     /// Not started yet.
@@ -138,6 +145,7 @@ impl FromStr for SubtaskStatus {
 
 /// What an executor does to a subtask.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum SubtaskChange {
     /// Start working on it.
@@ -157,6 +165,12 @@ pub enum SubtaskChange {
     Cancel,
 }
 
+crate::strict::strict_tagged!(
+    SubtaskChange,
+    "change",
+    ["start", "succeed", "skip", "mark_not_applicable", "cancel"]
+);
+
 impl SubtaskChange {
     /// The change's name in the subtask table.
     pub const fn action(&self) -> SubtaskAction {
@@ -173,6 +187,7 @@ impl SubtaskChange {
 
 /// The name of a [`SubtaskChange`], the key of the subtask table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum SubtaskAction {
     /// See [`SubtaskChange::Start`].
@@ -235,12 +250,13 @@ pub fn subtask_target(status: SubtaskStatus, action: SubtaskAction) -> Option<Su
 }
 
 /// The index of a subtask within its task: its position in
-/// [`Subtasks::all`], given in order of declaration.
+/// [`Subtasks::iter`], given in order of declaration.
 pub type SubtaskId = u32;
 
 /// The declaration of a subtask, as a task is created with it or an
 /// executor adds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewSubtask {
     /// A stable name (`HostVibValidationAction`).
     pub name: String,
@@ -281,6 +297,7 @@ impl NewSubtask {
 
 /// A subtask of a task.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Subtask {
     /// Its index in the task.
     pub id: SubtaskId,
@@ -378,6 +395,7 @@ pub const fn subtask_status_of(status: Status) -> SubtaskStatus {
 
 /// How a kind folds its subtasks into the task's outcome.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum AggregatePolicy {
     /// The first failed (or cancelled) required subtask fails the task; no
@@ -391,6 +409,7 @@ pub enum AggregatePolicy {
 
 /// What the subtasks say of the task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum Aggregate {
     /// No subtask has started.
@@ -443,8 +462,9 @@ pub fn aggregate(policy: AggregatePolicy, tally: &Tally) -> Aggregate {
 /// A task's progress, in the three shapes the seeds use: steps done of a
 /// total (Dyn's `step_count`/`total_steps`), a percentage with the current
 /// step and an expected finish (OVHcloud), and, through
-/// [`Subtasks::all`], the subtask tree (VMware).
+/// [`Subtasks::iter`], the subtask tree (VMware).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Progress {
     /// Steps done.
     pub step_count: u32,
@@ -470,25 +490,46 @@ impl Progress {
     }
 }
 
+/// A subtask with what its parent's aggregation reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Node {
+    subtask: Subtask,
+    /// How many of its required children are not satisfied.
+    open_children: u32,
+}
+
 /// A task's subtasks, with their tallies kept current.
+///
+/// Copies share their subtasks: a copy of a task (what a store hands out)
+/// costs the same with ten subtasks or ten thousand, and a subtask's
+/// change copies only that subtask and a few tree nodes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Subtasks {
-    nodes: Vec<Subtask>,
+    nodes: SharedVec<Node>,
     tally: Tally,
-    /// For each subtask, how many of its required children are not
-    /// satisfied.
-    open_children: Vec<u32>,
+    /// The subtasks a new run puts back to pending (running, failed or
+    /// cancelled ones), so that a requeue visits only them.
+    unfinished: Arc<BTreeSet<SubtaskId>>,
+}
+
+/// Whether a subtask in `status` goes back to pending when a new run
+/// starts.
+const fn is_unfinished(status: SubtaskStatus) -> bool {
+    matches!(
+        status,
+        SubtaskStatus::Running | SubtaskStatus::Failed | SubtaskStatus::Cancelled
+    )
 }
 
 impl Subtasks {
     /// Every subtask, in order of declaration (their ids).
-    pub fn all(&self) -> &[Subtask] {
-        &self.nodes
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Subtask> + '_ {
+        self.nodes.iter().map(|node| &node.subtask)
     }
 
     /// The subtask `id`.
     pub fn get(&self, id: SubtaskId) -> Option<&Subtask> {
-        self.nodes.get(id as usize)
+        self.nodes.get(id as usize).map(|node| &node.subtask)
     }
 
     /// The number of subtasks.
@@ -498,7 +539,7 @@ impl Subtasks {
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.nodes.len() == 0
     }
 
     /// The counts by status.
@@ -512,20 +553,18 @@ impl Subtasks {
     }
 
     /// The running subtask started last (the latest start time, then the
-    /// highest id): the current step. This one answer scans the
-    /// subtasks; updates and [`aggregate`](Subtasks::aggregate) do not.
+    /// highest id): the current step. Visits only the unfinished ones.
     pub fn current(&self) -> Option<&Subtask> {
-        self.nodes
+        self.unfinished
             .iter()
+            .filter_map(|id| self.get(*id))
             .filter(|subtask| subtask.status == SubtaskStatus::Running)
             .max_by_key(|subtask| (subtask.started_at, subtask.id))
     }
 
     /// The subtasks nested directly under `parent` (`None`: the top level).
     pub fn children(&self, parent: Option<SubtaskId>) -> impl Iterator<Item = &Subtask> {
-        self.nodes
-            .iter()
-            .filter(move |subtask| subtask.parent == parent)
+        self.iter().filter(move |subtask| subtask.parent == parent)
     }
 
     /// How many required subtasks, at every level, are not satisfied.
@@ -540,41 +579,55 @@ impl Subtasks {
 
     /// How many required children of subtask `id` are not satisfied.
     pub fn unsatisfied_children(&self, id: SubtaskId) -> u32 {
-        self.open_children.get(id as usize).copied().unwrap_or(0)
+        self.nodes
+            .get(id as usize)
+            .map_or(0, |node| node.open_children)
     }
 
-    /// Rebuilds the tallies of subtasks read from storage.
-    pub(crate) fn from_nodes(nodes: Vec<Subtask>) -> Subtasks {
-        let mut tally = Tally::default();
-        let mut open_children = vec![0u32; nodes.len()];
-        for node in &nodes {
-            tally.add(node.status, node.optional);
-            if !node.optional
-                && !node.status.is_satisfied()
-                && let Some(open) = node.parent.and_then(|p| open_children.get_mut(p as usize))
-            {
-                *open = open.saturating_add(1);
+    /// Rebuilds the tallies of subtasks read from storage, checking that
+    /// each id is its position and each parent is declared before it.
+    fn from_stored(stored: Vec<Subtask>) -> Result<Subtasks, String> {
+        let mut subtasks = Subtasks::default();
+        for subtask in stored {
+            let position = subtasks.len();
+            if subtask.id as usize != position {
+                return Err(format!(
+                    "subtask {} is stored at position {position}",
+                    subtask.id
+                ));
             }
+            if subtask.parent.is_some_and(|parent| parent >= subtask.id) {
+                return Err(format!(
+                    "subtask {} names a parent not declared before it",
+                    subtask.id
+                ));
+            }
+            subtasks.add(subtask);
         }
-        Subtasks {
-            nodes,
-            tally,
-            open_children,
+        Ok(subtasks)
+    }
+
+    /// Appends a subtask, counting it in the tallies.
+    fn add(&mut self, subtask: Subtask) {
+        self.tally.add(subtask.status, subtask.optional);
+        if !subtask.optional
+            && !subtask.status.is_satisfied()
+            && let Some(parent) = subtask.parent.and_then(|p| self.nodes.get_mut(p as usize))
+        {
+            parent.open_children = parent.open_children.saturating_add(1);
         }
+        if is_unfinished(subtask.status) {
+            Arc::make_mut(&mut self.unfinished).insert(subtask.id);
+        }
+        self.nodes.push(Node {
+            subtask,
+            open_children: 0,
+        });
     }
 
     pub(crate) fn push(&mut self, new: &NewSubtask, at: DateTime<Utc>) {
         let id = SubtaskId::try_from(self.nodes.len()).unwrap_or(SubtaskId::MAX);
-        self.tally.add(SubtaskStatus::Pending, new.optional);
-        self.open_children.push(0);
-        if !new.optional
-            && let Some(open) = new
-                .parent
-                .and_then(|p| self.open_children.get_mut(p as usize))
-        {
-            *open = open.saturating_add(1);
-        }
-        self.nodes.push(Subtask {
+        self.add(Subtask {
             id,
             name: new.name.clone(),
             description: new.description.clone(),
@@ -588,7 +641,7 @@ impl Subtasks {
         });
     }
 
-    /// Moves subtask `id` to `to`; O(1).
+    /// Moves subtask `id` to `to`, copying only what it changes.
     pub(crate) fn set(
         &mut self,
         id: SubtaskId,
@@ -599,54 +652,67 @@ impl Subtasks {
         let Some(node) = self.nodes.get(id as usize) else {
             return;
         };
-        let (from, optional, parent) = (node.status, node.optional, node.parent);
+        let subtask = &node.subtask;
+        let (from, optional, parent) = (subtask.status, subtask.optional, subtask.parent);
         self.tally.remove(from, optional);
         self.tally.add(to, optional);
         if !optional
             && from.is_satisfied() != to.is_satisfied()
-            && let Some(open) = parent.and_then(|p| self.open_children.get_mut(p as usize))
+            && let Some(parent) = parent.and_then(|p| self.nodes.get_mut(p as usize))
         {
-            *open = if to.is_satisfied() {
-                open.saturating_sub(1)
+            parent.open_children = if to.is_satisfied() {
+                parent.open_children.saturating_sub(1)
             } else {
-                open.saturating_add(1)
+                parent.open_children.saturating_add(1)
             };
+        }
+        if is_unfinished(from) != is_unfinished(to) {
+            let unfinished = Arc::make_mut(&mut self.unfinished);
+            if is_unfinished(to) {
+                unfinished.insert(id);
+            } else {
+                unfinished.remove(&id);
+            }
         }
         let Some(node) = self.nodes.get_mut(id as usize) else {
             return;
         };
-        node.status = to;
+        let subtask = &mut node.subtask;
+        subtask.status = to;
         match change {
             SubtaskChange::Start => {
-                node.started_at = Some(at);
-                node.finished_at = None;
-                node.errors.clear();
+                subtask.started_at = Some(at);
+                subtask.finished_at = None;
+                subtask.errors.clear();
             }
             SubtaskChange::Fail { errors } => {
-                node.errors = errors.clone();
-                node.finished_at = Some(at);
+                subtask.errors.clone_from(errors);
+                subtask.finished_at = Some(at);
             }
-            _ => node.finished_at = Some(at),
+            _ => subtask.finished_at = Some(at),
         }
     }
 
     /// Puts failed, cancelled and interrupted subtasks back to pending for
-    /// the next run, keeping the satisfied ones as they are.
+    /// the next run, keeping the satisfied ones as they are. Visits only
+    /// those subtasks.
     ///
     /// Neither of these statuses is satisfied, nor is pending, so the
     /// parents' counts of unsatisfied children do not change.
     pub(crate) fn reset_unfinished(&mut self) {
-        for node in &mut self.nodes {
-            if matches!(
-                node.status,
-                SubtaskStatus::Running | SubtaskStatus::Failed | SubtaskStatus::Cancelled
-            ) {
-                self.tally.remove(node.status, node.optional);
-                self.tally.add(SubtaskStatus::Pending, node.optional);
-                node.status = SubtaskStatus::Pending;
-                node.started_at = None;
-                node.finished_at = None;
-                node.errors.clear();
+        if self.unfinished.is_empty() {
+            return;
+        }
+        let unfinished = std::mem::take(&mut self.unfinished);
+        for id in unfinished.iter() {
+            if let Some(node) = self.nodes.get_mut(*id as usize) {
+                let subtask = &mut node.subtask;
+                self.tally.remove(subtask.status, subtask.optional);
+                self.tally.add(SubtaskStatus::Pending, subtask.optional);
+                subtask.status = SubtaskStatus::Pending;
+                subtask.started_at = None;
+                subtask.finished_at = None;
+                subtask.errors.clear();
             }
         }
     }
@@ -654,13 +720,14 @@ impl Subtasks {
 
 impl Serialize for Subtasks {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.nodes.serialize(serializer)
+        serializer.collect_seq(self.iter())
     }
 }
 
 impl<'de> Deserialize<'de> for Subtasks {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Vec::<Subtask>::deserialize(deserializer).map(Subtasks::from_nodes)
+        let stored = Vec::<Subtask>::deserialize(deserializer)?;
+        Subtasks::from_stored(stored).map_err(serde::de::Error::custom)
     }
 }
 

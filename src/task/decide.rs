@@ -1,0 +1,632 @@
+//! Deciding: the only code that returns a [`Rejection`].
+//!
+//! [`Task::decide`] is the whole decision on a command: who may issue it,
+//! whether its run still holds the task, the table's row and its guards,
+//! the command's data, and what the kind's rules decide about it. Live
+//! commands, replayed events and the `can_*` questions all go through it;
+//! each guard's meaning is decided in [`Task::check_guard`] alone.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::Task;
+use crate::actor::{Actor, Role};
+use crate::argument::{self, Arguments, Problem};
+use crate::command::{Command, Effect, NewTask};
+use crate::error::{Rejection, RelaunchRefusal};
+use crate::failure::{self, FollowUp, Origin, Then};
+use crate::rules::{Rule, TaskKind};
+use crate::status::Status;
+use crate::subtask::{self, Aggregate, AggregatePolicy, NewSubtask, SubtaskChange, SubtaskId};
+use crate::table::{self, Action, Guard, Transition};
+
+/// How much of the decision to take: everything, for a live command and a
+/// strict replay; or, for a log recorded under other rules, only what
+/// does not read the kind's rules and argument specs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Scope {
+    /// Every check, and the rules' decisions.
+    Full,
+    /// The checks that read only the state and the command.
+    StateOnly,
+}
+
+/// What a question assumes beyond the record, to answer "could, once …".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Assume {
+    /// Nothing: the record as it is.
+    Nothing,
+    /// The flagged arguments are corrected by the relaunch itself.
+    Corrected,
+}
+
+/// What [`Task::decide`] concluded about an acceptable command.
+pub(super) struct Decision {
+    /// The table row it takes.
+    pub(super) row: &'static Transition,
+    /// What was decided beyond the command itself.
+    pub(super) effect: Option<Box<Effect>>,
+    /// The origin a failure is recorded with, after classification.
+    pub(super) origin: Option<Origin>,
+}
+
+impl<K: TaskKind> Task<K> {
+    /// The full decision on `command` from `actor` at `now`.
+    pub(super) fn decide(
+        &self,
+        command: &Command<K>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        scope: Scope,
+        assume: Assume,
+    ) -> Result<Decision, Rejection> {
+        let row = self.check_move(command, actor, now, scope, assume)?;
+        let mut decision = Decision {
+            row,
+            effect: None,
+            origin: None,
+        };
+        if scope == Scope::StateOnly {
+            return Ok(decision);
+        }
+        let specs = self.identity.kind.arguments();
+        match command {
+            Command::Fail { failure, .. } => {
+                // Only what the customer can correct may be flagged.
+                for key in &failure.fields {
+                    argument::check_edit(specs, key, None).or_else(|error| {
+                        match error.problem {
+                            Problem::Required => Ok(()),
+                            _ => Err(Rejection::invalid(
+                                "failure.fields",
+                                format!("{key} cannot be corrected: {}", error.problem),
+                            )),
+                        }
+                    })?;
+                }
+                let (origin, then) =
+                    failure::classify(&self.identity.kind.rules().failures, failure);
+                let counted = self.state.status.is_leased() && then != Then::RetryUncounted;
+                let follow_up = self.follow_up_of(then, counted, now);
+                decision.origin = Some(origin);
+                decision.effect = Some(Box::new(Effect::Failed { follow_up, counted }));
+            }
+            Command::SetArgument { key, value } => {
+                argument::check_edit(specs, key, value.as_ref())?;
+                decision.effect = Some(Box::new(self.replaced([key])));
+            }
+            Command::Relaunch { arguments } if !arguments.is_empty() => {
+                for (key, value) in arguments {
+                    argument::check_edit(specs, key, Some(value))?;
+                }
+                decision.effect = Some(Box::new(self.replaced(arguments.keys())));
+            }
+            _ => {}
+        }
+        Ok(decision)
+    }
+
+    /// What follows a failure classified `then`, counted or not, at `now`.
+    fn follow_up_of(&self, then: Then, counted: bool, now: DateTime<Utc>) -> FollowUp {
+        let attempts = self.state.attempts.saturating_add(u32::from(counted));
+        let retry = &self.identity.kind.rules().retry;
+        match then {
+            // Its owner asked to stop it: nothing retries it.
+            _ if self.state.cancel_requested_at.is_some() => FollowUp::Final,
+            Then::AwaitCorrection => FollowUp::AwaitCorrection,
+            Then::Final => FollowUp::Final,
+            Then::Retry if attempts >= retry.max_attempts => FollowUp::Escalated,
+            Then::Retry | Then::RetryUncounted => FollowUp::Retry {
+                at: now
+                    .checked_add_signed(retry.delay(self.identity.id, attempts))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            },
+        }
+    }
+
+    /// The effect of changing `keys`: the values they have now.
+    pub(super) fn replaced<'k>(&self, keys: impl IntoIterator<Item = &'k String>) -> Effect {
+        let previous = keys
+            .into_iter()
+            .map(|key| (key.clone(), self.state.arguments.get(key).cloned()))
+            .collect::<BTreeMap<_, _>>();
+        Effect::Replaced { previous }
+    }
+
+    /// The checks of a move: the owner, the run's token, the table, the
+    /// row's guards and the command's own data.
+    pub(super) fn check_move(
+        &self,
+        command: &Command<K>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        scope: Scope,
+        assume: Assume,
+    ) -> Result<&'static Transition, Rejection> {
+        let action = command.action();
+        if let Some(acting) = actor.owner()
+            && *acting != self.identity.owner
+        {
+            return Err(Rejection::NotOwner {
+                actor: acting.to_string(),
+                action,
+            });
+        }
+        // An old run's move is refused as stale whatever the status now
+        // is, before the table: its executor learns it lost the task.
+        if let Some(presented) = command.token() {
+            let current = self.state.lease.as_ref().map(|lease| lease.token());
+            if current != Some(presented) {
+                return Err(Rejection::StaleLease {
+                    action,
+                    presented: Some(presented),
+                    current,
+                });
+            }
+        }
+        let row = table::check(self.state.status, action, actor.role())?;
+        for guard in row.guards {
+            if scope == Scope::Full || !guard.reads_rules() {
+                self.check_guard(*guard, command, actor, now, scope, assume)?;
+            }
+        }
+        self.check_data(command, now)?;
+        Ok(row)
+    }
+
+    /// Evaluates one guard of a row. The only place guards are decided.
+    fn check_guard(
+        &self,
+        guard: Guard,
+        command: &Command<K>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        scope: Scope,
+        assume: Assume,
+    ) -> Result<(), Rejection> {
+        let state = &self.state;
+        let rules = self.identity.kind.rules();
+        let refused_by = |rule| Rejection::RefusedByRule {
+            kind: self.identity.kind.name().to_owned(),
+            rule,
+            action: command.action(),
+            status: state.status,
+            role: actor.role(),
+        };
+        match guard {
+            Guard::LeaseHolder => {
+                let current = state.lease.as_ref().map(|lease| lease.token());
+                let presented = command.token();
+                if current.is_none() || presented != current {
+                    return Err(Rejection::StaleLease {
+                        action: command.action(),
+                        presented,
+                        current,
+                    });
+                }
+            }
+            Guard::LeaseExpired => {
+                if let Some(lease) = &state.lease
+                    && !lease.is_expired(now)
+                {
+                    return Err(Rejection::LeaseActive {
+                        expires_at: lease.expires_at(),
+                    });
+                }
+            }
+            Guard::Due => {
+                if let Some(todo_at) = state.todo_at
+                    && todo_at > now
+                {
+                    return Err(Rejection::NotDue { todo_at });
+                }
+            }
+            Guard::ScheduledLater => {
+                if state.todo_at.is_none_or(|todo_at| todo_at <= now) {
+                    return Err(Rejection::AlreadyDue);
+                }
+            }
+            Guard::CancelAllowed => {
+                if !rules.cancel.allows(actor.role(), state.status) {
+                    return Err(refused_by(Rule::Cancel));
+                }
+            }
+            Guard::CancelNotRequested => {
+                if let Some(requested_at) = state.cancel_requested_at {
+                    return Err(Rejection::CancelAlreadyRequested { requested_at });
+                }
+            }
+            Guard::CancelRequested => {
+                if state.cancel_requested_at.is_none() {
+                    return Err(Rejection::CancelNotRequested);
+                }
+            }
+            Guard::AccelerateAllowed => {
+                if !rules.accelerate.contains(actor.role()) {
+                    return Err(refused_by(Rule::Accelerate));
+                }
+            }
+            Guard::EditAllowed => {
+                if !rules.edit.contains(state.status) {
+                    return Err(refused_by(Rule::Edit));
+                }
+                if state.status == Status::Failed
+                    && let Some(reason) = self.relaunch_refusal(actor.role(), None, false)
+                {
+                    return Err(Rejection::CannotCorrect { reason });
+                }
+            }
+            Guard::RelaunchAllowed => {
+                let corrections = match command {
+                    Command::Relaunch { arguments } => Some(arguments),
+                    _ => None,
+                };
+                let refusal = match assume {
+                    Assume::Nothing => self.relaunch_refusal(actor.role(), corrections, true),
+                    Assume::Corrected => self.relaunch_refusal_once_corrected(actor.role()),
+                };
+                if let Some(reason) = refusal {
+                    return Err(Rejection::CannotRelaunch { reason });
+                }
+            }
+            Guard::SubtaskMove => {
+                if let Command::Subtask { id, change, .. } = command {
+                    self.check_subtask_move(*id, change, scope)?;
+                }
+            }
+            Guard::Unleased => {
+                if let Some(presented) = command.token() {
+                    return Err(Rejection::StaleLease {
+                        action: command.action(),
+                        presented: Some(presented),
+                        current: None,
+                    });
+                }
+            }
+            Guard::CorrectionsAllowed => {
+                let corrects = match (command, assume) {
+                    (Command::Relaunch { arguments }, Assume::Nothing) => !arguments.is_empty(),
+                    (_, Assume::Corrected) => !state.to_correct.is_empty(),
+                    _ => false,
+                };
+                if corrects && !rules.edit.contains(state.status) {
+                    return Err(refused_by(Rule::Edit));
+                }
+            }
+            Guard::SubtasksSatisfied => {
+                let remaining = state.subtasks.unsatisfied_required();
+                if remaining > 0 {
+                    return Err(Rejection::SubtasksUnsatisfied {
+                        subtask: None,
+                        remaining,
+                    });
+                }
+            }
+            Guard::RetryDue => match state.follow_up {
+                Some(FollowUp::Retry { at }) if at <= now => {}
+                Some(FollowUp::Retry { at }) => return Err(Rejection::RetryNotDue { at }),
+                follow_up => return Err(Rejection::NoRetryScheduled { follow_up }),
+            },
+        }
+        Ok(())
+    }
+
+    /// Checks a subtask's move against the subtask table, its children, and
+    /// the kind's aggregation policy.
+    fn check_subtask_move(
+        &self,
+        id: SubtaskId,
+        change: &SubtaskChange,
+        scope: Scope,
+    ) -> Result<(), Rejection> {
+        let subtasks = &self.state.subtasks;
+        let subtask = subtasks
+            .get(id)
+            .ok_or_else(|| Rejection::invalid("id", format!("the task has no subtask {id}")))?;
+        let action = change.action();
+        let illegal = Rejection::IllegalSubtaskMove {
+            subtask: id,
+            status: subtask.status,
+            action,
+        };
+        subtask::subtask_target(subtask.status, action).ok_or(illegal)?;
+        match change {
+            SubtaskChange::Start
+                if scope == Scope::Full
+                    && self.identity.kind.rules().subtasks == AggregatePolicy::FailFast
+                    && subtasks.aggregate(AggregatePolicy::FailFast) == Aggregate::Failed =>
+            {
+                Err(Rejection::RefusedByRule {
+                    kind: self.identity.kind.name().to_owned(),
+                    rule: Rule::Subtasks,
+                    action: Action::Subtask,
+                    status: self.state.status,
+                    role: Role::System,
+                })
+            }
+            SubtaskChange::Succeed if subtasks.unsatisfied_children(id) > 0 => {
+                Err(Rejection::SubtasksUnsatisfied {
+                    subtask: Some(id),
+                    remaining: subtasks.unsatisfied_children(id),
+                })
+            }
+            SubtaskChange::Fail { errors } if errors.is_empty() => Err(Rejection::invalid(
+                "change.errors",
+                "a failed subtask needs at least one error",
+            )),
+            SubtaskChange::Fail { errors } if errors.iter().any(|e| e.code.is_empty()) => Err(
+                Rejection::invalid("change.errors.code", "must not be empty"),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// Why `role` may not relaunch this failed task, if it may not: the
+    /// kind's relaunch rules applied to the failure. With
+    /// `with_corrections`, the flagged arguments must be corrected (by
+    /// earlier edits or by the `corrections` the relaunch carries).
+    fn relaunch_refusal(
+        &self,
+        role: Role,
+        corrections: Option<&Arguments>,
+        with_corrections: bool,
+    ) -> Option<RelaunchRefusal> {
+        let rules = &self.identity.kind.rules().relaunch;
+        if let Some(reason) = &rules.dedicated_route
+            && with_corrections
+            && corrections.is_none_or(Arguments::is_empty)
+        {
+            return Some(RelaunchRefusal::DedicatedRoute {
+                reason: reason.to_string(),
+            });
+        }
+        if let Some(refusal) = self.customer_relaunch_refusal(role) {
+            return Some(refusal);
+        }
+        if role == Role::Customer && with_corrections && rules.require_corrections {
+            let keys: Vec<String> = self
+                .state
+                .to_correct
+                .iter()
+                .filter(|key| corrections.is_none_or(|c| !c.contains_key(*key)))
+                .cloned()
+                .collect();
+            return (!keys.is_empty()).then_some(RelaunchRefusal::Uncorrected { keys });
+        }
+        None
+    }
+
+    /// Why `role` could not relaunch even once the relaunch itself
+    /// carries a correction of every flagged argument.
+    fn relaunch_refusal_once_corrected(&self, role: Role) -> Option<RelaunchRefusal> {
+        let rules = &self.identity.kind.rules().relaunch;
+        if let Some(reason) = &rules.dedicated_route
+            && self.state.to_correct.is_empty()
+        {
+            return Some(RelaunchRefusal::DedicatedRoute {
+                reason: reason.to_string(),
+            });
+        }
+        self.customer_relaunch_refusal(role)
+    }
+
+    /// The refusals of the relaunch rules that concern a customer and
+    /// not the corrections.
+    fn customer_relaunch_refusal(&self, role: Role) -> Option<RelaunchRefusal> {
+        if role != Role::Customer {
+            return None;
+        }
+        let rules = &self.identity.kind.rules().relaunch;
+        if !rules.customer {
+            Some(RelaunchRefusal::OperatorsOnly)
+        } else if self.state.follow_up == Some(FollowUp::Final) {
+            Some(RelaunchRefusal::Final)
+        } else if self
+            .state
+            .failure
+            .as_ref()
+            .is_some_and(|f| f.origin == Origin::Provider)
+            && !rules.provider_failures
+        {
+            Some(RelaunchRefusal::ProviderFailure)
+        } else if self.state.relaunches >= rules.max {
+            Some(RelaunchRefusal::BudgetSpent {
+                used: self.state.relaunches,
+                max: rules.max,
+            })
+        } else {
+            None
+        }
+    }
+
+    /// Checks a command's own data, once the move itself is allowed.
+    fn check_data(&self, command: &Command<K>, now: DateTime<Utc>) -> Result<(), Rejection> {
+        let after_now = |field, at: DateTime<Utc>| {
+            if at > now {
+                Ok(())
+            } else {
+                Err(Rejection::invalid(
+                    field,
+                    format!("{at} is not after now ({now})"),
+                ))
+            }
+        };
+        let not_after = |field, at: DateTime<Utc>, limit: DateTime<Utc>| {
+            if at <= limit {
+                Ok(())
+            } else {
+                Err(Rejection::invalid(
+                    field,
+                    format!("{at} is after the wait gives up ({limit})"),
+                ))
+            }
+        };
+        match command {
+            Command::Start { lease_until, .. } => after_now("lease_until", *lease_until),
+            Command::Heartbeat {
+                lease_until,
+                check_at,
+                ..
+            } => {
+                after_now("lease_until", *lease_until)?;
+                if let Some(lease) = &self.state.lease
+                    && *lease_until < lease.expires_at()
+                {
+                    return Err(Rejection::invalid(
+                        "lease_until",
+                        format!(
+                            "{lease_until} is before the lease's deadline ({}): a heartbeat only extends it",
+                            lease.expires_at()
+                        ),
+                    ));
+                }
+                match check_at {
+                    Some(_) if self.state.status != Status::Waiting => Err(Rejection::invalid(
+                        "check_at",
+                        "only a waiting task has a time to check again",
+                    )),
+                    Some(check_at) => {
+                        after_now("check_at", *check_at)?;
+                        not_after("check_at", *check_at, *lease_until)
+                    }
+                    None => Ok(()),
+                }
+            }
+            Command::Resume { lease_until, .. } => after_now("lease_until", *lease_until),
+            Command::Wait {
+                until, check_at, ..
+            } => {
+                after_now("until", *until)?;
+                match check_at {
+                    Some(check_at) => {
+                        after_now("check_at", *check_at)?;
+                        not_after("check_at", *check_at, *until)
+                    }
+                    None => Ok(()),
+                }
+            }
+            Command::Fail { failure, .. } if failure.code.is_empty() => {
+                Err(Rejection::invalid("failure.code", "must not be empty"))
+            }
+            Command::Create(new) => check_new(new),
+            Command::AddSubtask { subtask, .. } => {
+                let subtasks = &self.state.subtasks;
+                check_subtask(subtask, subtasks.len())?;
+                if let Some(parent) = subtask.parent.and_then(|p| subtasks.get(p))
+                    && parent.status.is_settled()
+                {
+                    return Err(Rejection::invalid(
+                        "subtask.parent",
+                        format!("subtask {} has already settled", parent.id),
+                    ));
+                }
+                Ok(())
+            }
+            Command::ReportProgress {
+                steps: Some((done, total)),
+                ..
+            } => {
+                if !self.state.subtasks.is_empty() {
+                    return Err(Rejection::invalid(
+                        "steps",
+                        "this task's steps are its subtasks",
+                    ));
+                }
+                if done > total {
+                    return Err(Rejection::invalid(
+                        "steps",
+                        format!("{done} steps done of {total}"),
+                    ));
+                }
+                Ok(())
+            }
+            Command::Fail { .. }
+            | Command::Complete { .. }
+            | Command::Cancel { .. }
+            | Command::AcknowledgeCancel { .. }
+            | Command::MarkStalled
+            | Command::Requeue { .. }
+            | Command::Accelerate
+            | Command::SetArgument { .. }
+            | Command::Relaunch { .. }
+            | Command::Retry
+            | Command::Subtask { .. }
+            | Command::ReportProgress { .. }
+            | Command::Resolve => Ok(()),
+        }
+    }
+}
+
+/// The whole decision on a creation, as [`Task::create`] takes it and a
+/// replay re-takes it: its party, its own data, and, in [`Scope::Full`],
+/// the kind's rules and argument specs.
+pub(super) fn check_creation<K: TaskKind>(
+    new: &NewTask<K>,
+    actor: &Actor,
+    scope: Scope,
+) -> Result<&'static Transition, Rejection> {
+    if let Some(acting) = actor.owner()
+        && *acting != new.owner
+    {
+        return Err(Rejection::NotOwner {
+            actor: acting.to_string(),
+            action: Action::Create,
+        });
+    }
+    let row = table::creation();
+    if !row.roles.contains(actor.role()) {
+        return Err(Rejection::RoleNotAllowed {
+            status: row.to,
+            action: Action::Create,
+            role: actor.role(),
+            allowed: row.roles,
+        });
+    }
+    check_new(new)?;
+    for (position, subtask) in new.subtasks.iter().enumerate() {
+        check_subtask(subtask, position)?;
+    }
+    if scope == Scope::Full {
+        let retry = &new.kind.rules().retry;
+        if !(retry.multiplier.is_finite() && retry.jitter.is_finite()) {
+            return Err(Rejection::invalid(
+                "kind.rules.retry",
+                "the multiplier and the jitter must be finite numbers",
+            ));
+        }
+        argument::check_all(new.kind.arguments(), &new.arguments)?;
+    }
+    Ok(row)
+}
+
+fn check_new<K>(new: &NewTask<K>) -> Result<(), Rejection> {
+    if new.owner.as_str().is_empty() {
+        return Err(Rejection::invalid("owner", "must not be empty"));
+    }
+    if new.resource.kind.is_empty() {
+        return Err(Rejection::invalid("resource.kind", "must not be empty"));
+    }
+    if new.resource.id.is_empty() {
+        return Err(Rejection::invalid("resource.id", "must not be empty"));
+    }
+    Ok(())
+}
+
+/// Checks a subtask declared at position `position`: a name, and a parent
+/// declared before it.
+fn check_subtask(subtask: &NewSubtask, position: usize) -> Result<(), Rejection> {
+    if subtask.name.is_empty() {
+        return Err(Rejection::invalid("subtask.name", "must not be empty"));
+    }
+    if u32::try_from(position).is_err() {
+        return Err(Rejection::invalid("subtasks", "too many subtasks"));
+    }
+    match subtask.parent {
+        Some(parent) if parent as usize >= position => Err(Rejection::invalid(
+            "subtask.parent",
+            format!("subtask {parent} is not declared before subtask {position}"),
+        )),
+        _ => Ok(()),
+    }
+}
