@@ -1564,6 +1564,10 @@ impl TaskStore<K> for DoubleClaims {
         self.inner.expired(now, limit)
     }
 
+    fn checks_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
+        self.inner.checks_due(now, limit)
+    }
+
     fn retry_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
         self.inner.retry_due(now, limit)
     }
@@ -1744,6 +1748,14 @@ impl TaskStore<K> for NoCompareAndSwap {
             task.lease()
                 .filter(|lease| task.status().is_leased() && lease.is_expired(now))
                 .map(|lease| (lease.expires_at(), task.id()))
+        }))
+    }
+
+    fn checks_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
+        Ok(self.scan(limit, |task| {
+            task.check_due_at()
+                .filter(|at| *at <= now)
+                .map(|at| (at, task.id()))
         }))
     }
 

@@ -13,6 +13,7 @@
 //! | `due_at` | pending tasks only: `todo_at`, or the creation time |
 //! | `lease_until` | running and waiting tasks only: the lease deadline |
 //! | `retry_at` | failed tasks with an automatic retry scheduled |
+//! | `check_at` | waiting tasks only: when to look again, if before the wait's deadline |
 //! | `blocking` | whether the task blocked its resource when last written, for a host's own queries (a claim asks the task, as a kind's rules may have changed since) |
 //! | `body` | the task, JSON, without its log |
 //!
@@ -25,7 +26,7 @@
 //! Reading a task reads one row of `tasks`, whatever the length of its
 //! log; [`TaskStore::log`] pages the log by version on the primary key.
 //!
-//! Partial indexes on `due_at`, `lease_until` and `retry_at` hold only the
+//! Partial indexes on `due_at`, `lease_until`, `retry_at` and `check_at` hold only the
 //! rows that have one, so a claim, an expiry scan and a retry scan read
 //! just the candidates; a partial index of the tasks in progress by
 //! resource gives a claim the tasks the blocking rule looks at; indexes
@@ -88,12 +89,14 @@ CREATE TABLE IF NOT EXISTS tasks (
     due_at        TEXT,
     lease_until   TEXT,
     retry_at      TEXT,
+    check_at      TEXT,
     blocking      INTEGER NOT NULL,
     body          TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tasks_due ON tasks (due_at, id) WHERE due_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_lease ON tasks (lease_until, id) WHERE lease_until IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_retry ON tasks (retry_at, id) WHERE retry_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_check ON tasks (check_at, id) WHERE check_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_owner ON tasks (owner, id);
 CREATE INDEX IF NOT EXISTS tasks_resource ON tasks (resource_kind, resource_id, id);
 CREATE INDEX IF NOT EXISTS tasks_in_progress ON tasks (resource_kind, resource_id)
@@ -122,8 +125,9 @@ const CLAIM_BATCH: i64 = 64;
 
 /// The columns of a row, in the order of [`INSERT`] and [`UPDATE`].
 const INSERT: &str = "INSERT INTO tasks (id, version, owner, resource_kind, resource_id,
-    kind_name, status, parent, created_at, due_at, lease_until, retry_at, blocking, body)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+    kind_name, status, parent, created_at, due_at, lease_until, retry_at, blocking, body,
+    check_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
     ON CONFLICT (id) DO NOTHING";
 
 /// Appends one event to a task's log. No `ON CONFLICT`: an event that
@@ -131,11 +135,11 @@ const INSERT: &str = "INSERT INTO tasks (id, version, owner, resource_kind, reso
 const APPEND: &str = "INSERT INTO events (task_id, version, action, at, body)
     VALUES (?1, ?2, ?3, ?4, ?5)";
 
-/// A compare-and-swap write: `?15` is the version the caller read.
+/// A compare-and-swap write: `?16` is the version the caller read.
 const UPDATE: &str = "UPDATE tasks SET version = ?2, owner = ?3, resource_kind = ?4,
     resource_id = ?5, kind_name = ?6, status = ?7, parent = ?8, created_at = ?9, due_at = ?10,
-    lease_until = ?11, retry_at = ?12, blocking = ?13, body = ?14
-    WHERE id = ?1 AND version = ?15";
+    lease_until = ?11, retry_at = ?12, blocking = ?13, body = ?14, check_at = ?15
+    WHERE id = ?1 AND version = ?16";
 
 /// A task store in one SQLite database file.
 ///
@@ -324,12 +328,13 @@ struct Row {
     retry_at: Option<String>,
     blocking: bool,
     body: String,
+    check_at: Option<String>,
 }
 
 impl Row {
     /// The row's values in the order of the table's columns, which
-    /// `INSERT` and `UPDATE` bind as `?1` to `?14`.
-    fn columns(&self) -> [&dyn ToSql; 14] {
+    /// `INSERT` and `UPDATE` bind as `?1` to `?15`.
+    fn columns(&self) -> [&dyn ToSql; 15] {
         [
             &self.id,
             &self.version,
@@ -345,6 +350,7 @@ impl Row {
             &self.retry_at,
             &self.blocking,
             &self.body,
+            &self.check_at,
         ]
     }
 
@@ -376,6 +382,7 @@ impl Row {
             lease_until,
             retry_at,
             blocking: task.is_blocking(),
+            check_at: task.check_due_at().map(stamp).transpose()?,
             body: serde_json::to_string(task).map_err(|error| {
                 StoreError::Backend(format!("task {} does not serialize: {error}", task.id()))
             })?,
@@ -813,6 +820,18 @@ where
             "SELECT id, body FROM tasks
              WHERE lease_until IS NOT NULL AND lease_until <= ?1
              ORDER BY lease_until, id LIMIT ?2",
+            params![now, sql_limit(limit)],
+        )
+    }
+
+    fn checks_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
+        let now = stamp(now)?;
+        let conn = self.lock()?;
+        query_tasks(
+            &conn,
+            "SELECT id, body FROM tasks
+             WHERE check_at IS NOT NULL AND check_at <= ?1
+             ORDER BY check_at, id LIMIT ?2",
             params![now, sql_limit(limit)],
         )
     }

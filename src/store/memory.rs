@@ -23,7 +23,7 @@ use crate::task::Task;
 /// takes the lock once and holds it only for its own work.
 ///
 /// Indexes: pending tasks by due time, leased tasks by lease deadline,
-/// failed tasks by retry time, the ids of the tasks of each owner,
+/// waiting tasks by their time to look again, failed tasks by retry time, the ids of the tasks of each owner,
 /// resource, kind, status and parent, and the tasks in progress on each
 /// resource (for the blocking rule). A listing walks the smallest index
 /// its filter and scope name, in id order from its cursor.
@@ -63,6 +63,8 @@ struct Index {
     due: BTreeSet<(DateTime<Utc>, TaskId)>,
     leases: BTreeSet<(DateTime<Utc>, TaskId)>,
     retries: BTreeSet<(DateTime<Utc>, TaskId)>,
+    /// Waiting tasks by their time to look again.
+    checks: BTreeSet<(DateTime<Utc>, TaskId)>,
     by_owner: HashMap<Owner, BTreeSet<TaskId>>,
     by_resource: HashMap<ResourceRef, OnResource>,
     by_kind: HashMap<String, BTreeSet<TaskId>>,
@@ -150,6 +152,7 @@ struct StateKeys {
     due: Option<DateTime<Utc>>,
     lease: Option<DateTime<Utc>>,
     retry: Option<DateTime<Utc>>,
+    check: Option<DateTime<Utc>>,
 }
 
 impl StateKeys {
@@ -162,6 +165,7 @@ impl StateKeys {
                 .filter(|_| task.status().is_leased())
                 .map(Lease::expires_at),
             retry: task.next_retry_at(),
+            check: task.check_due_at(),
         }
     }
 }
@@ -223,6 +227,9 @@ impl Index {
         }
         if let Some(retry) = keys.retry {
             put(&mut self.retries, (retry, id), add);
+        }
+        if let Some(check) = keys.check {
+            put(&mut self.checks, (check, id), add);
         }
     }
 
@@ -614,6 +621,11 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
     fn expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
         let inner = self.read()?;
         Ok(inner.come_by(&inner.index.leases, now, limit))
+    }
+
+    fn checks_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
+        let inner = self.read()?;
+        Ok(inner.come_by(&inner.index.checks, now, limit))
     }
 
     fn retry_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {

@@ -428,6 +428,17 @@ pub trait TaskStore<K> {
     /// [`StoreError::Backend`] only.
     fn expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError>;
 
+    /// Up to `limit` waiting tasks whose time to look again
+    /// ([`Lease::check_at`](crate::Lease::check_at)) has come at `now`,
+    /// earliest first: what a poller asks the outside party about. Only
+    /// the wait's deadline makes a task stallable ([`expired`](TaskStore::expired));
+    /// a check time at or after it is not offered here.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] only.
+    fn checks_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError>;
+
     /// Up to `limit` failed tasks whose automatic retry is due at `now`,
     /// earliest first: the candidates for `retry`.
     ///

@@ -17,7 +17,9 @@
 //! page without gaps or repeats; every filter narrows as documented;
 //! claims take due tasks oldest first, start them, never hand one task to
 //! two claimers even from several threads at once, and respect blocking;
-//! expired leases and due retries are found. It returns the first check
+//! expired leases and due retries are found; a waiting task is offered
+//! for its check at its check time and not to the stall sweep before its
+//! deadline. It returns the first check
 //! that fails, named, so a host's test reads
 //! `testkit::check_store(|| MyStore::open_temp()).unwrap()`.
 
@@ -33,6 +35,7 @@ use crate::command::{Command, Event, NewTask, Outcome, ResourceRef};
 use crate::failure::Failure;
 use crate::id::{IdGenerator, TaskId};
 use crate::rules::{NamedKind, Rules};
+use crate::run::Pause;
 use crate::status::{Status, StatusSet};
 use crate::subtask::{NewSubtask, SubtaskChange};
 use crate::task::Task;
@@ -176,6 +179,7 @@ where
     concurrent_claims(&make())?;
     blocking(&make())?;
     expiry_and_retries(&make())?;
+    checks_of_waiting_tasks(&make())?;
     Ok(())
 }
 
@@ -723,4 +727,68 @@ fn expiry_and_retries<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conforma
         })?;
     }
     Ok(())
+}
+
+fn checks_of_waiting_tasks<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "waiting tasks due for a check";
+    let mut maker = Maker::new();
+    let now = t0() + Duration::hours(1);
+    let waiting = insert(
+        store,
+        &maker.task("DomainCreate", "alice", "wait.fr")?,
+        CHECK,
+    )?;
+    let claim = store
+        .claim_due(now, 1, now + Duration::minutes(1), None)
+        .map_err(failed(CHECK))?
+        .pop()
+        .ok_or_else(|| failed(CHECK)("the task was not claimed"))?;
+    let (mut task, run) = (claim.task, claim.run);
+    let check_at = now + Duration::minutes(5);
+    let until = now + Duration::hours(2);
+    let version = task.version();
+    let event = run
+        .wait(&mut task, Pause::until(until).check_at(check_at), now)
+        .map_err(failed(CHECK))?;
+    store
+        .save(&task, version, &[event])
+        .map_err(failed(CHECK))?;
+    let early = store
+        .checks_due(check_at - Duration::seconds(1), 10)
+        .map_err(failed(CHECK))?;
+    ensure(early.is_empty(), CHECK, || "a check came due early".into())?;
+    let due = store.checks_due(check_at, 10).map_err(failed(CHECK))?;
+    ensure(ids_of(&due) == [waiting.id()], CHECK, || {
+        format!("checks due: {:?}", ids_of(&due))
+    })?;
+    let expired = store.expired(check_at, 10).map_err(failed(CHECK))?;
+    ensure(expired.is_empty(), CHECK, || {
+        "a waiting task due for its check was offered to the stall sweep".into()
+    })?;
+    // The poller finds nothing yet: it looks again later.
+    let later = check_at + Duration::minutes(10);
+    let version = task.version();
+    run.check_later(&mut task, later, until, check_at)
+        .map_err(failed(CHECK))?;
+    store.save(&task, version, &[]).map_err(failed(CHECK))?;
+    let due = store.checks_due(check_at, 10).map_err(failed(CHECK))?;
+    ensure(due.is_empty(), CHECK, || {
+        "a check moved later is still offered at its old time".into()
+    })?;
+    let due = store.checks_due(later, 10).map_err(failed(CHECK))?;
+    ensure(ids_of(&due) == [waiting.id()], CHECK, || {
+        format!("checks due after check_later: {:?}", ids_of(&due))
+    })?;
+    // Resumed, it is no one's check any more.
+    let version = task.version();
+    let event = run
+        .resume(&mut task, later + Duration::minutes(5), later)
+        .map_err(failed(CHECK))?;
+    store
+        .save(&task, version, &[event])
+        .map_err(failed(CHECK))?;
+    let due = store.checks_due(until, 10).map_err(failed(CHECK))?;
+    ensure(due.is_empty(), CHECK, || {
+        "a resumed task is still offered for a check".into()
+    })
 }

@@ -174,6 +174,14 @@ impl<K: TaskKind> Task<K> {
 }
 
 impl<K> Task<K> {
+    /// While waiting: when to look again, if that comes before the wait
+    /// gives up. What a store's check queue is keyed by.
+    pub fn check_due_at(&self) -> Option<DateTime<Utc>> {
+        self.next_wakeup()
+            .filter(|wakeup| wakeup.reason == WakeupReason::Check)
+            .map(|wakeup| wakeup.at)
+    }
+
     /// The earliest time the task needs anyone, and for what; `None` for a
     /// task that needs nobody (done, cancelled, or failed with no retry
     /// scheduled). A pending task is due at its `todo_at`, or from its
