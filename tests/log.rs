@@ -17,8 +17,8 @@ use taskstate::strategies::step;
 use taskstate::{
     Action, Actor, ArgumentSpec, ArgumentValue, Command, Effect, Event, Failure, FollowUp,
     LeaseToken, NamedKind, NewSubtask, NewTask, Outcome, Owner, Pause, Rejection, RelaunchRules,
-    ReplayError, ReplayMode, ResourceRef, Rules, Run, Status, SubtaskChange, Task, Timeline,
-    WakeupReason,
+    ReplayError, ReplayMode, ResourceRef, Rules, Run, Status, SubtaskChange, Task, TaskId,
+    Timeline, WakeupReason,
 };
 
 use common::{Logged, alice, bob, cases, logged_of, start_task, t};
@@ -78,6 +78,31 @@ fn forged(task: &T, actor: Actor, to: Status, command: Command<NamedKind>) -> E 
 fn replaced(key: &str, value: Option<&str>) -> Option<Box<Effect>> {
     let previous = BTreeMap::from([(key.to_owned(), value.map(ArgumentValue::from))]);
     Some(Box::new(Effect::Replaced { previous }))
+}
+
+/// A store holding one new task of `kind` by alice on `resource`, and
+/// that task's id.
+fn store_with(seed: u64, kind: NamedKind, resource: &str) -> (MemoryStore<NamedKind>, TaskId) {
+    let store = MemoryStore::new();
+    let new = NewTask::new(
+        taskstate::IdGenerator::seeded(seed).next_id(t(0)),
+        kind,
+        Owner::new("alice"),
+        ResourceRef::new("domain", resource),
+    );
+    let (task, created) = Task::create(new, alice(), t(0)).unwrap();
+    let id = task.id();
+    store.insert(task, created).unwrap();
+    (store, id)
+}
+
+/// Claims the store's one due task at `now`, under a lease until `until`.
+fn claim_one(
+    store: &MemoryStore<NamedKind>,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> taskstate::store::Claimed<NamedKind> {
+    store.claim_due(now, 1, until, None).unwrap().pop().unwrap()
 }
 
 /// Replays `log` and expects the refusal to name event `version`.
@@ -567,25 +592,8 @@ fn no_way_to_a_handle_for_a_run_you_did_not_start() {
 
 #[test]
 fn an_executor_that_restarts_rebuilds_its_handle_from_the_store() {
-    let store = MemoryStore::new();
-    let (task, created) = Task::create(
-        NewTask::new(
-            taskstate::IdGenerator::seeded(5).next_id(t(0)),
-            NamedKind::new("DomainCreate"),
-            Owner::new("alice"),
-            ResourceRef::new("domain", "restart.fr"),
-        ),
-        alice(),
-        t(0),
-    )
-    .unwrap();
-    let id = task.id();
-    store.insert(task, created).unwrap();
-    let claim = store
-        .claim_due(t(1), 1, t(60), Some("w1"))
-        .unwrap()
-        .pop()
-        .unwrap();
+    let (store, id) = store_with(5, NamedKind::new("DomainCreate"), "restart.fr");
+    let claim = claim_one(&store, t(1), t(60));
     // The executor writes its token down, then its process dies.
     let kept = claim.run.token();
     drop(claim);
@@ -687,24 +695,12 @@ fn a_heartbeat_never_shortens_the_lease() {
 
 #[test]
 fn a_heartbeat_and_a_concurrent_save_cannot_overwrite_each_other() {
-    let store = MemoryStore::new();
-    let new = NewTask::new(
-        taskstate::IdGenerator::seeded(9).next_id(t(0)),
-        NamedKind::with_rules(
-            "DomainCreate",
-            Rules::new().cancel(taskstate::CancelRules::STANDARD.with_running()),
-        ),
-        Owner::new("alice"),
-        ResourceRef::new("domain", "race.fr"),
+    let kind = NamedKind::with_rules(
+        "DomainCreate",
+        Rules::new().cancel(taskstate::CancelRules::STANDARD.with_running()),
     );
-    let (task, created) = Task::create(new, alice(), t(0)).unwrap();
-    let id = task.id();
-    store.insert(task, created).unwrap();
-    let claim = store
-        .claim_due(t(1), 1, t(60), None)
-        .unwrap()
-        .pop()
-        .unwrap();
+    let (store, id) = store_with(9, kind, "race.fr");
+    let claim = claim_one(&store, t(1), t(60));
     let run = claim.run;
     // Alice reads the task, then the executor heartbeats and saves.
     let mut alices = store.get(&Scope::Staff, id).unwrap().unwrap();
@@ -779,25 +775,8 @@ fn a_waiting_task_due_for_its_check_is_not_stalled_before_its_lease_runs_out() {
 
 #[test]
 fn a_waiting_task_is_not_in_the_stores_expired_sweep_at_its_check_time() {
-    let store = MemoryStore::new();
-    let (task, created) = Task::create(
-        NewTask::new(
-            taskstate::IdGenerator::seeded(3).next_id(t(0)),
-            NamedKind::new("DomainCreate"),
-            Owner::new("alice"),
-            ResourceRef::new("domain", "wait.fr"),
-        ),
-        alice(),
-        t(0),
-    )
-    .unwrap();
-    let id = task.id();
-    store.insert(task, created).unwrap();
-    let claim = store
-        .claim_due(t(0), 1, t(60), None)
-        .unwrap()
-        .pop()
-        .unwrap();
+    let (store, id) = store_with(3, NamedKind::new("DomainCreate"), "wait.fr");
+    let claim = claim_one(&store, t(0), t(60));
     let mut task = claim.task;
     let version = task.version();
     let waited = claim
