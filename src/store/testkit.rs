@@ -173,9 +173,12 @@ where
 {
     round_trip(&make())?;
     compare_and_swap(&make())?;
+    refused_saves(&make())?;
     scoping(&make())?;
+    scoping_under_filters(&make())?;
     paging_and_filters(&make())?;
     claims(&make())?;
+    claim_limit_and_order(&make())?;
     concurrent_claims(&make())?;
     blocking(&make())?;
     expiry_and_retries(&make())?;
@@ -790,5 +793,224 @@ fn checks_of_waiting_tasks<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Con
     let due = store.checks_due(until, 10).map_err(failed(CHECK))?;
     ensure(due.is_empty(), CHECK, || {
         "a resumed task is still offered for a check".into()
+    })
+}
+
+/// Saves no sequence of commands makes: a copy that skips the stored
+/// version (a higher version must not win over the compare-and-swap), a
+/// rollback to an older record, another task's record under the same id,
+/// a record whose event is not appended.
+fn refused_saves<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    let mut maker = Maker::new();
+    let now = t0() + Duration::hours(1);
+    let first = insert(
+        store,
+        &maker.task("DomainCreate", "alice", "refused.fr")?,
+        "refused saves",
+    )?;
+    // Alice's copy at version 1; the store moves to version 2.
+    let mut moved = first.clone();
+    apply_saved(
+        store,
+        &mut moved,
+        Command::Cancel {
+            reason: Some("first".into()),
+        },
+        Actor::customer("alice"),
+        now,
+        "refused saves",
+    )?;
+    // A stale copy that took two commands is at version 3, above the
+    // stored 2: its save from version 1 must conflict.
+    {
+        const CHECK: &str = "a save compares the version read, not which is higher";
+        let mut stale = first.clone();
+        let (run, started) = stale
+            .start(now + Duration::minutes(5), None, now)
+            .map_err(failed(CHECK))?;
+        run.heartbeat(&mut stale, now + Duration::minutes(6), None, now)
+            .map_err(failed(CHECK))?;
+        let saved = store.save(&stale, first.version(), &[started]);
+        ensure(
+            matches!(saved, Err(StoreError::Conflict { .. })),
+            CHECK,
+            || {
+                format!(
+                    "a stale copy at version {} saved over version {}: {saved:?}",
+                    stale.version(),
+                    moved.version()
+                )
+            },
+        )?;
+    }
+    {
+        const CHECK: &str = "a save never rolls a record back";
+        let saved = store.save(&first, moved.version(), &[]);
+        ensure(
+            matches!(saved, Err(StoreError::Refused { .. })),
+            CHECK,
+            || {
+                format!(
+                    "version 1 saved over version {}: {saved:?}",
+                    moved.version()
+                )
+            },
+        )?;
+    }
+    {
+        const CHECK: &str = "a save never replaces a record with another task's";
+        let (foreign, _) = Task::create(
+            NewTask::new(
+                first.id(),
+                first.kind().clone(),
+                Owner::new("mallory"),
+                first.resource().clone(),
+            ),
+            Actor::customer("mallory"),
+            first.created_at(),
+        )
+        .map_err(failed(CHECK))?;
+        // Started and completed: version 3, its last event following the
+        // stored log's version 2, so only the identity is wrong.
+        let mut foreign = foreign;
+        let (run, _) = foreign
+            .start(now + Duration::minutes(5), None, now)
+            .map_err(failed(CHECK))?;
+        let completed = run
+            .complete(&mut foreign, Outcome::new(), now)
+            .map_err(failed(CHECK))?;
+        let saved = store.save(&foreign, moved.version(), &[completed]);
+        ensure(saved.is_err(), CHECK, || {
+            format!("mallory's record saved under alice's task: {saved:?}")
+        })?;
+    }
+    {
+        const CHECK: &str = "a save never drops the events it is given";
+        let second = insert(
+            store,
+            &maker.task("DomainCreate", "alice", "append.fr")?,
+            CHECK,
+        )?;
+        let mut task = second.clone();
+        let event = task
+            .apply(
+                Command::Cancel { reason: None },
+                Actor::customer("alice"),
+                now,
+            )
+            .map_err(failed(CHECK))?;
+        let without = store.save(&task, second.version(), &[]);
+        ensure(without.is_err(), CHECK, || {
+            format!("a record saved without its event: {without:?}")
+        })?;
+        store
+            .save(&task, second.version(), event.as_slice())
+            .map_err(failed(CHECK))?;
+        let log = store
+            .log(&Scope::Staff, task.id(), 0, 10)
+            .map_err(failed(CHECK))?;
+        task.check_log(&log).map_err(failed(CHECK))?;
+    }
+    let stored = store
+        .get(&Scope::Staff, first.id())
+        .map_err(failed("refused saves"))?;
+    ensure(
+        stored.as_ref() == Some(&moved),
+        "a refused save changes nothing",
+        || format!("stored {stored:?}, want {moved:?}"),
+    )
+}
+
+/// A customer's scope holds under every filter: kind, resource, status,
+/// parent, creation range, and their combinations.
+fn scoping_under_filters<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "a customer's scope holds under every filter";
+    let mut maker = Maker::new();
+    let alices = insert(
+        store,
+        &maker.task("DomainCreate", "alice", "shared.fr")?,
+        CHECK,
+    )?;
+    let bobs = insert(
+        store,
+        &maker.task("DomainCreate", "bob", "shared.fr")?,
+        CHECK,
+    )?;
+    let alice = Scope::Owner(Owner::new("alice"));
+    let filters = [
+        Filter::new().kind("DomainCreate"),
+        Filter::new().resource(ResourceRef::new("domain", "shared.fr")),
+        Filter::new().statuses(StatusSet::of(&[Status::Pending])),
+        Filter::new().created(t0(), t0() + Duration::days(1)),
+        Filter::new()
+            .kind("DomainCreate")
+            .resource(ResourceRef::new("domain", "shared.fr"))
+            .statuses(StatusSet::of(&[Status::Pending])),
+    ];
+    for filter in filters {
+        let page = store
+            .list(&alice, &filter, PageRequest::first(10))
+            .map_err(failed(CHECK))?;
+        let ids = ids_of(&page.tasks);
+        ensure(ids == [alices.id()], CHECK, || {
+            format!(
+                "alice listed {ids:?} under {filter:?} (bob's is {})",
+                bobs.id()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// A claim takes at most its limit, the oldest due first: by due time,
+/// not by creation.
+fn claim_limit_and_order<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    let mut maker = Maker::new();
+    let now = t0() + Duration::hours(1);
+    // Created first, due last.
+    let (early, _) = maker.task("DomainCreate", "alice", "early.fr")?;
+    let new = NewTask::new(
+        early.id(),
+        early.kind().clone(),
+        early.owner().clone(),
+        early.resource().clone(),
+    )
+    .todo_at(t0() + Duration::minutes(30));
+    let late_due =
+        Task::create(new, Actor::System, early.created_at()).map_err(failed("make a task"))?;
+    insert(store, &late_due, "claims by due time")?;
+    let mut others = Vec::new();
+    for i in 0..4 {
+        others.push(insert(
+            store,
+            &maker.task("DomainCreate", "alice", &format!("due{i}.fr"))?,
+            "claims by due time",
+        )?);
+    }
+    {
+        const CHECK: &str = "a claim takes at most its limit";
+        let claimed = store
+            .claim_due(now, 1, now + Duration::minutes(5), None)
+            .map_err(failed(CHECK))?;
+        ensure(claimed.len() == 1, CHECK, || {
+            format!("asked for 1, claimed {}", claimed.len())
+        })?;
+        const ORDER: &str = "a claim takes the oldest due first, not the oldest created";
+        let ids: Vec<TaskId> = claimed.iter().map(|claim| claim.task.id()).collect();
+        ensure(ids == [others[0].id()], ORDER, || {
+            format!(
+                "claimed {ids:?}; {} was created first but is due at {}, {} is due at its creation",
+                late_due.0.id(),
+                t0() + Duration::minutes(30),
+                others[0].id()
+            )
+        })?;
+    }
+    const CHECK: &str = "a claim takes at most its limit";
+    let claimed = store
+        .claim_due(now, 2, now + Duration::minutes(5), None)
+        .map_err(failed(CHECK))?;
+    ensure(claimed.len() == 2, CHECK, || {
+        format!("asked for 2 of 4 due, claimed {}", claimed.len())
     })
 }
