@@ -1011,3 +1011,58 @@ fn a_save_that_changes_what_never_changes_is_refused() {
         .check_log(store.log(&Scope::Staff, id, 0, 10).unwrap())
         .unwrap();
 }
+
+#[test]
+fn a_save_whose_events_do_not_make_the_record_is_refused() {
+    let (store, id) = store_with(31, NamedKind::new("DomainCreate"), "events.fr");
+    let claim = claim_one(&store, t(1), t(60));
+    let version = claim.task.version();
+    // Two copies of the claimed task: one completes, the other fails.
+    let mut completed = claim.task.clone();
+    let mut failed = claim.task.clone();
+    let token = claim.run.token();
+    let done = claim
+        .run
+        .complete(&mut completed, Outcome::new(), t(2))
+        .unwrap();
+    let fail = Run::rebuild(&failed, token)
+        .unwrap()
+        .fail(&mut failed, common::provider_failure(t(2)), t(2))
+        .unwrap();
+    assert_eq!(done.version, fail.version);
+    // The done record with the failure's event: the versions line up,
+    // the contents do not.
+    let saved = store.save(&completed, version, &[fail]);
+    assert!(
+        matches!(saved, Err(StoreError::Refused { .. })),
+        "{saved:?}"
+    );
+    store.save(&completed, version, &[done]).unwrap();
+    let stored = store.get(&Scope::Staff, id).unwrap().unwrap();
+    stored
+        .check_log(store.log(&Scope::Staff, id, 0, 10).unwrap())
+        .unwrap();
+}
+
+#[test]
+fn an_insert_whose_creation_does_not_make_the_record_is_refused() {
+    let store = MemoryStore::new();
+    let mut ids = taskstate::IdGenerator::seeded(32);
+    let id = ids.next_id(t(0));
+    let new = |owner: &str| {
+        NewTask::new(
+            id,
+            NamedKind::new("DomainCreate"),
+            Owner::new(owner),
+            ResourceRef::new("domain", "insert.fr"),
+        )
+    };
+    let (task, _) = Task::create(new("alice"), alice(), t(0)).unwrap();
+    let (_, mallorys) = Task::create(new("mallory"), Actor::System, t(0)).unwrap();
+    let inserted = store.insert(task, mallorys);
+    assert!(
+        matches!(inserted, Err(StoreError::Refused { .. })),
+        "{inserted:?}"
+    );
+    assert!(store.get(&Scope::Staff, id).unwrap().is_none());
+}

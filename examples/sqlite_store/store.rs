@@ -61,9 +61,9 @@ use rusqlite::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use taskstate::store::{
-    Claimed, Filter, Page, PageRequest, Scope, StoreError, TaskStore, check_save,
+    Claimed, Filter, Page, PageRequest, Scope, StoreError, TaskStore, check_insert, check_save,
 };
-use taskstate::{Command, Event, Status, Task, TaskId, TaskKind};
+use taskstate::{Event, Status, Task, TaskId, TaskKind};
 
 /// How long a connection waits for another one's write lock before it
 /// reports the database busy.
@@ -259,13 +259,7 @@ fn insert_rows<K: TaskKind + Serialize>(
     task: &Task<K>,
     created: &Event<K>,
 ) -> Result<(), StoreError> {
-    let is_creation = matches!(&created.command, Command::Create(new) if new.id == task.id());
-    if !is_creation || created.version != 1 || created.heartbeats != 0 || task.version() != 1 {
-        return Err(StoreError::Refused {
-            id: task.id(),
-            reason: "a new task is inserted at version 1 with its creation",
-        });
-    }
+    check_insert(task, created)?;
     let row = Row::of(task)?;
     let event = EventRow::of(task.id(), created)?;
     let inserted = conn

@@ -6,9 +6,11 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 
-use super::{Claimed, Filter, Page, PageRequest, Scope, StoreError, TaskStore, check_save};
+use super::{
+    Claimed, Filter, Page, PageRequest, Scope, StoreError, TaskStore, check_insert, check_save,
+};
 use crate::actor::Owner;
-use crate::command::{Command, Event, ResourceRef};
+use crate::command::{Event, ResourceRef};
 use crate::id::TaskId;
 use crate::lease::Lease;
 use crate::rules::TaskKind;
@@ -444,13 +446,7 @@ impl<K: TaskKind> Inner<K> {
 
 impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
     fn insert(&self, task: Task<K>, created: Event<K>) -> Result<(), StoreError> {
-        let is_creation = matches!(&created.command, Command::Create(new) if new.id == task.id());
-        if !is_creation || created.version != 1 || task.version() != 1 {
-            return Err(StoreError::Refused {
-                id: task.id(),
-                reason: "a new task is inserted at version 1 with its creation",
-            });
-        }
+        check_insert(&task, &created)?;
         let mut inner = self.write()?;
         if inner.tasks.contains_key(&task.id()) {
             return Err(StoreError::Duplicate { id: task.id() });

@@ -276,8 +276,9 @@ pub enum StoreError {
 
 /// The checks of a save that any store makes before it writes: `task`
 /// is newer than `expected`, has the identity of `stored` (the record
-/// now stored, at version `expected`), and `events` follow the log, whose
-/// last event has version `last_logged`, up to `task`'s version.
+/// now stored, at version `expected`), `events` follow the log, whose
+/// last event has version `last_logged`, up to `task`'s version, and
+/// they make `task` from `stored` ([`Task::check_next`]).
 ///
 /// # Errors
 ///
@@ -337,7 +338,45 @@ pub fn check_save<K: crate::TaskKind>(
     if previous.checked_add(u64::from(heartbeats)) != Some(task.version()) {
         return refused("the events do not reach the saved version: an append is missing");
     }
+    if stored.check_next(last_logged, events, task).is_err() {
+        return refused("the events do not make the saved record from the stored one");
+    }
     Ok(())
+}
+
+/// The checks of an insert that any store makes before it writes: `task`
+/// is the record its creation event `created` makes (version 1, the same
+/// identity and state).
+///
+/// # Errors
+///
+/// [`StoreError::Refused`] naming what is wrong.
+///
+/// # Example
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use taskstate::store::{StoreError, check_insert};
+/// use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+///
+/// let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// let mut ids = IdGenerator::seeded(1);
+/// let mut new = |owner: &str| NewTask::new(ids.next_id(now), NamedKind::new("DomainCreate"),
+///     Owner::new(owner), ResourceRef::new("domain", "example.fr"));
+/// let (task, created) = Task::create(new("alice"), Actor::System, now)?;
+/// check_insert(&task, &created)?;
+/// let (_, other) = Task::create(new("mallory"), Actor::System, now)?;
+/// assert!(matches!(check_insert(&task, &other), Err(StoreError::Refused { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn check_insert<K: crate::TaskKind>(
+    task: &Task<K>,
+    created: &Event<K>,
+) -> Result<(), StoreError> {
+    Task::check_created(task, created).map_err(|_| StoreError::Refused {
+        id: task.id(),
+        reason: "a new task is inserted at version 1 with the creation that makes it",
+    })
 }
 
 /// The contract of a task store. See the [module docs](self).

@@ -493,6 +493,20 @@ impl<K> Task<K> {
                 "a check time only on a waiting task",
             ),
             (
+                state
+                    .lease
+                    .as_ref()
+                    .is_none_or(|l| l.check_at().is_none_or(|at| at <= l.expires_at())),
+                "a check time after the wait gives up",
+            ),
+            (
+                state.lease.as_ref().is_none_or(|l| {
+                    let token = l.token().get();
+                    token >= 2 && token < state.version.saturating_add(1)
+                }) && (state.lease.is_none() || state.runs >= 1),
+                "a lease no start issued",
+            ),
+            (
                 state.failure.is_some() == (status == Status::Failed),
                 "a failure only and always on a failed task",
             ),

@@ -330,8 +330,6 @@ impl<K: TaskKind + PartialEq> Task<K> {
     /// log's replay, beyond what heartbeats change.
     fn first_difference(&self, rebuilt: &Task<K>) -> Option<&'static str> {
         let (a, b): (&Identity<K>, &Identity<K>) = (&self.identity, &rebuilt.identity);
-        let (s, r) = (&self.state, &rebuilt.state);
-        let heartbeats = s.lease.as_ref().map_or(0, |lease| lease.heartbeats());
         let same = [
             ("id", a.id == b.id),
             ("kind", a.kind == b.kind),
@@ -342,6 +340,77 @@ impl<K: TaskKind + PartialEq> Task<K> {
             ("resources", a.resources == b.resources),
             ("parent", a.parent == b.parent),
             ("blocking", a.blocking == b.blocking),
+        ];
+        same.into_iter()
+            .find(|(_, same)| !same)
+            .map(|(field, _)| field)
+            .or_else(|| self.state_difference(rebuilt))
+    }
+}
+
+impl<K: TaskKind> Task<K> {
+    /// Checks that `events`, applied to this record (the one a store
+    /// holds, whose last logged event has version `last_logged`), make
+    /// `next`: each event is decided again on the stored state, and the
+    /// result must be `next` up to what heartbeats change. What a store
+    /// checks before it saves `next` with `events`, so that its log never
+    /// disagrees with its record. Costs the events, not the log.
+    ///
+    /// # Errors
+    ///
+    /// What replay refuses of the events, or [`ReplayError::Diverged`]
+    /// naming the first field of `next` they do not make.
+    pub fn check_next(
+        &self,
+        last_logged: u64,
+        events: &[Event<K>],
+        next: &Task<K>,
+    ) -> Result<(), ReplayError> {
+        let mut rebuilt = self.clone();
+        // The heartbeats saved since the last event are counted again by
+        // the next event, or by `next`'s lease.
+        rebuilt.state.version = last_logged;
+        if let Some(lease) = &mut rebuilt.state.lease {
+            lease.logged(false);
+        }
+        for event in events {
+            rebuilt.replay_event(event, Scope::Full)?;
+        }
+        if !next.same_identity(&rebuilt) {
+            return Err(ReplayError::Diverged { field: "identity" });
+        }
+        match next.state_difference(&rebuilt) {
+            None => Ok(()),
+            Some(field) => Err(ReplayError::Diverged { field }),
+        }
+    }
+
+    /// Checks that `task` is the record its creation event `created`
+    /// makes: what a store checks before it inserts them.
+    ///
+    /// # Errors
+    ///
+    /// What replay refuses of the creation, or [`ReplayError::Diverged`]
+    /// naming the first field that differs.
+    pub fn check_created(task: &Task<K>, created: &Event<K>) -> Result<(), ReplayError> {
+        let rebuilt = Task::replay([created])?;
+        if !task.same_identity(&rebuilt) {
+            return Err(ReplayError::Diverged { field: "identity" });
+        }
+        match task.state_difference(&rebuilt) {
+            None => Ok(()),
+            Some(field) => Err(ReplayError::Diverged { field }),
+        }
+    }
+}
+
+impl<K> Task<K> {
+    /// The first field of the state in which this record differs from
+    /// `rebuilt`, beyond what heartbeats change.
+    fn state_difference(&self, rebuilt: &Task<K>) -> Option<&'static str> {
+        let (s, r) = (&self.state, &rebuilt.state);
+        let heartbeats = s.lease.as_ref().map_or(0, |lease| lease.heartbeats());
+        let same = [
             ("status", s.status == r.status),
             (
                 "version",
