@@ -1,4 +1,4 @@
-//! Deciding: the only code that returns a [`Rejection`].
+//! Deciding: the only code that decides whether a command is accepted.
 //!
 //! [`Task::decide`] is the whole decision on a command: who may issue it,
 //! whether its run still holds the task, the table's row and its guards,
@@ -470,6 +470,14 @@ impl<K: TaskKind> Task<K> {
                 ..
             } => {
                 after_now("lease_until", *lease_until)?;
+                if let Some(lease) = &self.state.lease
+                    && lease.heartbeats() == u32::MAX
+                {
+                    return Err(Rejection::invalid(
+                        "heartbeat",
+                        "too many heartbeats since the last event: log one first (a progress report)",
+                    ));
+                }
                 if let Some(lease) = &self.state.lease
                     && *lease_until < lease.expires_at()
                 {
