@@ -181,17 +181,6 @@ fn put<T: Ord>(set: &mut BTreeSet<T>, value: T, add: bool) {
     }
 }
 
-/// Whether two versions of a task agree on what commands never change
-/// (owner, resource, kind, parent, blocking): the entries that
-/// [`Index::entries`] writes besides the state's.
-fn same_fixed<K: TaskKind>(old: &Task<K>, new: &Task<K>) -> bool {
-    old.owner() == new.owner()
-        && old.resource() == new.resource()
-        && old.kind().name() == new.kind().name()
-        && old.parent() == new.parent()
-        && old.is_blocking() == new.is_blocking()
-}
-
 impl Index {
     /// Adds or removes (`add == false`) the entries of `task` that
     /// change with its state, as `keys` describes it.
@@ -351,19 +340,15 @@ impl<K: TaskKind> Inner<K> {
     }
 
     /// Replaces the stored task with `task`, touching only the index
-    /// entries that changed.
+    /// entries that changed: its identity is the stored one's
+    /// ([`check_save`] refused any other).
     fn replace(&mut self, task: Task<K>) {
         let Some(old) = self.tasks.get_mut(&task.id()) else {
             self.add(task);
             return;
         };
-        if same_fixed(old, &task) {
-            self.index
-                .moved(&task, StateKeys::of(old), StateKeys::of(&task));
-        } else {
-            self.index.entries(old, false);
-            self.index.entries(&task, true);
-        }
+        self.index
+            .moved(&task, StateKeys::of(old), StateKeys::of(&task));
         *old = task;
     }
 

@@ -155,16 +155,7 @@ impl<K: TaskKind> Task<K> {
         }
         // An old run's move is refused as stale whatever the status now
         // is, before the table: its executor learns it lost the task.
-        if let Some(presented) = command.token() {
-            let current = self.state.lease.as_ref().map(|lease| lease.token());
-            if current != Some(presented) {
-                return Err(Rejection::StaleLease {
-                    action,
-                    presented: Some(presented),
-                    current,
-                });
-            }
-        }
+        self.fence(command, false)?;
         let row = table::check(self.state.status, action, actor.role())?;
         for guard in row.guards {
             if scope == Scope::Full || !guard.reads_rules() {
@@ -173,6 +164,27 @@ impl<K: TaskKind> Task<K> {
         }
         self.check_data(command, now)?;
         Ok(row)
+    }
+
+    /// The lease fence, the only place tokens are compared: a command
+    /// that carries a token must carry the current run's, and with
+    /// `required` it must carry one.
+    fn fence(&self, command: &Command<K>, required: bool) -> Result<(), Rejection> {
+        let current = self.state.lease.as_ref().map(|lease| lease.token());
+        let presented = command.token();
+        let holds = match presented {
+            Some(token) => current == Some(token),
+            None => !required,
+        };
+        if holds {
+            Ok(())
+        } else {
+            Err(Rejection::StaleLease {
+                action: command.action(),
+                presented,
+                current,
+            })
+        }
     }
 
     /// Evaluates one guard of a row. The only place guards are decided.
@@ -195,17 +207,7 @@ impl<K: TaskKind> Task<K> {
             role: actor.role(),
         };
         match guard {
-            Guard::LeaseHolder => {
-                let current = state.lease.as_ref().map(|lease| lease.token());
-                let presented = command.token();
-                if current.is_none() || presented != current {
-                    return Err(Rejection::StaleLease {
-                        action: command.action(),
-                        presented,
-                        current,
-                    });
-                }
-            }
+            Guard::LeaseHolder => self.fence(command, true)?,
             Guard::LeaseExpired => {
                 if let Some(lease) = &state.lease
                     && !lease.is_expired(now)
