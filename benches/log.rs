@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use taskstate::store::{MemoryStore, Scope, TaskStore};
+use taskstate::store::{ClaimRequest, MemoryStore, Scope, TaskStore};
 use taskstate::{
     Actor, Command, Event, IdGenerator, LeaseToken, NamedKind, NewSubtask, NewTask, Owner,
     ResourceRef, Run, SubtaskChange, Task,
@@ -52,8 +52,9 @@ fn stored_running(subtasks: u32, events: usize) -> (MemoryStore<NamedKind>, Task
     let (task, created) = Task::create(new, Actor::System, t0()).unwrap();
     store.insert(task, created).unwrap();
     let claim = store
-        .claim_due(t0(), 1, at(10), None)
+        .claim(&ClaimRequest::new(t0(), at(10)))
         .unwrap()
+        .claimed
         .pop()
         .unwrap();
     let (mut task, run) = (claim.task, claim.run);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use taskstate::store::{Filter, MemoryStore, PageRequest, Scope, TaskStore};
+use taskstate::store::{ClaimRequest, Filter, MemoryStore, PageRequest, Scope, TaskStore};
 use taskstate::{
     Actor, Event, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Status, StatusSet, Task,
 };
@@ -101,7 +101,12 @@ fn bench_store(c: &mut Criterion) {
                     let mut claims = Vec::with_capacity(100);
                     let started = Instant::now();
                     for _ in 0..chunk {
-                        claims.push(store.claim_due(now, 1, lease_until, None).unwrap());
+                        claims.push(
+                            store
+                                .claim(&ClaimRequest::new(now, lease_until))
+                                .unwrap()
+                                .claimed,
+                        );
                     }
                     total += started.elapsed();
                     for claim in claims.into_iter().flatten() {

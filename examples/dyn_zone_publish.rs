@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use taskstate::profiles::dyn_dns::DynTask;
-use taskstate::store::{MemoryStore, Scope, TaskStore};
+use taskstate::store::{ClaimRequest, MemoryStore, Scope, TaskStore};
 use taskstate::{
     Actor, CancelRules, Command, IdGenerator, NamedKind, NewSubtask, NewTask, Outcome, Owner,
     ResourceRef, Rules, SubtaskChange, Task,
@@ -58,7 +58,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     store.insert(record, record_created)?;
 
     // The publish is claimed; the record update waits behind it.
-    let claimed = store.claim_due(at(2), 10, at(600), Some("dyn-worker"))?;
+    let claimed = store
+        .claim(
+            &ClaimRequest::new(at(2), at(600))
+                .limit(10)
+                .worker("dyn-worker"),
+        )?
+        .claimed;
     println!(
         "claimed {} task(s): the record update waits for the blocking publish\n",
         claimed.len()
@@ -106,7 +112,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     // Now the first record update can run.
-    let claimed = store.claim_due(at(13), 10, at(600), Some("dyn-worker"))?;
+    let claimed = store
+        .claim(
+            &ClaimRequest::new(at(13), at(600))
+                .limit(10)
+                .worker("dyn-worker"),
+        )?
+        .claimed;
     let stored = store
         .get(&Scope::Staff, record_id)?
         .ok_or("record update lost")?;

@@ -157,6 +157,23 @@ pub struct NewTask<K> {
     /// progress; `None` follows the kind's [`Rules::blocking`](crate::Rules::blocking).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocking: Option<bool>,
+    /// Claimed before due tasks of a lower priority (0 by default;
+    /// negative for background work).
+    #[serde(default, skip_serializing_if = "is_zero_priority")]
+    pub priority: i32,
+    /// A key no other live task (not done, not cancelled) may hold: a
+    /// store refuses a second insert with [`StoreError::KeyTaken`]
+    /// naming the holder (OVHcloud customers who order the same domain
+    /// twice get the first order back).
+    ///
+    /// [`StoreError::KeyTaken`]: crate::store::StoreError::KeyTaken
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_key: Option<String>,
+}
+
+/// Whether a priority is the default, which is not written.
+pub(crate) fn is_zero_priority(priority: &i32) -> bool {
+    *priority == 0
 }
 
 impl<K> NewTask<K> {
@@ -175,6 +192,8 @@ impl<K> NewTask<K> {
             resources: Vec::new(),
             parent: None,
             blocking: None,
+            priority: 0,
+            unique_key: None,
         }
     }
 
@@ -212,6 +231,18 @@ impl<K> NewTask<K> {
     /// progress, whatever its kind's rule.
     pub fn blocking(mut self, blocking: bool) -> Self {
         self.blocking = Some(blocking);
+        self
+    }
+
+    /// This task, claimed before due tasks of a lower priority.
+    pub fn priority(mut self, priority: i32) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// This task, refused by a store while another live task holds `key`.
+    pub fn unique_key(mut self, key: impl Into<String>) -> Self {
+        self.unique_key = Some(key.into());
         self
     }
 

@@ -28,14 +28,15 @@
 //! | [`argument`] | typed arguments: [`ArgumentSpec`], [`ArgumentValue`], validation and correction |
 //! | [`id`] | [`TaskId`] (UUID v7) and a deterministic [`IdGenerator`] |
 //! | [`profiles`] | provider vocabularies: OVHcloud, Dyn, VMware Cloud Foundation and Cloudflare status words both ways |
-//! | [`store`] | [`TaskStore`](store::TaskStore): compare-and-swap, claims with leases, blocking, scoping; [`MemoryStore`](store::MemoryStore); a worker step |
+//! | [`store`] | [`TaskStore`](store::TaskStore) and [`AsyncTaskStore`](store::AsyncTaskStore): compare-and-swap with the log, claims by priority and kind under leases, blocking, unique keys, sweeps, purges, scoping; [`MemoryStore`](store::MemoryStore); the update loop and a worker step |
 //! | `strategies` | (feature `testkit`) proptest strategies: random rules, actors, argument values, failures, valid tasks of a host's kinds, command sequences |
 //! | [`error`] | [`Rejection`], [`ReplayError`] and the parse errors |
 //!
 //! # Features
 //!
-//! - `testkit`: `store::testkit::check_store`, the conformance suite for a
-//!   host's own [`TaskStore`](store::TaskStore), and `strategies`, proptest
+//! - `testkit`: `store::testkit::check_store` and `check_async_store`, the
+//!   conformance suites for a host's own [`TaskStore`](store::TaskStore)
+//!   or [`AsyncTaskStore`](store::AsyncTaskStore), and `strategies`, proptest
 //!   generators for the crate's types (adds `proptest`). Off by default.
 //!
 //! # Example

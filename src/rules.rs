@@ -524,6 +524,10 @@ impl Default for Rules {
 /// it and stays where it is until its executor acknowledges it
 /// ([`Action::AcknowledgeCancel`](crate::Action::AcknowledgeCancel)). Put
 /// those statuses in a set only for kinds whose running work can stop.
+/// If the run's lease runs out first, the task stalls with the request
+/// on it, and anyone may then cancel it whatever these rules say: the
+/// request was allowed, and nobody runs the task to acknowledge it (a
+/// store's worker does so in the same save that marks it stalled).
 ///
 /// ```
 /// use taskstate::{CancelRules, Role, Status};

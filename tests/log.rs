@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
-use taskstate::store::{MemoryStore, Scope, StoreError, TaskStore};
+use taskstate::store::{ClaimRequest, MemoryStore, Scope, StoreError, Sweep, TaskStore};
 use taskstate::strategies::step;
 use taskstate::{
     Action, Actor, ArgumentSpec, ArgumentValue, Command, Effect, Event, Failure, FollowUp,
@@ -102,7 +102,12 @@ fn claim_one(
     now: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> taskstate::store::Claimed<NamedKind> {
-    store.claim_due(now, 1, until, None).unwrap().pop().unwrap()
+    store
+        .claim(&ClaimRequest::new(now, until))
+        .unwrap()
+        .claimed
+        .pop()
+        .unwrap()
 }
 
 /// Replays `log` and expects the refusal to name event `version`.
@@ -784,8 +789,21 @@ fn a_waiting_task_is_not_in_the_stores_expired_sweep_at_its_check_time() {
         .wait(&mut task, Pause::until(t(3_600)).check_at(t(120)), t(1))
         .unwrap();
     store.save(&task, version, &[waited]).unwrap();
-    assert!(store.expired(t(121), 10).unwrap().is_empty());
-    assert_eq!(store.expired(t(3_600), 10).unwrap().len(), 1);
+    assert!(
+        store
+            .sweep(Sweep::ExpiredLeases, t(121), 10)
+            .unwrap()
+            .tasks
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .sweep(Sweep::ExpiredLeases, t(3_600), 10)
+            .unwrap()
+            .tasks
+            .len(),
+        1
+    );
     assert_eq!(
         store.get(&Scope::Staff, id).unwrap().unwrap().status(),
         Status::Waiting

@@ -993,7 +993,13 @@ impl Model {
                 check(flags_ok, "flags an argument that cannot be corrected")?;
             }
             Cmd::Cancel => {
-                check(self.may_cancel(role, self.status), "cancel rule")?;
+                // A stalled task's cancel request was allowed when made:
+                // anyone may honour it.
+                let requested = self.status == Status::Stalled && self.cancel_requested.is_some();
+                check(
+                    requested || self.may_cancel(role, self.status),
+                    "cancel rule",
+                )?;
                 if self.status.is_leased() {
                     check(self.cancel_requested.is_none(), "cancel already requested")?;
                 }

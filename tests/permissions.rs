@@ -1077,7 +1077,10 @@ fn guards(cmd: Cmd, role: Role, facts: &Facts, variant: &Variant) -> Result<(), 
         // A running or waiting task is failed by its run's executor only.
         Cmd::FailUnleased if status != Status::Stalled => Err(Want::StaleLease),
         Cmd::Cancel => {
-            if !variant.cancel.allows(role, status) {
+            // "anyone may then cancel it whatever these rules say": a
+            // stalled task keeps the cancel request its run was given.
+            let requested = status == Status::Stalled && facts.cancel_requested;
+            if !requested && !variant.cancel.allows(role, status) {
                 Err(Want::RefusedBy(Rule::Cancel))
             } else if matches!(status, Status::Running | Status::Waiting) && facts.cancel_requested
             {

@@ -22,10 +22,13 @@
 //!   save that rolls back, a save whose events do not follow the log, a
 //!   save that drops an append, a save changing the owner), another
 //!   owner's scoped reads (of records and logs) and a save of what it was
-//!   refused, claims with nothing due (scheduled later, blocked by a
-//!   blocking task in progress, a limit of zero) and, on SQLite, backend
-//!   refusals (a time outside the years the store covers, in the record
-//!   or in an event).
+//!   refused, an insert of a unique key a live task holds
+//!   (`StoreError::KeyTaken`), claims with nothing due (scheduled later,
+//!   blocked by a blocking task in progress) and sweeps with nothing to
+//!   find, a claim that could start nothing (`StoreError::InvalidRequest`)
+//!   and, on SQLite, backend refusals (a time outside the years the store
+//!   covers, in the record or in an event) and a row that does not read
+//!   (`StoreError::Unreadable`).
 //!
 //! "The same bytes" is, for the `MemoryStore`, the JSON text of every
 //! stored task and of its log read through `Scope::Staff`; for SQLite,
@@ -53,7 +56,9 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use rusqlite::types::Value;
 
-use taskstate::store::{Filter, MemoryStore, PageRequest, Scope, StoreError, TaskStore};
+use taskstate::store::{
+    ClaimRequest, Filter, MemoryStore, PageRequest, Scope, StoreError, Sweep, TaskStore,
+};
 use taskstate::{
     Action, Actor, ArgumentSpec, ArgumentValue, Arguments, CancelRules, Command, Event, Failure,
     IdGenerator, LeaseToken, NamedKind, NewSubtask, NewTask, Outcome, Owner, Rejection,
@@ -194,7 +199,7 @@ fn declared_variants(source: &str, name: &str) -> BTreeSet<String> {
 }
 
 const ERROR_RS: &str = include_str!("../src/error.rs");
-const STORE_RS: &str = include_str!("../src/store/mod.rs");
+const STORE_ERROR_RS: &str = include_str!("../src/store/error.rs");
 
 /// The name of a rejection's variant. The wildcard is forced by
 /// `#[non_exhaustive]`; [`every_variant_has_a_case`] catches new variants.
@@ -246,8 +251,11 @@ fn store_error_name(error: &StoreError) -> &'static str {
         StoreError::Conflict { .. } => "Conflict",
         StoreError::Duplicate { .. } => "Duplicate",
         StoreError::NotFound { .. } => "NotFound",
+        StoreError::KeyTaken { .. } => "KeyTaken",
         StoreError::Refused { .. } => "Refused",
-        StoreError::Backend(_) => "Backend",
+        StoreError::InvalidRequest { .. } => "InvalidRequest",
+        StoreError::Unreadable { .. } => "Unreadable",
+        StoreError::Backend { .. } => "Backend",
         _ => "a variant this test does not know",
     }
 }
@@ -1239,16 +1247,28 @@ fn every_variant_has_a_case() {
         .collect();
     assert_eq!(reasons, declared_variants(ERROR_RS, "RelaunchRefusal"));
     let store_errors: BTreeSet<String> = STORE_PATHS.iter().map(|s| (*s).to_owned()).collect();
-    assert_eq!(store_errors, declared_variants(STORE_RS, "StoreError"));
+    assert_eq!(
+        store_errors,
+        declared_variants(STORE_ERROR_RS, "StoreError")
+    );
 }
 
 // ---------------------------------------------------------------------
 // Store refusals
 // ---------------------------------------------------------------------
 
-/// The `StoreError` variants [`store_refusals`] and
-/// [`sqlite_backend_refusals`] reach.
-const STORE_PATHS: &[&str] = &["Conflict", "Duplicate", "NotFound", "Refused", "Backend"];
+/// The `StoreError` variants [`store_refusals`] and the SQLite tests
+/// after it reach.
+const STORE_PATHS: &[&str] = &[
+    "Conflict",
+    "Duplicate",
+    "KeyTaken",
+    "NotFound",
+    "Refused",
+    "InvalidRequest",
+    "Unreadable",
+    "Backend",
+];
 
 /// A snapshot of a store: its bytes, and whether anything was committed
 /// (SQLite's `data_version`; always 0 for the `MemoryStore`).
@@ -1260,7 +1280,8 @@ struct Snap<B> {
 
 /// Every store refusal, on `store` seeded with: alice's pending task `a`,
 /// alice's running blocking task `b` on `busy.fr`, alice's pending task
-/// `c` on `busy.fr` (blocked by `b`), mallory's task `d` scheduled later.
+/// `c` on `busy.fr` (blocked by `b`), mallory's task `d` scheduled later,
+/// holding the unique key `order:mallory.fr`.
 fn store_refusals<S, B>(store: &S, snapshot: &dyn Fn() -> Snap<B>)
 where
     S: TaskStore<NamedKind>,
@@ -1282,7 +1303,9 @@ where
     let c = Logged::new(Task::create(on(3, "alice", "busy.fr"), alice(), t(0)).unwrap());
     let d = Logged::new(
         Task::create(
-            on(4, "mallory", "mallory.fr").todo_at(t(5000)),
+            on(4, "mallory", "mallory.fr")
+                .todo_at(t(5000))
+                .unique_key("order:mallory.fr"),
             mallory(),
             t(0),
         )
@@ -1349,26 +1372,18 @@ where
             "Conflict",
             "a stale save",
         );
-        assert_eq!(
-            error,
-            StoreError::Conflict {
-                id: a.task.id(),
-                expected: 1,
-                found: 2
-            }
+        assert!(
+            matches!(error, StoreError::Conflict { id, expected: 1, found: 2 } if id == a.task.id()),
+            "{error:?}"
         );
         assert_eq!(changed, copy, "a refused save changed the caller's record");
     });
     // Conflict: an expected version ahead of the stored one.
     unchanged("a save expecting a later version", &mut || {
         let error = expect(store.save(&fresh, 7, &[]), "Conflict", "a save ahead");
-        assert_eq!(
-            error,
-            StoreError::Conflict {
-                id: a.task.id(),
-                expected: 7,
-                found: 2
-            }
+        assert!(
+            matches!(error, StoreError::Conflict { id, expected: 7, found: 2 } if id == a.task.id()),
+            "{error:?}"
         );
     });
     // NotFound: a task never stored.
@@ -1381,9 +1396,10 @@ where
         );
     });
     assert!(store.get(&Scope::Staff, never.id()).unwrap().is_none());
-    assert_eq!(
-        store.log(&Scope::Staff, never.id(), 0, 10),
-        Err(StoreError::NotFound { id: never.id() })
+    let log = store.log(&Scope::Staff, never.id(), 0, 10);
+    assert!(
+        matches!(log, Err(StoreError::NotFound { id }) if id == never.id()),
+        "{log:?}"
     );
     // Duplicate: the same task again, and a forged one with its id.
     unchanged("a duplicate insert", &mut || {
@@ -1516,9 +1532,10 @@ where
         for task in [&a, &b, &c] {
             let id = task.task.id();
             assert!(store.get(&mallory_scope, id).unwrap().is_none());
-            assert_eq!(
-                store.log(&mallory_scope, id, 0, 10),
-                Err(StoreError::NotFound { id })
+            let log = store.log(&mallory_scope, id, 0, 10);
+            assert!(
+                matches!(log, Err(StoreError::NotFound { id: found }) if found == id),
+                "{log:?}"
             );
         }
         assert!(
@@ -1544,27 +1561,73 @@ where
         assert_eq!(rejection_name(&rejection), "NotOwner");
         assert_eq!(copy, c.task);
     });
+    // KeyTaken: another task with the key `d` holds, whoever asks.
+    unchanged("an insert of a key a live task holds", &mut || {
+        for (seed, owner) in [(11, "mallory"), (12, "alice")] {
+            let new = on(seed, owner, "mallory.fr").unique_key("order:mallory.fr");
+            let (task, created) = Task::create(new, Actor::System, t(0)).unwrap();
+            let id = task.id();
+            match expect(store.insert(task, created), "KeyTaken", "a taken key") {
+                StoreError::KeyTaken { key, holder } => {
+                    assert_eq!((key.as_str(), holder), ("order:mallory.fr", d.task.id()));
+                }
+                other => panic!("a taken key: {other}"),
+            }
+            assert!(store.get(&Scope::Staff, id).unwrap().is_none());
+        }
+    });
     // Claims with nothing to claim: `a` cancelled, `b` running, `c`
     // blocked by `b`, `d` not due before t(5000).
     unchanged("a claim with nothing due", &mut || {
-        let claimed = store.claim_due(t(100), 10, t(400), Some("w")).unwrap();
+        let claims = store
+            .claim(&ClaimRequest::new(t(100), t(400)).limit(10).worker("w"))
+            .unwrap();
         assert!(
-            claimed.is_empty(),
+            claims.claimed.is_empty() && claims.unreadable.is_empty(),
             "{:?}",
-            claimed.iter().map(|c| c.task.id()).collect::<Vec<_>>()
+            claims
+                .claimed
+                .iter()
+                .map(|c| c.task.id())
+                .collect::<Vec<_>>()
         );
-        assert!(
-            store
-                .claim_due(t(6000), 0, t(6300), Some("w"))
-                .unwrap()
-                .is_empty()
-        );
+    });
+    // InvalidRequest: claims that could start nothing, even with `d` due.
+    unchanged("a claim that could start nothing", &mut || {
+        for request in [
+            ClaimRequest::new(t(6000), t(6300)).limit(0),
+            ClaimRequest::new(t(6000), t(6000)),
+            ClaimRequest::new(t(6000), t(6300)).kinds(Vec::<String>::new()),
+        ] {
+            let claimed = store.claim(&request).map(drop);
+            expect(
+                claimed,
+                "InvalidRequest",
+                "a claim that could start nothing",
+            );
+        }
     });
     // Reads of due work write nothing either.
-    unchanged("expiry and retry scans", &mut || {
-        assert!(store.expired(t(100), 10).unwrap().is_empty());
-        assert!(store.retry_due(t(100), 10).unwrap().is_empty());
-    });
+    unchanged(
+        "sweeps, the next due time and a purge of nothing",
+        &mut || {
+            for sweep in [
+                Sweep::ExpiredLeases,
+                Sweep::RetriesDue,
+                Sweep::ChecksDue,
+                Sweep::Stalled,
+            ] {
+                let swept = store.sweep(sweep, t(100), 10).unwrap();
+                assert!(
+                    swept.tasks.is_empty() && swept.unreadable.is_empty(),
+                    "{sweep:?}"
+                );
+            }
+            assert!(store.next_due(None).unwrap().is_some());
+            // `a` was cancelled at t(10): nothing settled before t(5).
+            assert_eq!(store.purge(t(5), 10).unwrap(), 0);
+        },
+    );
     // The stored records and logs are the ones written, byte for byte.
     assert_eq!(
         store.get(&Scope::Staff, a.task.id()).unwrap().unwrap(),
@@ -1675,4 +1738,51 @@ fn the_sqlite_store_refuses_times_it_cannot_store_without_writing() {
         store.log(&Scope::Staff, stored.task.id(), 0, 10).unwrap(),
         stored.log
     );
+}
+
+#[test]
+fn the_sqlite_store_refuses_a_row_it_cannot_read_without_writing() {
+    let db = TempDb::new("unreadable");
+    let store: SqliteStore<NamedKind> = SqliteStore::open(&db.0).unwrap();
+    let reader = reader(&db.0);
+    let stored = running(Rules::STANDARD);
+    let id = stored.task.id();
+    put(&store, &stored.task, &stored.log);
+    // By hand, from another connection: the record garbled.
+    reader
+        .execute(
+            "UPDATE tasks SET body = '{\"identity\":' WHERE id = ?1",
+            [id.to_string()],
+        )
+        .unwrap();
+    let snapshot = || (sqlite_rows(&reader), data_version(&reader));
+    let before = snapshot();
+
+    // A read of it, and a save over it of the record as it was, with the
+    // executor's failure: both refused, naming the task.
+    let error = store.get(&Scope::Staff, id).unwrap_err();
+    assert_eq!(store_error_name(&error), "Unreadable", "{error}");
+    assert!(matches!(&error, StoreError::Unreadable { id: found, .. } if *found == id));
+    let mut task = stored.task.clone();
+    let fail = Command::Fail {
+        token: Some(token(&stored.log)),
+        failure: Box::new(provider_failure(t(30))),
+    };
+    let event = step(&mut task, fail, Actor::System, 30);
+    let error = store
+        .save(&task, stored.task.version(), event.as_slice())
+        .unwrap_err();
+    assert_eq!(store_error_name(&error), "Unreadable", "{error}");
+    // A listing skips it and reports it; its log still reads.
+    let page = store
+        .list(&Scope::Staff, &Filter::new(), PageRequest::first(10))
+        .unwrap();
+    assert!(page.tasks.is_empty());
+    assert_eq!(
+        page.unreadable.iter().map(|u| u.id).collect::<Vec<_>>(),
+        [id]
+    );
+    assert_eq!(store.log(&Scope::Staff, id, 0, 10).unwrap(), stored.log);
+    // None of it wrote anything.
+    assert_eq!(snapshot(), before);
 }

@@ -1,60 +1,47 @@
-//! The MemoryStore passes the conformance suite; its worker step runs
-//! tasks to the end.
+//! The MemoryStore passes both conformance suites, and every broken store
+//! a careful reviewer can think of fails them, each naming its flaw.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use taskstate::store::{
+    ClaimRequest, Claimed, Claims, Filter, MemoryStore, Page, PageRequest, Scope, StoreError,
+    Sweep, Swept, TaskStore, testkit,
+};
+use taskstate::{Event, NamedKind, Status, StatusSet, Task, TaskId, TaskKind};
+
 mod common;
+use common::{block_on, pending};
 
-use taskstate::store::{Handled, MemoryStore, Scope, TaskStore, testkit, work_once};
-use taskstate::{NamedKind, Outcome, Status};
-
-use common::{logged_of, pending, t};
+type K = NamedKind;
 
 #[test]
 fn the_memory_store_passes_the_conformance_suite() {
-    testkit::check_store(MemoryStore::<NamedKind>::new).unwrap();
+    testkit::check_store(testkit::shared(MemoryStore::<K>::new)).unwrap();
 }
 
 #[test]
-fn the_memory_store_is_send_and_sync() {
-    fn assert_send_sync<X: Send + Sync>() {}
-    assert_send_sync::<MemoryStore<NamedKind>>();
-    let store: &dyn TaskStore<NamedKind> = &MemoryStore::new();
-    assert!(store.get(&Scope::Staff, pending().id()).unwrap().is_none());
-}
-
-#[test]
-fn a_worker_step_claims_handles_and_records() {
-    let store = MemoryStore::new();
-    let created = logged_of(NamedKind::new("DomainCreate"));
-    let id = created.task.id();
-    store
-        .insert(created.task, created.log.into_iter().next().unwrap())
-        .unwrap();
-    let report = work_once(&store, t(10), 10, t(310), Some("w1"), |_task| {
-        Handled::Complete(Outcome::new().message("done"))
-    })
+fn the_memory_store_passes_the_async_conformance_suite() {
+    block_on(testkit::check_async_store(testkit::shared(
+        MemoryStore::<K>::new,
+    )))
     .unwrap();
-    assert_eq!((report.claimed, report.recorded, report.refused), (1, 1, 0));
-    let task = store.get(&Scope::Staff, id).unwrap().unwrap();
-    assert_eq!(task.status(), Status::Done);
-    assert_eq!(task.comment(), Some("done"));
-    // The log holds the creation, the claim's start and the completion,
-    // and the record is what it rebuilds.
-    let log = store.log(&Scope::Staff, id, 0, 100).unwrap();
-    assert_eq!(log.len(), 3);
-    task.check_log(&log).unwrap();
+}
+
+#[test]
+fn the_memory_store_is_send_and_sync_and_object_safe() {
+    fn assert_send_sync<X: Send + Sync>() {}
+    assert_send_sync::<MemoryStore<K>>();
+    let store: &dyn TaskStore<K> = &MemoryStore::new();
+    assert!(store.get(&Scope::Staff, pending().id()).unwrap().is_none());
 }
 
 // ---------------------------------------------------------------------
 // Broken stores: each flaw makes the conformance suite fail, naming it
 // ---------------------------------------------------------------------
-
-use chrono::{DateTime, Utc};
-use taskstate::store::{Claimed, Filter, Page, PageRequest, StoreError};
-use taskstate::{Event, StatusSet, Task, TaskId};
-
-type K = NamedKind;
 
 /// What a broken store gets wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +50,12 @@ enum Flaw {
     IgnoresLimit,
     /// A claim takes pending tasks in creation (id) order, not due order.
     CreationOrder,
+    /// A claim ignores priorities and kinds.
+    IgnoresPriorityAndKinds,
+    /// A claim with a lease already over is carried out.
+    AcceptsClaimsOfNothing,
+    /// Each handle claims from its own cache of the store, and overwrites.
+    StaleHandleCache,
     /// A save that carries a higher version than the stored one wins,
     /// whatever version the caller read.
     HigherVersionWins,
@@ -75,16 +68,86 @@ enum Flaw {
     ForeignRecord,
     /// The log loses the last event appended.
     LostAppend,
+    /// Inserts ignore unique keys.
+    IgnoresUniqueKeys,
+    /// The stalled sweep finds nothing.
+    ForgetsStalledTasks,
+    /// The next due time leaves out leases.
+    NextDueWithoutLeases,
+    /// A purge deletes failed tasks too.
+    PurgesFailedTasks,
 }
 
-/// A `MemoryStore` with one flaw.
+/// A handle on a shared `MemoryStore`, with one flaw.
 struct Broken {
-    inner: MemoryStore<K>,
+    inner: Arc<MemoryStore<K>>,
     flaw: Flaw,
+    /// For [`Flaw::StaleHandleCache`]: the tasks this handle read once.
+    cache: Mutex<Option<HashMap<TaskId, Task<K>>>>,
+}
+
+impl Broken {
+    /// `make` for the suites: `n` handles with `flaw` on one new store.
+    fn make(flaw: Flaw) -> impl FnMut(usize) -> Vec<Broken> {
+        move |n| {
+            let inner = Arc::new(MemoryStore::new());
+            (0..n)
+                .map(|_| Broken {
+                    inner: Arc::clone(&inner),
+                    flaw,
+                    cache: Mutex::new(None),
+                })
+                .collect()
+        }
+    }
+
+    /// Starts up to `limit` tasks of `tasks`, in their order, saving each
+    /// started; with `overwrite`, reports a claim whose save failed as made.
+    fn start_in_order(
+        &self,
+        tasks: impl IntoIterator<Item = Task<K>>,
+        request: &ClaimRequest,
+        overwrite: bool,
+    ) -> Claims<K> {
+        let mut claims = Claims::default();
+        for mut task in tasks {
+            if claims.claimed.len() == request.limit {
+                break;
+            }
+            let version = task.version();
+            if let Ok((run, started)) =
+                task.start(request.lease_until, request.worker.clone(), request.now)
+                && (self.inner.save(&task, version, &[started]).is_ok() || overwrite)
+            {
+                claims.claimed.push(Claimed { task, run });
+            }
+        }
+        claims
+    }
+
+    fn pending(&self) -> Result<Vec<Task<K>>, StoreError> {
+        let pending = Filter::new().statuses(StatusSet::of(&[Status::Pending]));
+        Ok(self
+            .inner
+            .list(&Scope::Staff, &pending, PageRequest::first(10_000))?
+            .tasks)
+    }
 }
 
 impl TaskStore<K> for Broken {
     fn insert(&self, task: Task<K>, created: Event<K>) -> Result<(), StoreError> {
+        if self.flaw == Flaw::IgnoresUniqueKeys && task.unique_key().is_some() {
+            // The same task without its key.
+            let new = taskstate::NewTask::new(
+                task.id(),
+                task.kind().clone(),
+                task.owner().clone(),
+                task.resource().clone(),
+            );
+            let (bare, created) =
+                Task::create(new, taskstate::Actor::System, task.created_at()).unwrap();
+            return self.inner.insert(bare, created);
+        }
         self.inner.insert(task, created)
     }
 
@@ -125,6 +188,13 @@ impl TaskStore<K> for Broken {
                 self.inner.insert(task.clone(), created)
             }
             Flaw::ForeignRecord if !task.same_identity(&stored) => Ok(()),
+            Flaw::StaleHandleCache => {
+                self.inner.save(task, expected, events)?;
+                if let Some(cache) = &mut *self.cache.lock().unwrap() {
+                    cache.insert(task.id(), task.clone());
+                }
+                Ok(())
+            }
             _ => self.inner.save(task, expected, events),
         }
     }
@@ -143,48 +213,100 @@ impl TaskStore<K> for Broken {
         self.inner.list(scope, filter, page)
     }
 
-    fn claim_due(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-        lease_until: DateTime<Utc>,
-        worker: Option<&str>,
-    ) -> Result<Vec<Claimed<K>>, StoreError> {
+    fn claim(&self, request: &ClaimRequest) -> Result<Claims<K>, StoreError> {
         match self.flaw {
-            Flaw::IgnoresLimit => self.inner.claim_due(now, limit * 5, lease_until, worker),
-            Flaw::CreationOrder => {
-                let pending = Filter::new().statuses(StatusSet::of(&[Status::Pending]));
-                let page = self
-                    .inner
-                    .list(&Scope::Staff, &pending, PageRequest::first(10_000))?;
-                let mut claimed = Vec::new();
-                for mut task in page.tasks {
-                    if claimed.len() == limit {
-                        break;
-                    }
-                    let version = task.version();
-                    if let Ok((run, started)) = task.start(lease_until, worker.map(Into::into), now)
-                        && self.inner.save(&task, version, &[started]).is_ok()
-                    {
-                        claimed.push(Claimed { task, run });
-                    }
-                }
-                Ok(claimed)
+            Flaw::IgnoresLimit => self.inner.claim(&request.clone().limit(request.limit * 5)),
+            Flaw::CreationOrder => Ok(self.start_in_order(self.pending()?, request, false)),
+            Flaw::IgnoresPriorityAndKinds => {
+                let mut tasks = self.pending()?;
+                tasks.sort_by_key(|task| (task.todo_at().unwrap_or(task.created_at()), task.id()));
+                Ok(self.start_in_order(tasks, request, false))
             }
-            _ => self.inner.claim_due(now, limit, lease_until, worker),
+            Flaw::AcceptsClaimsOfNothing if request.check().is_err() => Ok(Claims::default()),
+            Flaw::StaleHandleCache => {
+                // Claims right, then tops the claim up from what this
+                // handle last saw pending, overwriting: right as long as
+                // no other handle writes.
+                let mut claims = self.inner.claim(request)?;
+                let mut cache = self.cache.lock().unwrap();
+                let cache = match &mut *cache {
+                    Some(cache) => cache,
+                    None => cache.insert(
+                        self.pending()?
+                            .into_iter()
+                            .map(|task| (task.id(), task))
+                            .collect(),
+                    ),
+                };
+                for claim in &claims.claimed {
+                    cache.insert(claim.task.id(), claim.task.clone());
+                }
+                let mut stale: Vec<Task<K>> = cache
+                    .values()
+                    .filter(|task| {
+                        task.status() == Status::Pending
+                            && task.todo_at().is_none_or(|at| at <= request.now)
+                            && request.wants(task.kind().name())
+                    })
+                    .cloned()
+                    .collect();
+                stale.sort_by_key(Task::id);
+                let left = request
+                    .clone()
+                    .limit(request.limit.saturating_sub(claims.claimed.len()));
+                let more = self.start_in_order(stale, &left, true);
+                for claim in &more.claimed {
+                    cache.insert(claim.task.id(), claim.task.clone());
+                }
+                claims.claimed.extend(more.claimed);
+                Ok(claims)
+            }
+            _ => self.inner.claim(request),
         }
     }
 
-    fn expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
-        self.inner.expired(now, limit)
+    fn sweep(
+        &self,
+        sweep: Sweep,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Swept<K>, StoreError> {
+        if self.flaw == Flaw::ForgetsStalledTasks && sweep == Sweep::Stalled {
+            return Ok(Swept::default());
+        }
+        self.inner.sweep(sweep, now, limit)
     }
 
-    fn checks_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
-        self.inner.checks_due(now, limit)
+    fn next_due(
+        &self,
+        kinds: Option<&BTreeSet<String>>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        if self.flaw == Flaw::NextDueWithoutLeases {
+            // Pending tasks only: the earliest of their due times.
+            return Ok(self
+                .pending()?
+                .iter()
+                .filter(|task| kinds.is_none_or(|kinds| kinds.contains(task.kind().name())))
+                .map(|task| task.todo_at().unwrap_or(task.created_at()))
+                .min());
+        }
+        self.inner.next_due(kinds)
     }
 
-    fn retry_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
-        self.inner.retry_due(now, limit)
+    fn purge(&self, settled_before: DateTime<Utc>, limit: usize) -> Result<usize, StoreError> {
+        if self.flaw == Flaw::PurgesFailedTasks {
+            let failed = Filter::new().statuses(StatusSet::of(&[Status::Failed]));
+            let page = self
+                .inner
+                .list(&Scope::Staff, &failed, PageRequest::first(limit))?;
+            let mut purged = 0;
+            for task in page.tasks {
+                self.inner.remove(task.id())?;
+                purged += 1;
+            }
+            return Ok(purged + self.inner.purge(settled_before, limit - purged)?);
+        }
+        self.inner.purge(settled_before, limit)
     }
 }
 
@@ -195,6 +317,18 @@ fn every_broken_store_fails_the_suite_naming_its_flaw() {
         (
             Flaw::CreationOrder,
             "a claim takes the oldest due first, not the oldest created",
+        ),
+        (
+            Flaw::IgnoresPriorityAndKinds,
+            "a claim of some kinds takes only those",
+        ),
+        (
+            Flaw::AcceptsClaimsOfNothing,
+            "a claim that could start nothing is refused",
+        ),
+        (
+            Flaw::StaleHandleCache,
+            "no double claim from two handles on one store",
         ),
         (
             Flaw::HigherVersionWins,
@@ -210,12 +344,12 @@ fn every_broken_store_fails_the_suite_naming_its_flaw() {
             "a save never replaces a record with another task's",
         ),
         (Flaw::LostAppend, "the log rebuilds the record"),
+        (Flaw::IgnoresUniqueKeys, "one live task per unique key"),
+        (Flaw::ForgetsStalledTasks, "stalled tasks are swept"),
+        (Flaw::NextDueWithoutLeases, "the next due time"),
+        (Flaw::PurgesFailedTasks, "purge of settled tasks"),
     ] {
-        let result = testkit::check_store(|| Broken {
-            inner: MemoryStore::new(),
-            flaw,
-        });
-        match result {
+        match testkit::check_store(Broken::make(flaw)) {
             Err(error) => assert_eq!(error.check, check, "{flaw:?}: {}", error.detail),
             Ok(()) => panic!("{flaw:?}: the suite passed a broken store"),
         }

@@ -1,7 +1,10 @@
 //! The MemoryStore's indexes against a scan: random tasks on a few shared
 //! resources, then random claims, commands saved with compare-and-swap
 //! (and stale saves), listings with random filters walked page by page,
-//! expiry and retry scans, removals, and pages of each task's log. After
+//! sweeps (expired leases, due retries, due checks, stalled tasks), the
+//! next due time, purges and removals, and pages of each task's log.
+//! Claims ask for random kinds, some at a time behind an earlier claim's,
+//! and tasks have random priorities and unique keys. After
 //! every step each answer of the store equals what a scan over a plain map
 //! of the same tasks and their logs gives, computed from the documented
 //! contract of `TaskStore` and the core's pure blocking rule; a save that
@@ -17,7 +20,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
-use taskstate::store::{Filter, MemoryStore, PageRequest, Scope, StoreError, TaskStore};
+use taskstate::store::{
+    ClaimRequest, Filter, MemoryStore, PageRequest, Scope, StoreError, Sweep, TaskStore,
+};
 use taskstate::strategies::{self, Step};
 use taskstate::{
     Event, NamedKind, Owner, ResourceRef, RetryPolicy, Rules, Status, StatusSet, Task, TaskId,
@@ -48,26 +53,40 @@ fn kinds() -> Vec<NamedKind> {
 const RESOURCES: [&str; 3] = ["a.fr", "b.fr", "c.fr"];
 
 /// Pending tasks of [`kinds`] on three shared resources, created in the
-/// first hour of 2026-11-23, each with its creation event.
+/// first hour of 2026-11-23, each with its creation event, a priority
+/// from -1 to 2, and one of two unique keys or none.
 fn tasks() -> impl Strategy<Value = Vec<(Task<NamedKind>, Event<NamedKind>)>> {
-    let one = (0i64..3600, 0usize..RESOURCES.len()).prop_flat_map(|(seconds, resource)| {
-        let at = common::t(seconds);
-        strategies::new_task(kinds(), at).prop_filter_map("a task of the kind", move |mut new| {
-            new.resource = ResourceRef::new("zone", RESOURCES[resource]);
-            Task::create(new, taskstate::Actor::System, at).ok()
-        })
-    });
+    let one = (
+        0i64..3600,
+        0usize..RESOURCES.len(),
+        -1i32..3,
+        proptest::option::weighted(0.2, 0usize..2),
+    )
+        .prop_flat_map(|(seconds, resource, priority, key)| {
+            let at = common::t(seconds);
+            strategies::new_task(kinds(), at).prop_filter_map(
+                "a task of the kind",
+                move |mut new| {
+                    new.resource = ResourceRef::new("zone", RESOURCES[resource]);
+                    new.priority = priority;
+                    new.unique_key = key.map(|key| format!("key-{key}"));
+                    Task::create(new, taskstate::Actor::System, at).ok()
+                },
+            )
+        });
     proptest::collection::vec(one, 1..20)
 }
 
 #[derive(Clone, Debug)]
 enum Op {
-    /// Claim up to `limit` after `advance` seconds, under a lease of
-    /// `lease` seconds.
+    /// Claim up to `limit` tasks of some `kinds` (indexes into
+    /// [`kinds`]; all for `None`) at `advance` seconds from now (behind
+    /// the latest claim when negative), under a lease of `lease` seconds.
     Claim {
         advance: i64,
         limit: usize,
         lease: i64,
+        kinds: Option<BTreeSet<usize>>,
     },
     /// Resolve `step` against the task at `which` (among the started
     /// ones if `started`), apply it, save it.
@@ -80,11 +99,18 @@ enum Op {
     StaleSave { which: usize },
     /// List with a filter built from the seeds, `page` tasks a page.
     List { filter: FilterSeed, page: usize },
-    /// Expired leases, up to `limit`.
-    Expired { advance: i64, limit: usize },
-    /// Due retries, up to `limit`.
-    RetryDue { advance: i64, limit: usize },
-    /// Remove the task at `which` (a retention purge).
+    /// A sweep of up to `limit` tasks after `advance` seconds.
+    Sweep {
+        sweep: Sweep,
+        advance: i64,
+        limit: usize,
+    },
+    /// The next due time, for some kinds.
+    NextDue { kinds: Option<BTreeSet<usize>> },
+    /// Purge up to `limit` tasks settled before `advance` seconds from
+    /// now.
+    Purge { advance: i64, limit: usize },
+    /// Remove the task at `which` (a host's own retention).
     Remove { which: usize },
     /// Read the log of the task at `which` in pages of `limit` events
     /// from version `after`, in the owner's scope or another customer's.
@@ -167,19 +193,54 @@ impl FilterSeed {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (0i64..600, 1usize..4, prop_oneof![1i64..300, 1i64..3600])
-            .prop_map(|(advance, limit, lease)| Op::Claim { advance, limit, lease }),
+        3 => (
+            prop_oneof![4 => 0i64..600, 1 => -900i64..0],
+            1usize..4,
+            prop_oneof![1i64..300, 1i64..3600],
+            kind_set(),
+        )
+            .prop_map(|(advance, limit, lease, kinds)| Op::Claim { advance, limit, lease, kinds }),
         6 => (any::<usize>(), proptest::bool::weighted(0.7), strategies::step())
             .prop_map(|(which, started, step)| Op::Apply { which, started, step }),
         1 => any::<usize>().prop_map(|which| Op::StaleSave { which }),
         2 => (filter_seed(), 1usize..6).prop_map(|(filter, page)| Op::List { filter, page }),
-        1 => (0i64..900, 1usize..5).prop_map(|(advance, limit)| Op::Expired { advance, limit }),
-        1 => (0i64..900, 1usize..5).prop_map(|(advance, limit)| Op::RetryDue { advance, limit }),
+        2 => (
+            proptest::sample::select(vec![
+                Sweep::ExpiredLeases,
+                Sweep::RetriesDue,
+                Sweep::ChecksDue,
+                Sweep::Stalled,
+            ]),
+            0i64..900,
+            1usize..5,
+        )
+            .prop_map(|(sweep, advance, limit)| Op::Sweep { sweep, advance, limit }),
+        1 => kind_set().prop_map(|kinds| Op::NextDue { kinds }),
+        1 => (-3600i64..3600, 1usize..4).prop_map(|(advance, limit)| Op::Purge { advance, limit }),
         1 => any::<usize>().prop_map(|which| Op::Remove { which }),
         1 => (any::<usize>(), 0u64..8, 1usize..5, proptest::bool::weighted(0.8)).prop_map(
             |(which, after, limit, own_scope)| Op::Log { which, after, limit, own_scope }
         ),
     ]
+}
+
+/// Some of the kinds, by index into [`kinds`] (3 names none), or all.
+fn kind_set() -> impl Strategy<Value = Option<BTreeSet<usize>>> {
+    proptest::option::of(proptest::collection::btree_set(0usize..4, 1..3))
+}
+
+/// The names of the kinds a [`kind_set`] picks.
+fn kind_names(kinds_picked: &Option<BTreeSet<usize>>) -> Option<BTreeSet<String>> {
+    kinds_picked.as_ref().map(|picked| {
+        picked
+            .iter()
+            .map(|i| {
+                kinds()
+                    .get(*i)
+                    .map_or("NoSuchKind".to_owned(), |k| k.name.clone())
+            })
+            .collect()
+    })
 }
 
 /// The plain map the store is checked against, and each task's log.
@@ -204,26 +265,25 @@ impl Model {
         started.get(which % started.len().max(1)).copied()
     }
 
-    /// What `claim_due` must start: pending tasks due at `now`, by due
-    /// time then id, skipping those the blocking rule holds back (the
-    /// tasks started earlier in the same claim count) and those `start`
-    /// refuses.
-    fn claim(
-        &mut self,
-        now: DateTime<Utc>,
-        limit: usize,
-        lease_until: DateTime<Utc>,
-    ) -> Vec<TaskId> {
-        let mut due: Vec<(DateTime<Utc>, TaskId)> = self
+    /// What `claim` must start: pending tasks of the kinds asked for, due
+    /// at `now`, by priority (highest first), then due time, then id,
+    /// skipping those the blocking rule holds back (the tasks started
+    /// earlier in the same claim count) and those `start` refuses.
+    fn claim(&mut self, request: &ClaimRequest) -> Vec<TaskId> {
+        let (now, limit, lease_until) = (request.now, request.limit, request.lease_until);
+        let mut due: Vec<(std::cmp::Reverse<i32>, DateTime<Utc>, TaskId)> = self
             .tasks
             .values()
-            .filter(|task| task.status() == Status::Pending)
-            .map(|task| (task.todo_at().unwrap_or(task.created_at()), task.id()))
-            .filter(|(at, _)| *at <= now)
+            .filter(|task| task.status() == Status::Pending && request.wants(&task.kind().name))
+            .map(|task| {
+                let at = task.todo_at().unwrap_or(task.created_at());
+                (std::cmp::Reverse(task.priority()), at, task.id())
+            })
+            .filter(|(_, at, _)| *at <= now)
             .collect();
         due.sort();
         let mut started = Vec::new();
-        for (_, id) in due {
+        for (_, _, id) in due {
             if started.len() == limit {
                 break;
             }
@@ -262,6 +322,18 @@ impl Model {
         keys.sort();
         keys.into_iter().take(limit).map(|(_, id)| id).collect()
     }
+}
+
+/// The deadline of a running or waiting task's lease.
+fn lease_deadline(task: &Task<NamedKind>) -> Option<DateTime<Utc>> {
+    task.lease()
+        .filter(|_| matches!(task.status(), Status::Running | Status::Waiting))
+        .map(|lease| lease.expires_at())
+}
+
+/// When a stalled task stalled.
+fn stalled_since(task: &Task<NamedKind>) -> Option<DateTime<Utc>> {
+    (task.status() == Status::Stalled).then(|| task.updated_at())
 }
 
 fn ids(tasks: &[Task<NamedKind>]) -> Vec<TaskId> {
@@ -336,31 +408,57 @@ fn run(initial: Vec<(Task<NamedKind>, Event<NamedKind>)>, ops: Vec<Op>) {
     };
     for (task, created) in initial {
         let duplicate = model.tasks.contains_key(&task.id());
+        let holder = model
+            .tasks
+            .values()
+            .find(|other| {
+                other.unique_key().is_some()
+                    && other.unique_key() == task.unique_key()
+                    && !matches!(other.status(), Status::Done | Status::Cancelled)
+            })
+            .map(Task::id);
         let inserted = store.insert(task.clone(), created.clone());
-        assert_eq!(inserted.is_err(), duplicate);
-        if duplicate {
-            assert!(
+        match (duplicate, holder) {
+            (true, _) => assert!(
                 matches!(inserted, Err(StoreError::Duplicate { id }) if id == task.id()),
                 "{inserted:?}"
-            );
+            ),
+            (false, Some(holder)) => assert!(
+                matches!(&inserted, Err(StoreError::KeyTaken { holder: found, .. }) if *found == holder),
+                "{inserted:?}"
+            ),
+            (false, None) => {
+                inserted.unwrap();
+                model.logs.insert(task.id(), vec![created]);
+                model.tasks.insert(task.id(), task);
+            }
         }
-        model.logs.entry(task.id()).or_insert_with(|| vec![created]);
-        model.tasks.entry(task.id()).or_insert(task);
     }
     let mut now = common::t(3600);
+    // At least the latest time the store knows has come: a claim's time,
+    // a task's last change (the store's own horizon may be earlier).
+    let mut horizon: Option<DateTime<Utc>> = model.tasks.values().map(Task::updated_at).max();
     for op in ops {
         match op {
             Op::Claim {
                 advance,
                 limit,
                 lease,
+                kinds,
             } => {
-                now += Duration::seconds(advance);
-                let lease_until = now + Duration::seconds(lease);
-                let expected = model.claim(now, limit, lease_until);
-                let claimed = store.claim_due(now, limit, lease_until, Some("w")).unwrap();
+                let at = now + Duration::seconds(advance);
+                now = now.max(at);
+                horizon = horizon.max(Some(at));
+                let mut request = ClaimRequest::new(at, at + Duration::seconds(lease))
+                    .limit(limit)
+                    .worker("w");
+                request.kinds = kind_names(&kinds);
+                let expected = model.claim(&request);
+                let claims = store.claim(&request).unwrap();
+                assert!(claims.unreadable.is_empty());
+                let claimed = claims.claimed;
                 let got: Vec<TaskId> = claimed.iter().map(|claim| claim.task.id()).collect();
-                assert_eq!(got, expected, "claim at {now}");
+                assert_eq!(got, expected, "claim {request:?}");
                 for claim in &claimed {
                     let id = claim.task.id();
                     assert_eq!(claim.task, model.tasks[&id]);
@@ -431,19 +529,85 @@ fn run(initial: Vec<(Task<NamedKind>, Event<NamedKind>)>, ops: Vec<Op>) {
                     assert_eq!(*task, model.tasks[&task.id()]);
                 }
             }
-            Op::Expired { advance, limit } => {
+            Op::Sweep {
+                sweep,
+                advance,
+                limit,
+            } => {
                 now += Duration::seconds(advance);
-                let expected = model.come_by(now, limit, |task| {
-                    task.lease()
-                        .filter(|_| matches!(task.status(), Status::Running | Status::Waiting))
-                        .map(|lease| lease.expires_at())
-                });
-                assert_eq!(ids(&store.expired(now, limit).unwrap()), expected);
+                let expected = match sweep {
+                    Sweep::ExpiredLeases => model.come_by(now, limit, lease_deadline),
+                    Sweep::RetriesDue => model.come_by(now, limit, Task::next_retry_at),
+                    Sweep::ChecksDue => model.come_by(now, limit, Task::check_due_at),
+                    // Every stalled task, whatever the time.
+                    _ => model.come_by(DateTime::<Utc>::MAX_UTC, limit, stalled_since),
+                };
+                let swept = store.sweep(sweep, now, limit).unwrap();
+                assert_eq!(ids(&swept.tasks), expected, "{sweep:?} at {now}");
             }
-            Op::RetryDue { advance, limit } => {
-                now += Duration::seconds(advance);
-                let expected = model.come_by(now, limit, Task::next_retry_at);
-                assert_eq!(ids(&store.retry_due(now, limit).unwrap()), expected);
+            Op::NextDue { kinds } => {
+                let names = kind_names(&kinds);
+                let wanted = |task: &&Task<NamedKind>| {
+                    names
+                        .as_ref()
+                        .is_none_or(|names| names.contains(&task.kind().name))
+                };
+                let pending = model
+                    .tasks
+                    .values()
+                    .filter(|task| task.status() == Status::Pending)
+                    .filter(wanted)
+                    .map(|task| (task, task.todo_at().unwrap_or(task.created_at())))
+                    .filter(|(task, at)| {
+                        // Held back by a blocking task, a task due already
+                        // is due when that task leaves; one not due yet
+                        // counts at its time (who knows what runs then).
+                        horizon.is_none_or(|h| *at > h)
+                            || task.blocked_by(model.tasks.values()).is_none()
+                    })
+                    .map(|(_, at)| at);
+                let others = model.tasks.values().flat_map(|task| {
+                    [
+                        lease_deadline(task),
+                        task.next_retry_at(),
+                        stalled_since(task),
+                    ]
+                });
+                let exact = pending.chain(others.flatten()).min();
+                let due = store.next_due(names.as_ref()).unwrap();
+                // Tasks due by the latest claim's time are due already:
+                // the store may answer the due time of the one a claim
+                // would take first (by priority), not the earliest, and
+                // a task a late clock put back in the schedule. Never
+                // later than the earliest: no task waits for nothing.
+                let due_already = |at: DateTime<Utc>| horizon.is_some_and(|h| at <= h);
+                let fits = match (due, exact) {
+                    (Some(d), Some(e)) => d == e || (due_already(d) && (due_already(e) || d < e)),
+                    (Some(d), None) => due_already(d),
+                    (None, e) => e.is_none(),
+                };
+                assert!(
+                    fits,
+                    "next due for {names:?}: {due:?}, a scan finds {exact:?}"
+                );
+            }
+            Op::Purge { advance, limit } => {
+                let before = now + Duration::seconds(advance);
+                let mut settled: Vec<(DateTime<Utc>, TaskId)> = model
+                    .tasks
+                    .values()
+                    .filter(|task| matches!(task.status(), Status::Done | Status::Cancelled))
+                    .filter_map(|task| task.done_at().map(|at| (at, task.id())))
+                    .filter(|(at, _)| *at < before)
+                    .collect();
+                settled.sort();
+                settled.truncate(limit);
+                assert_eq!(store.purge(before, limit).unwrap(), settled.len());
+                for (_, id) in settled {
+                    model.tasks.remove(&id);
+                    model.logs.remove(&id);
+                    assert_eq!(store.get(&Scope::Staff, id).unwrap(), None);
+                }
             }
             Op::Remove { which } => {
                 if model.tasks.is_empty() {
@@ -456,10 +620,10 @@ fn run(initial: Vec<(Task<NamedKind>, Event<NamedKind>)>, ops: Vec<Op>) {
                 assert_eq!(store.remove(id).unwrap(), None);
                 assert_eq!(store.get(&Scope::Staff, id).unwrap(), None);
                 // Its log went with it.
-                assert_eq!(
+                assert!(matches!(
                     store.log(&Scope::Staff, id, 0, 100),
-                    Err(StoreError::NotFound { id })
-                );
+                    Err(StoreError::NotFound { id: missing }) if missing == id
+                ));
             }
             Op::Log {
                 which,
@@ -475,10 +639,10 @@ fn run(initial: Vec<(Task<NamedKind>, Event<NamedKind>)>, ops: Vec<Op>) {
                 if !own_scope {
                     // Another customer's scope sees no log of it.
                     let other = Scope::Owner(strategies::other_owner(task.owner()));
-                    assert_eq!(
+                    assert!(matches!(
                         store.log(&other, id, after, limit),
-                        Err(StoreError::NotFound { id })
-                    );
+                        Err(StoreError::NotFound { id: missing }) if missing == id
+                    ));
                     continue;
                 }
                 let scope = Scope::Owner(task.owner().clone());
@@ -505,6 +669,7 @@ fn run(initial: Vec<(Task<NamedKind>, Event<NamedKind>)>, ops: Vec<Op>) {
             }
         }
         check_everything(&store, &model);
+        horizon = horizon.max(model.tasks.values().map(Task::updated_at).max());
     }
 }
 

@@ -46,8 +46,9 @@
 //!   log, and the tracker's runs are exactly the log's `start`s, each in
 //!   the phase the status says.
 //! - **the store's indexes agree with the records**: listings (all, and
-//!   by status), `expired` and `retry_due` during the run and at the final
-//!   time; a customer neither reads nor lists another owner's task.
+//!   by status), the sweeps of expired leases, due retries and stalled
+//!   tasks during the run and at the final time, and nothing unreadable;
+//!   a customer neither reads nor lists another owner's task.
 //!
 //! Each run is bounded by a count of operations per thread and by a wall
 //! clock, so the file finishes well under a minute in a debug build;
@@ -73,7 +74,8 @@ use std::time::{Duration as WallDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
 use taskstate::store::{
-    Claimed, Filter, MemoryStore, Page, PageRequest, Scope, StoreError, TaskStore,
+    ClaimRequest, Claimed, Claims, Filter, MemoryStore, Page, PageRequest, Scope, StoreError,
+    Sweep, Swept, TaskStore,
 };
 use taskstate::{
     Action, Actor, ArgumentSpec, Arguments, CancelRules, Command, Event, Failure, IdGenerator,
@@ -643,13 +645,18 @@ impl<'a, S: TaskStore<K>> Worker<'a, S> {
         }
         let limit = 1 + self.rng.below(2);
         let lease_until = now + self.rng.seconds(30, 60);
-        let claimed = match self
-            .store
-            .claim_due(now, limit, lease_until, Some(&self.name))
-        {
-            Ok(claimed) => claimed,
+        let request = ClaimRequest::new(now, lease_until)
+            .limit(limit)
+            .worker(self.name.clone());
+        let claimed = match self.store.claim(&request) {
+            Ok(claims) if !claims.unreadable.is_empty() => {
+                return self
+                    .shared
+                    .violation(format!("claim: unreadable {:?}", claims.unreadable));
+            }
+            Ok(claims) => claims.claimed,
             Err(error) => {
-                return self.shared.violation(format!("claim_due: {error}"));
+                return self.shared.violation(format!("claim: {error}"));
             }
         };
         if claimed.is_empty() {
@@ -658,7 +665,7 @@ impl<'a, S: TaskStore<K>> Worker<'a, S> {
         }
         if claimed.len() > limit {
             self.shared.violation(format!(
-                "claim_due returned {} tasks for a limit of {limit}",
+                "claim returned {} tasks for a limit of {limit}",
                 claimed.len()
             ));
         }
@@ -810,15 +817,21 @@ impl<'a, S: TaskStore<K>> Worker<'a, S> {
     /// Marks tasks whose lease ran out stalled, then requeues them (or
     /// fails or cancels them as staff).
     fn housekeep(&mut self, now: DateTime<Utc>) {
-        let expired = match self.store.expired(now, 3) {
-            Ok(expired) => expired,
-            Err(error) => return self.shared.violation(format!("expired: {error}")),
+        let expired = match self.store.sweep(Sweep::ExpiredLeases, now, 3) {
+            Ok(swept) if swept.unreadable.is_empty() => swept.tasks,
+            Ok(swept) => {
+                return self
+                    .shared
+                    .violation(format!("expired leases: unreadable {:?}", swept.unreadable));
+            }
+            Err(error) => return self.shared.violation(format!("expired leases: {error}")),
         };
         for task in expired {
             let lease = task.lease();
             if !task.status().is_leased() || lease.is_none_or(|lease| !lease.is_expired(now)) {
                 self.shared.violation(format!(
-                    "expired({now}) returned task {} {:?} with lease {lease:?}",
+                    "the sweep of expired leases at {now} returned task {} {:?} with lease \
+                     {lease:?}",
                     task.id(),
                     task.status()
                 ));
@@ -883,14 +896,19 @@ impl<'a, S: TaskStore<K>> Worker<'a, S> {
 
     /// Retries failed tasks whose retry time has come.
     fn retry(&mut self, now: DateTime<Utc>) {
-        let due = match self.store.retry_due(now, 3) {
-            Ok(due) => due,
-            Err(error) => return self.shared.violation(format!("retry_due: {error}")),
+        let due = match self.store.sweep(Sweep::RetriesDue, now, 3) {
+            Ok(swept) if swept.unreadable.is_empty() => swept.tasks,
+            Ok(swept) => {
+                return self
+                    .shared
+                    .violation(format!("retries due: unreadable {:?}", swept.unreadable));
+            }
+            Err(error) => return self.shared.violation(format!("retries due: {error}")),
         };
         for task in due {
             if task.status() != Status::Failed || task.next_retry_at().is_none_or(|at| at > now) {
                 self.shared.violation(format!(
-                    "retry_due({now}) returned task {} {:?} retrying at {:?}",
+                    "the sweep of due retries at {now} returned task {} {:?} retrying at {:?}",
                     task.id(),
                     task.status(),
                     task.next_retry_at()
@@ -1149,7 +1167,17 @@ fn list_all<S: TaskStore<K>>(store: &S, filter: &Filter) -> Result<Vec<Task<K>>,
     let mut tasks = Vec::new();
     let mut page = PageRequest::first(97);
     loop {
-        let Page { tasks: more, next } = store.list(&Scope::Staff, filter, page)?;
+        let Page {
+            tasks: more,
+            next,
+            unreadable,
+        } = store.list(&Scope::Staff, filter, page)?;
+        if !unreadable.is_empty() {
+            return Err(StoreError::backend(
+                format!("unreadable records listed: {unreadable:?}"),
+                false,
+            ));
+        }
         tasks.extend(more);
         match next {
             Some(cursor) => page = PageRequest::after(cursor, 97),
@@ -1217,6 +1245,7 @@ fn verify<S: TaskStore<K>>(stores: &[S], shared: &Shared, logs: Vec<Vec<Write>>)
     let mut by_status: BTreeMap<&str, BTreeSet<TaskId>> = BTreeMap::new();
     let mut expired = BTreeSet::new();
     let mut retry_due = BTreeSet::new();
+    let mut stalled = BTreeSet::new();
     for (sample, &id) in ids.iter().enumerate() {
         let task = match store.get(&Scope::Staff, id) {
             Ok(Some(task)) => task,
@@ -1243,6 +1272,9 @@ fn verify<S: TaskStore<K>>(stores: &[S], shared: &Shared, logs: Vec<Vec<Write>>)
         if task.status() == Status::Failed && task.next_retry_at().is_some_and(|at| at <= now) {
             retry_due.insert(id);
         }
+        if task.status() == Status::Stalled {
+            stalled.insert(id);
+        }
 
         // The record and its log.
         if listed.get(&id) != Some(&task) {
@@ -1252,7 +1284,7 @@ fn verify<S: TaskStore<K>>(stores: &[S], shared: &Shared, logs: Vec<Vec<Write>>)
             if other.get(&Scope::Staff, id).ok().flatten().as_ref() != Some(&task) {
                 fail(format!("task {id}: connection {i} reads another record"));
             }
-            if whole_log(other, id).as_ref() != Ok(&log) {
+            if whole_log(other, id).ok().as_ref() != Some(&log) {
                 fail(format!("task {id}: connection {i} reads another log"));
             }
         }
@@ -1407,21 +1439,23 @@ fn verify<S: TaskStore<K>>(stores: &[S], shared: &Shared, logs: Vec<Vec<Write>>)
             ));
         }
     }
-    let found: Result<BTreeSet<TaskId>, _> = store
-        .expired(now, 1_000_000)
-        .map(|tasks| tasks.iter().map(Task::id).collect());
-    if found.as_ref() != Ok(&expired) {
-        fail(format!(
-            "expired({now}) gives {found:?}, expected {expired:?}"
-        ));
-    }
-    let found: Result<BTreeSet<TaskId>, _> = store
-        .retry_due(now, 1_000_000)
-        .map(|tasks| tasks.iter().map(Task::id).collect());
-    if found.as_ref() != Ok(&retry_due) {
-        fail(format!(
-            "retry_due({now}) gives {found:?}, expected {retry_due:?}"
-        ));
+    for (sweep, expected) in [
+        (Sweep::ExpiredLeases, &expired),
+        (Sweep::RetriesDue, &retry_due),
+        (Sweep::Stalled, &stalled),
+    ] {
+        match store.sweep(sweep, now, 1_000_000) {
+            Ok(Swept { tasks, unreadable }) => {
+                let found: BTreeSet<TaskId> = tasks.iter().map(Task::id).collect();
+                if found != *expected || !unreadable.is_empty() {
+                    fail(format!(
+                        "the sweep {sweep:?} at {now} gives {found:?} and unreadable \
+                         {unreadable:?}, expected {expected:?}"
+                    ));
+                }
+            }
+            Err(error) => fail(format!("the sweep {sweep:?} at {now}: {error}")),
+        }
     }
     violations
 }
@@ -1536,40 +1570,46 @@ impl TaskStore<K> for DoubleClaims {
         self.inner.list(scope, filter, page)
     }
 
-    fn claim_due(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-        lease_until: DateTime<Utc>,
-        worker: Option<&str>,
-    ) -> Result<Vec<Claimed<K>>, StoreError> {
+    fn claim(&self, request: &ClaimRequest) -> Result<Claims<K>, StoreError> {
         let mut last = self.last.lock().unwrap();
         let mut claimed = Vec::new();
         if let Some(mut again) = last.take()
-            && let Ok((run, _started)) = again.start(lease_until, worker.map(str::to_owned), now)
+            && let Ok((run, _started)) =
+                again.start(request.lease_until, request.worker.clone(), request.now)
         {
             claimed.push(Claimed { task: again, run });
         }
-        let fresh = self.inner.claim_due(now, limit, lease_until, worker)?;
-        if let Some(first) = fresh.first() {
+        let fresh = self.inner.claim(request)?;
+        if let Some(first) = fresh.claimed.first() {
             // The pending copy the claim read: its log without the start.
             let log = whole_log(&self.inner, first.task.id())?;
             *last = Some(Task::replay(&log[..log.len() - 1]).unwrap());
         }
-        claimed.extend(fresh);
-        Ok(claimed)
+        claimed.extend(fresh.claimed);
+        Ok(Claims {
+            claimed,
+            unreadable: fresh.unreadable,
+        })
     }
 
-    fn expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
-        self.inner.expired(now, limit)
+    fn sweep(
+        &self,
+        sweep: Sweep,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Swept<K>, StoreError> {
+        self.inner.sweep(sweep, now, limit)
     }
 
-    fn checks_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
-        self.inner.checks_due(now, limit)
+    fn next_due(
+        &self,
+        kinds: Option<&BTreeSet<String>>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.inner.next_due(kinds)
     }
 
-    fn retry_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
-        self.inner.retry_due(now, limit)
+    fn purge(&self, settled_before: DateTime<Utc>, limit: usize) -> Result<usize, StoreError> {
+        self.inner.purge(settled_before, limit)
     }
 }
 
@@ -1693,27 +1733,31 @@ impl TaskStore<K> for NoCompareAndSwap {
         let next = (page.limit > 0 && found.len() == page.limit)
             .then(|| found.last().map(Task::id))
             .flatten();
-        Ok(Page { tasks: found, next })
+        Ok(Page {
+            tasks: found,
+            next,
+            unreadable: Vec::new(),
+        })
     }
 
-    fn claim_due(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-        lease_until: DateTime<Utc>,
-        worker: Option<&str>,
-    ) -> Result<Vec<Claimed<K>>, StoreError> {
+    fn claim(&self, request: &ClaimRequest) -> Result<Claims<K>, StoreError> {
+        request.check()?;
+        let (now, limit, lease_until) = (request.now, request.limit, request.lease_until);
+        let worker = request.worker.as_deref();
         let mut tasks = self.tasks();
-        let mut due: Vec<(DateTime<Utc>, TaskId)> = tasks
+        let mut due: Vec<(i32, DateTime<Utc>, TaskId)> = tasks
             .values()
             .map(|(task, _)| task)
-            .filter(|task| task.status() == Status::Pending)
-            .map(|task| (task.todo_at().unwrap_or(task.created_at()), task.id()))
-            .filter(|(at, _)| *at <= now)
+            .filter(|task| task.status() == Status::Pending && request.wants(&task.kind().name))
+            .map(|task| {
+                let due = task.todo_at().unwrap_or(task.created_at());
+                (-task.priority(), due, task.id())
+            })
+            .filter(|(_, at, _)| *at <= now)
             .collect();
         due.sort();
         let mut claimed = Vec::new();
-        for (_, id) in due {
+        for (_, _, id) in due {
             if claimed.len() == limit {
                 break;
             }
@@ -1740,31 +1784,55 @@ impl TaskStore<K> for NoCompareAndSwap {
                 run,
             });
         }
-        Ok(claimed)
+        Ok(Claims {
+            claimed,
+            unreadable: Vec::new(),
+        })
     }
 
-    fn expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
-        Ok(self.scan(limit, |task| {
-            task.lease()
-                .filter(|lease| task.status().is_leased() && lease.is_expired(now))
-                .map(|lease| (lease.expires_at(), task.id()))
-        }))
+    fn sweep(
+        &self,
+        sweep: Sweep,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Swept<K>, StoreError> {
+        let tasks = match sweep {
+            Sweep::ExpiredLeases => self.scan(limit, |task| {
+                task.lease()
+                    .filter(|lease| task.status().is_leased() && lease.is_expired(now))
+                    .map(|lease| (lease.expires_at(), task.id()))
+            }),
+            Sweep::ChecksDue => self.scan(limit, |task| {
+                task.check_due_at()
+                    .filter(|at| *at <= now)
+                    .map(|at| (at, task.id()))
+            }),
+            Sweep::RetriesDue => self.scan(limit, |task| {
+                task.next_retry_at()
+                    .filter(|at| task.status() == Status::Failed && *at <= now)
+                    .map(|at| (at, task.id()))
+            }),
+            Sweep::Stalled => self.scan(limit, |task| {
+                (task.status() == Status::Stalled).then(|| (task.updated_at(), task.id()))
+            }),
+        };
+        Ok(Swept {
+            tasks,
+            unreadable: Vec::new(),
+        })
     }
 
-    fn checks_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
-        Ok(self.scan(limit, |task| {
-            task.check_due_at()
-                .filter(|at| *at <= now)
-                .map(|at| (at, task.id()))
-        }))
+    fn next_due(
+        &self,
+        _kinds: Option<&BTreeSet<String>>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        // The stress never sleeps on it.
+        Ok(None)
     }
 
-    fn retry_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
-        Ok(self.scan(limit, |task| {
-            task.next_retry_at()
-                .filter(|at| task.status() == Status::Failed && *at <= now)
-                .map(|at| (at, task.id()))
-        }))
+    fn purge(&self, _settled_before: DateTime<Utc>, _limit: usize) -> Result<usize, StoreError> {
+        // The stress never purges.
+        Ok(0)
     }
 }
 

@@ -1,51 +1,122 @@
-//! A [`TaskStore`] over SQLite, through `rusqlite` and its bundled SQLite.
+//! A [`TaskStore`] and an [`AsyncTaskStore`] over SQLite, through
+//! `rusqlite` and its bundled SQLite.
+//!
+//! # The schema (version 3)
 //!
 //! Two tables. `tasks` holds the record: the task as JSON in `body`
 //! (identity and state; the log is not in it), and beside it the columns
-//! the store queries, kept in step with the body on every write:
+//! the store queries, derived from the body and rewritten with it on every
+//! write:
 //!
 //! | column | what |
 //! |---|---|
 //! | `id` | the task id, hyphenated (text order is id order) |
 //! | `version` | the task's version: `save` compares and swaps on it |
 //! | `owner`, `resource_kind`, `resource_id`, `kind_name`, `status`, `parent` | the listing filters |
-//! | `created_at` | RFC 3339 with nanoseconds, fixed width, so text order is time order |
+//! | `created_at` | RFC 3339 with nanoseconds, fixed width, so text order is time order (every time column is written so) |
+//! | `priority` | [`Task::priority`]: claims take the highest first |
+//! | `unique_key` | [`Task::unique_key`], if any |
+//! | `blocking` | [`Task::is_blocking`] when last written |
+//! | `in_progress` | whether the status is running, waiting or stalled (what the blocking rule looks at) |
 //! | `due_at` | pending tasks only: `todo_at`, or the creation time |
 //! | `lease_until` | running and waiting tasks only: the lease deadline |
 //! | `retry_at` | failed tasks with an automatic retry scheduled |
 //! | `check_at` | waiting tasks only: when to look again, if before the wait's deadline |
-//! | `blocking` | whether the task blocked its resource when last written, for a host's own queries (a claim asks the task, as a kind's rules may have changed since) |
+//! | `stalled_at` | stalled tasks only: since when (their `updated_at`) |
+//! | `done_at` | done and cancelled tasks only: when they settled, for purges |
+//! | `quarantined` | 1 once a claim or a sweep met a body that does not read (below) |
 //! | `body` | the task, JSON, without its log |
 //!
 //! `events` holds each task's log, one row per event, keyed by
 //! `(task_id, version)`: `action` and `at` (the same fixed-width time
 //! text) for a host's audit queries, and the event as JSON in `body`.
 //! Rows are only ever appended: an insert writes the creation, a claim
-//! its start, a save the events its commands returned, each in the same
-//! transaction as the record, so the record and its log never disagree.
-//! Reading a task reads one row of `tasks`, whatever the length of its
-//! log; [`TaskStore::log`] pages the log by version on the primary key.
+//! its start, a save the events its commands returned (none for a
+//! heartbeat), each in the same transaction as the record, so the record
+//! and its log never disagree. Reading a task reads one row of `tasks`,
+//! whatever the length of its log; [`TaskStore::log`] pages the log by
+//! version on the primary key. A purge deletes a task's row and its
+//! events in one transaction.
 //!
-//! Partial indexes on `due_at`, `lease_until`, `retry_at` and `check_at` hold only the
-//! rows that have one, so a claim, an expiry scan and a retry scan read
-//! just the candidates; a partial index of the tasks in progress by
-//! resource gives a claim the tasks the blocking rule looks at; indexes
-//! on owner, resource, kind, status, parent and creation serve the
-//! listing filters in id order.
+//! `PRAGMA user_version` holds the schema version. [`SqliteStore::open`]
+//! creates a new file at the current version and migrates an older one
+//! in one transaction: version 2 (no priority, key, progress, stall,
+//! settlement or quarantine columns) gets the new columns and indexes,
+//! and every row's columns are derived again from its body (a body that
+//! does not read is quarantined). Version 1, whose bodies held the log, is
+//! refused.
 //!
-//! Every write runs in an `IMMEDIATE` transaction, which takes SQLite's
-//! write lock at `BEGIN`: a claim reads the due rows and writes them back
-//! started before any other connection (in this process or another) can
-//! write, so no two claimers ever start the same task; a save reads the
-//! stored version, the stored record and the log's last version, checks
-//! the save with [`check_save`], and writes the record and appends its
-//! events, all under that lock. The connection waits up to
-//! [`BUSY_TIMEOUT`] for the lock rather than failing.
+//! # Queries
+//!
+//! Everything a claim decides is in one SQL query: the due pending rows
+//! that are not quarantined, of the kinds asked for (`kind_name IN
+//! json_each(?)`), with no task in progress on the same resource where
+//! either of the two blocks (`NOT EXISTS` over the partial index of the
+//! rows `in_progress = 1`, by resource), in claim order: `priority DESC,
+//! due_at, id`. Only the rows it returns are decoded. The claim starts
+//! each, saves its row and appends its start event, all in one
+//! `IMMEDIATE` transaction, which takes SQLite's write lock at `BEGIN`:
+//! no other connection (in this process or another) writes between the
+//! query and the starts, so no two claimers ever start the same task. A
+//! task started by the claim itself is seen by the same query run again,
+//! which the claim does when the rest of its batch shares that task's
+//! resource.
+//!
+//! The `blocking` column is what the task said when it was last written:
+//! a host that changes a kind's blocking rule (or its priority, for
+//! hosts whose kinds carry them) runs [`SqliteStore::reindex`] once.
+//!
+//! A unique key is held by a live task (neither done nor cancelled):
+//! a `UNIQUE` partial index on `unique_key WHERE status NOT IN ('done',
+//! 'cancelled')` makes a second live holder impossible whatever the
+//! connections and transactions, and an insert looks the holder up first,
+//! in its `IMMEDIATE` transaction, to name it in
+//! [`StoreError::KeyTaken`]. A save that settles the holder, or a purge
+//! that deletes it, frees the key.
+//!
+//! Sweeps, `next_due` and purges read partial indexes on `lease_until`,
+//! `retry_at`, `check_at`, `stalled_at`, `done_at` and `due_at`, which
+//! hold only the rows that have one; indexes on owner, resource, kind,
+//! status, parent and creation serve the listing filters in id order.
+//!
+//! # Records that do not read
+//!
+//! A row whose body does not decode (edited by hand, written by a kind
+//! that has since lost a variant) never stops the others: a claim, a
+//! sweep or a listing skips it and reports it in its `unreadable` list;
+//! [`TaskStore::get`] and `save` of it fail with
+//! [`StoreError::Unreadable`]. A claim or a sweep that meets such a row
+//! in its queue also sets its `quarantined` column, which takes it out of
+//! every queue (claims, sweeps, `next_due`, purges), so it is reported
+//! once there rather than met by every worker step for ever; listings
+//! still report it each time. `SELECT id FROM tasks WHERE quarantined =
+//! 1` lists them. Once a body is repaired, [`SqliteStore::reindex`]
+//! derives the row's columns again and lifts the quarantine.
+//!
+//! # Writes
+//!
+//! Every write runs in an `IMMEDIATE` transaction. A save reads the stored
+//! version, the stored record and the log's last version, checks the save
+//! with [`check_save`], and writes the record and appends its events, all
+//! under the write lock. The connection waits up to [`BUSY_TIMEOUT`] for
+//! the lock rather than failing; a failure to get it (`SQLITE_BUSY`,
+//! `SQLITE_LOCKED`) is a retryable [`StoreError::Backend`], every other
+//! failure of SQLite is not.
 //!
 //! [`SqliteStore::with_transaction`] and [`insert_in`] let a host create a
 //! task in the same transaction as its own change, so both commit or
 //! neither does.
+//!
+//! # Async
+//!
+//! The [`AsyncTaskStore`] implementation runs the blocking call when the
+//! method is called and returns a future that is ready: the crate brings
+//! no runtime. A tokio host calls the blocking [`TaskStore`] methods from
+//! `spawn_blocking` (the store is `Send + Sync`; share it in an `Arc`);
+//! a bridge that does not block the caller's thread is a later issue.
 
+use std::collections::BTreeSet;
+use std::future::{Future, ready};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,15 +124,16 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Datelike, SecondsFormat, Utc};
-use rusqlite::ToSql;
-use rusqlite::types::Value;
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{
-    Connection, OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter,
+    Connection, ErrorCode, OptionalExtension, ToSql, Transaction, TransactionBehavior, params,
+    params_from_iter,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use taskstate::store::{
-    Claimed, Filter, Page, PageRequest, Scope, StoreError, TaskStore, check_insert, check_save,
+    AsyncTaskStore, BoxError, ClaimRequest, Claimed, Claims, Filter, Page, PageRequest, Scope,
+    StoreError, Sweep, Swept, TaskStore, Unreadable, check_insert, check_save,
 };
 use taskstate::{Event, Status, Task, TaskId, TaskKind};
 
@@ -70,13 +142,14 @@ use taskstate::{Event, Status, Task, TaskId, TaskKind};
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema version this store writes in `PRAGMA user_version`: 2
-/// since the log moved out of the record into `events` (a version 1 file,
-/// whose bodies held the history, is refused).
-const SCHEMA_VERSION: i64 = 2;
+/// when the log moved out of the record into `events`, 3 with the columns
+/// of priorities, unique keys, blocking, stalls, settlements and
+/// quarantine.
+pub const SCHEMA_VERSION: i64 = 3;
 
-/// The tables and their indexes.
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS tasks (
+/// The tables of a new file, at [`SCHEMA_VERSION`]; [`INDEXES`] follow.
+const TABLES: &str = "
+CREATE TABLE tasks (
     id            TEXT PRIMARY KEY NOT NULL,
     version       INTEGER NOT NULL,
     owner         TEXT NOT NULL,
@@ -91,21 +164,15 @@ CREATE TABLE IF NOT EXISTS tasks (
     retry_at      TEXT,
     check_at      TEXT,
     blocking      INTEGER NOT NULL,
-    body          TEXT NOT NULL
+    body          TEXT NOT NULL,
+    priority      INTEGER NOT NULL DEFAULT 0,
+    unique_key    TEXT,
+    in_progress   INTEGER NOT NULL DEFAULT 0,
+    stalled_at    TEXT,
+    done_at       TEXT,
+    quarantined   INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS tasks_due ON tasks (due_at, id) WHERE due_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS tasks_lease ON tasks (lease_until, id) WHERE lease_until IS NOT NULL;
-CREATE INDEX IF NOT EXISTS tasks_retry ON tasks (retry_at, id) WHERE retry_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS tasks_check ON tasks (check_at, id) WHERE check_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS tasks_owner ON tasks (owner, id);
-CREATE INDEX IF NOT EXISTS tasks_resource ON tasks (resource_kind, resource_id, id);
-CREATE INDEX IF NOT EXISTS tasks_in_progress ON tasks (resource_kind, resource_id)
-    WHERE status IN ('running', 'waiting', 'stalled');
-CREATE INDEX IF NOT EXISTS tasks_kind ON tasks (kind_name, id);
-CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, id);
-CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent, id) WHERE parent IS NOT NULL;
-CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at);
-CREATE TABLE IF NOT EXISTS events (
+CREATE TABLE events (
     task_id TEXT NOT NULL,
     version INTEGER NOT NULL,
     action  TEXT NOT NULL,
@@ -115,31 +182,116 @@ CREATE TABLE IF NOT EXISTS events (
 ) WITHOUT ROWID;
 ";
 
-/// The statuses of tasks in progress, the ones the blocking rule looks at
-/// (active but not pending), as SQL: the same text as in the
-/// `tasks_in_progress` index, so that SQLite sees the index applies.
-const IN_PROGRESS: &str = "('running', 'waiting', 'stalled')";
+/// From version 2 to 3: the new columns, and the index of tasks in
+/// progress, which now holds the `blocking` flag. The rows' new columns
+/// are derived from their bodies afterwards ([`reindex_rows`]).
+const MIGRATE_2_TO_3: &str = "
+ALTER TABLE tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN unique_key TEXT;
+ALTER TABLE tasks ADD COLUMN in_progress INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN stalled_at TEXT;
+ALTER TABLE tasks ADD COLUMN done_at TEXT;
+ALTER TABLE tasks ADD COLUMN quarantined INTEGER NOT NULL DEFAULT 0;
+DROP INDEX IF EXISTS tasks_in_progress;
+";
 
-/// How many due rows a claim reads at a time.
-const CLAIM_BATCH: i64 = 64;
+/// The indexes of version 3 (those version 2 had already are kept as
+/// they were).
+const INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS tasks_due ON tasks (due_at, id) WHERE due_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_claim ON tasks (priority DESC, due_at, id)
+    WHERE due_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_lease ON tasks (lease_until, id) WHERE lease_until IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_retry ON tasks (retry_at, id) WHERE retry_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_check ON tasks (check_at, id) WHERE check_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_stalled ON tasks (stalled_at, id) WHERE stalled_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_done ON tasks (done_at, id) WHERE done_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_in_progress ON tasks (resource_kind, resource_id, blocking)
+    WHERE in_progress = 1;
+CREATE UNIQUE INDEX IF NOT EXISTS tasks_live_key ON tasks (unique_key)
+    WHERE unique_key IS NOT NULL AND status NOT IN ('done', 'cancelled');
+CREATE INDEX IF NOT EXISTS tasks_owner ON tasks (owner, id);
+CREATE INDEX IF NOT EXISTS tasks_resource ON tasks (resource_kind, resource_id, id);
+CREATE INDEX IF NOT EXISTS tasks_kind ON tasks (kind_name, id);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, id);
+CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent, id) WHERE parent IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at);
+";
 
-/// The columns of a row, in the order of [`INSERT`] and [`UPDATE`].
+/// Writes a new row. `ON CONFLICT (id)` only: a live unique key taken
+/// meanwhile fails the statement (and writes nothing).
 const INSERT: &str = "INSERT INTO tasks (id, version, owner, resource_kind, resource_id,
-    kind_name, status, parent, created_at, due_at, lease_until, retry_at, blocking, body,
-    check_at)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+    kind_name, status, parent, created_at, priority, unique_key, blocking, in_progress, due_at,
+    lease_until, retry_at, check_at, stalled_at, done_at, body)
+    VALUES (:id, :version, :owner, :resource_kind, :resource_id, :kind_name, :status, :parent,
+    :created_at, :priority, :unique_key, :blocking, :in_progress, :due_at, :lease_until,
+    :retry_at, :check_at, :stalled_at, :done_at, :body)
     ON CONFLICT (id) DO NOTHING";
+
+/// A compare-and-swap write of every column from the body: `:expected` is
+/// the version the caller read. A row written from a body that reads is
+/// no longer quarantined.
+const UPDATE: &str = "UPDATE tasks SET version = :version, owner = :owner,
+    resource_kind = :resource_kind, resource_id = :resource_id, kind_name = :kind_name,
+    status = :status, parent = :parent, created_at = :created_at, priority = :priority,
+    unique_key = :unique_key, blocking = :blocking, in_progress = :in_progress,
+    due_at = :due_at, lease_until = :lease_until, retry_at = :retry_at, check_at = :check_at,
+    stalled_at = :stalled_at, done_at = :done_at, body = :body, quarantined = 0
+    WHERE id = :id AND version = :expected";
 
 /// Appends one event to a task's log. No `ON CONFLICT`: an event that
 /// would replace another is an error, never a silent overwrite.
 const APPEND: &str = "INSERT INTO events (task_id, version, action, at, body)
     VALUES (?1, ?2, ?3, ?4, ?5)";
 
-/// A compare-and-swap write: `?16` is the version the caller read.
-const UPDATE: &str = "UPDATE tasks SET version = ?2, owner = ?3, resource_kind = ?4,
-    resource_id = ?5, kind_name = ?6, status = ?7, parent = ?8, created_at = ?9, due_at = ?10,
-    lease_until = ?11, retry_at = ?12, blocking = ?13, body = ?14, check_at = ?15
-    WHERE id = ?1 AND version = ?16";
+/// The due pending rows a claim may start, in claim order, after a
+/// cursor: `?1` the claim's time, `?2` the kinds as a JSON array (or
+/// NULL for every kind), `?3`..`?5` the cursor's priority, due time and id
+/// (NULL for the start), `?6` the batch's length. A row is held back when
+/// a task in progress on its resource blocks, or when it blocks and any
+/// task is in progress there.
+const CANDIDATES: &str = "SELECT t.id, t.resource_kind, t.resource_id, t.priority, t.due_at, t.body
+    FROM tasks AS t
+    WHERE t.due_at IS NOT NULL AND t.due_at <= ?1 AND t.quarantined = 0
+      AND (?2 IS NULL OR t.kind_name IN (SELECT value FROM json_each(?2)))
+      AND (?5 IS NULL OR t.priority < ?3
+           OR (t.priority = ?3 AND (t.due_at > ?4 OR (t.due_at = ?4 AND t.id > ?5))))
+      AND NOT EXISTS (
+          SELECT 1 FROM tasks AS o
+          WHERE o.in_progress = 1
+            AND o.resource_kind = t.resource_kind AND o.resource_id = t.resource_id
+            AND (t.blocking = 1 OR o.blocking = 1))
+    ORDER BY t.priority DESC, t.due_at, t.id
+    LIMIT ?6";
+
+/// The earliest time anything is due ([`TaskStore::next_due`]); `?1` the
+/// kinds as a JSON array, or NULL.
+const NEXT_DUE: &str = "SELECT min(at) FROM (
+    SELECT (SELECT t.due_at FROM tasks AS t
+            WHERE t.due_at IS NOT NULL AND t.quarantined = 0
+              AND (?1 IS NULL OR t.kind_name IN (SELECT value FROM json_each(?1)))
+              AND NOT EXISTS (
+                  SELECT 1 FROM tasks AS o
+                  WHERE o.in_progress = 1
+                    AND o.resource_kind = t.resource_kind AND o.resource_id = t.resource_id
+                    AND (t.blocking = 1 OR o.blocking = 1))
+            ORDER BY t.due_at LIMIT 1) AS at
+    UNION ALL
+    SELECT (SELECT lease_until FROM tasks WHERE lease_until IS NOT NULL AND quarantined = 0
+            ORDER BY lease_until LIMIT 1)
+    UNION ALL
+    SELECT (SELECT retry_at FROM tasks WHERE retry_at IS NOT NULL AND quarantined = 0
+            ORDER BY retry_at LIMIT 1)
+    UNION ALL
+    SELECT (SELECT stalled_at FROM tasks WHERE stalled_at IS NOT NULL AND quarantined = 0
+            ORDER BY stalled_at LIMIT 1)
+)";
+
+/// How many candidate rows a claim reads at a time.
+const CLAIM_BATCH: i64 = 64;
+
+/// How many rows [`reindex_rows`] reads at a time.
+const REINDEX_BATCH: i64 = 256;
 
 /// A task store in one SQLite database file.
 ///
@@ -153,15 +305,29 @@ pub struct SqliteStore<K> {
     kind: PhantomData<fn() -> K>,
 }
 
-impl<K> SqliteStore<K> {
-    /// Opens (or creates) the database at `path`, in WAL mode, and creates
-    /// the `tasks` and `events` tables and their indexes if they are
-    /// missing.
+/// What [`SqliteStore::reindex`] did.
+#[derive(Debug, Default)]
+pub struct Reindexed {
+    /// Rows whose columns were derived again from their bodies.
+    pub rows: usize,
+    /// Rows whose bodies do not read: quarantined.
+    pub unreadable: Vec<Unreadable>,
+}
+
+impl<K> SqliteStore<K>
+where
+    K: TaskKind + Serialize + DeserializeOwned,
+{
+    /// Opens (or creates) the database at `path`, in WAL mode: creates the
+    /// `tasks` and `events` tables and their indexes in a new file, and
+    /// migrates a file of an older schema (see the [module docs](self)),
+    /// in one transaction.
     ///
     /// # Errors
     ///
     /// [`StoreError::Backend`] if SQLite cannot open the file, or it holds
-    /// a schema of another version.
+    /// a schema this store cannot read (version 1, or newer than
+    /// [`SCHEMA_VERSION`]).
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore<K>, StoreError> {
         let mut conn = Connection::open(path).map_err(backend)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
@@ -170,24 +336,35 @@ impl<K> SqliteStore<K> {
         let _mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .map_err(backend)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let version: i64 = tx
+        let tx = immediate(&mut conn)?;
+        let mut version: i64 = tx
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .map_err(backend)?;
-        match version {
-            0 => {
-                tx.execute_batch(SCHEMA).map_err(backend)?;
-                tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
-                    .map_err(backend)?;
-            }
-            SCHEMA_VERSION => {}
-            other => {
-                return Err(StoreError::Backend(format!(
-                    "the database has schema version {other}; this store knows {SCHEMA_VERSION}"
-                )));
-            }
+        while version != SCHEMA_VERSION {
+            version = match version {
+                0 => {
+                    tx.execute_batch(TABLES).map_err(backend)?;
+                    tx.execute_batch(INDEXES).map_err(backend)?;
+                    SCHEMA_VERSION
+                }
+                2 => {
+                    tx.execute_batch(MIGRATE_2_TO_3).map_err(backend)?;
+                    tx.execute_batch(INDEXES).map_err(backend)?;
+                    reindex_rows::<K>(&tx)?;
+                    3
+                }
+                other => {
+                    return Err(StoreError::backend(
+                        format!(
+                            "the database has schema version {other}; this store reads \
+                             versions 2 to {SCHEMA_VERSION}"
+                        ),
+                        false,
+                    ));
+                }
+            };
+            tx.execute_batch(&format!("PRAGMA user_version = {version}"))
+                .map_err(backend)?;
         }
         tx.commit().map_err(backend)?;
         Ok(SqliteStore {
@@ -196,6 +373,24 @@ impl<K> SqliteStore<K> {
         })
     }
 
+    /// Derives every row's columns again from its body, in one
+    /// transaction: after a change of a kind's rules (whether it blocks),
+    /// or to lift the quarantine of bodies repaired by hand. Rows whose
+    /// bodies still do not read are quarantined and reported.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`].
+    pub fn reindex(&self) -> Result<Reindexed, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = immediate(&mut conn)?;
+        let reindexed = reindex_rows::<K>(&tx)?;
+        tx.commit().map_err(backend)?;
+        Ok(reindexed)
+    }
+}
+
+impl<K> SqliteStore<K> {
     /// Runs `work` in one `IMMEDIATE` transaction on the store's
     /// connection, and commits if it returns `Ok`; an `Err` (or a panic)
     /// rolls everything back.
@@ -217,19 +412,34 @@ impl<K> SqliteStore<K> {
         E: From<StoreError>,
     {
         let mut conn = self.lock()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
+        let tx = immediate(&mut conn)?;
         let value = work(&tx)?;
         tx.commit().map_err(backend)?;
         Ok(value)
     }
 
+    /// How long this store's connection waits for another one's write
+    /// lock ([`BUSY_TIMEOUT`] from `open`); past it, a write fails with a
+    /// retryable [`StoreError::Backend`].
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`].
+    pub fn set_busy_timeout(&self, timeout: Duration) -> Result<(), StoreError> {
+        self.lock()?.busy_timeout(timeout).map_err(backend)
+    }
+
     fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn
             .lock()
-            .map_err(|_| StoreError::Backend("the connection's lock is poisoned".into()))
+            .map_err(|_| StoreError::backend("the connection's lock is poisoned", false))
     }
+}
+
+/// Begins an `IMMEDIATE` transaction: the write lock from `BEGIN` on.
+fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)
 }
 
 /// Inserts `task` with `created`, the first event of its log (what
@@ -241,6 +451,7 @@ impl<K> SqliteStore<K> {
 ///
 /// [`StoreError::Refused`] if `created` is not the task's creation at
 /// version 1; [`StoreError::Duplicate`] if its id is stored already;
+/// [`StoreError::KeyTaken`] if a live task holds its unique key;
 /// [`StoreError::Backend`] if the write fails. On an error, nothing of the
 /// task is written in `tx` (the host decides whether to commit the rest).
 pub fn insert_in<K: TaskKind + Serialize>(
@@ -251,9 +462,9 @@ pub fn insert_in<K: TaskKind + Serialize>(
     insert_rows(tx, task, created)
 }
 
-/// Checks that `created` starts the log of `task`, then writes the row
-/// and the first event. The row goes first, so a duplicate id writes
-/// nothing.
+/// Checks that `created` starts the log of `task`, that its id is free
+/// and that no live task holds its key, then writes the row and the first
+/// event. The row goes first, so a refused row writes nothing.
 fn insert_rows<K: TaskKind + Serialize>(
     conn: &Connection,
     task: &Task<K>,
@@ -262,13 +473,59 @@ fn insert_rows<K: TaskKind + Serialize>(
     check_insert(task, created)?;
     let row = Row::of(task)?;
     let event = EventRow::of(task.id(), created)?;
-    let inserted = conn
-        .execute(INSERT, params_from_iter(row.columns()))
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM tasks WHERE id = ?1")
+        .and_then(|mut statement| statement.exists([&row.id]))
         .map_err(backend)?;
-    if inserted == 0 {
+    if exists {
         return Err(StoreError::Duplicate { id: task.id() });
     }
-    event.append(conn)
+    if let Some(key) = &row.unique_key
+        && let Some(holder) = key_holder(conn, key)?
+    {
+        return Err(StoreError::KeyTaken {
+            key: key.clone(),
+            holder,
+        });
+    }
+    let inserted = conn
+        .prepare_cached(INSERT)
+        .and_then(|mut statement| statement.execute(row.params().as_slice()));
+    match inserted {
+        Ok(0) => Err(StoreError::Duplicate { id: task.id() }),
+        Ok(_) => event.append(conn),
+        // Taken between the look-up and the write: only a host's deferred
+        // transaction lets another connection in there.
+        Err(error) if is_unique_violation(&error) => match &row.unique_key {
+            Some(key) => match key_holder(conn, key)? {
+                Some(holder) => Err(StoreError::KeyTaken {
+                    key: key.clone(),
+                    holder,
+                }),
+                None => Err(backend(error)),
+            },
+            None => Err(backend(error)),
+        },
+        Err(error) => Err(backend(error)),
+    }
+}
+
+/// The live task that holds `key`, if any.
+fn key_holder(conn: &Connection, key: &str) -> Result<Option<TaskId>, StoreError> {
+    let holder: Option<String> = conn
+        .prepare_cached(
+            "SELECT id FROM tasks
+             WHERE unique_key = ?1 AND status NOT IN ('done', 'cancelled') LIMIT 1",
+        )
+        .and_then(|mut statement| statement.query_row([key], |row| row.get(0)).optional())
+        .map_err(backend)?;
+    holder.as_deref().map(parse_id).transpose()
+}
+
+fn is_unique_violation(error: &rusqlite::Error) -> bool {
+    error
+        .sqlite_error()
+        .is_some_and(|error| error.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
 /// The version of the last event in the log of task `id` (0 if it has
@@ -284,17 +541,70 @@ fn last_logged(conn: &Connection, id: &str) -> Result<u64, StoreError> {
 /// A version read back from SQLite.
 fn stored_version(id: &str, version: i64) -> Result<u64, StoreError> {
     u64::try_from(version)
-        .map_err(|_| StoreError::Backend(format!("task {id} has version {version}")))
+        .map_err(|_| StoreError::backend(format!("task {id} has version {version}"), false))
 }
 
 /// Replaces the row `row` describes if its version is `expected`; the
 /// number of rows written (0 or 1).
 fn update_row(conn: &Connection, row: &Row, expected: u64) -> Result<usize, StoreError> {
     let expected = sql_version(expected)?;
-    let columns = row.columns().into_iter().chain([&expected as &dyn ToSql]);
+    let mut params = row.params();
+    params.push((":expected", &expected));
     conn.prepare_cached(UPDATE)
-        .and_then(|mut statement| statement.execute(params_from_iter(columns)))
+        .and_then(|mut statement| statement.execute(params.as_slice()))
         .map_err(backend)
+}
+
+/// Takes the row `id` out of every queue: its body does not read.
+fn quarantine(conn: &Connection, id: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE tasks SET quarantined = 1 WHERE id = ?1")
+        .and_then(|mut statement| statement.execute([id]))
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Derives the columns of every row again from its body; quarantines
+/// those whose bodies do not read.
+fn reindex_rows<K>(conn: &Connection) -> Result<Reindexed, StoreError>
+where
+    K: TaskKind + Serialize + DeserializeOwned,
+{
+    let mut reindexed = Reindexed::default();
+    let mut after = String::new();
+    loop {
+        let batch: Vec<(String, i64, Vec<u8>)> = conn
+            .prepare_cached(
+                "SELECT id, version, body FROM tasks WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_map(params![after, REINDEX_BATCH], |row| {
+                        Ok((row.get(0)?, row.get(1)?, body(row, 2)?))
+                    })?
+                    .collect()
+            })
+            .map_err(backend)?;
+        let Some((last, _, _)) = batch.last() else {
+            return Ok(reindexed);
+        };
+        after = last.clone();
+        for (id, version, body) in batch {
+            let task_id = parse_id(&id)?;
+            match decode::<K>(task_id, &body) {
+                Ok(task) => {
+                    update_row(conn, &Row::of(&task)?, stored_version(&id, version)?)?;
+                    reindexed.rows += 1;
+                }
+                Err(reason) => {
+                    quarantine(conn, &id)?;
+                    reindexed.unreadable.push(Unreadable {
+                        id: task_id,
+                        reason: reason.to_string(),
+                    });
+                }
+            }
+        }
+    }
 }
 
 /// The owner a scope restricts to, as the `?2 IS NULL OR owner = ?2` of
@@ -317,50 +627,52 @@ struct Row {
     status: &'static str,
     parent: Option<String>,
     created_at: String,
+    priority: i32,
+    unique_key: Option<String>,
+    blocking: bool,
+    in_progress: bool,
     due_at: Option<String>,
     lease_until: Option<String>,
     retry_at: Option<String>,
-    blocking: bool,
-    body: String,
     check_at: Option<String>,
+    stalled_at: Option<String>,
+    done_at: Option<String>,
+    body: String,
 }
 
 impl Row {
-    /// The row's values in the order of the table's columns, which
-    /// `INSERT` and `UPDATE` bind as `?1` to `?15`.
-    fn columns(&self) -> [&dyn ToSql; 15] {
-        [
-            &self.id,
-            &self.version,
-            &self.owner,
-            &self.resource_kind,
-            &self.resource_id,
-            &self.kind_name,
-            &self.status,
-            &self.parent,
-            &self.created_at,
-            &self.due_at,
-            &self.lease_until,
-            &self.retry_at,
-            &self.blocking,
-            &self.body,
-            &self.check_at,
+    /// The row's values by column name, which [`INSERT`] and [`UPDATE`]
+    /// bind.
+    fn params(&self) -> Vec<(&'static str, &dyn ToSql)> {
+        vec![
+            (":id", &self.id),
+            (":version", &self.version),
+            (":owner", &self.owner),
+            (":resource_kind", &self.resource_kind),
+            (":resource_id", &self.resource_id),
+            (":kind_name", &self.kind_name),
+            (":status", &self.status),
+            (":parent", &self.parent),
+            (":created_at", &self.created_at),
+            (":priority", &self.priority),
+            (":unique_key", &self.unique_key),
+            (":blocking", &self.blocking),
+            (":in_progress", &self.in_progress),
+            (":due_at", &self.due_at),
+            (":lease_until", &self.lease_until),
+            (":retry_at", &self.retry_at),
+            (":check_at", &self.check_at),
+            (":stalled_at", &self.stalled_at),
+            (":done_at", &self.done_at),
+            (":body", &self.body),
         ]
     }
 
     fn of<K: TaskKind + Serialize>(task: &Task<K>) -> Result<Row, StoreError> {
         let status = task.status();
-        let due_at = match status {
-            Status::Pending => Some(stamp(task.todo_at().unwrap_or(task.created_at()))?),
-            _ => None,
-        };
-        let lease_until = match task.lease() {
-            Some(lease) if status.is_leased() => Some(stamp(lease.expires_at())?),
-            _ => None,
-        };
-        let retry_at = match task.next_retry_at() {
-            Some(at) if status == Status::Failed => Some(stamp(at)?),
-            _ => None,
+        let when = |cond: bool, at: Option<DateTime<Utc>>| match at {
+            Some(at) if cond => stamp(at).map(Some),
+            _ => Ok(None),
         };
         Ok(Row {
             id: task.id().to_string(),
@@ -372,13 +684,30 @@ impl Row {
             status: status.as_str(),
             parent: task.parent().map(|parent| parent.to_string()),
             created_at: stamp(task.created_at())?,
-            due_at,
-            lease_until,
-            retry_at,
+            priority: task.priority(),
+            unique_key: task.unique_key().map(str::to_owned),
             blocking: task.is_blocking(),
-            check_at: task.check_due_at().map(stamp).transpose()?,
+            in_progress: status.is_in_progress(),
+            due_at: when(
+                status == Status::Pending,
+                Some(task.todo_at().unwrap_or(task.created_at())),
+            )?,
+            lease_until: when(
+                status.is_leased(),
+                task.lease().map(|lease| lease.expires_at()),
+            )?,
+            retry_at: when(status == Status::Failed, task.next_retry_at())?,
+            check_at: when(status == Status::Waiting, task.check_due_at())?,
+            stalled_at: when(status == Status::Stalled, Some(task.updated_at()))?,
+            done_at: when(
+                matches!(status, Status::Done | Status::Cancelled),
+                task.done_at(),
+            )?,
             body: serde_json::to_string(task).map_err(|error| {
-                StoreError::Backend(format!("task {} does not serialize: {error}", task.id()))
+                StoreError::backend(
+                    format!("task {} does not serialize: {error}", task.id()),
+                    false,
+                )
             })?,
         })
     }
@@ -401,10 +730,13 @@ impl EventRow {
             action: event.action().as_str(),
             at: stamp(event.at)?,
             body: serde_json::to_string(event).map_err(|error| {
-                StoreError::Backend(format!(
-                    "event {} of task {id} does not serialize: {error}",
-                    event.version
-                ))
+                StoreError::backend(
+                    format!(
+                        "event {} of task {id} does not serialize: {error}",
+                        event.version
+                    ),
+                    false,
+                )
             })?,
         })
     }
@@ -429,16 +761,40 @@ impl EventRow {
 /// width within the years 0 to 9999, so that text order is time order.
 fn stamp(at: DateTime<Utc>) -> Result<String, StoreError> {
     if !(0..=9999).contains(&at.year()) {
-        return Err(StoreError::Backend(format!(
-            "{at} is outside the years 0 to 9999 that stored times cover"
-        )));
+        return Err(StoreError::backend(
+            format!("{at} is outside the years 0 to 9999 that stored times cover"),
+            false,
+        ));
     }
     Ok(at.to_rfc3339_opts(SecondsFormat::Nanos, true))
 }
 
+/// A time a query compares stored times with: its stamp, or for a time
+/// outside the years stored times cover, a text before (`""`) or after
+/// (`"~"`) every stamp.
+fn bound(at: DateTime<Utc>) -> String {
+    match at.year() {
+        ..0 => String::new(),
+        10_000.. => "~".to_owned(),
+        _ => at.to_rfc3339_opts(SecondsFormat::Nanos, true),
+    }
+}
+
+/// A stored time read back.
+fn parse_stamp(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|error| {
+            StoreError::backend(
+                format!("the stored time {text:?} does not read: {error}"),
+                false,
+            )
+        })
+}
+
 fn sql_version(version: u64) -> Result<i64, StoreError> {
     i64::try_from(version)
-        .map_err(|_| StoreError::Backend(format!("version {version} does not fit SQLite")))
+        .map_err(|_| StoreError::backend(format!("version {version} does not fit SQLite"), false))
 }
 
 /// A row limit for SQL.
@@ -446,109 +802,146 @@ fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
+/// A set of kind names as the JSON array `json_each` reads.
+fn kinds_json(kinds: Option<&BTreeSet<String>>) -> Result<Option<String>, StoreError> {
+    kinds
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|error| StoreError::backend(error, false))
+}
+
+/// A failure of SQLite: retryable when the database was busy or locked
+/// by another connection.
 fn backend(error: rusqlite::Error) -> StoreError {
-    StoreError::Backend(format!("sqlite: {error}"))
+    let retryable = matches!(
+        error.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    );
+    StoreError::backend(error, retryable)
 }
 
-/// Reads a stored body back; deserializing checks the state's invariants
-/// (not the log, which is not in the body).
-fn decode<K>(id: &str, body: &str) -> Result<Task<K>, StoreError>
+/// A stored id read back.
+fn parse_id(id: &str) -> Result<TaskId, StoreError> {
+    id.parse().map_err(|error| {
+        StoreError::backend(
+            format!("the stored id {id:?} does not read: {error}"),
+            false,
+        )
+    })
+}
+
+/// The bytes of a stored body, whatever SQLite holds there (a body edited
+/// into a blob or a number decodes as the error it is).
+fn body(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Vec<u8>> {
+    Ok(match row.get_ref(index)? {
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => bytes.to_vec(),
+        ValueRef::Null => Vec::new(),
+        ValueRef::Integer(n) => n.to_string().into_bytes(),
+        ValueRef::Real(x) => x.to_string().into_bytes(),
+    })
+}
+
+/// Reads the stored body of task `id` back; deserializing checks the
+/// state's invariants (not the log, which is not in the body). A body
+/// that does not decode, or is another task's, is the error returned.
+fn decode<K>(id: TaskId, body: &[u8]) -> Result<Task<K>, BoxError>
 where
-    K: TaskKind + DeserializeOwned + PartialEq,
+    K: TaskKind + DeserializeOwned,
 {
-    serde_json::from_str(body)
-        .map_err(|error| StoreError::Backend(format!("stored task {id} does not read: {error}")))
+    let task: Task<K> = serde_json::from_slice(body)?;
+    if task.id() != id {
+        return Err(format!("the body is the record of task {}", task.id()).into());
+    }
+    Ok(task)
 }
 
-/// Runs `sql` (which selects `id, body`) and reads every task.
-fn query_tasks<K, P>(conn: &Connection, sql: &str, params: P) -> Result<Vec<Task<K>>, StoreError>
+/// Runs `sql`, which selects `id, body` and then, optionally, the
+/// cursor's columns, and reads every task, setting aside those that do not
+/// read. Returns the tasks, the unreadable rows and the last row's id.
+fn query_tasks<K, P>(conn: &Connection, sql: &str, params: P) -> Result<Read<K>, StoreError>
 where
-    K: TaskKind + DeserializeOwned + PartialEq,
+    K: TaskKind + DeserializeOwned,
     P: rusqlite::Params,
 {
     let mut statement = conn.prepare_cached(sql).map_err(backend)?;
     let rows = statement
-        .query_map(params, |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-        })
+        .query_map(params, |row| Ok((row.get::<_, String>(0)?, body(row, 1)?)))
         .map_err(backend)?;
-    let mut tasks = Vec::new();
+    let mut read = Read {
+        tasks: Vec::new(),
+        unreadable: Vec::new(),
+        rows: 0,
+        last: None,
+    };
     for row in rows {
         let (id, body) = row.map_err(backend)?;
-        tasks.push(decode(&id, &body)?);
+        let task_id = parse_id(&id)?;
+        read.rows += 1;
+        read.last = Some(task_id);
+        match decode(task_id, &body) {
+            Ok(task) => read.tasks.push(task),
+            Err(reason) => read.unreadable.push(Unreadable {
+                id: task_id,
+                reason: reason.to_string(),
+            }),
+        }
     }
-    Ok(tasks)
+    Ok(read)
 }
 
-/// The tasks in progress on `task`'s resource, other than `task`: what
-/// the blocking rule needs.
-fn in_progress_on<K>(conn: &Connection, task: &Task<K>) -> Result<Vec<Task<K>>, StoreError>
-where
-    K: TaskKind + DeserializeOwned + PartialEq,
-{
-    query_tasks(
-        conn,
-        &format!(
-            "SELECT id, body FROM tasks
-             WHERE resource_kind = ?1 AND resource_id = ?2 AND id <> ?3
-               AND status IN {IN_PROGRESS}"
-        ),
-        params![
-            task.resource().kind,
-            task.resource().id,
-            task.id().to_string()
-        ],
-    )
+/// What [`query_tasks`] read.
+struct Read<K> {
+    tasks: Vec<Task<K>>,
+    unreadable: Vec<Unreadable>,
+    /// How many rows, read or not.
+    rows: usize,
+    /// The id of the last row.
+    last: Option<TaskId>,
 }
 
-/// One batch of due pending rows after `cursor`, oldest due first: `(due,
-/// id, body)`.
-fn due_batch(
+/// A row a claim may start.
+struct Candidate {
+    id: String,
+    resource: (String, String),
+    priority: i32,
+    due_at: String,
+    body: Vec<u8>,
+}
+
+/// One batch of the rows a claim may start, after `cursor` (the
+/// priority, due time and id of the last row looked at).
+fn candidates(
     conn: &Connection,
     now: &str,
-    cursor: Option<&(String, String)>,
-) -> Result<Vec<(String, String, String)>, StoreError> {
-    let read = |row: &rusqlite::Row<'_>| Ok((row.get(0)?, row.get(1)?, row.get(2)?));
-    let rows = match cursor {
-        None => {
-            let mut statement = conn
-                .prepare_cached(
-                    "SELECT due_at, id, body FROM tasks
-                     WHERE due_at IS NOT NULL AND due_at <= ?1
-                     ORDER BY due_at, id LIMIT ?2",
-                )
-                .map_err(backend)?;
-            statement
-                .query_map(params![now, CLAIM_BATCH], read)
-                .map_err(backend)?
-                .collect::<Result<Vec<_>, _>>()
-        }
-        Some((due, id)) => {
-            let mut statement = conn
-                .prepare_cached(
-                    "SELECT due_at, id, body FROM tasks
-                     WHERE due_at IS NOT NULL AND due_at <= ?1 AND (due_at, id) > (?2, ?3)
-                     ORDER BY due_at, id LIMIT ?4",
-                )
-                .map_err(backend)?;
-            statement
-                .query_map(params![now, due, id, CLAIM_BATCH], read)
-                .map_err(backend)?
-                .collect::<Result<Vec<_>, _>>()
-        }
+    kinds: Option<&str>,
+    cursor: Option<&(i32, String, String)>,
+) -> Result<Vec<Candidate>, StoreError> {
+    let (priority, due, id) = match cursor {
+        Some((priority, due, id)) => (Some(*priority), Some(due.as_str()), Some(id.as_str())),
+        None => (None, None, None),
     };
-    rows.map_err(backend)
+    let mut statement = conn.prepare_cached(CANDIDATES).map_err(backend)?;
+    let rows = statement
+        .query_map(params![now, kinds, priority, due, id, CLAIM_BATCH], |row| {
+            Ok(Candidate {
+                id: row.get(0)?,
+                resource: (row.get(1)?, row.get(2)?),
+                priority: row.get(3)?,
+                due_at: row.get(4)?,
+                body: body(row, 5)?,
+            })
+        })
+        .map_err(backend)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(backend)
 }
 
 impl<K> TaskStore<K> for SqliteStore<K>
 where
-    K: TaskKind + Serialize + DeserializeOwned + PartialEq,
+    K: TaskKind + Serialize + DeserializeOwned,
 {
     fn insert(&self, task: Task<K>, created: Event<K>) -> Result<(), StoreError> {
         let mut conn = self.lock()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
+        let tx = immediate(&mut conn)?;
         // An error drops `tx`, which rolls back: nothing is written.
         insert_rows(&tx, &task, &created)?;
         tx.commit().map_err(backend)
@@ -556,16 +949,20 @@ where
 
     fn get(&self, scope: &Scope, id: TaskId) -> Result<Option<Task<K>>, StoreError> {
         let conn = self.lock()?;
-        let id = id.to_string();
-        let body: Option<String> = conn
+        let body: Option<Vec<u8>> = conn
             .prepare_cached("SELECT body FROM tasks WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)")
             .and_then(|mut statement| {
                 statement
-                    .query_row(params![id, scope_owner(scope)], |row| row.get(0))
+                    .query_row(params![id.to_string(), scope_owner(scope)], |row| {
+                        body(row, 0)
+                    })
                     .optional()
             })
             .map_err(backend)?;
-        let task = body.map(|body| decode::<K>(&id, &body)).transpose()?;
+        let task = body
+            .map(|body| decode::<K>(id, &body))
+            .transpose()
+            .map_err(|source| StoreError::Unreadable { id, source })?;
         Ok(task.filter(|task| scope.sees(task.owner())))
     }
 
@@ -581,15 +978,11 @@ where
         // read from the same snapshot.
         let tx = conn.transaction().map_err(backend)?;
         let key = id.to_string();
-        let visible: Option<String> = tx
-            .prepare_cached("SELECT owner FROM tasks WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)")
-            .and_then(|mut statement| {
-                statement
-                    .query_row(params![key, scope_owner(scope)], |row| row.get(0))
-                    .optional()
-            })
+        let visible = tx
+            .prepare_cached("SELECT 1 FROM tasks WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)")
+            .and_then(|mut statement| statement.exists(params![key, scope_owner(scope)]))
             .map_err(backend)?;
-        if visible.is_none() {
+        if !visible {
             return Err(StoreError::NotFound { id });
         }
         // Versions above i64::MAX are never stored: after one, nothing.
@@ -604,22 +997,26 @@ where
             .map_err(backend)?;
         let rows = statement
             .query_map(params![key, after, sql_limit(limit)], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                Ok((row.get::<_, i64>(0)?, body(row, 1)?))
             })
             .map_err(backend)?;
         let mut events = Vec::new();
         for row in rows {
             let (version, body) = row.map_err(backend)?;
-            let event: Event<K> = serde_json::from_str(&body).map_err(|error| {
-                StoreError::Backend(format!(
-                    "stored event {version} of task {key} does not read: {error}"
-                ))
-            })?;
+            let event: Event<K> =
+                serde_json::from_slice(&body).map_err(|error| StoreError::Unreadable {
+                    id,
+                    source: format!("stored event {version} does not read: {error}").into(),
+                })?;
             if i64::try_from(event.version).ok() != Some(version) {
-                return Err(StoreError::Backend(format!(
-                    "stored event {version} of task {key} says it is version {}",
-                    event.version
-                )));
+                return Err(StoreError::Unreadable {
+                    id,
+                    source: format!(
+                        "stored event {version} says it is version {}",
+                        event.version
+                    )
+                    .into(),
+                });
             }
             events.push(event);
         }
@@ -635,14 +1032,12 @@ where
             .map(|event| EventRow::of(task.id(), event))
             .collect::<Result<Vec<_>, _>>()?;
         let mut conn = self.lock()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let stored: Option<(i64, String)> = tx
+        let tx = immediate(&mut conn)?;
+        let stored: Option<(i64, Vec<u8>)> = tx
             .prepare_cached("SELECT version, body FROM tasks WHERE id = ?1")
             .and_then(|mut statement| {
                 statement
-                    .query_row([&row.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .query_row([&row.id], |r| Ok((r.get(0)?, body(r, 1)?)))
                     .optional()
             })
             .map_err(backend)?;
@@ -657,15 +1052,19 @@ where
                 found,
             });
         }
-        let stored: Task<K> = decode(&row.id, &body)?;
+        let stored: Task<K> =
+            decode(task.id(), &body).map_err(|source| StoreError::Unreadable {
+                id: task.id(),
+                source,
+            })?;
         check_save(&stored, task, expected, last_logged(&tx, &row.id)?, events)?;
         // The write lock is ours since `BEGIN`, so the version cannot have
         // moved; the compare-and-swap costs nothing and says so.
         if update_row(&tx, &row, expected)? != 1 {
-            return Err(StoreError::Backend(format!(
-                "task {} moved under the write lock",
-                task.id()
-            )));
+            return Err(StoreError::backend(
+                format!("task {} moved under the write lock", task.id()),
+                false,
+            ));
         }
         for event in &appended {
             event.append(&tx)?;
@@ -683,6 +1082,7 @@ where
             return Ok(Page {
                 tasks: Vec::new(),
                 next: None,
+                unreadable: Vec::new(),
             });
         }
         let mut clauses: Vec<String> = Vec::new();
@@ -708,10 +1108,10 @@ where
             clause("parent = ?", Value::Text(parent.to_string()));
         }
         if let Some(from) = filter.created_from {
-            clause("created_at >= ?", Value::Text(stamp(from)?));
+            clause("created_at >= ?", Value::Text(bound(from)));
         }
         if let Some(until) = filter.created_until {
-            clause("created_at < ?", Value::Text(stamp(until)?));
+            clause("created_at < ?", Value::Text(bound(until)));
         }
         if let Some(after) = page.after {
             clause("id > ?", Value::Text(after.to_string()));
@@ -734,60 +1134,68 @@ where
         };
         let sql = format!("SELECT id, body FROM tasks WHERE {condition} ORDER BY id LIMIT ?");
         let conn = self.lock()?;
-        let read: Vec<Task<K>> = query_tasks(&conn, &sql, params_from_iter(values))?;
+        let read: Read<K> = query_tasks(&conn, &sql, params_from_iter(values))?;
         drop(conn);
-        // The cursor is the last row read, whether or not the check below
-        // keeps it, so a page never hides the rows after it.
-        let next = if read.len() == page.limit {
-            read.last().map(Task::id)
+        // The cursor is the last row read, whether or not it reads or the
+        // check below keeps it, so a page never hides the rows after it.
+        let next = if read.rows == page.limit {
+            read.last
         } else {
             None
         };
         // Every filter is in the SQL; the crate's own rule has the last
         // word all the same.
         let tasks = read
+            .tasks
             .into_iter()
             .filter(|task| filter.matches(scope, task))
             .collect();
-        Ok(Page { tasks, next })
+        Ok(Page {
+            tasks,
+            next,
+            unreadable: read.unreadable,
+        })
     }
 
-    fn claim_due(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-        lease_until: DateTime<Utc>,
-        worker: Option<&str>,
-    ) -> Result<Vec<Claimed<K>>, StoreError> {
-        let mut claimed = Vec::new();
-        if limit == 0 {
-            return Ok(claimed);
-        }
-        let now_text = stamp(now)?;
+    fn claim(&self, request: &ClaimRequest) -> Result<Claims<K>, StoreError> {
+        request.check()?;
+        let now = bound(request.now);
+        let kinds = kinds_json(request.kinds.as_ref())?;
         let mut conn = self.lock()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let mut cursor: Option<(String, String)> = None;
-        'scan: loop {
-            let batch = due_batch(&tx, &now_text, cursor.as_ref())?;
+        let tx = immediate(&mut conn)?;
+        let mut claims = Claims::default();
+        let mut cursor: Option<(i32, String, String)> = None;
+        'scan: while claims.claimed.len() < request.limit {
+            let batch = candidates(&tx, &now, kinds.as_deref(), cursor.as_ref())?;
             if batch.is_empty() {
                 break;
             }
-            for (due, id, body) in batch {
-                if claimed.len() == limit {
+            for (index, candidate) in batch.iter().enumerate() {
+                if claims.claimed.len() == request.limit {
                     break 'scan;
                 }
-                let mut task: Task<K> = decode(&id, &body)?;
-                cursor = Some((due, id));
-                let others = in_progress_on(&tx, &task)?;
-                if task.blocked_by(&others).is_some() {
-                    continue;
-                }
+                cursor = Some((
+                    candidate.priority,
+                    candidate.due_at.clone(),
+                    candidate.id.clone(),
+                ));
+                let id = parse_id(&candidate.id)?;
+                let mut task: Task<K> = match decode(id, &candidate.body) {
+                    Ok(task) => task,
+                    Err(reason) => {
+                        quarantine(&tx, &candidate.id)?;
+                        claims.unreadable.push(Unreadable {
+                            id,
+                            reason: reason.to_string(),
+                        });
+                        continue;
+                    }
+                };
                 let expected = task.version();
-                // Not startable after all (not due by its own clock):
-                // leave it for a later claim.
-                let Ok((run, started)) = task.start(lease_until, worker.map(str::to_owned), now)
+                // Not startable after all (the columns disagree with the
+                // body): left for a later claim.
+                let Ok((run, started)) =
+                    task.start(request.lease_until, request.worker.clone(), request.now)
                 else {
                     continue;
                 };
@@ -796,50 +1204,216 @@ where
                 // The write lock is ours, so the version cannot have moved;
                 // the compare-and-swap costs nothing and says so. The start
                 // is logged with the record, in the same transaction.
-                if update_row(&tx, &row, expected)? == 1 {
-                    event.append(&tx)?;
-                    claimed.push(Claimed { task, run });
+                if update_row(&tx, &row, expected)? != 1 {
+                    return Err(StoreError::backend(
+                        format!("task {id} moved under the write lock"),
+                        false,
+                    ));
+                }
+                event.append(&tx)?;
+                claims.claimed.push(Claimed { task, run });
+                // The task just started may hold back the rest of the batch
+                // on its resource: the query decides again.
+                let rest = batch.get(index + 1..).unwrap_or_default();
+                if rest
+                    .iter()
+                    .any(|other| other.resource == candidate.resource)
+                {
+                    continue 'scan;
                 }
             }
         }
         tx.commit().map_err(backend)?;
-        Ok(claimed)
+        Ok(claims)
     }
 
-    fn expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
-        let now = stamp(now)?;
-        let conn = self.lock()?;
-        query_tasks(
-            &conn,
-            "SELECT id, body FROM tasks
-             WHERE lease_until IS NOT NULL AND lease_until <= ?1
-             ORDER BY lease_until, id LIMIT ?2",
-            params![now, sql_limit(limit)],
-        )
+    fn sweep(
+        &self,
+        sweep: Sweep,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Swept<K>, StoreError> {
+        let (column, now) = match sweep {
+            Sweep::ExpiredLeases => ("lease_until", Some(bound(now))),
+            Sweep::RetriesDue => ("retry_at", Some(bound(now))),
+            Sweep::ChecksDue => ("check_at", Some(bound(now))),
+            Sweep::Stalled => ("stalled_at", None),
+        };
+        let sql = format!(
+            "SELECT id, body, {column} FROM tasks
+             WHERE {column} IS NOT NULL AND (?1 IS NULL OR {column} <= ?1) AND quarantined = 0
+               AND (?2 IS NULL OR ({column}, id) > (?2, ?3))
+             ORDER BY {column}, id LIMIT ?4"
+        );
+        let mut swept = Swept::default();
+        let mut conn = self.lock()?;
+        {
+            // One snapshot for every page.
+            let tx = conn.transaction().map_err(backend)?;
+            let mut cursor: Option<(String, String)> = None;
+            while swept.tasks.len() < limit {
+                let want = limit - swept.tasks.len();
+                let (at, id) = match &cursor {
+                    Some((at, id)) => (Some(at.as_str()), Some(id.as_str())),
+                    None => (None, None),
+                };
+                let rows: Vec<(String, Vec<u8>, String)> = tx
+                    .prepare_cached(&sql)
+                    .and_then(|mut statement| {
+                        statement
+                            .query_map(params![now, at, id, sql_limit(want)], |row| {
+                                Ok((row.get(0)?, body(row, 1)?, row.get(2)?))
+                            })?
+                            .collect()
+                    })
+                    .map_err(backend)?;
+                let Some((last_id, _, last_at)) = rows.last() else {
+                    break;
+                };
+                cursor = Some((last_at.clone(), last_id.clone()));
+                for (id, body, _) in rows {
+                    let task_id = parse_id(&id)?;
+                    match decode(task_id, &body) {
+                        Ok(task) => swept.tasks.push(task),
+                        Err(reason) => swept.unreadable.push(Unreadable {
+                            id: task_id,
+                            reason: reason.to_string(),
+                        }),
+                    }
+                }
+            }
+        }
+        if !swept.unreadable.is_empty() {
+            let tx = immediate(&mut conn)?;
+            for unreadable in &swept.unreadable {
+                quarantine(&tx, &unreadable.id.to_string())?;
+            }
+            tx.commit().map_err(backend)?;
+        }
+        Ok(swept)
     }
 
-    fn checks_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
-        let now = stamp(now)?;
+    fn next_due(
+        &self,
+        kinds: Option<&BTreeSet<String>>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let kinds = kinds_json(kinds)?;
         let conn = self.lock()?;
-        query_tasks(
-            &conn,
-            "SELECT id, body FROM tasks
-             WHERE check_at IS NOT NULL AND check_at <= ?1
-             ORDER BY check_at, id LIMIT ?2",
-            params![now, sql_limit(limit)],
-        )
+        let due: Option<String> = conn
+            .prepare_cached(NEXT_DUE)
+            .and_then(|mut statement| statement.query_row([kinds], |row| row.get(0)))
+            .map_err(backend)?;
+        due.as_deref().map(parse_stamp).transpose()
     }
 
-    fn retry_due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Task<K>>, StoreError> {
-        let now = stamp(now)?;
-        let conn = self.lock()?;
-        query_tasks(
-            &conn,
-            "SELECT id, body FROM tasks
-             WHERE retry_at IS NOT NULL AND retry_at <= ?1
-             ORDER BY retry_at, id LIMIT ?2",
-            params![now, sql_limit(limit)],
-        )
+    fn purge(&self, settled_before: DateTime<Utc>, limit: usize) -> Result<usize, StoreError> {
+        let before = bound(settled_before);
+        let mut conn = self.lock()?;
+        let tx = immediate(&mut conn)?;
+        let ids: Vec<String> = tx
+            .prepare_cached(
+                "SELECT id FROM tasks
+                 WHERE done_at IS NOT NULL AND done_at < ?1 AND quarantined = 0
+                 ORDER BY done_at, id LIMIT ?2",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_map(params![before, sql_limit(limit)], |row| row.get(0))?
+                    .collect()
+            })
+            .map_err(backend)?;
+        for id in &ids {
+            tx.prepare_cached("DELETE FROM events WHERE task_id = ?1")
+                .and_then(|mut statement| statement.execute([id]))
+                .map_err(backend)?;
+            tx.prepare_cached("DELETE FROM tasks WHERE id = ?1")
+                .and_then(|mut statement| statement.execute([id]))
+                .map_err(backend)?;
+        }
+        tx.commit().map_err(backend)?;
+        Ok(ids.len())
+    }
+}
+
+/// Each call runs the blocking call when it is made, on the caller's
+/// thread, and returns a ready future (see the [module docs](self)).
+impl<K> AsyncTaskStore<K> for SqliteStore<K>
+where
+    K: TaskKind + Serialize + DeserializeOwned + Send + Sync,
+{
+    fn insert(
+        &self,
+        task: Task<K>,
+        created: Event<K>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        ready(TaskStore::insert(self, task, created))
+    }
+
+    fn get(
+        &self,
+        scope: &Scope,
+        id: TaskId,
+    ) -> impl Future<Output = Result<Option<Task<K>>, StoreError>> + Send {
+        ready(TaskStore::get(self, scope, id))
+    }
+
+    fn log(
+        &self,
+        scope: &Scope,
+        id: TaskId,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Event<K>>, StoreError>> + Send {
+        ready(TaskStore::log(self, scope, id, after, limit))
+    }
+
+    fn save(
+        &self,
+        task: &Task<K>,
+        expected: u64,
+        events: &[Event<K>],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        ready(TaskStore::save(self, task, expected, events))
+    }
+
+    fn list(
+        &self,
+        scope: &Scope,
+        filter: &Filter,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<K>, StoreError>> + Send {
+        ready(TaskStore::list(self, scope, filter, page))
+    }
+
+    fn claim(
+        &self,
+        request: &ClaimRequest,
+    ) -> impl Future<Output = Result<Claims<K>, StoreError>> + Send {
+        ready(TaskStore::claim(self, request))
+    }
+
+    fn sweep(
+        &self,
+        sweep: Sweep,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Swept<K>, StoreError>> + Send {
+        ready(TaskStore::sweep(self, sweep, now, limit))
+    }
+
+    fn next_due(
+        &self,
+        kinds: Option<&BTreeSet<String>>,
+    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, StoreError>> + Send {
+        ready(TaskStore::next_due(self, kinds))
+    }
+
+    fn purge(
+        &self,
+        settled_before: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        ready(TaskStore::purge(self, settled_before, limit))
     }
 }
 

@@ -1,34 +1,50 @@
-//! The conformance suite any [`TaskStore`] can run with one call (feature
-//! `testkit`).
+//! The conformance suites any store runs with one call (feature
+//! `testkit`): [`check_store`] for a [`TaskStore`], [`check_async_store`]
+//! for an [`AsyncTaskStore`], awaited on the host's own runtime.
 //!
 //! ```
 //! use taskstate::store::{MemoryStore, testkit};
 //!
-//! testkit::check_store(MemoryStore::new)?;
+//! testkit::check_store(testkit::shared(MemoryStore::new))?;
 //! # Ok::<(), testkit::ConformanceError>(())
 //! ```
 //!
-//! [`check_store`] builds fresh stores with the caller's constructor and
-//! checks, on tasks of [`NamedKind`]: every field round-trips through
-//! insert, saves and get, and the log a store keeps holds every event
-//! saved and rebuilds the record; duplicates are refused; saves compare
-//! and swap; a
-//! customer's scope sees only its own tasks; listings keep id order and
-//! page without gaps or repeats; every filter narrows as documented;
-//! claims take due tasks oldest first, start them, never hand one task to
-//! two claimers even from several threads at once, and respect blocking;
-//! expired leases and due retries are found; a waiting task is offered
-//! for its check at its check time and not to the stall sweep before its
-//! deadline. It returns the first check
-//! that fails, named, so a host's test reads
-//! `testkit::check_store(|| MyStore::open_temp()).unwrap()`.
+//! Both are given `make`, which returns `n` handles on one new, empty
+//! backing store (`n` is 1 for most checks, 2 for the checks that two
+//! handles never claim one task and never both take one unique key). A
+//! store whose handle is shared through an `Arc` passes
+//! [`shared`]`(constructor)`; a store of connections opens `n` of them on
+//! one new database.
+//!
+//! They check, on tasks of [`NamedKind`], each guarantee of the
+//! [store contract](super): every field round-trips through insert, saves
+//! and get, and the log holds every event saved and rebuilds the record;
+//! duplicates and taken unique keys are refused; saves compare and swap
+//! and refuse rollbacks, foreign records and lost appends; a customer's
+//! scope sees only its own tasks under every filter; listings keep id
+//! order and page without gaps or repeats; every filter narrows as
+//! documented; claims take at most their limit, highest priority then
+//! earliest due first, only of the kinds asked for, start what they take,
+//! never hand one task to two claimers, respect blocking, and refuse a
+//! request that could start nothing; sweeps find expired leases, due
+//! retries, due checks and stalled tasks; `next_due` is the earliest of
+//! them; purges delete settled tasks and their logs only. Each returns the
+//! first check that fails, named, and never panics on a store's answer,
+//! so a host's test reads `testkit::check_store(make).unwrap()`.
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use super::{Filter, PageRequest, Scope, StoreError, TaskStore};
+use super::block_on::{Blocking, block_on};
+use super::{
+    AsyncTaskStore, ClaimRequest, Claimed, Filter, PageRequest, Scope, StoreError, Sweep, TaskStore,
+};
 use crate::actor::{Actor, Owner};
 use crate::argument::ArgumentSpec;
 use crate::command::{Command, Event, NewTask, Outcome, ResourceRef};
@@ -39,6 +55,121 @@ use crate::run::Pause;
 use crate::status::{Status, StatusSet};
 use crate::subtask::{NewSubtask, SubtaskChange};
 use crate::task::Task;
+
+/// `make` for a store whose one value is shared by its handles: each call
+/// builds a store with `constructor` and hands out `n` `Arc`s of it.
+pub fn shared<S>(constructor: impl Fn() -> S) -> impl FnMut(usize) -> Vec<Arc<S>> {
+    move |n| {
+        let store = Arc::new(constructor());
+        (0..n).map(|_| Arc::clone(&store)).collect()
+    }
+}
+
+/// Runs every check on a blocking store: the suite [`check_async_store`]
+/// runs, over the store's blocking calls, then claims and inserts of one
+/// key from four threads at once.
+///
+/// # Errors
+///
+/// The first [`ConformanceError`].
+pub fn check_store<S, F>(mut make: F) -> Result<(), ConformanceError>
+where
+    S: TaskStore<NamedKind> + Sync,
+    F: FnMut(usize) -> Vec<S>,
+{
+    block_on(check_async_store(|n| {
+        make(n).into_iter().map(Blocking).collect::<Vec<_>>()
+    }))?;
+    concurrent_claims(&one(&mut make)?)?;
+    concurrent_keys(&one(&mut make)?)
+}
+
+/// Runs every check on an async store; await it on the host's runtime.
+///
+/// # Errors
+///
+/// The first [`ConformanceError`].
+pub async fn check_async_store<S, F>(mut make: F) -> Result<(), ConformanceError>
+where
+    S: AsyncTaskStore<NamedKind>,
+    F: FnMut(usize) -> Vec<S>,
+{
+    round_trip(&one(&mut make)?).await?;
+    compare_and_swap(&one(&mut make)?).await?;
+    refused_saves(&one(&mut make)?).await?;
+    unique_keys(&one(&mut make)?).await?;
+    scoping(&one(&mut make)?).await?;
+    scoping_under_filters(&one(&mut make)?).await?;
+    paging_and_filters(&one(&mut make)?).await?;
+    claims(&one(&mut make)?).await?;
+    claim_limit_and_order(&one(&mut make)?).await?;
+    claim_priority_and_kinds(&one(&mut make)?).await?;
+    invalid_claims(&one(&mut make)?).await?;
+    claims_from_two_handles(&two(&mut make)?).await?;
+    keys_from_two_handles(&two(&mut make)?).await?;
+    blocking(&one(&mut make)?).await?;
+    expiry_and_retries(&one(&mut make)?).await?;
+    checks_of_waiting_tasks(&one(&mut make)?).await?;
+    stalled_tasks(&one(&mut make)?).await?;
+    next_due(&one(&mut make)?).await?;
+    purge(&one(&mut make)?).await
+}
+
+/// One handle on a new backing store.
+fn one<S>(make: &mut impl FnMut(usize) -> Vec<S>) -> Result<S, ConformanceError> {
+    make(1).into_iter().next().ok_or_else(|| ConformanceError {
+        check: "make(1) returns a handle",
+        detail: "it returned none".into(),
+    })
+}
+
+/// Two handles on one new backing store.
+fn two<S>(make: &mut impl FnMut(usize) -> Vec<S>) -> Result<[S; 2], ConformanceError> {
+    let handles = make(2);
+    let count = handles.len();
+    <[S; 2]>::try_from(handles).map_err(|_| ConformanceError {
+        check: "make(2) returns two handles",
+        detail: format!("it returned {count}"),
+    })
+}
+
+/// Polls every future in turn until all are done: the calls of several
+/// handles in flight at once, on the caller's runtime.
+struct JoinAll<F: Future> {
+    futures: Vec<Pin<Box<F>>>,
+    outputs: Vec<Option<F::Output>>,
+}
+
+fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> JoinAll<F> {
+    let futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let outputs = futures.iter().map(|_| None).collect();
+    JoinAll { futures, outputs }
+}
+
+impl<F: Future> Future for JoinAll<F>
+where
+    F::Output: Unpin,
+{
+    type Output = Vec<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let mut pending = false;
+        for (future, output) in this.futures.iter_mut().zip(this.outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(this.outputs.iter_mut().filter_map(Option::take).collect())
+        }
+    }
+}
 
 /// A conformance check that failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,19 +224,20 @@ fn t0() -> DateTime<Utc> {
 type Fresh = (Task<NamedKind>, Event<NamedKind>);
 
 /// Inserts a new task, keeping a copy.
-fn insert<S: TaskStore<NamedKind>>(
+async fn insert<S: AsyncTaskStore<NamedKind>>(
     store: &S,
     (task, created): &Fresh,
     check: &'static str,
 ) -> Result<Task<NamedKind>, ConformanceError> {
     store
         .insert(task.clone(), created.clone())
+        .await
         .map_err(failed(check))?;
     Ok(task.clone())
 }
 
 /// Applies `command` to `task` and saves it with its event.
-fn apply_saved<S: TaskStore<NamedKind>>(
+async fn apply_saved<S: AsyncTaskStore<NamedKind>>(
     store: &S,
     task: &mut Task<NamedKind>,
     command: Command<NamedKind>,
@@ -117,6 +249,7 @@ fn apply_saved<S: TaskStore<NamedKind>>(
     let event = task.apply(command, actor, now).map_err(failed(check))?;
     store
         .save(task, version, event.as_slice())
+        .await
         .map_err(failed(check))
 }
 
@@ -160,35 +293,9 @@ impl Maker {
     }
 }
 
-/// Runs every check on stores made by `make` (a fresh, empty store per
-/// check).
-///
-/// # Errors
-///
-/// The first [`ConformanceError`].
-pub fn check_store<S, F>(make: F) -> Result<(), ConformanceError>
-where
-    S: TaskStore<NamedKind> + Sync,
-    F: Fn() -> S,
-{
-    round_trip(&make())?;
-    compare_and_swap(&make())?;
-    refused_saves(&make())?;
-    scoping(&make())?;
-    scoping_under_filters(&make())?;
-    paging_and_filters(&make())?;
-    claims(&make())?;
-    claim_limit_and_order(&make())?;
-    concurrent_claims(&make())?;
-    blocking(&make())?;
-    expiry_and_retries(&make())?;
-    checks_of_waiting_tasks(&make())?;
-    Ok(())
-}
-
 /// A task with every kind of field filled in, still pending, made
 /// through `store` (inserted, then each command saved with its event).
-fn rich_task<S: TaskStore<NamedKind>>(
+async fn rich_task<S: AsyncTaskStore<NamedKind>>(
     store: &S,
     maker: &mut Maker,
 ) -> Result<Task<NamedKind>, ConformanceError> {
@@ -213,10 +320,16 @@ fn rich_task<S: TaskStore<NamedKind>>(
     .todo_at(at + Duration::minutes(1));
     let fresh =
         Task::create(new, Actor::customer("alice"), at).map_err(failed("make a rich task"))?;
-    let mut task = insert(store, &fresh, CHECK)?;
+    let mut task = insert(store, &fresh, CHECK).await?;
     let now = at + Duration::minutes(2);
     let claimed = store
-        .claim_due(now, 1, now + Duration::minutes(5), Some("w"))
+        .claim(
+            &ClaimRequest::new(now, now + Duration::minutes(5))
+                .limit(1)
+                .worker("w"),
+        )
+        .await
+        .map(|claims| claims.claimed)
         .map_err(failed(CHECK))?;
     let claim = claimed
         .into_iter()
@@ -235,6 +348,7 @@ fn rich_task<S: TaskStore<NamedKind>>(
             .map_err(failed("move a subtask"))?;
         store
             .save(&task, version, &[event])
+            .await
             .map_err(failed(CHECK))?;
     }
     let version = task.version();
@@ -245,12 +359,16 @@ fn rich_task<S: TaskStore<NamedKind>>(
         now,
     )
     .map_err(failed("heartbeat"))?;
-    store.save(&task, version, &[]).map_err(failed(CHECK))?;
+    store
+        .save(&task, version, &[])
+        .await
+        .map_err(failed(CHECK))?;
     let version = task.version();
     let failure = Failure::customer("AFNIC", "justify", now).flag("legitimacyAfnic");
     let event = run.fail(&mut task, failure, now).map_err(failed("fail"))?;
     store
         .save(&task, version, &[event])
+        .await
         .map_err(failed(CHECK))?;
     apply_saved(
         store,
@@ -259,7 +377,8 @@ fn rich_task<S: TaskStore<NamedKind>>(
         Actor::customer("alice"),
         now,
         CHECK,
-    )?;
+    )
+    .await?;
     apply_saved(
         store,
         &mut task,
@@ -267,26 +386,32 @@ fn rich_task<S: TaskStore<NamedKind>>(
         Actor::customer("alice"),
         now,
         CHECK,
-    )?;
+    )
+    .await?;
     Ok(task)
 }
 
-fn round_trip<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+async fn round_trip<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
     const CHECK: &str = "round trip of every field";
     let mut maker = Maker::new();
-    let task = rich_task(store, &mut maker)?;
-    let read = store.get(&Scope::Staff, task.id()).map_err(failed(CHECK))?;
+    let task = rich_task(store, &mut maker).await?;
+    let read = store
+        .get(&Scope::Staff, task.id())
+        .await
+        .map_err(failed(CHECK))?;
     ensure(read.as_ref() == Some(&task), CHECK, || {
         format!("stored {task:?}, read {read:?}")
     })?;
     // The log: every event appended, in order, and it rebuilds the record.
     let log = store
         .log(&Scope::Staff, task.id(), 0, 1_000)
+        .await
         .map_err(failed("the log"))?;
     task.check_log(&log)
         .map_err(failed("the log rebuilds the record"))?;
     let tail = store
         .log(&Scope::Staff, task.id(), 3, 2)
+        .await
         .map_err(failed("the log"))?;
     let versions: Vec<u64> = tail.iter().map(|event| event.version).collect();
     let want: Vec<u64> = log
@@ -298,9 +423,11 @@ fn round_trip<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError
     ensure(versions == want, "a page of the log", || {
         format!("after 3, 2 events: {versions:?}, want {want:?}")
     })?;
-    let hidden = store.log(&Scope::Owner(Owner::new("mallory")), task.id(), 0, 10);
+    let hidden = store
+        .log(&Scope::Owner(Owner::new("mallory")), task.id(), 0, 10)
+        .await;
     ensure(
-        hidden == Err(StoreError::NotFound { id: task.id() }),
+        matches!(&hidden, Err(StoreError::NotFound { id }) if *id == task.id()),
         "the log is scoped",
         || format!("mallory read alice's log: {hidden:?}"),
     )?;
@@ -315,29 +442,31 @@ fn round_trip<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError
         task.created_at(),
     )
     .map_err(failed(CHECK))?;
-    let duplicate = store.insert(again, created);
+    let duplicate = store.insert(again, created).await;
     ensure(
-        duplicate == Err(StoreError::Duplicate { id: task.id() }),
+        matches!(&duplicate, Err(StoreError::Duplicate { id }) if *id == task.id()),
         "duplicate insert refused",
         || format!("{duplicate:?}"),
     )?;
     let (missing, _) = maker.task("DomainCreate", "alice", "missing.fr")?;
     let read = store
         .get(&Scope::Staff, missing.id())
+        .await
         .map_err(failed(CHECK))?;
     ensure(read.is_none(), "unknown id reads as none", || {
         format!("{read:?}")
     })
 }
 
-fn compare_and_swap<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+async fn compare_and_swap<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
     const CHECK: &str = "compare-and-swap";
     let mut maker = Maker::new();
     let task = insert(
         store,
         &maker.task("DomainCreate", "alice", "cas.fr")?,
         CHECK,
-    )?;
+    )
+    .await?;
     let now = t0() + Duration::hours(1);
     let mut first = task.clone();
     let cancelled = first
@@ -360,42 +489,46 @@ fn compare_and_swap<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conformanc
         .flatten();
     store
         .save(&first, task.version(), cancelled.as_slice())
+        .await
         .map_err(failed(CHECK))?;
-    let late = store.save(&second, task.version(), accelerated.as_slice());
+    let late = store
+        .save(&second, task.version(), accelerated.as_slice())
+        .await;
     ensure(
-        late == Err(StoreError::Conflict {
-            id: task.id(),
-            expected: task.version(),
-            found: first.version(),
-        }),
+        matches!(&late, Err(StoreError::Conflict { id, expected, found })
+            if *id == task.id() && *expected == task.version() && *found == first.version()),
         CHECK,
         || format!("a save from a stale version gave {late:?}"),
     )?;
-    let read = store.get(&Scope::Staff, task.id()).map_err(failed(CHECK))?;
+    let read = store
+        .get(&Scope::Staff, task.id())
+        .await
+        .map_err(failed(CHECK))?;
     ensure(read.as_ref() == Some(&first), CHECK, || {
         "the first save was lost".into()
     })?;
     let (unknown, _) = maker.task("DomainCreate", "alice", "nowhere.fr")?;
-    let saved = store.save(&unknown, 1, &[]);
+    let saved = store.save(&unknown, 1, &[]).await;
     ensure(
-        saved == Err(StoreError::NotFound { id: unknown.id() }),
+        matches!(&saved, Err(StoreError::NotFound { id }) if *id == unknown.id()),
         "save of an unknown task",
         || format!("{saved:?}"),
     )
 }
 
-fn scoping<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+async fn scoping<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
     const CHECK: &str = "tenant scoping";
     let mut maker = Maker::new();
-    let alices = insert(store, &maker.task("DomainCreate", "alice", "a.fr")?, CHECK)?;
-    let bobs = insert(store, &maker.task("DomainCreate", "bob", "b.fr")?, CHECK)?;
+    let alices = insert(store, &maker.task("DomainCreate", "alice", "a.fr")?, CHECK).await?;
+    let bobs = insert(store, &maker.task("DomainCreate", "bob", "b.fr")?, CHECK).await?;
     let alice = Scope::Owner(Owner::new("alice"));
-    let read = store.get(&alice, bobs.id()).map_err(failed(CHECK))?;
+    let read = store.get(&alice, bobs.id()).await.map_err(failed(CHECK))?;
     ensure(read.is_none(), CHECK, || {
         "a customer read another owner's task".into()
     })?;
     let page = store
         .list(&alice, &Filter::new(), PageRequest::first(10))
+        .await
         .map_err(failed(CHECK))?;
     let ids: Vec<TaskId> = page.tasks.iter().map(Task::id).collect();
     ensure(ids == [alices.id()], CHECK, || {
@@ -407,6 +540,7 @@ fn scoping<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
             &Filter::new().owner(Owner::new("bob")),
             PageRequest::first(10),
         )
+        .await
         .map_err(failed(CHECK))?;
     ensure(page.tasks.is_empty(), CHECK, || {
         "a filter widened a customer's scope".into()
@@ -417,10 +551,12 @@ fn ids_of<K>(tasks: &[Task<K>]) -> Vec<TaskId> {
     tasks.iter().map(Task::id).collect()
 }
 
-fn paging_and_filters<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+async fn paging_and_filters<S: AsyncTaskStore<NamedKind>>(
+    store: &S,
+) -> Result<(), ConformanceError> {
     const CHECK: &str = "paging and filters";
     let mut maker = Maker::new();
-    let parent = insert(store, &maker.task("Parent", "alice", "parent.fr")?, CHECK)?;
+    let parent = insert(store, &maker.task("Parent", "alice", "parent.fr")?, CHECK).await?;
     let mut all = vec![parent.clone()];
     for i in 0..25 {
         let mut fresh = maker.task(
@@ -443,7 +579,7 @@ fn paging_and_filters<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conforma
             .child_of(parent.id());
             fresh = Task::create(new, Actor::System, task.created_at()).map_err(failed(CHECK))?;
         }
-        let mut task = insert(store, &fresh, CHECK)?;
+        let mut task = insert(store, &fresh, CHECK).await?;
         if i % 7 == 0 {
             let at = task.created_at();
             apply_saved(
@@ -453,7 +589,8 @@ fn paging_and_filters<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conforma
                 Actor::System,
                 at,
                 CHECK,
-            )?;
+            )
+            .await?;
         }
         all.push(task);
     }
@@ -463,6 +600,7 @@ fn paging_and_filters<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conforma
     loop {
         let page = store
             .list(&Scope::Staff, &Filter::new(), request)
+            .await
             .map_err(failed(CHECK))?;
         ensure(page.tasks.len() <= 10, CHECK, || {
             "a page longer than its limit".into()
@@ -503,6 +641,7 @@ fn paging_and_filters<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conforma
     for filter in filters {
         let page = store
             .list(&Scope::Staff, &filter, PageRequest::first(100))
+            .await
             .map_err(failed(CHECK))?;
         let mut want: Vec<TaskId> = all
             .iter()
@@ -518,7 +657,7 @@ fn paging_and_filters<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conforma
     Ok(())
 }
 
-fn claims<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+async fn claims<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
     const CHECK: &str = "claims of due tasks";
     let mut maker = Maker::new();
     let now = t0() + Duration::hours(1);
@@ -534,11 +673,17 @@ fn claims<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
     let first = maker.task("DomainCreate", "alice", "first.fr")?;
     let second = maker.task("DomainCreate", "alice", "second.fr")?;
     for fresh in [&later, &second, &first] {
-        insert(store, fresh, CHECK)?;
+        insert(store, fresh, CHECK).await?;
     }
     let (first, second) = (first.0, second.0);
     let claimed = store
-        .claim_due(now, 10, now + Duration::minutes(5), Some("w1"))
+        .claim(
+            &ClaimRequest::new(now, now + Duration::minutes(5))
+                .limit(10)
+                .worker("w1"),
+        )
+        .await
+        .map(|claims| claims.claimed)
         .map_err(failed(CHECK))?;
     let ids: Vec<TaskId> = claimed.iter().map(|c| c.task.id()).collect();
     ensure(ids == [first.id(), second.id()], CHECK, || {
@@ -550,6 +695,7 @@ fn claims<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
         })?;
         let stored = store
             .get(&Scope::Staff, claim.task.id())
+            .await
             .map_err(failed(CHECK))?;
         ensure(stored.as_ref() == Some(&claim.task), CHECK, || {
             "a claim was not saved".into()
@@ -564,6 +710,7 @@ fn claims<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
         )?;
         let log = store
             .log(&Scope::Staff, claim.task.id(), 0, 10)
+            .await
             .map_err(failed(CHECK))?;
         claim
             .task
@@ -571,37 +718,70 @@ fn claims<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
             .map_err(failed("a claim logs its start"))?;
     }
     let again = store
-        .claim_due(now, 10, now + Duration::minutes(5), Some("w2"))
+        .claim(
+            &ClaimRequest::new(now, now + Duration::minutes(5))
+                .limit(10)
+                .worker("w2"),
+        )
+        .await
+        .map(|claims| claims.claimed)
         .map_err(failed(CHECK))?;
     ensure(again.is_empty(), CHECK, || {
         "a task was claimed twice".into()
     })
 }
 
-fn concurrent_claims<S: TaskStore<NamedKind> + Sync>(store: &S) -> Result<(), ConformanceError> {
-    const CHECK: &str = "no double claim under concurrency";
-    let mut maker = Maker::new();
+/// Inserts `count` due tasks through `store`, returning their ids.
+async fn due_tasks<S: AsyncTaskStore<NamedKind>>(
+    store: &S,
+    maker: &mut Maker,
+    count: usize,
+    check: &'static str,
+) -> Result<BTreeSet<TaskId>, ConformanceError> {
     let mut ids = BTreeSet::new();
-    for i in 0..200 {
-        let task = insert(
-            store,
-            &maker.task("DomainCreate", "alice", &format!("d{i}.fr"))?,
-            CHECK,
-        )?;
-        ids.insert(task.id());
+    for i in 0..count {
+        let fresh = maker.task("DomainCreate", "alice", &format!("d{i}.fr"))?;
+        ids.insert(insert(store, &fresh, check).await?.id());
     }
+    Ok(ids)
+}
+
+/// Every task claimed once and once only, by the claims of all workers.
+fn claimed_once(
+    check: &'static str,
+    results: Vec<Result<Vec<TaskId>, StoreError>>,
+    ids: &BTreeSet<TaskId>,
+) -> Result<(), ConformanceError> {
+    let mut claimed = Vec::new();
+    for result in results {
+        claimed.extend(result.map_err(failed(check))?);
+    }
+    let unique: BTreeSet<TaskId> = claimed.iter().copied().collect();
+    ensure(unique.len() == claimed.len(), check, || {
+        format!("{} claims for {} tasks", claimed.len(), unique.len())
+    })?;
+    ensure(unique == *ids, check, || {
+        format!("{} of {} tasks claimed", unique.len(), ids.len())
+    })
+}
+
+/// Four threads claim from one handle at once.
+fn concurrent_claims<S: TaskStore<NamedKind> + Sync>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "no double claim from threads at once";
+    let ids = block_on(due_tasks(&Blocking(store), &mut Maker::new(), 200, CHECK))?;
     let now = t0() + Duration::hours(1);
+    let request = ClaimRequest::new(now, now + Duration::minutes(5)).limit(3);
     let results: Vec<Result<Vec<TaskId>, StoreError>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..4)
             .map(|_| {
                 scope.spawn(|| {
                     let mut mine = Vec::new();
                     loop {
-                        let claimed = store.claim_due(now, 3, now + Duration::minutes(5), None)?;
-                        if claimed.is_empty() {
+                        let claims = store.claim(&request)?;
+                        if claims.claimed.is_empty() {
                             return Ok(mine);
                         }
-                        mine.extend(claimed.iter().map(|c| c.task.id()));
+                        mine.extend(claims.claimed.iter().map(|c| c.task.id()));
                     }
                 })
             })
@@ -610,25 +790,539 @@ fn concurrent_claims<S: TaskStore<NamedKind> + Sync>(store: &S) -> Result<(), Co
             .into_iter()
             .map(|worker| {
                 worker.join().unwrap_or_else(|_| {
-                    Err(StoreError::Backend("a claiming thread panicked".into()))
+                    Err(StoreError::backend("a claiming thread panicked", false))
                 })
             })
             .collect()
     });
-    let mut claimed = Vec::new();
-    for result in results {
-        claimed.extend(result.map_err(failed(CHECK))?);
+    claimed_once(CHECK, results, &ids)
+}
+
+/// Claims until none is left, from one handle, letting the other
+/// handles' claims run between its own.
+async fn claim_all<S: AsyncTaskStore<NamedKind>>(
+    store: &S,
+    request: &ClaimRequest,
+) -> Result<Vec<TaskId>, StoreError> {
+    let mut mine = Vec::new();
+    loop {
+        let claims = store.claim(request).await?;
+        if claims.claimed.is_empty() {
+            return Ok(mine);
+        }
+        mine.extend(claims.claimed.iter().map(|c| c.task.id()));
+        YieldNow(false).await;
     }
-    let unique: BTreeSet<TaskId> = claimed.iter().copied().collect();
-    ensure(unique.len() == claimed.len(), CHECK, || {
-        format!("{} claims for {} tasks", claimed.len(), unique.len())
+}
+
+/// Pending once: lets the other futures of a [`join_all`] run.
+struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// Two handles on one backing store claim at once.
+async fn claims_from_two_handles<S: AsyncTaskStore<NamedKind>>(
+    handles: &[S; 2],
+) -> Result<(), ConformanceError> {
+    const CHECK: &str = "no double claim from two handles on one store";
+    let ids = due_tasks(&handles[0], &mut Maker::new(), 100, CHECK).await?;
+    let now = t0() + Duration::hours(1);
+    let request = ClaimRequest::new(now, now + Duration::minutes(5)).limit(3);
+    let results = join_all(handles.iter().map(|handle| claim_all(handle, &request))).await;
+    claimed_once(CHECK, results, &ids)
+}
+
+/// A task holding `key`, created at `t0` plus `second` seconds.
+fn keyed(maker: &mut Maker, key: &str, resource: &str) -> Result<Fresh, ConformanceError> {
+    let (task, _) = maker.task("DomainCreate", "alice", resource)?;
+    let new = NewTask::new(
+        task.id(),
+        task.kind().clone(),
+        task.owner().clone(),
+        task.resource().clone(),
+    )
+    .unique_key(key);
+    Task::create(new, Actor::customer("alice"), task.created_at()).map_err(failed("make a task"))
+}
+
+/// One live task per unique key; the refusal names the holder; the key is
+/// free again once the holder is done or cancelled.
+async fn unique_keys<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "one live task per unique key";
+    let mut maker = Maker::new();
+    let first = insert(
+        store,
+        &keyed(&mut maker, "order:example.fr", "example.fr")?,
+        CHECK,
+    )
+    .await?;
+    let (second, created) = keyed(&mut maker, "order:example.fr", "example.fr")?;
+    let refused = store.insert(second.clone(), created.clone()).await;
+    ensure(
+        matches!(&refused, Err(StoreError::KeyTaken { key, holder })
+            if key == "order:example.fr" && *holder == first.id()),
+        CHECK,
+        || format!("a second task with a live task's key: {refused:?}"),
+    )?;
+    let absent = store.get(&Scope::Staff, second.id()).await;
+    ensure(matches!(absent, Ok(None)), CHECK, || {
+        format!("the refused task was stored: {absent:?}")
     })?;
-    ensure(unique == ids, CHECK, || {
-        format!("{} of {} tasks claimed", unique.len(), ids.len())
+    let other = insert(
+        store,
+        &keyed(&mut maker, "order:other.fr", "other.fr")?,
+        CHECK,
+    )
+    .await?;
+    ensure(other.unique_key() == Some("order:other.fr"), CHECK, || {
+        "another key was refused".into()
+    })?;
+    let mut first = first;
+    let at = first.created_at();
+    apply_saved(
+        store,
+        &mut first,
+        Command::Cancel { reason: None },
+        Actor::customer("alice"),
+        at,
+        CHECK,
+    )
+    .await?;
+    store
+        .insert(second, created)
+        .await
+        .map_err(failed("a cancelled task frees its unique key"))
+}
+
+/// Two handles insert tasks of one key at once: one wins.
+async fn keys_from_two_handles<S: AsyncTaskStore<NamedKind>>(
+    handles: &[S; 2],
+) -> Result<(), ConformanceError> {
+    const CHECK: &str = "one unique key, two handles inserting at once";
+    let mut maker = Maker::new();
+    let mut fresh = Vec::new();
+    for _ in 0..2 {
+        fresh.push(keyed(&mut maker, "order:race.fr", "race.fr")?);
+    }
+    let results = join_all(
+        handles
+            .iter()
+            .zip(fresh)
+            .map(|(handle, (task, created))| handle.insert(task, created)),
+    )
+    .await;
+    let won = results.iter().filter(|result| result.is_ok()).count();
+    let refused = results
+        .iter()
+        .filter(|result| matches!(result, Err(StoreError::KeyTaken { .. })))
+        .count();
+    ensure(won == 1 && refused == 1, CHECK, || {
+        format!("two inserts of one key gave {results:?}")
     })
 }
 
-fn blocking<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+/// Four threads insert tasks of one key at once: one wins.
+fn concurrent_keys<S: TaskStore<NamedKind> + Sync>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "one unique key, threads inserting at once";
+    let mut maker = Maker::new();
+    let mut fresh = Vec::new();
+    for _ in 0..4 {
+        fresh.push(keyed(&mut maker, "order:race.fr", "race.fr")?);
+    }
+    let results: Vec<Result<(), StoreError>> = std::thread::scope(|scope| {
+        let inserts: Vec<_> = fresh
+            .into_iter()
+            .map(|(task, created)| scope.spawn(move || store.insert(task, created)))
+            .collect();
+        inserts
+            .into_iter()
+            .map(|insert| {
+                insert.join().unwrap_or_else(|_| {
+                    Err(StoreError::backend("an inserting thread panicked", false))
+                })
+            })
+            .collect()
+    });
+    let won = results.iter().filter(|result| result.is_ok()).count();
+    ensure(won == 1, CHECK, || {
+        format!("four inserts of one key gave {results:?}")
+    })
+}
+
+/// A pending task with a priority and kind, due at its creation.
+fn ranked(
+    maker: &mut Maker,
+    kind: &str,
+    priority: i32,
+    resource: &str,
+) -> Result<Fresh, ConformanceError> {
+    let (task, _) = maker.task(kind, "alice", resource)?;
+    let new = NewTask::new(
+        task.id(),
+        task.kind().clone(),
+        task.owner().clone(),
+        task.resource().clone(),
+    )
+    .priority(priority);
+    Task::create(new, Actor::System, task.created_at()).map_err(failed("make a task"))
+}
+
+fn claimed_ids<K>(claimed: &[Claimed<K>]) -> Vec<TaskId> {
+    claimed.iter().map(|claim| claim.task.id()).collect()
+}
+
+/// Higher priorities first, then earlier due; a kinds filter claims only
+/// those kinds.
+async fn claim_priority_and_kinds<S: AsyncTaskStore<NamedKind>>(
+    store: &S,
+) -> Result<(), ConformanceError> {
+    let mut maker = Maker::new();
+    let now = t0() + Duration::hours(1);
+    let lease = now + Duration::minutes(5);
+    let low = insert(
+        store,
+        &ranked(&mut maker, "DomainCreate", -1, "low.fr")?,
+        "priorities",
+    )
+    .await?;
+    let normal = insert(
+        store,
+        &ranked(&mut maker, "DomainCreate", 0, "normal.fr")?,
+        "priorities",
+    )
+    .await?;
+    let urgent = insert(
+        store,
+        &ranked(&mut maker, "DomainCreate", 5, "urgent.fr")?,
+        "priorities",
+    )
+    .await?;
+    let dns = insert(
+        store,
+        &ranked(&mut maker, "ZonePublish", 9, "zone.com")?,
+        "priorities",
+    )
+    .await?;
+    {
+        const CHECK: &str = "a claim of some kinds takes only those";
+        let claims = store
+            .claim(
+                &ClaimRequest::new(now, lease)
+                    .limit(10)
+                    .kinds(["ZonePublish"]),
+            )
+            .await
+            .map_err(failed(CHECK))?;
+        let ids = claimed_ids(&claims.claimed);
+        ensure(ids == [dns.id()], CHECK, || {
+            format!("a ZonePublish claim took {ids:?}")
+        })?;
+        let none = store
+            .claim(
+                &ClaimRequest::new(now, lease)
+                    .limit(10)
+                    .kinds(["RecordUpdate"]),
+            )
+            .await
+            .map_err(failed(CHECK))?;
+        ensure(none.claimed.is_empty(), CHECK, || {
+            format!(
+                "a claim of a kind with no task took {:?}",
+                claimed_ids(&none.claimed)
+            )
+        })?;
+    }
+    const CHECK: &str = "a claim takes the highest priority first, then the earliest due";
+    let claims = store
+        .claim(
+            &ClaimRequest::new(now, lease)
+                .limit(10)
+                .kinds(["DomainCreate", "Other"]),
+        )
+        .await
+        .map_err(failed(CHECK))?;
+    let ids = claimed_ids(&claims.claimed);
+    let want = [urgent.id(), normal.id(), low.id()];
+    ensure(ids == want, CHECK, || {
+        format!("claimed {ids:?}, want priorities 5, 0, -1: {want:?}")
+    })
+}
+
+/// Claims that could start nothing are refused, and start nothing.
+async fn invalid_claims<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "a claim that could start nothing is refused";
+    let mut maker = Maker::new();
+    let task = insert(
+        store,
+        &maker.task("DomainCreate", "alice", "idle.fr")?,
+        CHECK,
+    )
+    .await?;
+    let now = t0() + Duration::hours(1);
+    let requests = [
+        ClaimRequest::new(now, now),
+        ClaimRequest::new(now, now - Duration::seconds(1)),
+        ClaimRequest::new(now, now + Duration::minutes(5)).limit(0),
+        ClaimRequest::new(now, now + Duration::minutes(5)).kinds(Vec::<String>::new()),
+    ];
+    for request in requests {
+        let claims = store.claim(&request).await;
+        ensure(
+            matches!(claims, Err(StoreError::InvalidRequest { .. })),
+            CHECK,
+            || format!("{request:?} gave {claims:?}"),
+        )?;
+    }
+    let stored = store
+        .get(&Scope::Staff, task.id())
+        .await
+        .map_err(failed(CHECK))?;
+    ensure(
+        stored.as_ref().map(Task::status) == Some(Status::Pending),
+        CHECK,
+        || format!("a refused claim moved the task: {stored:?}"),
+    )
+}
+
+/// A stalled task is found by the stalled sweep until it moves on.
+async fn stalled_tasks<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "stalled tasks are swept";
+    let mut maker = Maker::new();
+    let now = t0() + Duration::hours(1);
+    let stalled = insert(
+        store,
+        &maker.task("DomainCreate", "alice", "stall.fr")?,
+        CHECK,
+    )
+    .await?;
+    insert(
+        store,
+        &maker.task("DomainCreate", "alice", "fine.fr")?,
+        CHECK,
+    )
+    .await?;
+    let claims = store
+        .claim(&ClaimRequest::new(now, now + Duration::minutes(1)).limit(1))
+        .await
+        .map_err(failed(CHECK))?;
+    let mut task = claims
+        .claimed
+        .into_iter()
+        .map(|claim| claim.task)
+        .find(|task| task.id() == stalled.id())
+        .ok_or_else(|| failed(CHECK)("the first task was not claimed"))?;
+    let later = now + Duration::minutes(2);
+    let none = store
+        .sweep(Sweep::Stalled, later, 10)
+        .await
+        .map_err(failed(CHECK))?;
+    ensure(none.tasks.is_empty(), CHECK, || {
+        "a running task was swept as stalled".into()
+    })?;
+    apply_saved(
+        store,
+        &mut task,
+        Command::MarkStalled,
+        Actor::System,
+        later,
+        CHECK,
+    )
+    .await?;
+    let swept = store
+        .sweep(Sweep::Stalled, later, 10)
+        .await
+        .map_err(failed(CHECK))?;
+    ensure(ids_of(&swept.tasks) == [stalled.id()], CHECK, || {
+        format!("stalled sweep: {:?}", ids_of(&swept.tasks))
+    })?;
+    let expired = store
+        .sweep(Sweep::ExpiredLeases, later, 10)
+        .await
+        .map_err(failed(CHECK))?;
+    ensure(expired.tasks.is_empty(), CHECK, || {
+        "a stalled task is still offered as an expired lease".into()
+    })?;
+    apply_saved(
+        store,
+        &mut task,
+        Command::Requeue { todo_at: None },
+        Actor::System,
+        later,
+        CHECK,
+    )
+    .await?;
+    let swept = store
+        .sweep(Sweep::Stalled, later, 10)
+        .await
+        .map_err(failed(CHECK))?;
+    ensure(swept.tasks.is_empty(), CHECK, || {
+        "a requeued task is still swept as stalled".into()
+    })
+}
+
+/// The earliest time anything is due: a pending task of the kinds asked
+/// for, a lease running out, a retry.
+async fn next_due<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "the next due time";
+    let due = store.next_due(None).await.map_err(failed(CHECK))?;
+    ensure(due.is_none(), CHECK, || {
+        format!("an empty store is due at {due:?}")
+    })?;
+    let mut maker = Maker::new();
+    let (task, _) = maker.task("DomainCreate", "alice", "soon.fr")?;
+    let at = t0() + Duration::hours(3);
+    let new = NewTask::new(
+        task.id(),
+        task.kind().clone(),
+        task.owner().clone(),
+        task.resource().clone(),
+    )
+    .todo_at(at);
+    let fresh = Task::create(new, Actor::System, task.created_at()).map_err(failed(CHECK))?;
+    insert(store, &fresh, CHECK).await?;
+    let due = store.next_due(None).await.map_err(failed(CHECK))?;
+    ensure(due == Some(at), CHECK, || {
+        format!("a task due at {at} gave {due:?}")
+    })?;
+    let kinds: BTreeSet<String> = ["ZonePublish".to_owned()].into();
+    let other = store.next_due(Some(&kinds)).await.map_err(failed(CHECK))?;
+    ensure(other.is_none(), CHECK, || {
+        format!("a kind with no task is due at {other:?}")
+    })?;
+    // Claimed, it is due again when its lease runs out.
+    let lease = at + Duration::minutes(5);
+    let claims = store
+        .claim(&ClaimRequest::new(at, lease).limit(1))
+        .await
+        .map_err(failed(CHECK))?;
+    ensure(claims.claimed.len() == 1, CHECK, || {
+        "the due task was not claimed".into()
+    })?;
+    let due = store.next_due(Some(&kinds)).await.map_err(failed(CHECK))?;
+    ensure(due == Some(lease), CHECK, || {
+        format!("a lease running out at {lease} gave {due:?}")
+    })
+}
+
+/// Purges delete done and cancelled tasks settled before the time, in
+/// batches, with their logs; failed and live tasks stay.
+async fn purge<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+    const CHECK: &str = "purge of settled tasks";
+    let mut maker = Maker::new();
+    let now = t0() + Duration::hours(1);
+    let mut settled = Vec::new();
+    for (i, minutes) in [10, 20].into_iter().enumerate() {
+        let mut task = insert(
+            store,
+            &maker.task("DomainCreate", "alice", &format!("old{i}.fr"))?,
+            CHECK,
+        )
+        .await?;
+        let at = now + Duration::minutes(minutes);
+        apply_saved(
+            store,
+            &mut task,
+            Command::Cancel { reason: None },
+            Actor::System,
+            at,
+            CHECK,
+        )
+        .await?;
+        settled.push(task);
+    }
+    let mut recent = insert(
+        store,
+        &maker.task("DomainCreate", "alice", "recent.fr")?,
+        CHECK,
+    )
+    .await?;
+    let late = now + Duration::hours(5);
+    apply_saved(
+        store,
+        &mut recent,
+        Command::Cancel { reason: None },
+        Actor::System,
+        late,
+        CHECK,
+    )
+    .await?;
+    let live = insert(
+        store,
+        &maker.task("DomainCreate", "alice", "live.fr")?,
+        CHECK,
+    )
+    .await?;
+    let claims = store
+        .claim(&ClaimRequest::new(now, now + Duration::minutes(1)).limit(1))
+        .await
+        .map_err(failed(CHECK))?;
+    let mut failed_task = None;
+    for claim in claims.claimed {
+        let mut task = claim.task;
+        let version = task.version();
+        let failure = Failure::customer("MISSING", "a document is missing", now);
+        let event = claim
+            .run
+            .fail(&mut task, failure, now)
+            .map_err(failed(CHECK))?;
+        store
+            .save(&task, version, &[event])
+            .await
+            .map_err(failed(CHECK))?;
+        failed_task = Some(task);
+    }
+    let before = now + Duration::hours(2);
+    let mut purged = Vec::new();
+    for _ in 0..3 {
+        purged.push(store.purge(before, 1).await.map_err(failed(CHECK))?);
+    }
+    ensure(purged == [1, 1, 0], CHECK, || {
+        format!("purges of 1 at a time deleted {purged:?}, want [1, 1, 0]")
+    })?;
+    for task in &settled {
+        let read = store
+            .get(&Scope::Staff, task.id())
+            .await
+            .map_err(failed(CHECK))?;
+        ensure(read.is_none(), CHECK, || {
+            format!("purged task {} is still read", task.id())
+        })?;
+        let log = store.log(&Scope::Staff, task.id(), 0, 10).await;
+        ensure(
+            matches!(log, Err(StoreError::NotFound { .. })),
+            CHECK,
+            || {
+                format!(
+                    "the log of purged task {} is still read: {log:?}",
+                    task.id()
+                )
+            },
+        )?;
+    }
+    let mut kept = vec![recent.id(), live.id()];
+    kept.extend(failed_task.as_ref().map(Task::id));
+    for id in kept {
+        let read = store.get(&Scope::Staff, id).await.map_err(failed(CHECK))?;
+        ensure(read.is_some(), CHECK, || {
+            format!("task {id} was purged: it settled after the time, or is not done or cancelled")
+        })?;
+    }
+    Ok(())
+}
+
+async fn blocking<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
     const CHECK: &str = "blocking per resource";
     let mut maker = Maker::new();
     let now = t0() + Duration::hours(1);
@@ -636,17 +1330,21 @@ fn blocking<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> 
     let blocker = maker.blocking_task("zone.com")?;
     let other = maker.task("RecordUpdate", "acme", "zone.com")?;
     let elsewhere = maker.task("RecordUpdate", "acme", "other.com")?;
-    insert(store, &blocker, CHECK)?;
+    insert(store, &blocker, CHECK).await?;
     let first = store
-        .claim_due(now, 1, lease, None)
+        .claim(&ClaimRequest::new(now, lease).limit(1))
+        .await
+        .map(|claims| claims.claimed)
         .map_err(failed(CHECK))?;
     ensure(first.len() == 1, CHECK, || {
         "the blocking task was not claimed".into()
     })?;
-    let other = insert(store, &other, CHECK)?;
-    let elsewhere = insert(store, &elsewhere, CHECK)?;
+    let other = insert(store, &other, CHECK).await?;
+    let elsewhere = insert(store, &elsewhere, CHECK).await?;
     let next = store
-        .claim_due(now, 10, lease, None)
+        .claim(&ClaimRequest::new(now, lease).limit(10))
+        .await
+        .map(|claims| claims.claimed)
         .map_err(failed(CHECK))?;
     let ids: Vec<TaskId> = next.iter().map(|c| c.task.id()).collect();
     ensure(ids == [elsewhere.id()], CHECK, || {
@@ -662,10 +1360,13 @@ fn blocking<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> 
             .map_err(failed(CHECK))?;
         store
             .save(&task, version, &[event])
+            .await
             .map_err(failed(CHECK))?;
     }
     let last = store
-        .claim_due(now, 10, lease, None)
+        .claim(&ClaimRequest::new(now, lease).limit(10))
+        .await
+        .map(|claims| claims.claimed)
         .map_err(failed(CHECK))?;
     let ids: Vec<TaskId> = last.iter().map(|c| c.task.id()).collect();
     ensure(ids == [other.id()], CHECK, || {
@@ -673,16 +1374,20 @@ fn blocking<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> 
     })?;
     // And a new blocking task waits for the one in progress.
     let late_blocker = maker.blocking_task("zone.com")?;
-    insert(store, &late_blocker, CHECK)?;
+    insert(store, &late_blocker, CHECK).await?;
     let waiting = store
-        .claim_due(now, 10, lease, None)
+        .claim(&ClaimRequest::new(now, lease).limit(10))
+        .await
+        .map(|claims| claims.claimed)
         .map_err(failed(CHECK))?;
     ensure(waiting.is_empty(), CHECK, || {
         "a blocking task started beside one in progress".into()
     })
 }
 
-fn expiry_and_retries<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+async fn expiry_and_retries<S: AsyncTaskStore<NamedKind>>(
+    store: &S,
+) -> Result<(), ConformanceError> {
     const CHECK: &str = "expired leases and due retries";
     let mut maker = Maker::new();
     let now = t0() + Duration::hours(1);
@@ -690,17 +1395,26 @@ fn expiry_and_retries<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conforma
         store,
         &maker.task("DomainCreate", "alice", "short.fr")?,
         CHECK,
-    )?;
+    )
+    .await?;
     let long = maker.task("DomainCreate", "alice", "long.fr")?;
     store
-        .claim_due(now, 1, now + Duration::minutes(1), None)
+        .claim(&ClaimRequest::new(now, now + Duration::minutes(1)).limit(1))
+        .await
+        .map(|claims| claims.claimed)
         .map_err(failed(CHECK))?;
-    insert(store, &long, CHECK)?;
+    insert(store, &long, CHECK).await?;
     let claimed = store
-        .claim_due(now, 1, now + Duration::hours(1), None)
+        .claim(&ClaimRequest::new(now, now + Duration::hours(1)).limit(1))
+        .await
+        .map(|claims| claims.claimed)
         .map_err(failed(CHECK))?;
     let later = now + Duration::minutes(2);
-    let expired = store.expired(later, 10).map_err(failed(CHECK))?;
+    let expired = store
+        .sweep(Sweep::ExpiredLeases, later, 10)
+        .await
+        .map(|swept| swept.tasks)
+        .map_err(failed(CHECK))?;
     ensure(ids_of(&expired) == [short.id()], CHECK, || {
         format!("expired: {:?}", ids_of(&expired))
     })?;
@@ -718,13 +1432,20 @@ fn expiry_and_retries<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conforma
             .map_err(failed(CHECK))?;
         store
             .save(&task, version, &[event])
+            .await
             .map_err(failed(CHECK))?;
         let at = task.next_retry_at().unwrap_or(later);
         let early = store
-            .retry_due(at - Duration::seconds(1), 10)
+            .sweep(Sweep::RetriesDue, at - Duration::seconds(1), 10)
+            .await
+            .map(|swept| swept.tasks)
             .map_err(failed(CHECK))?;
         ensure(early.is_empty(), CHECK, || "a retry came due early".into())?;
-        let due = store.retry_due(at, 10).map_err(failed(CHECK))?;
+        let due = store
+            .sweep(Sweep::RetriesDue, at, 10)
+            .await
+            .map(|swept| swept.tasks)
+            .map_err(failed(CHECK))?;
         ensure(ids_of(&due) == [task.id()], CHECK, || {
             format!("retry due: {:?}", ids_of(&due))
         })?;
@@ -732,7 +1453,9 @@ fn expiry_and_retries<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Conforma
     Ok(())
 }
 
-fn checks_of_waiting_tasks<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+async fn checks_of_waiting_tasks<S: AsyncTaskStore<NamedKind>>(
+    store: &S,
+) -> Result<(), ConformanceError> {
     const CHECK: &str = "waiting tasks due for a check";
     let mut maker = Maker::new();
     let now = t0() + Duration::hours(1);
@@ -740,9 +1463,12 @@ fn checks_of_waiting_tasks<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Con
         store,
         &maker.task("DomainCreate", "alice", "wait.fr")?,
         CHECK,
-    )?;
+    )
+    .await?;
     let claim = store
-        .claim_due(now, 1, now + Duration::minutes(1), None)
+        .claim(&ClaimRequest::new(now, now + Duration::minutes(1)).limit(1))
+        .await
+        .map(|claims| claims.claimed)
         .map_err(failed(CHECK))?
         .pop()
         .ok_or_else(|| failed(CHECK)("the task was not claimed"))?;
@@ -755,16 +1481,27 @@ fn checks_of_waiting_tasks<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Con
         .map_err(failed(CHECK))?;
     store
         .save(&task, version, &[event])
+        .await
         .map_err(failed(CHECK))?;
     let early = store
-        .checks_due(check_at - Duration::seconds(1), 10)
+        .sweep(Sweep::ChecksDue, check_at - Duration::seconds(1), 10)
+        .await
+        .map(|swept| swept.tasks)
         .map_err(failed(CHECK))?;
     ensure(early.is_empty(), CHECK, || "a check came due early".into())?;
-    let due = store.checks_due(check_at, 10).map_err(failed(CHECK))?;
+    let due = store
+        .sweep(Sweep::ChecksDue, check_at, 10)
+        .await
+        .map(|swept| swept.tasks)
+        .map_err(failed(CHECK))?;
     ensure(ids_of(&due) == [waiting.id()], CHECK, || {
         format!("checks due: {:?}", ids_of(&due))
     })?;
-    let expired = store.expired(check_at, 10).map_err(failed(CHECK))?;
+    let expired = store
+        .sweep(Sweep::ExpiredLeases, check_at, 10)
+        .await
+        .map(|swept| swept.tasks)
+        .map_err(failed(CHECK))?;
     ensure(expired.is_empty(), CHECK, || {
         "a waiting task due for its check was offered to the stall sweep".into()
     })?;
@@ -773,12 +1510,23 @@ fn checks_of_waiting_tasks<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Con
     let version = task.version();
     run.check_later(&mut task, later, until, check_at)
         .map_err(failed(CHECK))?;
-    store.save(&task, version, &[]).map_err(failed(CHECK))?;
-    let due = store.checks_due(check_at, 10).map_err(failed(CHECK))?;
+    store
+        .save(&task, version, &[])
+        .await
+        .map_err(failed(CHECK))?;
+    let due = store
+        .sweep(Sweep::ChecksDue, check_at, 10)
+        .await
+        .map(|swept| swept.tasks)
+        .map_err(failed(CHECK))?;
     ensure(due.is_empty(), CHECK, || {
         "a check moved later is still offered at its old time".into()
     })?;
-    let due = store.checks_due(later, 10).map_err(failed(CHECK))?;
+    let due = store
+        .sweep(Sweep::ChecksDue, later, 10)
+        .await
+        .map(|swept| swept.tasks)
+        .map_err(failed(CHECK))?;
     ensure(ids_of(&due) == [waiting.id()], CHECK, || {
         format!("checks due after check_later: {:?}", ids_of(&due))
     })?;
@@ -789,8 +1537,13 @@ fn checks_of_waiting_tasks<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Con
         .map_err(failed(CHECK))?;
     store
         .save(&task, version, &[event])
+        .await
         .map_err(failed(CHECK))?;
-    let due = store.checks_due(until, 10).map_err(failed(CHECK))?;
+    let due = store
+        .sweep(Sweep::ChecksDue, until, 10)
+        .await
+        .map(|swept| swept.tasks)
+        .map_err(failed(CHECK))?;
     ensure(due.is_empty(), CHECK, || {
         "a resumed task is still offered for a check".into()
     })
@@ -800,14 +1553,15 @@ fn checks_of_waiting_tasks<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Con
 /// version (a higher version must not win over the compare-and-swap), a
 /// rollback to an older record, another task's record under the same id,
 /// a record whose event is not appended.
-fn refused_saves<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+async fn refused_saves<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
     let mut maker = Maker::new();
     let now = t0() + Duration::hours(1);
     let first = insert(
         store,
         &maker.task("DomainCreate", "alice", "refused.fr")?,
         "refused saves",
-    )?;
+    )
+    .await?;
     // Alice's copy at version 1; the store moves to version 2.
     let mut moved = first.clone();
     apply_saved(
@@ -819,7 +1573,8 @@ fn refused_saves<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceEr
         Actor::customer("alice"),
         now,
         "refused saves",
-    )?;
+    )
+    .await?;
     // A stale copy that took two commands is at version 3, above the
     // stored 2: its save from version 1 must conflict.
     {
@@ -830,7 +1585,7 @@ fn refused_saves<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceEr
             .map_err(failed(CHECK))?;
         run.heartbeat(&mut stale, now + Duration::minutes(6), None, now)
             .map_err(failed(CHECK))?;
-        let saved = store.save(&stale, first.version(), &[started]);
+        let saved = store.save(&stale, first.version(), &[started]).await;
         ensure(
             matches!(saved, Err(StoreError::Conflict { .. })),
             CHECK,
@@ -845,7 +1600,7 @@ fn refused_saves<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceEr
     }
     {
         const CHECK: &str = "a save never rolls a record back";
-        let saved = store.save(&first, moved.version(), &[]);
+        let saved = store.save(&first, moved.version(), &[]).await;
         ensure(
             matches!(saved, Err(StoreError::Refused { .. })),
             CHECK,
@@ -879,7 +1634,7 @@ fn refused_saves<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceEr
         let completed = run
             .complete(&mut foreign, Outcome::new(), now)
             .map_err(failed(CHECK))?;
-        let saved = store.save(&foreign, moved.version(), &[completed]);
+        let saved = store.save(&foreign, moved.version(), &[completed]).await;
         ensure(saved.is_err(), CHECK, || {
             format!("mallory's record saved under alice's task: {saved:?}")
         })?;
@@ -890,7 +1645,8 @@ fn refused_saves<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceEr
             store,
             &maker.task("DomainCreate", "alice", "append.fr")?,
             CHECK,
-        )?;
+        )
+        .await?;
         let mut task = second.clone();
         let event = task
             .apply(
@@ -899,20 +1655,23 @@ fn refused_saves<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceEr
                 now,
             )
             .map_err(failed(CHECK))?;
-        let without = store.save(&task, second.version(), &[]);
+        let without = store.save(&task, second.version(), &[]).await;
         ensure(without.is_err(), CHECK, || {
             format!("a record saved without its event: {without:?}")
         })?;
         store
             .save(&task, second.version(), event.as_slice())
+            .await
             .map_err(failed(CHECK))?;
         let log = store
             .log(&Scope::Staff, task.id(), 0, 10)
+            .await
             .map_err(failed(CHECK))?;
         task.check_log(&log).map_err(failed(CHECK))?;
     }
     let stored = store
         .get(&Scope::Staff, first.id())
+        .await
         .map_err(failed("refused saves"))?;
     ensure(
         stored.as_ref() == Some(&moved),
@@ -923,19 +1682,23 @@ fn refused_saves<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceEr
 
 /// A customer's scope holds under every filter: kind, resource, status,
 /// parent, creation range, and their combinations.
-fn scoping_under_filters<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+async fn scoping_under_filters<S: AsyncTaskStore<NamedKind>>(
+    store: &S,
+) -> Result<(), ConformanceError> {
     const CHECK: &str = "a customer's scope holds under every filter";
     let mut maker = Maker::new();
     let alices = insert(
         store,
         &maker.task("DomainCreate", "alice", "shared.fr")?,
         CHECK,
-    )?;
+    )
+    .await?;
     let bobs = insert(
         store,
         &maker.task("DomainCreate", "bob", "shared.fr")?,
         CHECK,
-    )?;
+    )
+    .await?;
     let alice = Scope::Owner(Owner::new("alice"));
     let filters = [
         Filter::new().kind("DomainCreate"),
@@ -950,6 +1713,7 @@ fn scoping_under_filters<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Confo
     for filter in filters {
         let page = store
             .list(&alice, &filter, PageRequest::first(10))
+            .await
             .map_err(failed(CHECK))?;
         let ids = ids_of(&page.tasks);
         ensure(ids == [alices.id()], CHECK, || {
@@ -964,7 +1728,9 @@ fn scoping_under_filters<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Confo
 
 /// A claim takes at most its limit, the oldest due first: by due time,
 /// not by creation.
-fn claim_limit_and_order<S: TaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
+async fn claim_limit_and_order<S: AsyncTaskStore<NamedKind>>(
+    store: &S,
+) -> Result<(), ConformanceError> {
     let mut maker = Maker::new();
     let now = t0() + Duration::hours(1);
     // Created first, due last.
@@ -978,19 +1744,24 @@ fn claim_limit_and_order<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Confo
     .todo_at(t0() + Duration::minutes(30));
     let late_due =
         Task::create(new, Actor::System, early.created_at()).map_err(failed("make a task"))?;
-    insert(store, &late_due, "claims by due time")?;
+    insert(store, &late_due, "claims by due time").await?;
     let mut others = Vec::new();
     for i in 0..4 {
-        others.push(insert(
-            store,
-            &maker.task("DomainCreate", "alice", &format!("due{i}.fr"))?,
-            "claims by due time",
-        )?);
+        others.push(
+            insert(
+                store,
+                &maker.task("DomainCreate", "alice", &format!("due{i}.fr"))?,
+                "claims by due time",
+            )
+            .await?,
+        );
     }
     {
         const CHECK: &str = "a claim takes at most its limit";
         let claimed = store
-            .claim_due(now, 1, now + Duration::minutes(5), None)
+            .claim(&ClaimRequest::new(now, now + Duration::minutes(5)).limit(1))
+            .await
+            .map(|claims| claims.claimed)
             .map_err(failed(CHECK))?;
         ensure(claimed.len() == 1, CHECK, || {
             format!("asked for 1, claimed {}", claimed.len())
@@ -1008,7 +1779,9 @@ fn claim_limit_and_order<S: TaskStore<NamedKind>>(store: &S) -> Result<(), Confo
     }
     const CHECK: &str = "a claim takes at most its limit";
     let claimed = store
-        .claim_due(now, 2, now + Duration::minutes(5), None)
+        .claim(&ClaimRequest::new(now, now + Duration::minutes(5)).limit(2))
+        .await
+        .map(|claims| claims.claimed)
         .map_err(failed(CHECK))?;
     ensure(claimed.len() == 2, CHECK, || {
         format!("asked for 2 of 4 due, claimed {}", claimed.len())

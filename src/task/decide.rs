@@ -230,7 +230,13 @@ impl<K: TaskKind> Task<K> {
                 }
             }
             Guard::CancelAllowed => {
-                if !rules.cancel.allows(actor.role(), state.status) {
+                // A stalled task keeps the cancel request its run was
+                // given: nobody runs it to acknowledge the request, so
+                // cancelling it is honouring a cancel the rules allowed
+                // already, whoever asks.
+                let requested =
+                    state.status == Status::Stalled && state.cancel_requested_at.is_some();
+                if !requested && !rules.cancel.allows(actor.role(), state.status) {
                     return Err(refused_by(Rule::Cancel));
                 }
             }

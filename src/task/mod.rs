@@ -201,6 +201,10 @@ struct Identity<K> {
     parent: Option<TaskId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     blocking: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::command::is_zero_priority")]
+    priority: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unique_key: Option<String>,
 }
 
 /// What commands change: the one list of the record's fields.
@@ -554,7 +558,7 @@ impl<K> Task<K> {
 impl<K: TaskKind> Task<K> {
     /// Whether `other` is a record of the same task: the same identity,
     /// which no command changes (id, owner, resources, parent, creation
-    /// time, title, blocking setting, and a kind of the same name, rules
+    /// time, title, blocking setting, priority, unique key, and a kind of the same name, rules
     /// and argument specs). What a store checks before it replaces a
     /// record.
     pub fn same_identity(&self, other: &Task<K>) -> bool {
@@ -568,9 +572,23 @@ impl<K: TaskKind> Task<K> {
                 && a.created_at == b.created_at
                 && a.title == b.title
                 && a.blocking == b.blocking
+                && a.priority == b.priority
+                && a.unique_key == b.unique_key
                 && a.kind.name() == b.kind.name()
                 && a.kind.rules() == b.kind.rules()
                 && a.kind.arguments() == b.kind.arguments())
+    }
+
+    /// Its claim priority: due tasks of a higher priority are claimed
+    /// first ([`NewTask::priority`](crate::NewTask::priority)).
+    pub fn priority(&self) -> i32 {
+        self.identity.priority
+    }
+
+    /// The key no other live task may hold while this one is not done or
+    /// cancelled ([`NewTask::unique_key`](crate::NewTask::unique_key)).
+    pub fn unique_key(&self) -> Option<&str> {
+        self.identity.unique_key.as_deref()
     }
 
     /// Whether this task blocks other changes on its resource while in

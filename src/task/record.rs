@@ -202,6 +202,8 @@ impl<K: Clone> Task<K> {
                 resources: new.resources.clone(),
                 parent: new.parent,
                 blocking: new.blocking,
+                priority: new.priority,
+                unique_key: new.unique_key.clone(),
             }),
             state: State {
                 status,

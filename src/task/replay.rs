@@ -340,6 +340,8 @@ impl<K: TaskKind + PartialEq> Task<K> {
             ("resources", a.resources == b.resources),
             ("parent", a.parent == b.parent),
             ("blocking", a.blocking == b.blocking),
+            ("priority", a.priority == b.priority),
+            ("unique_key", a.unique_key == b.unique_key),
         ];
         same.into_iter()
             .find(|(_, same)| !same)

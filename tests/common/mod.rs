@@ -164,3 +164,27 @@ pub fn start_task() -> impl Strategy<Value = Logged> {
         strategies::task_of(vec![kind]).prop_map(Logged::new)
     })
 }
+
+/// Drives a future to its end on this thread: the async conformance
+/// suite and async workers over the crate's own stores, whose futures
+/// need no runtime.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let mut future = std::pin::pin!(future);
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        std::thread::park();
+    }
+}

@@ -1,0 +1,383 @@
+//! The claim queue of the in-memory store.
+//!
+//! A claim must not walk past the tasks a blocking task holds back, so
+//! those are kept out of what a claim looks at. Pending tasks that are due
+//! sit in *lanes*, one per resource, kind and blocking setting, each
+//! ordered by rank (priority, then due time, then id). A lane is *open*
+//! while its resource lets its tasks start (no blocking task in progress
+//! there for a lane of tasks that do not block; nothing in progress there
+//! for a lane of blocking tasks); the best rank of each open lane is in
+//! `open` (and in `open_by_kind`). A claim takes the best open rank, so it
+//! costs a few B-tree steps however many tasks are held back, and a
+//! resource that becomes blocked or free moves only its lanes. Tasks not
+//! due by the *horizon* (the latest time the queue knows has come: a
+//! claim's time, or a task's last change) wait in `scheduled`, and move
+//! to their lane when a claim's time passes theirs.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use crate::command::ResourceRef;
+use crate::id::TaskId;
+
+/// The order of claims: the highest priority, then the earliest due, then
+/// the smallest id.
+pub(super) type Rank = (Reverse<i32>, DateTime<Utc>, TaskId);
+
+/// What the queue needs to know of a pending task.
+pub(super) struct Entry<'a> {
+    pub id: TaskId,
+    pub kind: &'a str,
+    pub resource: &'a ResourceRef,
+    pub blocking: bool,
+    pub priority: i32,
+    pub due: DateTime<Utc>,
+    /// A time that has come: the task's last change.
+    pub seen: DateTime<Utc>,
+}
+
+impl Entry<'_> {
+    fn rank(&self) -> Rank {
+        (Reverse(self.priority), self.due, self.id)
+    }
+}
+
+/// A lane: the due tasks of one resource, kind and blocking setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct LaneId {
+    resource: usize,
+    slot: usize,
+}
+
+#[derive(Debug)]
+struct Lane {
+    kind: String,
+    blocking: bool,
+    ranks: BTreeSet<Rank>,
+    /// The rank this lane has in `open`, if it is open and not empty.
+    listed: Option<Rank>,
+}
+
+/// The lanes of one resource and what is in progress on it.
+#[derive(Debug)]
+struct OnResource {
+    resource: ResourceRef,
+    lanes: Vec<Lane>,
+    in_progress: usize,
+    blocking_in_progress: usize,
+}
+
+impl OnResource {
+    fn is_unused(&self) -> bool {
+        self.in_progress == 0 && self.lanes.iter().all(|lane| lane.ranks.is_empty())
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Queue {
+    /// Pending tasks not yet due at the latest claim's time, by due time.
+    scheduled: BTreeSet<(DateTime<Utc>, TaskId)>,
+    scheduled_by_kind: HashMap<String, BTreeSet<(DateTime<Utc>, TaskId)>>,
+    /// The latest time a claim promoted scheduled tasks at.
+    horizon: Option<DateTime<Utc>>,
+    ids: HashMap<ResourceRef, usize>,
+    resources: Vec<Option<OnResource>>,
+    free: Vec<usize>,
+    open: BTreeMap<Rank, LaneId>,
+    open_by_kind: HashMap<String, BTreeMap<Rank, LaneId>>,
+}
+
+impl Queue {
+    /// A pending task enters the queue: its lane if it is due by the
+    /// latest time the queue knows has come, else the schedule.
+    pub(super) fn add(&mut self, entry: &Entry<'_>) {
+        self.saw(entry.seen);
+        if self.horizon.is_some_and(|horizon| entry.due <= horizon) {
+            self.add_to_lane(entry);
+            return;
+        }
+        self.scheduled.insert((entry.due, entry.id));
+        match self.scheduled_by_kind.get_mut(entry.kind) {
+            Some(set) => {
+                set.insert((entry.due, entry.id));
+            }
+            None => {
+                self.scheduled_by_kind.insert(
+                    entry.kind.to_owned(),
+                    BTreeSet::from([(entry.due, entry.id)]),
+                );
+            }
+        }
+    }
+
+    /// A pending task leaves the queue (started, cancelled, removed).
+    pub(super) fn remove(&mut self, entry: &Entry<'_>) {
+        if self.unschedule(entry.kind, entry.due, entry.id) {
+            return;
+        }
+        let Some(&resource) = self.ids.get(entry.resource) else {
+            return;
+        };
+        if let Some(slot) = self.slot(resource, entry.kind, entry.blocking) {
+            let lane = LaneId { resource, slot };
+            self.take(lane, entry.rank());
+        }
+    }
+
+    /// A task on `resource` enters (`add`) or leaves progress.
+    pub(super) fn in_progress(&mut self, resource: &ResourceRef, blocking: bool, add: bool) {
+        let index = self.resource_index(resource);
+        let Some(on) = self.resources.get_mut(index).and_then(Option::as_mut) else {
+            return;
+        };
+        let step = |count: usize| {
+            if add {
+                count.saturating_add(1)
+            } else {
+                count.saturating_sub(1)
+            }
+        };
+        on.in_progress = step(on.in_progress);
+        if blocking {
+            on.blocking_in_progress = step(on.blocking_in_progress);
+        }
+        for slot in 0..on.lanes.len() {
+            self.relist(LaneId {
+                resource: index,
+                slot,
+            });
+        }
+        self.release(index);
+    }
+
+    /// Moves the horizon to `at` if it is later: a time that has come.
+    fn saw(&mut self, at: DateTime<Utc>) {
+        if self.horizon.is_none_or(|horizon| horizon < at) {
+            self.horizon = Some(at);
+        }
+    }
+
+    /// Takes the scheduled tasks due at `now` out of the schedule, for the
+    /// caller to [`promote`](Queue::promote) each.
+    pub(super) fn due_by(&mut self, now: DateTime<Utc>) -> Vec<TaskId> {
+        self.saw(now);
+        let mut due = Vec::new();
+        while let Some(&(at, id)) = self.scheduled.first()
+            && at <= now
+        {
+            self.scheduled.remove(&(at, id));
+            due.push(id);
+        }
+        due
+    }
+
+    /// A task [`due_by`](Queue::due_by) returned, into its lane.
+    pub(super) fn promote(&mut self, entry: &Entry<'_>) {
+        if let Some(set) = self.scheduled_by_kind.get_mut(entry.kind) {
+            set.remove(&(entry.due, entry.id));
+        }
+        self.add_to_lane(entry);
+    }
+
+    /// The best rank of an open lane of one of `kinds` (any kind for
+    /// `None`), and its lane.
+    pub(super) fn best(&self, kinds: Option<&BTreeSet<String>>) -> Option<(Rank, LaneId)> {
+        match kinds {
+            None => self
+                .open
+                .first_key_value()
+                .map(|(rank, lane)| (*rank, *lane)),
+            Some(kinds) => kinds
+                .iter()
+                .filter_map(|kind| self.open_by_kind.get(kind)?.first_key_value())
+                .min_by_key(|(rank, _)| **rank)
+                .map(|(rank, lane)| (*rank, *lane)),
+        }
+    }
+
+    /// A task a claim found in its lane but could not start yet (the
+    /// claim's time is behind an earlier claim's): back to the schedule.
+    pub(super) fn defer(&mut self, lane: LaneId, rank: Rank) {
+        let Some(kind) = self.lane(lane).map(|lane| lane.kind.clone()) else {
+            return;
+        };
+        self.take(lane, rank);
+        let (_, due, id) = rank;
+        self.scheduled.insert((due, id));
+        self.scheduled_by_kind
+            .entry(kind)
+            .or_default()
+            .insert((due, id));
+    }
+
+    /// The earliest due time of a pending task of one of `kinds` that may
+    /// start: open lanes hold tasks due already, the schedule the others.
+    pub(super) fn next_due(&self, kinds: Option<&BTreeSet<String>>) -> Option<DateTime<Utc>> {
+        let open = self.best(kinds).map(|((_, due, _), _)| due);
+        let scheduled = match kinds {
+            None => self.scheduled.first().map(|(at, _)| *at),
+            Some(kinds) => kinds
+                .iter()
+                .filter_map(|kind| self.scheduled_by_kind.get(kind)?.first())
+                .map(|(at, _)| *at)
+                .min(),
+        };
+        open.into_iter().chain(scheduled).min()
+    }
+
+    fn unschedule(&mut self, kind: &str, due: DateTime<Utc>, id: TaskId) -> bool {
+        if !self.scheduled.remove(&(due, id)) {
+            return false;
+        }
+        if let Some(set) = self.scheduled_by_kind.get_mut(kind) {
+            set.remove(&(due, id));
+            if set.is_empty() {
+                self.scheduled_by_kind.remove(kind);
+            }
+        }
+        true
+    }
+
+    fn add_to_lane(&mut self, entry: &Entry<'_>) {
+        let resource = self.resource_index(entry.resource);
+        let Some(on) = self.resources.get_mut(resource).and_then(Option::as_mut) else {
+            return;
+        };
+        let slot = match on
+            .lanes
+            .iter()
+            .position(|lane| lane.blocking == entry.blocking && lane.kind == entry.kind)
+        {
+            Some(slot) => slot,
+            None => {
+                on.lanes.push(Lane {
+                    kind: entry.kind.to_owned(),
+                    blocking: entry.blocking,
+                    ranks: BTreeSet::new(),
+                    listed: None,
+                });
+                on.lanes.len() - 1
+            }
+        };
+        if let Some(lane) = on.lanes.get_mut(slot) {
+            lane.ranks.insert(entry.rank());
+        }
+        self.relist(LaneId { resource, slot });
+    }
+
+    /// Removes `rank` from `lane`, and the resource's entry if nothing is
+    /// left on it.
+    fn take(&mut self, lane: LaneId, rank: Rank) {
+        if let Some(found) = self.lane_mut(lane) {
+            found.ranks.remove(&rank);
+        }
+        self.relist(lane);
+        self.release(lane.resource);
+    }
+
+    /// Puts `lane` in the open sets at its best rank if its resource lets
+    /// it start, or takes it out.
+    fn relist(&mut self, id: LaneId) {
+        let Some(on) = self.resources.get_mut(id.resource).and_then(Option::as_mut) else {
+            return;
+        };
+        let (in_progress, blocking_in_progress) = (on.in_progress, on.blocking_in_progress);
+        let Some(lane) = on.lanes.get_mut(id.slot) else {
+            return;
+        };
+        let may_start = if lane.blocking {
+            in_progress == 0
+        } else {
+            blocking_in_progress == 0
+        };
+        let wanted = if may_start {
+            lane.ranks.first().copied()
+        } else {
+            None
+        };
+        if wanted == lane.listed {
+            return;
+        }
+        let by_kind = match self.open_by_kind.get_mut(&lane.kind) {
+            Some(by_kind) => by_kind,
+            None => self.open_by_kind.entry(lane.kind.clone()).or_default(),
+        };
+        if let Some(old) = lane.listed {
+            self.open.remove(&old);
+            by_kind.remove(&old);
+        }
+        if let Some(new) = wanted {
+            self.open.insert(new, id);
+            by_kind.insert(new, id);
+        }
+        lane.listed = wanted;
+    }
+
+    /// The index of `resource`'s entry, made if it has none.
+    fn resource_index(&mut self, resource: &ResourceRef) -> usize {
+        if let Some(&index) = self.ids.get(resource) {
+            return index;
+        }
+        let on = OnResource {
+            resource: resource.clone(),
+            lanes: Vec::new(),
+            in_progress: 0,
+            blocking_in_progress: 0,
+        };
+        let index = match self.free.pop() {
+            Some(index) => {
+                if let Some(place) = self.resources.get_mut(index) {
+                    *place = Some(on);
+                }
+                index
+            }
+            None => {
+                self.resources.push(Some(on));
+                self.resources.len() - 1
+            }
+        };
+        self.ids.insert(resource.clone(), index);
+        index
+    }
+
+    /// Drops the entry of a resource with nothing due or in progress, so
+    /// that the queue holds what is live only.
+    fn release(&mut self, index: usize) {
+        let Some(place) = self.resources.get_mut(index) else {
+            return;
+        };
+        if place.as_ref().is_some_and(OnResource::is_unused)
+            && let Some(on) = place.take()
+        {
+            self.ids.remove(&on.resource);
+            self.free.push(index);
+        }
+    }
+
+    fn slot(&self, resource: usize, kind: &str, blocking: bool) -> Option<usize> {
+        self.resources
+            .get(resource)?
+            .as_ref()?
+            .lanes
+            .iter()
+            .position(|lane| lane.blocking == blocking && lane.kind == kind)
+    }
+
+    fn lane(&self, id: LaneId) -> Option<&Lane> {
+        self.resources
+            .get(id.resource)?
+            .as_ref()?
+            .lanes
+            .get(id.slot)
+    }
+
+    fn lane_mut(&mut self, id: LaneId) -> Option<&mut Lane> {
+        self.resources
+            .get_mut(id.resource)?
+            .as_mut()?
+            .lanes
+            .get_mut(id.slot)
+    }
+}
