@@ -44,9 +44,7 @@
 
 mod common;
 
-#[path = "../examples/sqlite_store/store.rs"]
-#[allow(dead_code)]
-mod store;
+use taskstate_sqlite as store;
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;

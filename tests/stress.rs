@@ -9,7 +9,7 @@
 //! (the events the command returned; none for a heartbeat). Time is
 //! a shared logical clock (an `AtomicI64` of seconds), not the wall clock.
 //! The same driver runs on the `MemoryStore` and on the SQLite store of
-//! `examples/sqlite_store` (two connections to one file, four threads on
+//! `taskstate-sqlite` (two connections to one file, four threads on
 //! each, so both SQLite's locking between connections and each store's
 //! mutex are in play). Four kinds: provider failures retried by the
 //! system, customer failures corrected and relaunched (with running work
@@ -59,9 +59,7 @@
 //! of the log) and a unit test of the tracker show that the checks fail
 //! when they should.
 
-#[path = "../examples/sqlite_store/store.rs"]
-#[allow(dead_code)]
-mod store;
+use taskstate_sqlite as store;
 
 mod common;
 

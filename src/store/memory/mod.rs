@@ -64,6 +64,8 @@ struct Inner<K> {
 struct Index {
     /// Every id, in order, for listings no index narrows.
     ids: BTreeSet<TaskId>,
+    /// Every task by creation time, for listings of a creation window.
+    by_created: BTreeSet<(DateTime<Utc>, TaskId)>,
     /// Pending tasks, for claims.
     queue: Queue,
     leases: BTreeSet<(DateTime<Utc>, TaskId)>,
@@ -309,6 +311,7 @@ impl Index {
     fn entries<K: TaskKind>(&mut self, task: &Task<K>, add: bool) {
         let id = task.id();
         put(&mut self.ids, id, add);
+        put(&mut self.by_created, (task.created_at(), id), add);
         if add {
             self.by_owner
                 .entry(task.owner().clone())
@@ -447,10 +450,44 @@ impl<K: TaskKind> Inner<K> {
         sets
     }
 
+    /// The ids of the tasks created in the filter's window, if it has one
+    /// and it holds no more than `at_most` tasks (beyond that, walking a
+    /// smaller index costs less than collecting the window).
+    fn created_window(&self, filter: &Filter, at_most: usize) -> Option<BTreeSet<TaskId>> {
+        if filter.created_from.is_none() && filter.created_until.is_none() {
+            return None;
+        }
+        // The smallest id: a window's bounds fall before every task of
+        // their time.
+        let first = TaskId::from(uuid::Uuid::nil());
+        let from = filter
+            .created_from
+            .map_or(Bound::Unbounded, |from| Bound::Included((from, first)));
+        let until = filter
+            .created_until
+            .map_or(Bound::Unbounded, |until| Bound::Excluded((until, first)));
+        if matches!((from, until), (Bound::Included(a), Bound::Excluded(b)) if a >= b) {
+            return Some(BTreeSet::new());
+        }
+        let mut window = BTreeSet::new();
+        for (_, id) in self.index.by_created.range((from, until)) {
+            if window.len() == at_most {
+                return None;
+            }
+            window.insert(*id);
+        }
+        Some(window)
+    }
+
     fn page(&self, scope: &Scope, filter: &Filter, page: PageRequest) -> Page<K> {
         let start = page.after.map_or(Bound::Unbounded, Bound::Excluded);
         let mut tasks = Vec::new();
-        let sets = self.candidate_sets(scope, filter);
+        let mut sets = self.candidate_sets(scope, filter);
+        let smallest = sets.first().map_or(self.index.ids.len(), |set| set.len());
+        let window = self.created_window(filter, smallest);
+        if let Some(window) = &window {
+            sets.insert(0, window);
+        }
         let mut take = |task: &Task<K>| {
             if filter.matches(scope, task) {
                 tasks.push(task.clone());

@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! The SQLite store of `examples/sqlite_store` on real database files:
+//! The SQLite store on real database files:
 //! both conformance suites (blocking and async, each check on a new file
 //! with as many connections as it asks for), a reopened file, the log in
 //! its own table (appended with the record, paged by version, never in the
@@ -9,16 +9,10 @@
 //! in the host's own transaction, and two connections claiming from one
 //! file.
 
-#[path = "../examples/sqlite_store/store.rs"]
-mod store;
-
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::error::Error;
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use taskstate::store::{
@@ -30,7 +24,9 @@ use taskstate::{
     TaskId,
 };
 
-use store::{SCHEMA_VERSION, SqliteStore, insert_in, remove_files, temp_path};
+use taskstate_sqlite::{
+    AsyncSqliteStore, SCHEMA_VERSION, SqliteStore, insert_in, remove_files, temp_path,
+};
 
 /// A database file, removed with SQLite's side files when dropped (even
 /// when the test fails).
@@ -67,29 +63,6 @@ fn connections(
         let stores = (0..n).map(|_| db.open()).collect();
         files.borrow_mut().push(db);
         stores
-    }
-}
-
-/// Wakes the thread [`block_on`] parks.
-struct Unpark(std::thread::Thread);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// The smallest executor: polls `future` on this thread, parking until it
-/// is woken. The store's futures are ready when made, so it never parks.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut context = Context::from_waker(&waker);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
-            return output;
-        }
-        std::thread::park();
     }
 }
 
@@ -165,10 +138,17 @@ fn the_sqlite_store_passes_the_conformance_suite() {
     testkit::check_store(connections(&files)).unwrap();
 }
 
-#[test]
-fn the_sqlite_store_passes_the_async_conformance_suite() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_store_passes_the_async_conformance_suite_through_the_bridge() {
     let files = RefCell::new(Vec::new());
-    block_on(testkit::check_async_store(connections(&files))).unwrap();
+    let mut make = connections(&files);
+    let bridged = |n| {
+        make(n)
+            .into_iter()
+            .map(AsyncSqliteStore::new)
+            .collect::<Vec<_>>()
+    };
+    testkit::check_async_store(bridged).await.unwrap();
 }
 
 #[test]
@@ -183,9 +163,33 @@ fn the_store_is_send_sync_and_object_safe_and_its_futures_are_send() {
         let store: &dyn TaskStore<NamedKind> = &store;
         assert!(store.get(&Scope::Staff, id).unwrap().is_none());
     }
+    let store = AsyncSqliteStore::new(store);
     let future = taskstate::store::AsyncTaskStore::get(&store, &Scope::Staff, id);
     assert_send(&future);
-    assert!(block_on(future).unwrap().is_none());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert!(runtime.block_on(future).unwrap().is_none());
+    // Outside a runtime, a call fails rather than panics.
+    let outside = poll_once(taskstate::store::AsyncTaskStore::get(
+        &store,
+        &Scope::Staff,
+        id,
+    ));
+    assert!(
+        matches!(outside, Some(Err(StoreError::Backend { .. }))),
+        "{outside:?}"
+    );
+}
+
+/// Polls `future` once on this thread, outside any runtime.
+fn poll_once<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
 }
 
 #[test]

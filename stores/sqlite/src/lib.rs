@@ -1,5 +1,6 @@
-//! A [`TaskStore`] and an [`AsyncTaskStore`] over SQLite, through
-//! `rusqlite` and its bundled SQLite.
+//! A [`TaskStore`] over SQLite, through `rusqlite` and its bundled
+//! SQLite, and [`AsyncSqliteStore`], the store behind
+//! [`AsyncTaskStore`](taskstate::store::AsyncTaskStore).
 //!
 //! # The schema (version 3)
 //!
@@ -96,12 +97,49 @@
 //! # Writes
 //!
 //! Every write runs in an `IMMEDIATE` transaction. A save reads the stored
-//! version, the stored record and the log's last version, checks the save
-//! with [`check_save`], and writes the record and appends its events, all
-//! under the write lock. The connection waits up to [`BUSY_TIMEOUT`] for
-//! the lock rather than failing; a failure to get it (`SQLITE_BUSY`,
-//! `SQLITE_LOCKED`) is a retryable [`StoreError::Backend`], every other
-//! failure of SQLite is not.
+//! version, the stored record, its columns and the log's last version,
+//! checks the save with [`check_save`], and writes the record and appends
+//! its events, all under the write lock. The connection waits up to
+//! [`BUSY_TIMEOUT`] (or [`Options::busy_timeout`]) for the lock rather
+//! than failing; a failure to get it (`SQLITE_BUSY`, `SQLITE_LOCKED`) is a
+//! retryable [`StoreError::Backend`], every other failure of SQLite is
+//! not.
+//!
+//! A save or a claim rewrites the body, the version and only those
+//! columns whose value changed (a claim: the status and the due and lease
+//! times; a heartbeat: the lease time). SQLite rewrites an index's page
+//! whenever an `UPDATE` sets one of its columns, even to the value it
+//! had, so writing every column would rewrite a page of each of the
+//! fifteen indexes in every commit; writing the changed ones keeps the
+//! WAL to the pages a transition really moves. [`SqliteStore::reindex`]
+//! still writes every column.
+//!
+//! # Durability
+//!
+//! The file is in WAL mode: a commit appends its pages to the `-wal`
+//! file, readers do not wait for the writer, and a checkpoint copies the
+//! pages back into the database now and then. [`Synchronous`] chooses
+//! when SQLite waits for the disk ([`Options::synchronous`]):
+//!
+//! - [`Synchronous::Full`], the default of [`SqliteStore::open`]: the WAL
+//!   is synced at every commit. A write that returned `Ok` survives a
+//!   crash of the process, of the operating system and a power failure.
+//! - [`Synchronous::Normal`]: the WAL is synced only at checkpoints.
+//!   A crash of the process loses nothing (the pages are with the
+//!   operating system), but a crash of the operating system or a power
+//!   failure can lose the last commits before the next checkpoint: the
+//!   file comes back as it was before them, consistent, never corrupt.
+//!   A lost claim or completion runs the task again (below); a lost
+//!   insert loses the task, so a host whose inserts must not vanish
+//!   keeps `Full`, or makes its inserts again after such a crash.
+//!
+//! Either way the store is at-least-once: a claimed task whose worker
+//! dies stays running until its lease ends; then the sweep of expired
+//! leases ([`Sweep::ExpiredLeases`], which
+//! [`work_once`](taskstate::store::work_once) runs) marks it stalled and
+//! requeues it, and it runs again. A provider call the dead worker made
+//! may so be made twice: handlers make their effects idempotent, or look
+//! first whether they were done.
 //!
 //! [`SqliteStore::with_transaction`] and [`insert_in`] let a host create a
 //! task in the same transaction as its own change, so both commit or
@@ -109,14 +147,18 @@
 //!
 //! # Async
 //!
-//! The [`AsyncTaskStore`] implementation runs the blocking call when the
-//! method is called and returns a future that is ready: the crate brings
-//! no runtime. A tokio host calls the blocking [`TaskStore`] methods from
-//! `spawn_blocking` (the store is `Send + Sync`; share it in an `Arc`);
-//! a bridge that does not block the caller's thread is a later issue.
+//! [`AsyncSqliteStore`] (feature `tokio`, on by default) is the store
+//! behind [`AsyncTaskStore`](taskstate::store::AsyncTaskStore): each call
+//! runs on tokio's blocking pool, so a query or a wait for the write lock
+//! never holds up the runtime's workers.
+
+#[cfg(feature = "tokio")]
+mod bridge;
+
+#[cfg(feature = "tokio")]
+pub use bridge::AsyncSqliteStore;
 
 use std::collections::BTreeSet;
-use std::future::{Future, ready};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -124,7 +166,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Datelike, SecondsFormat, Utc};
-use rusqlite::types::{Value, ValueRef};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{
     Connection, ErrorCode, OptionalExtension, ToSql, Transaction, TransactionBehavior, params,
     params_from_iter,
@@ -132,8 +174,8 @@ use rusqlite::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use taskstate::store::{
-    AsyncTaskStore, BoxError, ClaimRequest, Claimed, Claims, Filter, Page, PageRequest, Scope,
-    StoreError, Sweep, Swept, TaskStore, Unreadable, check_insert, check_save,
+    BoxError, ClaimRequest, Claimed, Claims, Filter, Page, PageRequest, Scope, StoreError, Sweep,
+    Swept, TaskStore, Unreadable, check_insert, check_save,
 };
 use taskstate::{Event, Status, Task, TaskId, TaskKind};
 
@@ -146,6 +188,88 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// of priorities, unique keys, blocking, stalls, settlements and
 /// quarantine.
 pub const SCHEMA_VERSION: i64 = 3;
+
+/// SQLite's `synchronous` setting, which decides when a commit waits
+/// for the disk (see [Durability](self#durability)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Synchronous {
+    /// `PRAGMA synchronous = FULL`, the default: the WAL is synced at
+    /// every commit, so a write that returned survives a power failure.
+    /// Each commit waits for one sync of the `-wal` file.
+    #[default]
+    Full,
+    /// `PRAGMA synchronous = NORMAL`: the WAL is synced at checkpoints
+    /// only. A power failure or a crash of the operating system can lose
+    /// the last commits (never corrupt the file); a crash of the process
+    /// loses nothing.
+    Normal,
+}
+
+impl Synchronous {
+    /// The value of `PRAGMA synchronous`.
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+/// How [`SqliteStore::open_with`] sets up its connection.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use taskstate::NamedKind;
+/// use taskstate_sqlite::{Options, SqliteStore, Synchronous};
+///
+/// let options = Options::new()
+///     .synchronous(Synchronous::Normal)
+///     .busy_timeout(Duration::from_secs(2));
+/// let store: SqliteStore<NamedKind> = SqliteStore::open_with("tasks.sqlite3", &options)?;
+/// # Ok::<(), taskstate::store::StoreError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    synchronous: Synchronous,
+    busy_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options::new()
+    }
+}
+
+impl Options {
+    /// What [`SqliteStore::open`] uses: [`Synchronous::Full`] and
+    /// [`BUSY_TIMEOUT`].
+    pub fn new() -> Options {
+        Options {
+            synchronous: Synchronous::Full,
+            busy_timeout: BUSY_TIMEOUT,
+        }
+    }
+
+    /// When a commit waits for the disk (see [`Synchronous`]).
+    #[must_use]
+    pub fn synchronous(mut self, synchronous: Synchronous) -> Options {
+        self.synchronous = synchronous;
+        self
+    }
+
+    /// How long the connection waits for another one's write lock
+    /// ([`SqliteStore::set_busy_timeout`] changes it later).
+    #[must_use]
+    pub fn busy_timeout(mut self, timeout: Duration) -> Options {
+        self.busy_timeout = timeout;
+        self
+    }
+}
+
+/// How many prepared statements a connection keeps: the fixed queries,
+/// the listings' and sweeps' variants and the updates of the column sets
+/// transitions change.
+const STATEMENT_CACHE: usize = 64;
 
 /// The tables of a new file, at [`SCHEMA_VERSION`]; [`INDEXES`] follow.
 const TABLES: &str = "
@@ -239,6 +363,36 @@ const UPDATE: &str = "UPDATE tasks SET version = :version, owner = :owner,
     stalled_at = :stalled_at, done_at = :done_at, body = :body, quarantined = 0
     WHERE id = :id AND version = :expected";
 
+/// The columns derived from the body, in the order [`Row::derived`] gives
+/// them: those a save or a claim compares with the stored ones, and
+/// writes only where they differ ([`update_changed`]).
+const DERIVED: [&str; 17] = [
+    "owner",
+    "resource_kind",
+    "resource_id",
+    "kind_name",
+    "status",
+    "parent",
+    "created_at",
+    "priority",
+    "unique_key",
+    "blocking",
+    "in_progress",
+    "due_at",
+    "lease_until",
+    "retry_at",
+    "check_at",
+    "stalled_at",
+    "done_at",
+];
+
+/// What a save reads of the stored row: the version, the body, and the
+/// [`DERIVED`] columns.
+const STORED: &str = "SELECT version, body, owner, resource_kind, resource_id, kind_name,
+    status, parent, created_at, priority, unique_key, blocking, in_progress, due_at,
+    lease_until, retry_at, check_at, stalled_at, done_at
+    FROM tasks WHERE id = ?1";
+
 /// Appends one event to a task's log. No `ON CONFLICT`: an event that
 /// would replace another is an error, never a silent overwrite.
 const APPEND: &str = "INSERT INTO events (task_id, version, action, at, body)
@@ -247,17 +401,28 @@ const APPEND: &str = "INSERT INTO events (task_id, version, action, at, body)
 /// The due pending rows a claim may start, in claim order, after a
 /// cursor: `?1` the claim's time, `?2` the kinds as a JSON array (or
 /// NULL for every kind), `?3`..`?5` the cursor's priority, due time and id
-/// (NULL for the start), `?6` the batch's length. A row is held back when
-/// a task in progress on its resource blocks, or when it blocks and any
-/// task is in progress there.
-const CANDIDATES: &str = "SELECT t.id, t.resource_kind, t.resource_id, t.priority, t.due_at, t.body
-    FROM tasks AS t
+/// (NULL for the start), `?6` the batch's length. After the body come the
+/// stored [`DERIVED`] columns, which the start compares its own with. A
+/// row is held back when a task in progress on its resource blocks, or
+/// when it blocks and any task is in progress there.
+///
+/// `INDEXED BY` pins the plan: the walk in claim order on `tasks_claim`,
+/// which stops at the batch's length, and the look-up of tasks in progress
+/// on the small partial index. Left to itself, SQLite takes the range
+/// `due_at <= ?1` on `tasks_due` and sorts every due row for each claim,
+/// and looks tasks in progress up among all the resource's rows.
+const CANDIDATES: &str =
+    "SELECT t.id, t.resource_kind, t.resource_id, t.priority, t.due_at, t.body,
+    t.owner, t.resource_kind, t.resource_id, t.kind_name, t.status, t.parent, t.created_at,
+    t.priority, t.unique_key, t.blocking, t.in_progress, t.due_at, t.lease_until, t.retry_at,
+    t.check_at, t.stalled_at, t.done_at
+    FROM tasks AS t INDEXED BY tasks_claim
     WHERE t.due_at IS NOT NULL AND t.due_at <= ?1 AND t.quarantined = 0
       AND (?2 IS NULL OR t.kind_name IN (SELECT value FROM json_each(?2)))
       AND (?5 IS NULL OR t.priority < ?3
            OR (t.priority = ?3 AND (t.due_at > ?4 OR (t.due_at = ?4 AND t.id > ?5))))
       AND NOT EXISTS (
-          SELECT 1 FROM tasks AS o
+          SELECT 1 FROM tasks AS o INDEXED BY tasks_in_progress
           WHERE o.in_progress = 1
             AND o.resource_kind = t.resource_kind AND o.resource_id = t.resource_id
             AND (t.blocking = 1 OR o.blocking = 1))
@@ -271,7 +436,7 @@ const NEXT_DUE: &str = "SELECT min(at) FROM (
             WHERE t.due_at IS NOT NULL AND t.quarantined = 0
               AND (?1 IS NULL OR t.kind_name IN (SELECT value FROM json_each(?1)))
               AND NOT EXISTS (
-                  SELECT 1 FROM tasks AS o
+                  SELECT 1 FROM tasks AS o INDEXED BY tasks_in_progress
                   WHERE o.in_progress = 1
                     AND o.resource_kind = t.resource_kind AND o.resource_id = t.resource_id
                     AND (t.blocking = 1 OR o.blocking = 1))
@@ -318,10 +483,11 @@ impl<K> SqliteStore<K>
 where
     K: TaskKind + Serialize + DeserializeOwned,
 {
-    /// Opens (or creates) the database at `path`, in WAL mode: creates the
-    /// `tasks` and `events` tables and their indexes in a new file, and
-    /// migrates a file of an older schema (see the [module docs](self)),
-    /// in one transaction.
+    /// Opens (or creates) the database at `path`, in WAL mode with
+    /// `synchronous = FULL` and a busy timeout of [`BUSY_TIMEOUT`]
+    /// ([`Options::new`]): creates the `tasks` and `events` tables and
+    /// their indexes in a new file, and migrates a file of an older schema
+    /// (see the [module docs](self)), in one transaction.
     ///
     /// # Errors
     ///
@@ -329,13 +495,34 @@ where
     /// a schema this store cannot read (version 1, or newer than
     /// [`SCHEMA_VERSION`]).
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore<K>, StoreError> {
+        SqliteStore::open_with(path, &Options::new())
+    }
+
+    /// Opens (or creates) the database at `path` as [`open`](Self::open)
+    /// does, with the `synchronous` setting and busy timeout of `options`.
+    /// The setting is the connection's: stores on the same file may
+    /// choose differently.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        options: &Options,
+    ) -> Result<SqliteStore<K>, StoreError> {
         let mut conn = Connection::open(path).map_err(backend)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+        conn.busy_timeout(options.busy_timeout).map_err(backend)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // WAL: readers do not wait for the writer, and a commit is one
         // append. `journal_mode` answers with the mode it set.
         let _mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .map_err(backend)?;
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = {}",
+            options.synchronous.pragma()
+        ))
+        .map_err(backend)?;
         let tx = immediate(&mut conn)?;
         let mut version: i64 = tx
             .query_row("PRAGMA user_version", [], |row| row.get(0))
@@ -555,6 +742,41 @@ fn update_row(conn: &Connection, row: &Row, expected: u64) -> Result<usize, Stor
         .map_err(backend)
 }
 
+/// Writes the row `row` describes if its version is `expected`: the
+/// version, the body, and those [`DERIVED`] columns whose bit is set in
+/// `changed` ([`Row::changed`]); the number of rows written (0 or 1).
+/// A row written from a body that reads is no longer quarantined (a
+/// column no index holds: free to write).
+fn update_changed(
+    conn: &Connection,
+    row: &Row,
+    changed: u32,
+    expected: u64,
+) -> Result<usize, StoreError> {
+    let expected = sql_version(expected)?;
+    let derived = row.derived();
+    let mut sql = String::from("UPDATE tasks SET version = ?1, body = ?2, quarantined = 0");
+    let mut values: Vec<ToSqlOutput<'_>> = Vec::new();
+    for (index, (name, value)) in DERIVED.iter().zip(derived).enumerate() {
+        if changed & (1 << index) != 0 {
+            sql.push_str(&format!(", {name} = ?{}", values.len() + 3));
+            values.push(ToSqlOutput::Borrowed(value));
+        }
+    }
+    sql.push_str(&format!(
+        " WHERE id = ?{} AND version = ?{}",
+        values.len() + 3,
+        values.len() + 4
+    ));
+    let mut params: Vec<&dyn ToSql> = vec![&row.version, &row.body];
+    params.extend(values.iter().map(|value| value as &dyn ToSql));
+    params.push(&row.id);
+    params.push(&expected);
+    conn.prepare_cached(&sql)
+        .and_then(|mut statement| statement.execute(params.as_slice()))
+        .map_err(backend)
+}
+
 /// Takes the row `id` out of every queue: its body does not read.
 fn quarantine(conn: &Connection, id: &str) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE tasks SET quarantined = 1 WHERE id = ?1")
@@ -666,6 +888,46 @@ impl Row {
             (":done_at", &self.done_at),
             (":body", &self.body),
         ]
+    }
+
+    /// The [`DERIVED`] columns' values, in their order.
+    fn derived(&self) -> [ValueRef<'_>; 17] {
+        fn text(text: &str) -> ValueRef<'_> {
+            ValueRef::Text(text.as_bytes())
+        }
+        fn maybe(text: Option<&String>) -> ValueRef<'_> {
+            text.map_or(ValueRef::Null, |text| ValueRef::Text(text.as_bytes()))
+        }
+        [
+            text(&self.owner),
+            text(&self.resource_kind),
+            text(&self.resource_id),
+            text(&self.kind_name),
+            text(self.status),
+            maybe(self.parent.as_ref()),
+            text(&self.created_at),
+            ValueRef::Integer(i64::from(self.priority)),
+            maybe(self.unique_key.as_ref()),
+            ValueRef::Integer(i64::from(self.blocking)),
+            ValueRef::Integer(i64::from(self.in_progress)),
+            maybe(self.due_at.as_ref()),
+            maybe(self.lease_until.as_ref()),
+            maybe(self.retry_at.as_ref()),
+            maybe(self.check_at.as_ref()),
+            maybe(self.stalled_at.as_ref()),
+            maybe(self.done_at.as_ref()),
+        ]
+    }
+
+    /// Which [`DERIVED`] columns differ from `stored` (the stored row's,
+    /// in the same order): bit `i` for column `i`. A column missing from
+    /// `stored` differs.
+    fn changed(&self, stored: &[ValueRef<'_>]) -> u32 {
+        self.derived()
+            .iter()
+            .enumerate()
+            .filter(|&(index, value)| stored.get(index) != Some(value))
+            .fold(0, |mask, (index, _)| mask | (1 << index))
     }
 
     fn of<K: TaskKind + Serialize>(task: &Task<K>) -> Result<Row, StoreError> {
@@ -906,15 +1168,18 @@ struct Candidate {
     priority: i32,
     due_at: String,
     body: Vec<u8>,
+    /// The stored [`DERIVED`] columns.
+    stored: Vec<Value>,
 }
 
-/// One batch of the rows a claim may start, after `cursor` (the
-/// priority, due time and id of the last row looked at).
+/// One batch of the rows a claim may start, up to `limit`, after
+/// `cursor` (the priority, due time and id of the last row looked at).
 fn candidates(
     conn: &Connection,
     now: &str,
     kinds: Option<&str>,
     cursor: Option<&(i32, String, String)>,
+    limit: i64,
 ) -> Result<Vec<Candidate>, StoreError> {
     let (priority, due, id) = match cursor {
         Some((priority, due, id)) => (Some(*priority), Some(due.as_str()), Some(id.as_str())),
@@ -922,13 +1187,16 @@ fn candidates(
     };
     let mut statement = conn.prepare_cached(CANDIDATES).map_err(backend)?;
     let rows = statement
-        .query_map(params![now, kinds, priority, due, id, CLAIM_BATCH], |row| {
+        .query_map(params![now, kinds, priority, due, id, limit], |row| {
             Ok(Candidate {
                 id: row.get(0)?,
                 resource: (row.get(1)?, row.get(2)?),
                 priority: row.get(3)?,
                 due_at: row.get(4)?,
                 body: body(row, 5)?,
+                stored: (6..6 + DERIVED.len())
+                    .map(|index| row.get(index))
+                    .collect::<Result<_, _>>()?,
             })
         })
         .map_err(backend)?;
@@ -1033,15 +1301,20 @@ where
             .collect::<Result<Vec<_>, _>>()?;
         let mut conn = self.lock()?;
         let tx = immediate(&mut conn)?;
-        let stored: Option<(i64, Vec<u8>)> = tx
-            .prepare_cached("SELECT version, body FROM tasks WHERE id = ?1")
+        let stored: Option<(i64, Vec<u8>, u32)> = tx
+            .prepare_cached(STORED)
             .and_then(|mut statement| {
                 statement
-                    .query_row([&row.id], |r| Ok((r.get(0)?, body(r, 1)?)))
+                    .query_row([&row.id], |r| {
+                        let columns = (2..2 + DERIVED.len())
+                            .map(|index| r.get_ref(index))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        Ok((r.get(0)?, body(r, 1)?, row.changed(&columns)))
+                    })
                     .optional()
             })
             .map_err(backend)?;
-        let Some((found, body)) = stored else {
+        let Some((found, body, changed)) = stored else {
             return Err(StoreError::NotFound { id: task.id() });
         };
         let found = stored_version(&row.id, found)?;
@@ -1060,7 +1333,7 @@ where
         check_save(&stored, task, expected, last_logged(&tx, &row.id)?, events)?;
         // The write lock is ours since `BEGIN`, so the version cannot have
         // moved; the compare-and-swap costs nothing and says so.
-        if update_row(&tx, &row, expected)? != 1 {
+        if update_changed(&tx, &row, changed, expected)? != 1 {
             return Err(StoreError::backend(
                 format!("task {} moved under the write lock", task.id()),
                 false,
@@ -1166,7 +1439,10 @@ where
         let mut claims = Claims::default();
         let mut cursor: Option<(i32, String, String)> = None;
         'scan: while claims.claimed.len() < request.limit {
-            let batch = candidates(&tx, &now, kinds.as_deref(), cursor.as_ref())?;
+            // No more rows than the claim still wants: a row read is a
+            // body copied and a resource looked up.
+            let wanted = sql_limit(request.limit - claims.claimed.len()).min(CLAIM_BATCH);
+            let batch = candidates(&tx, &now, kinds.as_deref(), cursor.as_ref(), wanted)?;
             if batch.is_empty() {
                 break;
             }
@@ -1200,11 +1476,14 @@ where
                     continue;
                 };
                 let row = Row::of(&task)?;
+                let stored: Vec<ValueRef<'_>> =
+                    candidate.stored.iter().map(ValueRef::from).collect();
+                let changed = row.changed(&stored);
                 let event = EventRow::of(task.id(), &started)?;
                 // The write lock is ours, so the version cannot have moved;
                 // the compare-and-swap costs nothing and says so. The start
                 // is logged with the record, in the same transaction.
-                if update_row(&tx, &row, expected)? != 1 {
+                if update_changed(&tx, &row, changed, expected)? != 1 {
                     return Err(StoreError::backend(
                         format!("task {id} moved under the write lock"),
                         false,
@@ -1335,88 +1614,6 @@ where
     }
 }
 
-/// Each call runs the blocking call when it is made, on the caller's
-/// thread, and returns a ready future (see the [module docs](self)).
-impl<K> AsyncTaskStore<K> for SqliteStore<K>
-where
-    K: TaskKind + Serialize + DeserializeOwned + Send + Sync,
-{
-    fn insert(
-        &self,
-        task: Task<K>,
-        created: Event<K>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        ready(TaskStore::insert(self, task, created))
-    }
-
-    fn get(
-        &self,
-        scope: &Scope,
-        id: TaskId,
-    ) -> impl Future<Output = Result<Option<Task<K>>, StoreError>> + Send {
-        ready(TaskStore::get(self, scope, id))
-    }
-
-    fn log(
-        &self,
-        scope: &Scope,
-        id: TaskId,
-        after: u64,
-        limit: usize,
-    ) -> impl Future<Output = Result<Vec<Event<K>>, StoreError>> + Send {
-        ready(TaskStore::log(self, scope, id, after, limit))
-    }
-
-    fn save(
-        &self,
-        task: &Task<K>,
-        expected: u64,
-        events: &[Event<K>],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        ready(TaskStore::save(self, task, expected, events))
-    }
-
-    fn list(
-        &self,
-        scope: &Scope,
-        filter: &Filter,
-        page: PageRequest,
-    ) -> impl Future<Output = Result<Page<K>, StoreError>> + Send {
-        ready(TaskStore::list(self, scope, filter, page))
-    }
-
-    fn claim(
-        &self,
-        request: &ClaimRequest,
-    ) -> impl Future<Output = Result<Claims<K>, StoreError>> + Send {
-        ready(TaskStore::claim(self, request))
-    }
-
-    fn sweep(
-        &self,
-        sweep: Sweep,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> impl Future<Output = Result<Swept<K>, StoreError>> + Send {
-        ready(TaskStore::sweep(self, sweep, now, limit))
-    }
-
-    fn next_due(
-        &self,
-        kinds: Option<&BTreeSet<String>>,
-    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, StoreError>> + Send {
-        ready(TaskStore::next_due(self, kinds))
-    }
-
-    fn purge(
-        &self,
-        settled_before: DateTime<Utc>,
-        limit: usize,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send {
-        ready(TaskStore::purge(self, settled_before, limit))
-    }
-}
-
 /// A fresh database path in the system's temporary directory, unique to
 /// this process and call: `taskstate-{label}-{pid}-{time}-{n}.sqlite3`.
 pub fn temp_path(label: &str) -> PathBuf {
@@ -1450,4 +1647,116 @@ pub fn remove_files(path: &Path) -> std::io::Result<()> {
         }
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::TimeZone;
+    use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef};
+
+    use super::*;
+
+    /// A store on a new file, with `options`; the file goes with the test.
+    struct Db(PathBuf);
+
+    impl Drop for Db {
+        fn drop(&mut self) {
+            remove_files(&self.0).unwrap();
+        }
+    }
+
+    fn pragma(store: &SqliteStore<NamedKind>, name: &str) -> String {
+        store
+            .lock()
+            .unwrap()
+            .query_row(&format!("PRAGMA {name}"), [], |row| row.get::<_, Value>(0))
+            .map(|value| match value {
+                Value::Integer(n) => n.to_string(),
+                Value::Text(text) => text,
+                other => format!("{other:?}"),
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn open_is_full_and_open_with_chooses() {
+        let db = Db(temp_path("options"));
+        let store: SqliteStore<NamedKind> = SqliteStore::open(&db.0).unwrap();
+        assert_eq!(pragma(&store, "journal_mode"), "wal");
+        // 2 is FULL, 1 NORMAL.
+        assert_eq!(pragma(&store, "synchronous"), "2");
+        let options = Options::new()
+            .synchronous(Synchronous::Normal)
+            .busy_timeout(Duration::from_millis(250));
+        assert_eq!(Options::default(), Options::new());
+        let normal: SqliteStore<NamedKind> = SqliteStore::open_with(&db.0, &options).unwrap();
+        assert_eq!(pragma(&normal, "synchronous"), "1");
+        assert_eq!(pragma(&normal, "busy_timeout"), "250");
+        // The setting is the connection's: the first store keeps FULL.
+        assert_eq!(pragma(&store, "synchronous"), "2");
+        assert_eq!(pragma(&store, "busy_timeout"), "10000");
+    }
+
+    #[test]
+    fn a_save_writes_the_columns_that_changed_and_mends_the_others() {
+        let db = Db(temp_path("columns"));
+        let options = Options::new().synchronous(Synchronous::Normal);
+        let store: SqliteStore<NamedKind> = SqliteStore::open_with(&db.0, &options).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let new = NewTask::new(
+            IdGenerator::seeded(7).next_id(t0),
+            NamedKind::new("DomainRenew"),
+            Owner::new("acme"),
+            ResourceRef::new("domain", "example.fr"),
+        );
+        let (task, created) = Task::create(new, Actor::System, t0).unwrap();
+        let id = task.id().to_string();
+        store.insert(task, created).unwrap();
+        // A column edited by hand, which the body contradicts.
+        store
+            .lock()
+            .unwrap()
+            .execute("UPDATE tasks SET kind_name = 'Other' WHERE id = ?1", [&id])
+            .unwrap();
+        let request = ClaimRequest::new(t0, t0 + chrono::Duration::minutes(5));
+        let Claimed { mut task, run } = store.claim(&request).unwrap().claimed.pop().unwrap();
+        let columns = |store: &SqliteStore<NamedKind>| -> (String, String, Option<String>) {
+            store
+                .lock()
+                .unwrap()
+                .query_row(
+                    "SELECT kind_name, status, lease_until FROM tasks WHERE id = ?1",
+                    [&id],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .unwrap()
+        };
+        let (kind, status, lease) = columns(&store);
+        assert_eq!((kind.as_str(), status.as_str()), ("DomainRenew", "running"));
+        assert_eq!(
+            lease,
+            Some(stamp(t0 + chrono::Duration::minutes(5)).unwrap())
+        );
+        // A heartbeat moves the lease only.
+        let version = task.version();
+        let later = t0 + chrono::Duration::minutes(9);
+        run.heartbeat(&mut task, later, None, t0).unwrap();
+        let row = Row::of(&task).unwrap();
+        let mut stored = Row::of(&task).unwrap();
+        stored.lease_until = None;
+        assert_eq!(row.changed(&stored.derived()), 1 << 12);
+        assert_eq!(DERIVED[12], "lease_until");
+        store.save(&task, version, &[]).unwrap();
+        assert_eq!(columns(&store).2, Some(stamp(later).unwrap()));
+        assert_eq!(
+            store
+                .get(&Scope::Staff, task.id())
+                .unwrap()
+                .unwrap()
+                .version(),
+            task.version()
+        );
+    }
 }
