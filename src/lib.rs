@@ -30,7 +30,7 @@
 //! | [`profiles`] | provider vocabularies: OVHcloud, Dyn, VMware Cloud Foundation and Cloudflare status words both ways |
 //! | [`store`] | [`TaskStore`](store::TaskStore) and [`AsyncTaskStore`](store::AsyncTaskStore): compare-and-swap with the log, claims by priority and kind under leases, blocking, unique keys, sweeps, purges, scoping; [`MemoryStore`](store::MemoryStore); the update loop and a worker step |
 //! | `strategies` | (feature `testkit`) proptest strategies: random rules, actors, argument values, failures, valid tasks of a host's kinds, command sequences |
-//! | [`error`] | [`Rejection`], [`ReplayError`] and the parse errors |
+//! | [`error`] | [`Rejection`] and [`ReplayError`], what a task refuses (kept beside its decisions, in `task`); each parse error is beside its vocabulary ([`ParseStatusError`], [`ParseActionError`]) |
 //!
 //! # Features
 //!
@@ -83,13 +83,11 @@
 pub mod actor;
 pub mod argument;
 pub mod command;
-pub mod error;
 pub mod failure;
 pub mod id;
 pub mod lease;
 pub mod profiles;
 pub mod rules;
-pub mod run;
 pub mod status;
 pub mod store;
 #[cfg(feature = "testkit")]
@@ -102,20 +100,20 @@ pub mod task;
 pub use actor::{Actor, Owner, Role, RoleSet};
 pub use argument::{ArgumentError, ArgumentSpec, ArgumentType, ArgumentValue, Arguments};
 pub use command::{Command, Effect, Event, NewTask, Outcome, ResourceRef, Timeline};
-pub use error::{ParseActionError, ParseStatusError, Rejection, RelaunchRefusal, ReplayError};
 pub use failure::{
     CodeMatch, Detail, Failure, FailureRule, FollowUp, Origin, Resolution, Then, Warning,
 };
 pub use id::{IdGenerator, TaskId};
 pub use lease::{Lease, LeaseToken};
 pub use rules::{CancelRules, NamedKind, RelaunchRules, RetryPolicy, Rule, Rules, TaskKind};
-pub use run::{Pause, Refused, Run};
-pub use status::{Status, StatusSet};
+pub use status::{ParseStatusError, Status, StatusSet};
 pub use subtask::{
     Aggregate, AggregatePolicy, NewSubtask, Progress, Subtask, SubtaskChange, SubtaskStatus,
     Subtasks,
 };
-pub use table::{Action, Guard, Transition};
+pub use table::{Action, Guard, ParseActionError, Transition};
+pub use task::error::{self, Rejection, RelaunchRefusal, ReplayError};
+pub use task::run::{self, Pause, Refused, Run};
 pub use task::{ReplayMode, Task, Wakeup, WakeupReason};
 
 /// A 64-bit finalizer (SplitMix64's): spreads the bits of `x` so that

@@ -44,7 +44,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ParseStatusError;
+use thiserror::Error;
 
 /// The canonical status of a task.
 ///
@@ -263,6 +263,26 @@ impl fmt::Display for StatusSet {
             f.write_str(status.as_str())?;
         }
         f.write_str("}")
+    }
+}
+
+/// Text that names no canonical status.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("unknown status `{value}`")]
+pub struct ParseStatusError {
+    value: String,
+}
+
+impl ParseStatusError {
+    pub(crate) fn new(value: &str) -> Self {
+        ParseStatusError {
+            value: value.to_owned(),
+        }
+    }
+
+    /// The text that was read.
+    pub fn value(&self) -> &str {
+        &self.value
     }
 }
 

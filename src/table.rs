@@ -51,7 +51,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::actor::{Role, RoleSet};
-use crate::error::{ParseActionError, Rejection};
+use thiserror::Error;
+
 use crate::status::Status;
 
 /// The name of a command: what a row of the table is keyed by.
@@ -419,42 +420,6 @@ pub fn creation() -> &'static Transition {
     &TRANSITIONS[0]
 }
 
-/// The row for `action` from `status` if `role` may take it.
-///
-/// Guards are not evaluated here: they need the record and the command.
-///
-/// # Errors
-///
-/// - [`Rejection::IllegalMove`] when no row leads from `status` by
-///   `action`; it lists the actions that do.
-/// - [`Rejection::RoleNotAllowed`] when the row exists but not for `role`;
-///   it lists the roles that may.
-///
-/// ```
-/// use taskstate::{table, Action, Rejection, Role, Status};
-///
-/// assert!(table::check(Status::Pending, Action::Start, Role::System).is_ok());
-/// let err = table::check(Status::Done, Action::Cancel, Role::Customer).unwrap_err();
-/// assert!(matches!(err, Rejection::IllegalMove { .. }));
-/// ```
-#[inline]
-pub fn check(status: Status, action: Action, role: Role) -> Result<&'static Transition, Rejection> {
-    match find(status, action) {
-        Some(row) if row.roles.contains(role) => Ok(row),
-        Some(row) => Err(Rejection::RoleNotAllowed {
-            status,
-            action,
-            role,
-            allowed: row.roles,
-        }),
-        None => Err(Rejection::IllegalMove {
-            status,
-            action,
-            legal: from(status).map(|row| row.action).collect(),
-        }),
-    }
-}
-
 /// The rows that leave `status`, in table order.
 pub fn from(status: Status) -> impl Iterator<Item = &'static Transition> {
     TRANSITIONS
@@ -640,38 +605,29 @@ pub fn markdown() -> String {
     out
 }
 
+/// Text that names no action.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("unknown action `{value}`")]
+pub struct ParseActionError {
+    value: String,
+}
+
+impl ParseActionError {
+    pub(crate) fn new(value: &str) -> Self {
+        ParseActionError {
+            value: value.to_owned(),
+        }
+    }
+
+    /// The text that was read.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_status_action_role_triple_is_a_row_or_rejected() {
-        for status in Status::ALL {
-            for action in Action::ALL {
-                for role in Role::ALL {
-                    let row = TRANSITIONS
-                        .iter()
-                        .find(|r| r.from == Some(status) && r.action == action);
-                    match (row, check(status, action, role)) {
-                        (Some(row), Ok(found)) => {
-                            assert!(row.roles.contains(role));
-                            assert_eq!(row, found);
-                        }
-                        (Some(row), Err(Rejection::RoleNotAllowed { allowed, .. })) => {
-                            assert!(!row.roles.contains(role));
-                            assert_eq!(allowed, row.roles);
-                        }
-                        (None, Err(Rejection::IllegalMove { legal, .. })) => {
-                            assert!(!legal.contains(&action));
-                            let expected: Vec<_> = from(status).map(|r| r.action).collect();
-                            assert_eq!(legal, expected);
-                        }
-                        (row, result) => panic!("{status} {action} {role}: {row:?} {result:?}"),
-                    }
-                }
-            }
-        }
-    }
 
     #[test]
     fn final_statuses_have_no_rows() {

@@ -196,7 +196,7 @@ fn declared_variants(source: &str, name: &str) -> BTreeSet<String> {
         .collect()
 }
 
-const ERROR_RS: &str = include_str!("../src/error.rs");
+const ERROR_RS: &str = include_str!("../src/task/error.rs");
 const STORE_ERROR_RS: &str = include_str!("../src/store/error.rs");
 
 /// The name of a rejection's variant. The wildcard is forced by

@@ -1519,6 +1519,21 @@ fn the_sqlite_store_keeps_every_invariant_under_eight_threads() {
     // SQLite's write lock and reads the stored record back to check the
     // save: fewer operations than in memory.
     stress(&stores, &config(200, 150, 25, 2)).assert_clean();
+    // The claim index's `held` flags are what the blocking rule says.
+    let wrongly_held: i64 = rusqlite::Connection::open(&db.0)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM tasks AS t WHERE t.held !=
+                 (t.status = 'pending' AND EXISTS (SELECT 1 FROM tasks AS o
+                     WHERE o.status IN ('running', 'waiting', 'stalled')
+                       AND o.resource_kind = t.resource_kind
+                       AND o.resource_id = t.resource_id
+                       AND (t.blocking = 1 OR o.blocking = 1)))",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(wrongly_held, 0);
 }
 
 // ---------------------------------------------------------------------

@@ -9,9 +9,9 @@ use super::StoreError;
 use crate::actor::Owner;
 use crate::command::ResourceRef;
 use crate::id::TaskId;
-use crate::run::Run;
 use crate::status::StatusSet;
 use crate::task::Task;
+use crate::task::run::Run;
 
 /// Who is looking: the staff (every task) or one customer (its tasks
 /// only). Every lookup and listing goes through a scope, so a customer's

@@ -51,10 +51,10 @@ use crate::command::{Command, Event, NewTask, Outcome, ResourceRef};
 use crate::failure::Failure;
 use crate::id::{IdGenerator, TaskId};
 use crate::rules::{NamedKind, Rules};
-use crate::run::Pause;
 use crate::status::{Status, StatusSet};
 use crate::subtask::{NewSubtask, SubtaskChange};
 use crate::task::Task;
+use crate::task::run::Pause;
 
 /// `make` for a store whose one value is shared by its handles: each call
 /// builds a store with `constructor` and hands out `n` `Arc`s of it.

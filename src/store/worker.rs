@@ -14,13 +14,13 @@ use super::block_on::{Blocking, block_on};
 use super::{AsyncTaskStore, ClaimRequest, Scope, StoreError, Sweep, TaskStore, Unreadable};
 use crate::actor::Actor;
 use crate::command::{Command, Event, Outcome};
-use crate::error::Rejection;
 use crate::failure::Failure;
 use crate::id::TaskId;
 use crate::lease::LeaseToken;
 use crate::rules::TaskKind;
-use crate::run::{Pause, Run};
 use crate::task::Task;
+use crate::task::error::Rejection;
+use crate::task::run::{Pause, Run};
 
 /// Why [`update`] did not save.
 #[derive(Debug, Error)]

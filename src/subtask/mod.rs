@@ -133,13 +133,13 @@ impl fmt::Display for SubtaskStatus {
 }
 
 impl FromStr for SubtaskStatus {
-    type Err = crate::error::ParseStatusError;
+    type Err = crate::status::ParseStatusError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         SubtaskStatus::ALL
             .into_iter()
             .find(|status| status.as_str() == s)
-            .ok_or_else(|| crate::error::ParseStatusError::new(s))
+            .ok_or_else(|| crate::status::ParseStatusError::new(s))
     }
 }
 

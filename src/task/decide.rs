@@ -14,12 +14,12 @@ use super::Task;
 use crate::actor::{Actor, Role};
 use crate::argument::{self, Arguments, Problem};
 use crate::command::{Command, Effect, NewTask};
-use crate::error::{Rejection, RelaunchRefusal};
 use crate::failure::{self, FollowUp, Origin, Then};
 use crate::rules::{Rule, TaskKind};
 use crate::status::Status;
 use crate::subtask::{self, Aggregate, AggregatePolicy, NewSubtask, SubtaskChange, SubtaskId};
 use crate::table::{self, Action, Guard, Transition};
+use crate::task::error::{Rejection, RelaunchRefusal};
 
 /// How much of the decision to take: everything, for a live command and a
 /// strict replay; or, for a log recorded under other rules, only what
@@ -156,7 +156,7 @@ impl<K: TaskKind> Task<K> {
         // An old run's move is refused as stale whatever the status now
         // is, before the table: its executor learns it lost the task.
         self.fence(command, false)?;
-        let row = table::check(self.state.status, action, actor.role())?;
+        let row = legal_row(self.state.status, action, actor.role())?;
         for guard in row.guards {
             if scope == Scope::Full || !guard.reads_rules() {
                 self.check_guard(*guard, command, actor, now, scope, assume)?;
@@ -644,5 +644,65 @@ fn check_subtask(subtask: &NewSubtask, position: usize) -> Result<(), Rejection>
             format!("subtask {parent} is not declared before subtask {position}"),
         )),
         _ => Ok(()),
+    }
+}
+
+/// The row for `action` from `status` if `role` may take it: the table's
+/// legality alone (guards need the record and the command).
+///
+/// # Errors
+///
+/// [`Rejection::IllegalMove`] when no row leads from `status` by
+/// `action`, listing the actions that do; [`Rejection::RoleNotAllowed`]
+/// when the row exists but not for `role`, listing the roles that may.
+fn legal_row(status: Status, action: Action, role: Role) -> Result<&'static Transition, Rejection> {
+    match table::find(status, action) {
+        Some(row) if row.roles.contains(role) => Ok(row),
+        Some(row) => Err(Rejection::RoleNotAllowed {
+            status,
+            action,
+            role,
+            allowed: row.roles,
+        }),
+        None => Err(Rejection::IllegalMove {
+            status,
+            action,
+            legal: table::from(status).map(|row| row.action).collect(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::{TRANSITIONS, from};
+
+    #[test]
+    fn every_status_action_role_triple_is_a_row_or_rejected() {
+        for status in Status::ALL {
+            for action in Action::ALL {
+                for role in Role::ALL {
+                    let row = TRANSITIONS
+                        .iter()
+                        .find(|r| r.from == Some(status) && r.action == action);
+                    match (row, legal_row(status, action, role)) {
+                        (Some(row), Ok(found)) => {
+                            assert!(row.roles.contains(role));
+                            assert_eq!(row, found);
+                        }
+                        (Some(row), Err(Rejection::RoleNotAllowed { allowed, .. })) => {
+                            assert!(!row.roles.contains(role));
+                            assert_eq!(allowed, row.roles);
+                        }
+                        (None, Err(Rejection::IllegalMove { legal, .. })) => {
+                            assert!(!legal.contains(&action));
+                            let expected: Vec<_> = from(status).map(|r| r.action).collect();
+                            assert_eq!(legal, expected);
+                        }
+                        (row, result) => panic!("{status} {action} {role}: {row:?} {result:?}"),
+                    }
+                }
+            }
+        }
     }
 }

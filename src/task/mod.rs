@@ -151,9 +151,11 @@ use crate::status::Status;
 use crate::subtask::{Progress, Subtasks};
 
 mod decide;
+pub mod error;
 mod questions;
 mod record;
 mod replay;
+pub mod run;
 
 pub use questions::{Wakeup, WakeupReason};
 pub use replay::ReplayMode;

@@ -8,10 +8,10 @@ use super::decide::{Assume, Scope};
 use crate::actor::Actor;
 use crate::argument;
 use crate::command::Command;
-use crate::error::Rejection;
 use crate::rules::TaskKind;
 use crate::status::Status;
 use crate::table::Transition;
+use crate::task::error::Rejection;
 
 /// The earliest time a task needs someone, and for what: what a worker
 /// sleeps until (quinn's `poll_timeout`). See [`Task::next_wakeup`].

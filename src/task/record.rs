@@ -9,16 +9,16 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::decide::{Assume, Decision, Scope, check_creation};
+use super::run::Run;
 use super::{Identity, State, Task};
 use crate::actor::{Actor, Role};
 use crate::command::{Command, Effect, Event, NewTask};
-use crate::error::Rejection;
 use crate::failure::{ESCALATION_NOTICE, FollowUp, Resolution, Warning};
 use crate::lease::Lease;
 use crate::rules::TaskKind;
-use crate::run::Run;
 use crate::status::Status;
 use crate::subtask::{self, Progress, Subtasks};
+use crate::task::error::Rejection;
 
 impl<K: TaskKind> Task<K> {
     /// Creates a task: the `create` row of the table. Returns the task

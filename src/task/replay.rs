@@ -23,10 +23,10 @@ use std::borrow::Borrow;
 use super::decide::{Assume, Scope, check_creation};
 use super::{Identity, Task};
 use crate::command::{Command, Effect, Event};
-use crate::error::ReplayError;
 use crate::failure::FollowUp;
 use crate::rules::TaskKind;
 use crate::table::{self, Action};
+use crate::task::error::ReplayError;
 
 /// How replay treats what a kind's rules decided.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

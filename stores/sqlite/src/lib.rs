@@ -2,7 +2,7 @@
 //! SQLite, and [`AsyncSqliteStore`], the store behind
 //! [`AsyncTaskStore`](taskstate::store::AsyncTaskStore).
 //!
-//! # The schema (version 3)
+//! # The schema (version 4)
 //!
 //! Two tables. `tasks` holds the record: the task as JSON in `body`
 //! (identity and state; the log is not in it), and beside it the columns
@@ -26,6 +26,7 @@
 //! | `stalled_at` | stalled tasks only: since when (their `updated_at`) |
 //! | `done_at` | done and cancelled tasks only: when they settled, for purges |
 //! | `quarantined` | 1 once a claim or a sweep met a body that does not read (below) |
+//! | `held` | pending tasks only: 1 while a task in progress on the same resource holds it back (below); not from the body |
 //! | `body` | the task, JSON, without its log |
 //!
 //! `events` holds each task's log, one row per event, keyed by
@@ -41,11 +42,13 @@
 //!
 //! `PRAGMA user_version` holds the schema version. [`SqliteStore::open`]
 //! creates a new file at the current version and migrates an older one
-//! in one transaction: version 2 (no priority, key, progress, stall,
-//! settlement or quarantine columns) gets the new columns and indexes,
-//! and every row's columns are derived again from its body (a body that
-//! does not read is quarantined). Version 1, whose bodies held the log, is
-//! refused.
+//! in one transaction, a version at a time: version 2 (no priority, key,
+//! progress, stall, settlement or quarantine columns) gets the new
+//! columns, and every row's columns are derived again from its body (a
+//! body that does not read is quarantined); version 3 gets `held`,
+//! computed for every row from the rows in progress, and the claim index
+//! made again without the held rows. Version 1, whose bodies held the
+//! log, is refused.
 //!
 //! # Queries
 //!
@@ -54,7 +57,26 @@
 //! json_each(?)`), with no task in progress on the same resource where
 //! either of the two blocks (`NOT EXISTS` over the partial index of the
 //! rows `in_progress = 1`, by resource), in claim order: `priority DESC,
-//! due_at, id`. Only the rows it returns are decoded. The claim starts
+//! due_at, id`, walked on `tasks_claim`, partial on `due_at IS NOT NULL
+//! AND held = 0`. Only the rows it returns are decoded.
+//!
+//! `held` keeps the rows that blocking rule holds back out of that walk,
+//! so that a claim behind any number of them costs what a claim behind
+//! none does. It is kept in the transaction of every write that changes
+//! what is in progress on a resource or adds a pending row there: an
+//! insert computes the new row's own flag; a claim's start and a save
+//! compute what is in progress on the resource before and after the
+//! write (two look-ups on the index of the rows in progress), and when
+//! that changes, an `UPDATE` over the resource's rows on `tasks_resource`
+//! sets the flag of its pending rows where it differs. A purge deletes
+//! settled rows only, which are neither pending nor in progress: it moves
+//! no flag. The query's `NOT EXISTS` stays, as the guard of correctness:
+//! a row whose `held` is 0 when it should be 1 is walked and left out
+//! there, so such a stale flag costs a claim speed, never a wrong start.
+//! The other way round (1 where it should be 0; only a hand edit of the
+//! rows does that) would keep a task out of claims until its resource's
+//! progress next changes or [`SqliteStore::reindex`] runs, which computes
+//! every flag again. The claim starts
 //! each, saves its row and appends its start event, all in one
 //! `IMMEDIATE` transaction, which takes SQLite's write lock at `BEGIN`:
 //! no other connection (in this process or another) writes between the
@@ -101,9 +123,12 @@
 //! checks the save with [`check_save`], and writes the record and appends
 //! its events, all under the write lock. The connection waits up to
 //! [`BUSY_TIMEOUT`] (or [`Options::busy_timeout`]) for the lock rather
-//! than failing; a failure to get it (`SQLITE_BUSY`, `SQLITE_LOCKED`) is a
-//! retryable [`StoreError::Backend`], every other failure of SQLite is
-//! not.
+//! than failing, trying again in short jittered sleeps (50 µs to 1 ms)
+//! rather than SQLite's own, which grow to 100 ms and let the process
+//! that just committed take the lock again and again: three processes on
+//! one file each take a fair share of the claims. A failure to get it
+//! (`SQLITE_BUSY`, `SQLITE_LOCKED`) is a retryable [`StoreError::Backend`],
+//! every other failure of SQLite is not.
 //!
 //! A save or a claim rewrites the body, the version and only those
 //! columns whose value changed (a claim: the status and the due and lease
@@ -158,12 +183,14 @@ mod bridge;
 #[cfg(feature = "tokio")]
 pub use bridge::AsyncSqliteStore;
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
@@ -186,8 +213,9 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The schema version this store writes in `PRAGMA user_version`: 2
 /// when the log moved out of the record into `events`, 3 with the columns
 /// of priorities, unique keys, blocking, stalls, settlements and
-/// quarantine.
-pub const SCHEMA_VERSION: i64 = 3;
+/// quarantine, 4 with `held`, which takes the pending rows a blocking
+/// task holds back out of the claim index.
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// SQLite's `synchronous` setting, which decides when a commit waits
 /// for the disk (see [Durability](self#durability)).
@@ -294,7 +322,8 @@ CREATE TABLE tasks (
     in_progress   INTEGER NOT NULL DEFAULT 0,
     stalled_at    TEXT,
     done_at       TEXT,
-    quarantined   INTEGER NOT NULL DEFAULT 0
+    quarantined   INTEGER NOT NULL DEFAULT 0,
+    held          INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE events (
     task_id TEXT NOT NULL,
@@ -319,12 +348,30 @@ ALTER TABLE tasks ADD COLUMN quarantined INTEGER NOT NULL DEFAULT 0;
 DROP INDEX IF EXISTS tasks_in_progress;
 ";
 
-/// The indexes of version 3 (those version 2 had already are kept as
-/// they were).
+/// From version 3 to 4: the `held` column, and the claim index, which
+/// now leaves the held rows out. [`hold_all`] computes the column, and
+/// [`INDEXES`] makes the index again.
+const MIGRATE_3_TO_4: &str = "
+ALTER TABLE tasks ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+DROP INDEX IF EXISTS tasks_claim;
+";
+
+/// Whether the row `tasks` is held back: pending, with a task in progress
+/// on its resource where either of the two blocks (the rule of the claim
+/// query's `NOT EXISTS`).
+const HELD_EXPR: &str = "CASE WHEN tasks.due_at IS NOT NULL AND EXISTS (
+        SELECT 1 FROM tasks AS o INDEXED BY tasks_in_progress
+        WHERE o.in_progress = 1
+          AND o.resource_kind = tasks.resource_kind AND o.resource_id = tasks.resource_id
+          AND (tasks.blocking = 1 OR o.blocking = 1))
+    THEN 1 ELSE 0 END";
+
+/// The indexes of version 4 (those of earlier versions are kept as they
+/// were, but for `tasks_claim`, which version 4 makes again).
 const INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS tasks_due ON tasks (due_at, id) WHERE due_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_claim ON tasks (priority DESC, due_at, id)
-    WHERE due_at IS NOT NULL;
+    WHERE due_at IS NOT NULL AND held = 0;
 CREATE INDEX IF NOT EXISTS tasks_lease ON tasks (lease_until, id) WHERE lease_until IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_retry ON tasks (retry_at, id) WHERE retry_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_check ON tasks (check_at, id) WHERE check_at IS NOT NULL;
@@ -346,10 +393,10 @@ CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at);
 /// meanwhile fails the statement (and writes nothing).
 const INSERT: &str = "INSERT INTO tasks (id, version, owner, resource_kind, resource_id,
     kind_name, status, parent, created_at, priority, unique_key, blocking, in_progress, due_at,
-    lease_until, retry_at, check_at, stalled_at, done_at, body)
+    lease_until, retry_at, check_at, stalled_at, done_at, body, held)
     VALUES (:id, :version, :owner, :resource_kind, :resource_id, :kind_name, :status, :parent,
     :created_at, :priority, :unique_key, :blocking, :in_progress, :due_at, :lease_until,
-    :retry_at, :check_at, :stalled_at, :done_at, :body)
+    :retry_at, :check_at, :stalled_at, :done_at, :body, :held)
     ON CONFLICT (id) DO NOTHING";
 
 /// A compare-and-swap write of every column from the body: `:expected` is
@@ -386,11 +433,11 @@ const DERIVED: [&str; 17] = [
     "done_at",
 ];
 
-/// What a save reads of the stored row: the version, the body, and the
-/// [`DERIVED`] columns.
+/// What a save reads of the stored row: the version, the body, the
+/// [`DERIVED`] columns and `held`.
 const STORED: &str = "SELECT version, body, owner, resource_kind, resource_id, kind_name,
     status, parent, created_at, priority, unique_key, blocking, in_progress, due_at,
-    lease_until, retry_at, check_at, stalled_at, done_at
+    lease_until, retry_at, check_at, stalled_at, done_at, held
     FROM tasks WHERE id = ?1";
 
 /// Appends one event to a task's log. No `ON CONFLICT`: an event that
@@ -417,7 +464,7 @@ const CANDIDATES: &str =
     t.priority, t.unique_key, t.blocking, t.in_progress, t.due_at, t.lease_until, t.retry_at,
     t.check_at, t.stalled_at, t.done_at
     FROM tasks AS t INDEXED BY tasks_claim
-    WHERE t.due_at IS NOT NULL AND t.due_at <= ?1 AND t.quarantined = 0
+    WHERE t.due_at IS NOT NULL AND t.held = 0 AND t.due_at <= ?1 AND t.quarantined = 0
       AND (?2 IS NULL OR t.kind_name IN (SELECT value FROM json_each(?2)))
       AND (?5 IS NULL OR t.priority < ?3
            OR (t.priority = ?3 AND (t.due_at > ?4 OR (t.due_at = ?4 AND t.id > ?5))))
@@ -433,7 +480,7 @@ const CANDIDATES: &str =
 /// kinds as a JSON array, or NULL.
 const NEXT_DUE: &str = "SELECT min(at) FROM (
     SELECT (SELECT t.due_at FROM tasks AS t
-            WHERE t.due_at IS NOT NULL AND t.quarantined = 0
+            WHERE t.due_at IS NOT NULL AND t.held = 0 AND t.quarantined = 0
               AND (?1 IS NULL OR t.kind_name IN (SELECT value FROM json_each(?1)))
               AND NOT EXISTS (
                   SELECT 1 FROM tasks AS o INDEXED BY tasks_in_progress
@@ -467,6 +514,9 @@ const REINDEX_BATCH: i64 = 256;
 #[derive(Debug)]
 pub struct SqliteStore<K> {
     conn: Mutex<Connection>,
+    /// How long a write waits for the lock, in nanoseconds: what
+    /// [`busy`] reads, through [`arm`], on the thread holding `conn`.
+    busy_timeout: AtomicU64,
     kind: PhantomData<fn() -> K>,
 }
 
@@ -511,7 +561,8 @@ where
         options: &Options,
     ) -> Result<SqliteStore<K>, StoreError> {
         let mut conn = Connection::open(path).map_err(backend)?;
-        conn.busy_timeout(options.busy_timeout).map_err(backend)?;
+        conn.busy_handler(Some(busy)).map_err(backend)?;
+        arm(options.busy_timeout);
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // WAL: readers do not wait for the writer, and a commit is one
         // append. `journal_mode` answers with the mode it set.
@@ -534,11 +585,18 @@ where
                     tx.execute_batch(INDEXES).map_err(backend)?;
                     SCHEMA_VERSION
                 }
+                // The indexes of version 3 and on come with the step to 4,
+                // whose claim index reads `held`.
                 2 => {
                     tx.execute_batch(MIGRATE_2_TO_3).map_err(backend)?;
-                    tx.execute_batch(INDEXES).map_err(backend)?;
                     reindex_rows::<K>(&tx)?;
                     3
+                }
+                3 => {
+                    tx.execute_batch(MIGRATE_3_TO_4).map_err(backend)?;
+                    tx.execute_batch(INDEXES).map_err(backend)?;
+                    hold_all(&tx)?;
+                    4
                 }
                 other => {
                     return Err(StoreError::backend(
@@ -556,6 +614,7 @@ where
         tx.commit().map_err(backend)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            busy_timeout: AtomicU64::new(nanos(options.busy_timeout)),
             kind: PhantomData,
         })
     }
@@ -572,6 +631,7 @@ where
         let mut conn = self.lock()?;
         let tx = immediate(&mut conn)?;
         let reindexed = reindex_rows::<K>(&tx)?;
+        hold_all(&tx)?;
         tx.commit().map_err(backend)?;
         Ok(reindexed)
     }
@@ -613,14 +673,81 @@ impl<K> SqliteStore<K> {
     ///
     /// [`StoreError::Backend`].
     pub fn set_busy_timeout(&self, timeout: Duration) -> Result<(), StoreError> {
-        self.lock()?.busy_timeout(timeout).map_err(backend)
+        let _conn = self.lock()?;
+        self.busy_timeout.store(nanos(timeout), Ordering::Relaxed);
+        Ok(())
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
-        self.conn
-            .lock()
-            .map_err(|_| StoreError::backend("the connection's lock is poisoned", false))
+    /// How long this store's connection waits for another one's write
+    /// lock.
+    pub fn busy_timeout(&self) -> Duration {
+        Duration::from_nanos(self.busy_timeout.load(Ordering::Relaxed))
     }
+
+    /// The connection, for this thread, with the busy timeout armed.
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::backend("the connection's lock is poisoned", false))?;
+        arm(self.busy_timeout());
+        Ok(conn)
+    }
+}
+
+/// A duration in nanoseconds, at most `u64::MAX` (584 years).
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The longest sleep of [`busy`] between two tries, in microseconds.
+const BUSY_SLEEP_MICROS: u64 = 1000;
+
+thread_local! {
+    /// The busy timeout of the connection this thread holds (set by
+    /// [`arm`]), and when its current wait for the lock began.
+    static BUSY: Cell<(Duration, Option<Instant>)> = const { Cell::new((BUSY_TIMEOUT, None)) };
+}
+
+/// Sets the busy timeout [`busy`] applies on this thread: called with the
+/// connection's mutex held, before any statement.
+fn arm(timeout: Duration) {
+    BUSY.with(|busy| busy.set((timeout, None)));
+}
+
+/// The busy handler of every connection: SQLite calls it, on the thread
+/// running the statement, each time the lock it wants is taken, with the
+/// number of times it has called it for this wait. It sleeps between
+/// 1/20 and 1 of [`BUSY_SLEEP_MICROS`], jittered by the retry count, the
+/// process and the thread, and gives up (`false`: the statement fails
+/// with `SQLITE_BUSY`) once the wait has lasted the busy timeout.
+///
+/// SQLite's own handler (`busy_timeout`) sleeps 1, 2, 5, 10, 15, 20, 25,
+/// 25, 25, 50, 50 and then 100 ms between tries: a connection that has
+/// waited a while sleeps long, while the one that just committed takes
+/// the lock again at once, so under contention one process took nearly
+/// every claim. Short sleeps, jittered so that waiters do not wake
+/// together, give each a fair chance at the lock.
+fn busy(retries: i32) -> bool {
+    let now = Instant::now();
+    let (timeout, began) = BUSY.with(|busy| {
+        let (timeout, began) = busy.get();
+        let began = match began {
+            Some(began) if retries > 0 => began,
+            _ => now,
+        };
+        busy.set((timeout, Some(began)));
+        (timeout, began)
+    });
+    let waited = now.saturating_duration_since(began);
+    let Some(left) = timeout.checked_sub(waited).filter(|left| !left.is_zero()) else {
+        return false;
+    };
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (retries, std::process::id(), std::thread::current().id()).hash(&mut hasher);
+    let micros = BUSY_SLEEP_MICROS / 20 + hasher.finish() % (BUSY_SLEEP_MICROS * 19 / 20);
+    std::thread::sleep(Duration::from_micros(micros).min(left));
+    true
 }
 
 /// Begins an `IMMEDIATE` transaction: the write lock from `BEGIN` on.
@@ -675,9 +802,14 @@ fn insert_rows<K: TaskKind + Serialize>(
             holder,
         });
     }
+    // A new row is pending: it changes what is held on its resource only
+    // by being held itself.
+    let held = keep_held(conn, &row, None)?;
+    let mut params = row.params();
+    params.push((":held", &held));
     let inserted = conn
         .prepare_cached(INSERT)
-        .and_then(|mut statement| statement.execute(row.params().as_slice()));
+        .and_then(|mut statement| statement.execute(params.as_slice()));
     match inserted {
         Ok(0) => Err(StoreError::Duplicate { id: task.id() }),
         Ok(_) => event.append(conn),
@@ -746,16 +878,21 @@ fn update_row(conn: &Connection, row: &Row, expected: u64) -> Result<usize, Stor
 /// version, the body, and those [`DERIVED`] columns whose bit is set in
 /// `changed` ([`Row::changed`]); the number of rows written (0 or 1).
 /// A row written from a body that reads is no longer quarantined (a
-/// column no index holds: free to write).
+/// column no index holds: free to write). `held`, if given, is written
+/// too.
 fn update_changed(
     conn: &Connection,
     row: &Row,
     changed: u32,
+    held: Option<bool>,
     expected: u64,
 ) -> Result<usize, StoreError> {
     let expected = sql_version(expected)?;
     let derived = row.derived();
     let mut sql = String::from("UPDATE tasks SET version = ?1, body = ?2, quarantined = 0");
+    if let Some(held) = held {
+        sql.push_str(if held { ", held = 1" } else { ", held = 0" });
+    }
     let mut values: Vec<ToSqlOutput<'_>> = Vec::new();
     for (index, (name, value)) in DERIVED.iter().zip(derived).enumerate() {
         if changed & (1 << index) != 0 {
@@ -775,6 +912,158 @@ fn update_changed(
     conn.prepare_cached(&sql)
         .and_then(|mut statement| statement.execute(params.as_slice()))
         .map_err(backend)
+}
+
+/// What is in progress on one resource, one row left out: whether any
+/// task is, and whether one that is blocks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Progress {
+    any: bool,
+    blocking: bool,
+}
+
+impl Progress {
+    /// With one more row, in progress or not, blocking or not.
+    fn with(self, in_progress: bool, blocking: bool) -> Progress {
+        Progress {
+            any: self.any || in_progress,
+            blocking: self.blocking || (in_progress && blocking),
+        }
+    }
+
+    /// Whether it holds back a pending task that blocks (or not).
+    fn holds(self, blocking: bool) -> bool {
+        self.blocking || (blocking && self.any)
+    }
+}
+
+/// What is in progress on the resource `(kind, id)`, the row `except`
+/// left out: two look-ups on the small index of the rows in progress.
+fn progress_on(
+    conn: &Connection,
+    kind: &str,
+    id: &str,
+    except: &str,
+) -> Result<Progress, StoreError> {
+    conn.prepare_cached(
+        "SELECT
+             EXISTS (SELECT 1 FROM tasks INDEXED BY tasks_in_progress
+                     WHERE in_progress = 1 AND resource_kind = ?1 AND resource_id = ?2
+                       AND id != ?3),
+             EXISTS (SELECT 1 FROM tasks INDEXED BY tasks_in_progress
+                     WHERE in_progress = 1 AND resource_kind = ?1 AND resource_id = ?2
+                       AND blocking = 1 AND id != ?3)",
+    )
+    .and_then(|mut statement| {
+        statement.query_row(params![kind, id, except], |row| {
+            Ok(Progress {
+                any: row.get(0)?,
+                blocking: row.get(1)?,
+            })
+        })
+    })
+    .map_err(backend)
+}
+
+/// Sets `held` of the pending rows on the resource `(kind, id)` but
+/// `except` to what `progress` (everything in progress there) says, in
+/// those rows where it differs: a walk of the resource's rows on
+/// `tasks_resource`.
+fn hold_pending(
+    conn: &Connection,
+    kind: &str,
+    id: &str,
+    except: &str,
+    progress: Progress,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE tasks INDEXED BY tasks_resource
+         SET held = CASE WHEN ?4 THEN 1 WHEN ?5 THEN blocking ELSE 0 END
+         WHERE resource_kind = ?1 AND resource_id = ?2 AND id != ?3 AND due_at IS NOT NULL
+           AND held != CASE WHEN ?4 THEN 1 WHEN ?5 THEN blocking ELSE 0 END",
+    )
+    .and_then(|mut statement| {
+        statement.execute(params![kind, id, except, progress.blocking, progress.any])
+    })
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// A row as stored before a write, as far as `held` is concerned: its
+/// resource, whether it was in progress, and whether it blocked.
+struct Before<'a> {
+    resource_kind: &'a str,
+    resource_id: &'a str,
+    in_progress: bool,
+    blocking: bool,
+}
+
+/// [`Before`] as a save reads it, with the stored `held`.
+struct Held {
+    resource_kind: String,
+    resource_id: String,
+    in_progress: bool,
+    blocking: bool,
+    held: bool,
+}
+
+impl Held {
+    fn before(&self) -> Before<'_> {
+        Before {
+            resource_kind: &self.resource_kind,
+            resource_id: &self.resource_id,
+            in_progress: self.in_progress,
+            blocking: self.blocking,
+        }
+    }
+}
+
+/// Keeps `held` exact around the write of `row` (over `before`, the row
+/// as stored; `None` for an insert), in the write's transaction: sets
+/// `held` of the other pending rows on its resource when what is in
+/// progress there changes, and returns the row's own `held`.
+fn keep_held(
+    conn: &Connection,
+    row: &Row,
+    before: Option<&Before<'_>>,
+) -> Result<bool, StoreError> {
+    let others = progress_on(conn, &row.resource_kind, &row.resource_id, &row.id)?;
+    let same = before.is_none_or(|before| {
+        before.resource_kind == row.resource_kind && before.resource_id == row.resource_id
+    });
+    let was = match before {
+        Some(before) if same => others.with(before.in_progress, before.blocking),
+        _ => others,
+    };
+    let now = others.with(row.in_progress, row.blocking);
+    if was != now {
+        hold_pending(conn, &row.resource_kind, &row.resource_id, &row.id, now)?;
+    }
+    if let Some(before) = before
+        && !same
+    {
+        // A row moved to another resource (only a body edited by hand
+        // does that): what it leaves behind.
+        let left = progress_on(conn, before.resource_kind, before.resource_id, &row.id)?;
+        if left.with(before.in_progress, before.blocking) != left {
+            hold_pending(
+                conn,
+                before.resource_kind,
+                before.resource_id,
+                &row.id,
+                left,
+            )?;
+        }
+    }
+    Ok(row.due_at.is_some() && others.holds(row.blocking))
+}
+
+/// Computes `held` of every row again (a migration, a reindex).
+fn hold_all(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(&format!(
+        "UPDATE tasks SET held = {HELD_EXPR} WHERE held != {HELD_EXPR}"
+    ))
+    .map_err(backend)
 }
 
 /// Takes the row `id` out of every queue: its body does not read.
@@ -1301,7 +1590,7 @@ where
             .collect::<Result<Vec<_>, _>>()?;
         let mut conn = self.lock()?;
         let tx = immediate(&mut conn)?;
-        let stored: Option<(i64, Vec<u8>, u32)> = tx
+        let stored: Option<(i64, Vec<u8>, u32, Held)> = tx
             .prepare_cached(STORED)
             .and_then(|mut statement| {
                 statement
@@ -1309,12 +1598,19 @@ where
                         let columns = (2..2 + DERIVED.len())
                             .map(|index| r.get_ref(index))
                             .collect::<Result<Vec<_>, _>>()?;
-                        Ok((r.get(0)?, body(r, 1)?, row.changed(&columns)))
+                        let held = Held {
+                            resource_kind: r.get(3)?,
+                            resource_id: r.get(4)?,
+                            in_progress: r.get(12)?,
+                            blocking: r.get(11)?,
+                            held: r.get(2 + DERIVED.len())?,
+                        };
+                        Ok((r.get(0)?, body(r, 1)?, row.changed(&columns), held))
                     })
                     .optional()
             })
             .map_err(backend)?;
-        let Some((found, body, changed)) = stored else {
+        let Some((found, body, changed, before)) = stored else {
             return Err(StoreError::NotFound { id: task.id() });
         };
         let found = stored_version(&row.id, found)?;
@@ -1331,9 +1627,11 @@ where
                 source,
             })?;
         check_save(&stored, task, expected, last_logged(&tx, &row.id)?, events)?;
+        let held = keep_held(&tx, &row, Some(&before.before()))?;
+        let held = (held != before.held).then_some(held);
         // The write lock is ours since `BEGIN`, so the version cannot have
         // moved; the compare-and-swap costs nothing and says so.
-        if update_changed(&tx, &row, changed, expected)? != 1 {
+        if update_changed(&tx, &row, changed, held, expected)? != 1 {
             return Err(StoreError::backend(
                 format!("task {} moved under the write lock", task.id()),
                 false,
@@ -1480,10 +1778,21 @@ where
                     candidate.stored.iter().map(ValueRef::from).collect();
                 let changed = row.changed(&stored);
                 let event = EventRow::of(task.id(), &started)?;
+                // The task starts: it may hold back the pending rows on its
+                // resource. It was not held (the claim index has no held
+                // row), and a running task is not.
+                let before = Before {
+                    resource_kind: &candidate.resource.0,
+                    resource_id: &candidate.resource.1,
+                    in_progress: candidate.stored.get(10) == Some(&Value::Integer(1)),
+                    blocking: candidate.stored.get(9) == Some(&Value::Integer(1)),
+                };
+                let held = keep_held(&tx, &row, Some(&before))?;
+                let held = held.then_some(true);
                 // The write lock is ours, so the version cannot have moved;
                 // the compare-and-swap costs nothing and says so. The start
                 // is logged with the record, in the same transaction.
-                if update_changed(&tx, &row, changed, expected)? != 1 {
+                if update_changed(&tx, &row, changed, held, expected)? != 1 {
                     return Err(StoreError::backend(
                         format!("task {id} moved under the write lock"),
                         false,
@@ -1693,10 +2002,131 @@ mod tests {
         assert_eq!(Options::default(), Options::new());
         let normal: SqliteStore<NamedKind> = SqliteStore::open_with(&db.0, &options).unwrap();
         assert_eq!(pragma(&normal, "synchronous"), "1");
-        assert_eq!(pragma(&normal, "busy_timeout"), "250");
+        assert_eq!(normal.busy_timeout(), Duration::from_millis(250));
         // The setting is the connection's: the first store keeps FULL.
         assert_eq!(pragma(&store, "synchronous"), "2");
-        assert_eq!(pragma(&store, "busy_timeout"), "10000");
+        assert_eq!(store.busy_timeout(), BUSY_TIMEOUT);
+    }
+
+    /// The rows whose `held` is not what the blocking rule says.
+    fn wrongly_held(store: &SqliteStore<NamedKind>) -> i64 {
+        store
+            .lock()
+            .unwrap()
+            .query_row(
+                &format!("SELECT count(*) FROM tasks WHERE held != {HELD_EXPR}"),
+                [],
+                |row| row.get(0),
+            )
+            .unwrap()
+    }
+
+    fn held_ids(store: &SqliteStore<NamedKind>) -> Vec<String> {
+        store
+            .lock()
+            .unwrap()
+            .prepare("SELECT id FROM tasks WHERE held = 1 ORDER BY id")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn held_follows_every_write_that_changes_what_is_in_progress() {
+        let db = Db(temp_path("held"));
+        let store: SqliteStore<NamedKind> = SqliteStore::open(&db.0).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let lease = t0 + chrono::Duration::minutes(5);
+        let mut ids = IdGenerator::seeded(11);
+        let mut add = |zone: &str, blocking: bool, priority: i32| {
+            let new = NewTask::new(
+                ids.next_id(t0),
+                NamedKind::new("ZoneChange"),
+                Owner::new("acme"),
+                ResourceRef::new("zone", zone),
+            )
+            .blocking(blocking)
+            .priority(priority);
+            let (task, created) = Task::create(new, Actor::System, t0).unwrap();
+            let id = task.id().to_string();
+            store.insert(task, created).unwrap();
+            id
+        };
+        let first = add("a.com", false, 9);
+        let blocker = add("a.com", true, 8);
+        let second = add("a.com", false, 7);
+        let other = add("b.com", true, 0);
+        assert!(held_ids(&store).is_empty());
+        let one = ClaimRequest::new(t0, lease).limit(1);
+        // `first` runs: the blocking task waits, the other does not.
+        let Claimed {
+            task: mut running,
+            run,
+        } = store.claim(&one).unwrap().claimed.remove(0);
+        assert_eq!(running.id().to_string(), first);
+        assert_eq!(held_ids(&store), std::slice::from_ref(&blocker));
+        assert_eq!(wrongly_held(&store), 0);
+        // Done: nothing is held.
+        let version = running.version();
+        let done = run
+            .complete(&mut running, taskstate::Outcome::new(), t0)
+            .unwrap();
+        store.save(&running, version, &[done]).unwrap();
+        assert!(held_ids(&store).is_empty());
+        // The blocking task runs, and beats (still in progress): every
+        // pending row on a.com is held, a new one too; b.com is not.
+        let Claimed {
+            task: mut running,
+            run,
+        } = store.claim(&one).unwrap().claimed.remove(0);
+        assert_eq!(running.id().to_string(), blocker);
+        assert_eq!(held_ids(&store), std::slice::from_ref(&second));
+        let version = running.version();
+        run.heartbeat(&mut running, lease, None, t0).unwrap();
+        store.save(&running, version, &[]).unwrap();
+        let third = add("a.com", false, 9);
+        let mut want = vec![second.clone(), third.clone()];
+        want.sort();
+        assert_eq!(held_ids(&store), want);
+        assert_eq!(wrongly_held(&store), 0);
+        // The held rows are out of the claim: only b.com's task is there.
+        let claimed = store
+            .claim(&ClaimRequest::new(t0, lease).limit(10))
+            .unwrap()
+            .claimed;
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].task.id().to_string(), other);
+        // A stale flag costs a claim speed, never a wrong start: the rows
+        // wrongly left in the claim index are still checked there.
+        store
+            .lock()
+            .unwrap()
+            .execute("UPDATE tasks SET held = 0", [])
+            .unwrap();
+        assert_eq!(wrongly_held(&store), 2);
+        assert!(
+            store
+                .claim(&ClaimRequest::new(t0, lease))
+                .unwrap()
+                .claimed
+                .is_empty()
+        );
+        // The blocking task is done: out of progress, nothing held.
+        let version = running.version();
+        let done = run
+            .complete(&mut running, taskstate::Outcome::new(), t0)
+            .unwrap();
+        store.save(&running, version, &[done]).unwrap();
+        assert!(held_ids(&store).is_empty());
+        assert_eq!(wrongly_held(&store), 0);
+        let claimed = store
+            .claim(&ClaimRequest::new(t0, lease).limit(10))
+            .unwrap()
+            .claimed;
+        assert_eq!(claimed.len(), 2, "{claimed:?}");
+        assert_eq!(wrongly_held(&store), 0);
     }
 
     #[test]

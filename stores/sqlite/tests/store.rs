@@ -564,10 +564,11 @@ CREATE TABLE events (
 PRAGMA user_version = 2;
 ";
 
-/// The columns version 3 derives from the body, of every row.
+/// The columns version 4 derives from the body (and `held`, from the
+/// rows in progress), of every row.
 const DERIVED: &str = "SELECT id, version, owner, resource_kind, resource_id, kind_name, status,
     parent, created_at, due_at, lease_until, retry_at, check_at, blocking, priority, unique_key,
-    in_progress, stalled_at, done_at, quarantined, body FROM tasks ORDER BY id";
+    in_progress, stalled_at, done_at, quarantined, body, held FROM tasks ORDER BY id";
 
 fn derived(conn: &rusqlite::Connection) -> Vec<Vec<rusqlite::types::Value>> {
     let mut statement = conn.prepare(DERIVED).unwrap();
@@ -579,13 +580,24 @@ fn derived(conn: &rusqlite::Connection) -> Vec<Vec<rusqlite::types::Value>> {
         .unwrap()
 }
 
-#[test]
-fn a_file_of_schema_2_is_migrated_and_its_columns_derived_from_the_bodies() {
+/// A file of the current version with tasks in every status, each with
+/// the columns of its own: pending (one held back by a blocking task in
+/// progress, one scheduled and cancelled), running, waiting with a check,
+/// stalled, failed, done; each of another priority. Returns the file,
+/// its tasks, its derived columns ([`DERIVED`]) and the stalled task.
+fn every_status_file(
+    label: &str,
+) -> (
+    TempDb,
+    Vec<Task<NamedKind>>,
+    Vec<Vec<rusqlite::types::Value>>,
+    TaskId,
+) {
     // The tasks of a version 3 file, in every status, each with the
     // columns of its own: pending (one held back by a blocking task in
     // progress, one scheduled and cancelled), running, waiting with a
     // check, stalled, failed, done; each of another priority.
-    let current = TempDb::new("schema-3");
+    let current = TempDb::new(label);
     let store = current.open();
     let mut ids = IdGenerator::seeded(31);
     let blocking = NamedKind::with_rules("ZonePublish", Rules::new().blocking(true));
@@ -659,6 +671,12 @@ fn a_file_of_schema_2_is_migrated_and_its_columns_derived_from_the_bodies() {
     let want = derived(&current.raw());
     drop(store);
 
+    (current, tasks, want, stalled)
+}
+
+#[test]
+fn a_file_of_schema_2_is_migrated_and_its_columns_derived_from_the_bodies() {
+    let (current, tasks, want, stalled) = every_status_file("schema-current");
     // The same rows in a version 2 file: its columns only, and a row whose
     // body does not read.
     let old = TempDb::new("schema-2");
@@ -679,7 +697,7 @@ fn a_file_of_schema_2_is_migrated_and_its_columns_derived_from_the_bodies() {
         )
         .unwrap();
     }
-    let broken = ids.next_id(t(0));
+    let broken = IdGenerator::seeded(32).next_id(t(0));
     old.raw()
         .execute(
             "INSERT INTO tasks (id, version, owner, resource_kind, resource_id, kind_name,
@@ -736,6 +754,59 @@ fn a_file_of_schema_2_is_migrated_and_its_columns_derived_from_the_bodies() {
     let store = old.open();
     assert_eq!(derived(&old.raw()).len(), tasks.len() + 1);
     assert_eq!(every_task_and_unreadable(&store).0, tasks);
+}
+
+#[test]
+fn a_file_of_schema_3_is_migrated_and_its_held_back_rows_leave_the_claim_index() {
+    let (db, tasks, want, _) = every_status_file("schema-3");
+    // The file as version 3 left it: no `held`, and a claim index of every
+    // pending row.
+    db.raw()
+        .execute_batch(
+            "DROP INDEX tasks_claim;
+             ALTER TABLE tasks DROP COLUMN held;
+             CREATE INDEX tasks_claim ON tasks (priority DESC, due_at, id)
+                 WHERE due_at IS NOT NULL;
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+    let store = db.open();
+    let raw = db.raw();
+    let version: i64 = raw
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(SCHEMA_VERSION, 4);
+    // `held` is computed: the one task held back (behind the blocking task
+    // in progress on zone.fr) is, and nothing else.
+    assert_eq!(derived(&raw), want);
+    let held: i64 = raw
+        .query_row("SELECT count(*) FROM tasks WHERE held = 1", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(held, 1);
+    let index: String = raw
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'tasks_claim'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(index.contains("held = 0"), "{index}");
+    assert_eq!(every_task(&store), tasks);
+    assert!(
+        store
+            .claim(&claim_at(t(1000), 10))
+            .unwrap()
+            .claimed
+            .is_empty()
+    );
+    // Opening it again migrates nothing more.
+    drop(store);
+    let store = db.open();
+    assert_eq!(derived(&db.raw()), want);
+    assert_eq!(every_task(&store), tasks);
 }
 
 /// Every task and every unreadable row a listing gives.

@@ -57,15 +57,15 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use super::Task;
 use crate::actor::Actor;
 use crate::command::{Command, Event, Outcome};
-use crate::error::Rejection;
 use crate::failure::Failure;
 use crate::id::TaskId;
 use crate::lease::LeaseToken;
 use crate::rules::TaskKind;
 use crate::subtask::{NewSubtask, SubtaskChange, SubtaskId};
-use crate::task::Task;
+use crate::task::error::Rejection;
 
 /// The handle of one run of a task: its moves as methods.
 #[derive(Debug, PartialEq, Eq, Hash)]

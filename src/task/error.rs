@@ -1,12 +1,16 @@
-//! The crate's error types, one per concern.
+//! What a task refuses: the errors of its decisions and of its replay.
 //!
 //! - [`Rejection`]: a command was refused. An expected outcome that every
 //!   caller handles; the record is exactly as it was. Relaunches refused
 //!   say why with a [`RelaunchRefusal`]; argument values refused carry an
 //!   [`ArgumentError`].
 //! - [`ReplayError`]: a history does not rebuild a valid task.
-//! - [`ParseStatusError`], [`ParseActionError`]: text that names no
-//!   status or action.
+//!
+//! The other errors sit beside what they refuse:
+//! [`ParseStatusError`](crate::ParseStatusError) and
+//! [`ParseActionError`](crate::ParseActionError) beside the vocabularies,
+//! [`ArgumentError`] beside the argument specs,
+//! [`StoreError`](crate::store::StoreError) beside the store contract.
 //!
 //! Messages are lowercase, without trailing punctuation.
 
@@ -344,44 +348,4 @@ pub enum ReplayError {
         /// The first field that differs.
         field: &'static str,
     },
-}
-
-/// Text that names no canonical status.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("unknown status `{value}`")]
-pub struct ParseStatusError {
-    value: String,
-}
-
-impl ParseStatusError {
-    pub(crate) fn new(value: &str) -> Self {
-        ParseStatusError {
-            value: value.to_owned(),
-        }
-    }
-
-    /// The text that was read.
-    pub fn value(&self) -> &str {
-        &self.value
-    }
-}
-
-/// Text that names no action.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("unknown action `{value}`")]
-pub struct ParseActionError {
-    value: String,
-}
-
-impl ParseActionError {
-    pub(crate) fn new(value: &str) -> Self {
-        ParseActionError {
-            value: value.to_owned(),
-        }
-    }
-
-    /// The text that was read.
-    pub fn value(&self) -> &str {
-        &self.value
-    }
 }
