@@ -50,36 +50,18 @@ impl fmt::Display for Owner {
     }
 }
 
-/// The role an actor plays; the transition table grants moves to roles.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// The customer who owns the task.
-    Customer,
-    /// A person on the provider's side (support, operations).
-    Operator,
-    /// The scheduler and the executors that run tasks.
-    System,
-}
-
-impl Role {
-    /// Every role, in declaration order.
-    pub const ALL: [Role; 3] = [Role::Customer, Role::Operator, Role::System];
-
-    /// The role's name: `"customer"`, `"operator"` or `"system"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Role::Customer => "customer",
-            Role::Operator => "operator",
-            Role::System => "system",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+crate::vocabulary::vocabulary! {
+    /// The role an actor plays; the transition table grants moves to roles.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Role("role", "roles") {
+        /// The customer who owns the task.
+        Customer => "customer",
+        /// A person on the provider's side (support, operations).
+        Operator => "operator",
+        /// The scheduler and the executors that run tasks.
+        System => "system",
     }
 }
 
@@ -264,5 +246,18 @@ mod tests {
         let json = serde_json::to_string(&set).unwrap();
         assert_eq!(json, r#"["customer","system"]"#);
         assert_eq!(serde_json::from_str::<RoleSet>(&json).unwrap(), set);
+    }
+
+    #[test]
+    fn role_words_agree_with_serde() {
+        crate::vocabulary::assert_words_agree(&Role::ALL, Role::as_str);
+        for actor in [
+            Actor::customer("alice"),
+            Actor::operator("bob"),
+            Actor::System,
+        ] {
+            let json = serde_json::to_value(&actor).unwrap();
+            assert_eq!(json["role"], actor.role().as_str());
+        }
     }
 }

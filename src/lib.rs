@@ -38,6 +38,8 @@
 //!   conformance suites for a host's own [`TaskStore`](store::TaskStore)
 //!   or [`AsyncTaskStore`](store::AsyncTaskStore), and `strategies`, proptest
 //!   generators for the crate's types (adds `proptest`). Off by default.
+//! - `float-roundtrip` (default): floats in JSON arguments and retry
+//!   policies read back bit for bit (`serde_json`'s `float_roundtrip`).
 //!
 //! # Example
 //!
@@ -96,6 +98,7 @@ mod strict;
 pub mod subtask;
 pub mod table;
 pub mod task;
+mod vocabulary;
 
 pub use actor::{Actor, Owner, Role, RoleSet};
 pub use argument::{ArgumentError, ArgumentSpec, ArgumentType, ArgumentValue, Arguments};
@@ -128,3 +131,17 @@ pub(crate) const fn mix64(mut x: u64) -> u64 {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+// The types hosts share between threads and tasks are `Send + Sync`: a
+// change that loses it fails to compile here, not in a host's build.
+const _: fn() = || {
+    fn shared<T: Send + Sync>() {}
+    shared::<Task<NamedKind>>();
+    shared::<Event<NamedKind>>();
+    shared::<Command<NamedKind>>();
+    shared::<Run>();
+    shared::<Rejection>();
+    shared::<store::MemoryStore<NamedKind>>();
+    shared::<store::StoreError>();
+    shared::<store::ClaimRequest>();
+};

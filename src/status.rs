@@ -40,73 +40,43 @@
 //! ```
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use thiserror::Error;
 
-/// The canonical status of a task.
-///
-/// Serialized in `snake_case` (`"pending"`, `"running"`, …), the same text
-/// as [`Status::as_str`], [`Display`](fmt::Display) and [`FromStr`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Accepted and waiting to run, possibly not before its `todo_at`.
-    Pending,
-    /// An executor holds the task under a lease.
-    Running,
-    /// Paused on an outside party (a registry, a peer); the run's lease
-    /// still holds, with the wait's deadline.
-    Waiting,
-    /// The lease ran out while the task was running or waiting: its
-    /// executor is presumed gone.
-    Stalled,
-    /// Finished successfully. Final.
-    Done,
-    /// Finished with an error. Settled, but a relaunch or a retry may
-    /// reopen it.
-    Failed,
-    /// Stopped on request. Final.
-    Cancelled,
+crate::vocabulary::vocabulary! {
+    /// The canonical status of a task.
+    ///
+    /// Serialized in `snake_case` (`"pending"`, `"running"`, …), the same text
+    /// as [`Status::as_str`], [`Display`](fmt::Display) and [`FromStr`](std::str::FromStr).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Status("status", "statuses") {
+        /// Accepted and waiting to run, possibly not before its `todo_at`.
+        Pending => "pending",
+        /// An executor holds the task under a lease.
+        Running => "running",
+        /// Paused on an outside party (a registry, a peer); the run's lease
+        /// still holds, with the wait's deadline.
+        Waiting => "waiting",
+        /// The lease ran out while the task was running or waiting: its
+        /// executor is presumed gone.
+        Stalled => "stalled",
+        /// Finished successfully. Final.
+        Done => "done",
+        /// Finished with an error. Settled, but a relaunch or a retry may
+        /// reopen it.
+        Failed => "failed",
+        /// Stopped on request. Final.
+        Cancelled => "cancelled",
+    }
+    fn index;
+    impl FromStr<Err = ParseStatusError>;
 }
 
 impl Status {
-    /// Every status, in declaration order.
-    pub const ALL: [Status; 7] = [
-        Status::Pending,
-        Status::Running,
-        Status::Waiting,
-        Status::Stalled,
-        Status::Done,
-        Status::Failed,
-        Status::Cancelled,
-    ];
-
-    /// The number of statuses.
-    pub const COUNT: usize = Self::ALL.len();
-
-    /// The status's position in [`Status::ALL`], a dense index for tables.
-    #[inline]
-    pub const fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The canonical name, as serialized: `"pending"`, `"running"`, …
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Running => "running",
-            Status::Waiting => "waiting",
-            Status::Stalled => "stalled",
-            Status::Done => "done",
-            Status::Failed => "failed",
-            Status::Cancelled => "cancelled",
-        }
-    }
-
     /// `Done` or `Cancelled`: nothing can ever change the status again.
     ///
     /// ```
@@ -144,25 +114,6 @@ impl Status {
     /// `Done`.
     pub const fn is_success(self) -> bool {
         matches!(self, Status::Done)
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Status {
-    type Err = ParseStatusError;
-
-    /// Parses the canonical name exactly (`"pending"`, …). Provider
-    /// vocabularies have their own parsers in their profiles.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Status::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| ParseStatusError::new(s))
     }
 }
 
@@ -292,12 +243,8 @@ mod tests {
 
     #[test]
     fn names_round_trip_through_display_from_str_and_serde() {
-        for status in Status::ALL {
-            assert_eq!(status.to_string().parse::<Status>(), Ok(status));
-            let json = serde_json::to_string(&status).unwrap();
-            assert_eq!(json, format!("\"{}\"", status.as_str()));
-            assert_eq!(serde_json::from_str::<Status>(&json).unwrap(), status);
-        }
+        crate::vocabulary::assert_words_agree(&Status::ALL, Status::as_str);
+        crate::vocabulary::assert_words_parse(&Status::ALL, Status::as_str);
     }
 
     #[test]

@@ -46,7 +46,6 @@
 #![doc = include_str!("../docs/table.md")]
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -55,132 +54,60 @@ use thiserror::Error;
 
 use crate::status::Status;
 
-/// The name of a command: what a row of the table is keyed by.
-///
-/// [`Command`](crate::Command) carries the data of a command;
-/// `Action` is only its name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Create a task (the only row with no `from`).
-    Create,
-    /// An executor takes a due task and holds it under a lease.
-    Start,
-    /// The lease holder extends its lease, optionally with a progress
-    /// message.
-    Heartbeat,
-    /// The lease holder pauses on an outside party until a deadline.
-    Wait,
-    /// The lease holder takes a waiting task back into running.
-    Resume,
-    /// The lease holder finishes the task successfully.
-    Complete,
-    /// The lease holder finishes the task with a failure; or the staff
-    /// gives up on a stalled one.
-    Fail,
-    /// Cancel a task that nobody runs, or ask the executor of running work
-    /// to stop.
-    Cancel,
-    /// The lease holder confirms it stopped after a cancel request.
-    AcknowledgeCancel,
-    /// Record that a lease ran out: the run's executor is presumed gone.
-    MarkStalled,
-    /// Put a stalled task back in the queue.
-    Requeue,
-    /// Bring a pending task's `todo_at` forward to now.
-    Accelerate,
-    /// Set (or clear) one argument's value: a correction.
-    SetArgument,
-    /// Reopen a failed task (customer or operator), optionally with
-    /// corrected argument values.
-    Relaunch,
-    /// Reopen a failed task on the retry schedule (system).
-    Retry,
-    /// Move one subtask by the subtask table (start, succeed, fail, …).
-    Subtask,
-    /// Declare one more subtask while running.
-    AddSubtask,
-    /// Report progress directly (steps, current step, expected finish).
-    ReportProgress,
-    /// An operator marks a failed task's problem resolved.
-    Resolve,
-}
-
-impl Action {
-    /// Every action, in declaration order.
-    pub const ALL: [Action; 19] = [
-        Action::Create,
-        Action::Start,
-        Action::Heartbeat,
-        Action::Wait,
-        Action::Resume,
-        Action::Complete,
-        Action::Fail,
-        Action::Cancel,
-        Action::AcknowledgeCancel,
-        Action::MarkStalled,
-        Action::Requeue,
-        Action::Accelerate,
-        Action::SetArgument,
-        Action::Relaunch,
-        Action::Retry,
-        Action::Subtask,
-        Action::AddSubtask,
-        Action::ReportProgress,
-        Action::Resolve,
-    ];
-
-    /// The number of actions.
-    pub const COUNT: usize = Self::ALL.len();
-
-    /// The action's position in [`Action::ALL`].
-    #[inline]
-    pub const fn index(self) -> usize {
-        self as usize
+crate::vocabulary::vocabulary! {
+    /// The name of a command: what a row of the table is keyed by.
+    ///
+    /// [`Command`](crate::Command) carries the data of a command;
+    /// `Action` is only its name.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Action("action", "actions") {
+        /// Create a task (the only row with no `from`).
+        Create => "create",
+        /// An executor takes a due task and holds it under a lease.
+        Start => "start",
+        /// The lease holder extends its lease, optionally with a progress
+        /// message.
+        Heartbeat => "heartbeat",
+        /// The lease holder pauses on an outside party until a deadline.
+        Wait => "wait",
+        /// The lease holder takes a waiting task back into running.
+        Resume => "resume",
+        /// The lease holder finishes the task successfully.
+        Complete => "complete",
+        /// The lease holder finishes the task with a failure; or the staff
+        /// gives up on a stalled one.
+        Fail => "fail",
+        /// Cancel a task that nobody runs, or ask the executor of running work
+        /// to stop.
+        Cancel => "cancel",
+        /// The lease holder confirms it stopped after a cancel request.
+        AcknowledgeCancel => "acknowledge_cancel",
+        /// Record that a lease ran out: the run's executor is presumed gone.
+        MarkStalled => "mark_stalled",
+        /// Put a stalled task back in the queue.
+        Requeue => "requeue",
+        /// Bring a pending task's `todo_at` forward to now.
+        Accelerate => "accelerate",
+        /// Set (or clear) one argument's value: a correction.
+        SetArgument => "set_argument",
+        /// Reopen a failed task (customer or operator), optionally with
+        /// corrected argument values.
+        Relaunch => "relaunch",
+        /// Reopen a failed task on the retry schedule (system).
+        Retry => "retry",
+        /// Move one subtask by the subtask table (start, succeed, fail, …).
+        Subtask => "subtask",
+        /// Declare one more subtask while running.
+        AddSubtask => "add_subtask",
+        /// Report progress directly (steps, current step, expected finish).
+        ReportProgress => "report_progress",
+        /// An operator marks a failed task's problem resolved.
+        Resolve => "resolve",
     }
-
-    /// The action's name, as serialized: `"start"`, `"mark_stalled"`, …
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Start => "start",
-            Action::Heartbeat => "heartbeat",
-            Action::Wait => "wait",
-            Action::Resume => "resume",
-            Action::Complete => "complete",
-            Action::Fail => "fail",
-            Action::Cancel => "cancel",
-            Action::AcknowledgeCancel => "acknowledge_cancel",
-            Action::MarkStalled => "mark_stalled",
-            Action::Requeue => "requeue",
-            Action::Accelerate => "accelerate",
-            Action::SetArgument => "set_argument",
-            Action::Relaunch => "relaunch",
-            Action::Retry => "retry",
-            Action::Subtask => "subtask",
-            Action::AddSubtask => "add_subtask",
-            Action::ReportProgress => "report_progress",
-            Action::Resolve => "resolve",
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Action {
-    type Err = ParseActionError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Action::ALL
-            .into_iter()
-            .find(|action| action.as_str() == s)
-            .ok_or_else(|| ParseActionError::new(s))
-    }
+    fn index;
+    impl FromStr<Err = ParseActionError>;
 }
 
 /// A condition a row needs besides status and role.
@@ -670,11 +597,8 @@ mod tests {
 
     #[test]
     fn action_names_round_trip() {
-        for action in Action::ALL {
-            assert_eq!(action.as_str().parse::<Action>(), Ok(action));
-            let json = serde_json::to_string(&action).unwrap();
-            assert_eq!(serde_json::from_str::<Action>(&json).unwrap(), action);
-        }
+        crate::vocabulary::assert_words_agree(&Action::ALL, Action::as_str);
+        crate::vocabulary::assert_words_parse(&Action::ALL, Action::as_str);
         let err = "explode".parse::<Action>().unwrap_err();
         assert_eq!(err.to_string(), "unknown action `explode`");
     }

@@ -49,7 +49,10 @@
 //! Every mismatch is collected and the test fails with the whole list
 //! (the first 200 lines of it).
 //!
-//! The four cases the issue names have their own tests at the end.
+//! Four rules that hosts rely on most have their own tests at the end: a
+//! customer cannot relaunch a provider fault, nobody edits a read-only
+//! argument, a customer never touches another owner's task, and a kind
+//! that cannot stop refuses to cancel running work.
 
 mod common;
 
@@ -1400,7 +1403,7 @@ fn the_matrix_tries_every_command_variant_and_every_status() {
 }
 
 // ---------------------------------------------------------------------
-// The four cases the issue names
+// Four rules hosts rely on most
 // ---------------------------------------------------------------------
 
 /// The variant with the standard rules, `note` editable.

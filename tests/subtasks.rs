@@ -1,4 +1,4 @@
-//! Subtasks, progress and aggregation (issue 4): the Dyn five-step task
+//! Subtasks, progress and aggregation: the Dyn five-step task
 //! and its cancel, progress reported by an executor, fail-fast and
 //! settle-all aggregation, optional subtasks as warnings, nesting, the
 //! subtask table's refusals, retries that resume where they failed, the

@@ -226,9 +226,10 @@ impl Worker {
         }
     }
 
-    /// This worker, claiming (and sweeping) up to `batch` tasks a step.
+    /// This worker, claiming (and sweeping) up to `batch` tasks a step;
+    /// at least one (a batch of 0 is taken as 1).
     pub fn batch(mut self, batch: usize) -> Worker {
-        self.batch = batch;
+        self.batch = batch.max(1);
         self
     }
 

@@ -42,9 +42,6 @@
 //! assert_eq!(aggregate(AggregatePolicy::FailFast, &tally), Aggregate::SucceededWithWarnings);
 //! ```
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -57,60 +54,32 @@ use crate::status::Status;
 mod shared;
 use shared::SharedVec;
 
-/// The status of a subtask.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[serde(rename_all = "snake_case")]
-pub enum SubtaskStatus {
-    /// Not started yet.
-    Pending,
-    /// Being worked on.
-    Running,
-    /// Finished successfully.
-    Succeeded,
-    /// Finished with errors.
-    Failed,
-    /// Passed over on purpose.
-    Skipped,
-    /// Did not apply to this task.
-    NotApplicable,
-    /// Stopped on request.
-    Cancelled,
+crate::vocabulary::vocabulary! {
+    /// The status of a subtask.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[serde(rename_all = "snake_case")]
+    pub enum SubtaskStatus("status", "statuses") {
+        /// Not started yet.
+        Pending => "pending",
+        /// Being worked on.
+        Running => "running",
+        /// Finished successfully.
+        Succeeded => "succeeded",
+        /// Finished with errors.
+        Failed => "failed",
+        /// Passed over on purpose.
+        Skipped => "skipped",
+        /// Did not apply to this task.
+        NotApplicable => "not_applicable",
+        /// Stopped on request.
+        Cancelled => "cancelled",
+    }
+    fn index;
+    impl FromStr<Err = crate::status::ParseStatusError>;
 }
 
 impl SubtaskStatus {
-    /// Every status, in declaration order.
-    pub const ALL: [SubtaskStatus; 7] = [
-        SubtaskStatus::Pending,
-        SubtaskStatus::Running,
-        SubtaskStatus::Succeeded,
-        SubtaskStatus::Failed,
-        SubtaskStatus::Skipped,
-        SubtaskStatus::NotApplicable,
-        SubtaskStatus::Cancelled,
-    ];
-
-    /// The number of statuses.
-    pub const COUNT: usize = Self::ALL.len();
-
-    /// The status's position in [`SubtaskStatus::ALL`].
-    pub const fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The name, as serialized: `"pending"`, `"not_applicable"`, …
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            SubtaskStatus::Pending => "pending",
-            SubtaskStatus::Running => "running",
-            SubtaskStatus::Succeeded => "succeeded",
-            SubtaskStatus::Failed => "failed",
-            SubtaskStatus::Skipped => "skipped",
-            SubtaskStatus::NotApplicable => "not_applicable",
-            SubtaskStatus::Cancelled => "cancelled",
-        }
-    }
-
     /// Succeeded, skipped or not applicable: nothing is left to do and
     /// nothing went wrong.
     pub const fn is_satisfied(self) -> bool {
@@ -123,23 +92,6 @@ impl SubtaskStatus {
     /// Neither pending nor running.
     pub const fn is_settled(self) -> bool {
         !matches!(self, SubtaskStatus::Pending | SubtaskStatus::Running)
-    }
-}
-
-impl fmt::Display for SubtaskStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for SubtaskStatus {
-    type Err = crate::status::ParseStatusError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SubtaskStatus::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| crate::status::ParseStatusError::new(s))
     }
 }
 
@@ -185,42 +137,24 @@ impl SubtaskChange {
     }
 }
 
-/// The name of a [`SubtaskChange`], the key of the subtask table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[serde(rename_all = "snake_case")]
-pub enum SubtaskAction {
-    /// See [`SubtaskChange::Start`].
-    Start,
-    /// See [`SubtaskChange::Succeed`].
-    Succeed,
-    /// See [`SubtaskChange::Fail`].
-    Fail,
-    /// See [`SubtaskChange::Skip`].
-    Skip,
-    /// See [`SubtaskChange::MarkNotApplicable`].
-    MarkNotApplicable,
-    /// See [`SubtaskChange::Cancel`].
-    Cancel,
-}
-
-impl SubtaskAction {
-    /// The name, as serialized.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            SubtaskAction::Start => "start",
-            SubtaskAction::Succeed => "succeed",
-            SubtaskAction::Fail => "fail",
-            SubtaskAction::Skip => "skip",
-            SubtaskAction::MarkNotApplicable => "mark_not_applicable",
-            SubtaskAction::Cancel => "cancel",
-        }
-    }
-}
-
-impl fmt::Display for SubtaskAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+crate::vocabulary::vocabulary! {
+    /// The name of a [`SubtaskChange`], the key of the subtask table.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[serde(rename_all = "snake_case")]
+    pub enum SubtaskAction("action", "actions") {
+        /// See [`SubtaskChange::Start`].
+        Start => "start",
+        /// See [`SubtaskChange::Succeed`].
+        Succeed => "succeed",
+        /// See [`SubtaskChange::Fail`].
+        Fail => "fail",
+        /// See [`SubtaskChange::Skip`].
+        Skip => "skip",
+        /// See [`SubtaskChange::MarkNotApplicable`].
+        MarkNotApplicable => "mark_not_applicable",
+        /// See [`SubtaskChange::Cancel`].
+        Cancel => "cancel",
     }
 }
 
@@ -838,5 +772,20 @@ mod tests {
         };
         assert_eq!(over.percent(), 100);
         assert_eq!(Progress::default().percent(), 0);
+    }
+
+    #[test]
+    fn subtask_words_agree_with_serde_and_parse_back() {
+        crate::vocabulary::assert_words_agree(&SubtaskStatus::ALL, SubtaskStatus::as_str);
+        crate::vocabulary::assert_words_parse(&SubtaskStatus::ALL, SubtaskStatus::as_str);
+        crate::vocabulary::assert_words_agree(&SubtaskAction::ALL, SubtaskAction::as_str);
+        for change in [
+            SubtaskChange::Start,
+            SubtaskChange::Skip,
+            SubtaskChange::Cancel,
+        ] {
+            let json = serde_json::to_value(&change).unwrap();
+            assert_eq!(json["change"], change.action().as_str());
+        }
     }
 }
