@@ -537,6 +537,7 @@ pub struct Event<K> {
 
 /// What was decided in accepting a command, recorded with its event so
 /// that replay never re-decides it under rules that may have changed.
+#[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[serde(tag = "effect", rename_all = "snake_case")]

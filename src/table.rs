@@ -62,6 +62,7 @@ crate::vocabulary::vocabulary! {
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     #[serde(rename_all = "snake_case")]
+    #[non_exhaustive]
     pub enum Action("action", "actions") {
         /// Create a task (the only row with no `from`).
         Create => "create",
@@ -111,6 +112,7 @@ crate::vocabulary::vocabulary! {
 }
 
 /// A condition a row needs besides status and role.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]

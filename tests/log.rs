@@ -886,7 +886,9 @@ fn edit(event: &mut E, how: u8) -> bool {
                     Some(ArgumentValue::Boolean(true)),
                 );
             }
-            None => {
+            // An effect of a later version of the crate, or none: a
+            // failure recorded where there was none.
+            _ => {
                 event.effect = Some(Box::new(Effect::Failed {
                     follow_up: FollowUp::Final,
                     counted: false,
