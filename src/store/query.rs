@@ -227,15 +227,6 @@ impl ClaimRequest {
         self
     }
 
-    /// This claim at another time, with a lease of the same length: what a
-    /// worker loop asks each round.
-    pub fn at(mut self, now: DateTime<Utc>) -> ClaimRequest {
-        let length = self.lease_until.signed_duration_since(self.now);
-        self.lease_until = now.checked_add_signed(length).unwrap_or(self.lease_until);
-        self.now = now;
-        self
-    }
-
     /// Whether a task of the kind named `kind` may be claimed.
     pub fn wants(&self, kind: &str) -> bool {
         self.kinds.as_ref().is_none_or(|kinds| kinds.contains(kind))
