@@ -93,15 +93,16 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use taskstate::argument::{MAX_JSON_DEPTH, Problem};
-use taskstate::profiles::Spelled;
 use taskstate::profiles::cloudflare::{
     CloudflareDetail, CloudflareStatus, CloudflareTask, CloudflareWarning,
 };
 use taskstate::profiles::dyn_dns::{DynStatus, DynTask, YesNo};
 use taskstate::profiles::ovh::{OvhArgument, OvhStatus, OvhTask};
 use taskstate::profiles::vcf::{
-    VcfCause, VcfError, VcfResource, VcfStatus, VcfSubtask, VcfSubtaskStatus, VcfTask, VcfTaskList,
+    VcfCause, VcfError, VcfMessagePack, VcfPageMetadata, VcfResource, VcfStage, VcfStatus,
+    VcfSubtask, VcfSubtaskStatus, VcfTask, VcfTaskList,
 };
+use taskstate::profiles::{Spelled, Timestamp};
 use taskstate::strategies::{self, step};
 use taskstate::subtask::SubtaskAction;
 use taskstate::table::Guard;
@@ -280,7 +281,11 @@ fn every_type(original: &Value, text: &str, given: Option<&Value>) {
         VcfError,
         VcfCause,
         VcfResource,
+        VcfStage,
+        VcfMessagePack,
+        VcfPageMetadata,
         VcfTaskList,
+        Timestamp,
         CloudflareStatus,
         CloudflareTask,
         CloudflareWarning,
@@ -333,6 +338,10 @@ plain!(
     VcfError,
     VcfCause,
     VcfResource,
+    VcfStage,
+    VcfMessagePack,
+    VcfPageMetadata,
+    Timestamp,
     CloudflareWarning,
     CloudflareDetail,
     Spelled<OvhStatus>,
@@ -1633,7 +1642,7 @@ fn samples() -> Vec<Sample> {
         .iter()
         .map(|task| VcfTask::of(task, &bob(), t(0)))
         .collect();
-    out.push(sample("vcf task list", &VcfTaskList { elements: views }));
+    out.push(sample("vcf task list", &VcfTaskList::new(views)));
     for spec in done.kind().arguments() {
         if let Some(argument) = OvhArgument::of(done, &spec.key) {
             out.push(sample("ovh argument", &argument));
@@ -1710,13 +1719,17 @@ fn inside_a_kind(path: &[Seg]) -> bool {
 }
 
 /// Provider JSON as printed.
-const FIXTURES: [(&str, &str); 3] = [
+const FIXTURES: [(&str, &str); 4] = [
     (
         "cloudflare fixture",
         include_str!("fixtures/cloudflare_task.json"),
     ),
     ("vcf fixture", include_str!("fixtures/vcf_task.json")),
     ("vcf list fixture", include_str!("fixtures/vcf_tasks.json")),
+    (
+        "vcf nested page fixture",
+        include_str!("fixtures/vcf_page_nested.json"),
+    ),
 ];
 
 // ---------------------------------------------------------------------

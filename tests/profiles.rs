@@ -206,7 +206,7 @@ fn the_vmware_seed_documents_parse_and_write_back_as_printed() {
         Ok(Status::Done)
     );
     let statuses: Vec<_> = list.elements[0]
-        .sub_tasks
+        .subtasks()
         .iter()
         .map(|s| s.status.value.to_canonical().unwrap())
         .collect();
@@ -219,7 +219,7 @@ fn the_vmware_seed_documents_parse_and_write_back_as_printed() {
         ]
     );
     assert_eq!(
-        list.elements[0].errors[0].error_code,
+        list.elements[0].errors()[0].error_code,
         "COMMISION_HOST_FAILED"
     );
     let written = serde_json::to_value(&list).unwrap();

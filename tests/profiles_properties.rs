@@ -11,12 +11,13 @@ mod common;
 
 use chrono::{DurationRound, TimeDelta};
 use proptest::prelude::*;
+use taskstate::profiles::MirroredSubtask;
 use taskstate::profiles::cloudflare::{CloudflareStatus, CloudflareTask};
 use taskstate::profiles::dyn_dns::{DynStatus, DynTask};
 use taskstate::profiles::ovh::{OvhArgument, OvhStatus, OvhTask};
 use taskstate::profiles::vcf::{VcfStatus, VcfTask};
 use taskstate::strategies::step;
-use taskstate::{Actor, NamedKind, Owner, Task, TaskKind};
+use taskstate::{Actor, Detail, NamedKind, Owner, Task, TaskKind};
 
 use common::start_task;
 
@@ -78,12 +79,14 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
         Some((progress.step_count, progress.total_steps))
     );
 
-    // VMware: subtasks one-to-one, isCancellable as read.
+    // VMware: subtasks nested as declared, flags as the core answered
+    // them, times to the millisecond.
     let vcf = round_trip(&VcfTask::of(task, viewer, now));
     let snapshot = vcf.to_snapshot().unwrap();
-    // VMware names a task by its title where it has one.
-    let name = task.title().unwrap_or(task.kind().name());
-    assert_eq!(snapshot.kind.as_deref(), Some(name));
+    // VMware names a task by its title where it has one; its type is the
+    // kind.
+    assert_eq!(vcf.name, task.title().unwrap_or(task.kind().name()));
+    assert_eq!(snapshot.kind.as_deref(), Some(task.kind().name()));
     assert_eq!(
         snapshot.status,
         Some(VcfStatus::of(task).to_canonical().unwrap())
@@ -92,12 +95,15 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
         snapshot.flags.can_cancel,
         Some(task.can_cancel(viewer, now))
     );
-    let subtasks: Vec<_> = task
-        .subtasks()
-        .iter()
-        .map(|s| (s.name.clone(), s.description.clone(), s.status))
-        .collect();
-    assert_eq!(snapshot.subtasks, subtasks);
+    assert_eq!(
+        snapshot.flags.can_relaunch,
+        Some(task.can_relaunch(viewer, now))
+    );
+    let milli =
+        |t: chrono::DateTime<chrono::Utc>| t.duration_trunc(TimeDelta::milliseconds(1)).unwrap();
+    assert_eq!(snapshot.created_at, Some(milli(task.created_at())));
+    assert_eq!(snapshot.done_at, task.done_at().map(milli));
+    assert_eq!(snapshot.subtasks, depth_first(task));
     let resources: Vec<_> = task.resources().cloned().collect();
     assert_eq!(snapshot.resources, resources);
 
@@ -110,6 +116,37 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
         .unwrap();
     assert_eq!(snapshot.status, Some(shown));
     assert_eq!(snapshot.updated_at, Some(task.updated_at()));
+}
+
+/// The task's subtasks as a mirror reads them back: depth first, each
+/// naming the position of its parent, with the code and message of each
+/// error.
+fn depth_first(task: &Task<NamedKind>) -> Vec<MirroredSubtask> {
+    fn visit(
+        task: &Task<NamedKind>,
+        parent: Option<taskstate::subtask::SubtaskId>,
+        parent_at: Option<usize>,
+        out: &mut Vec<MirroredSubtask>,
+    ) {
+        for subtask in task.subtasks().children(parent) {
+            let at = out.len();
+            out.push(MirroredSubtask {
+                name: subtask.name.clone(),
+                description: subtask.description.clone(),
+                status: subtask.status,
+                parent: parent_at,
+                errors: subtask
+                    .errors
+                    .iter()
+                    .map(|e| Detail::new(e.code.clone(), e.message.clone()))
+                    .collect(),
+            });
+            visit(task, Some(subtask.id), Some(at), out);
+        }
+    }
+    let mut out = Vec::new();
+    visit(task, None, None, &mut out);
+    out
 }
 
 proptest! {

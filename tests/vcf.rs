@@ -159,13 +159,13 @@ fn commissioning_a_host_fails_on_maintenance_mode_then_resumes_where_it_failed()
     // VMware's view of it, as its API would print it.
     let view = taskstate::profiles::vcf::VcfTask::of(&logged.task, &admin(), t(7));
     assert_eq!(view.status.text(), "FAILED");
-    let subtask_words: Vec<_> = view.sub_tasks.iter().map(|s| s.status.text()).collect();
+    let subtask_words: Vec<_> = view.subtasks().iter().map(|s| s.status.text()).collect();
     assert_eq!(subtask_words, ["SUCCESSFUL", "FAILED", "PENDING"]);
-    assert_eq!(view.errors[0].error_code, "COMMISION_HOST_FAILED");
-    assert_eq!(view.errors[0].error_type, "ERROR");
-    assert_eq!(view.resolution_status, "UNRESOLVED");
-    assert!(!view.is_cancellable);
-    assert_eq!(view.resources[0].kind, "HOST");
+    assert_eq!(view.errors()[0].error_code, "COMMISION_HOST_FAILED");
+    assert_eq!(view.errors()[0].error_type.as_deref(), Some("ERROR"));
+    assert_eq!(view.resolution_status.as_deref(), Some("UNRESOLVED"));
+    assert_eq!(view.is_cancellable, Some(false));
+    assert_eq!(view.resources()[0].kind, "HOST");
     let json = serde_json::to_string(&view).unwrap();
     assert_eq!(
         serde_json::from_str::<taskstate::profiles::vcf::VcfTask>(&json).unwrap(),
@@ -278,5 +278,220 @@ fn tasks_made_of_tasks_fold_like_subtasks() {
     assert_eq!(
         aggregate(AggregatePolicy::SettleAll, &pending),
         Aggregate::Pending
+    );
+}
+
+// ---------------------------------------------------------------------
+// VMware's JSON, nested and complete
+// ---------------------------------------------------------------------
+
+const NESTED_PAGE: &str = include_str!("fixtures/vcf_page_nested.json");
+
+#[test]
+fn a_nested_vmware_page_writes_back_as_printed_with_its_unknown_fields_and_times() {
+    use taskstate::profiles::vcf::VcfTaskList;
+    let page: VcfTaskList = serde_json::from_str(NESTED_PAGE).unwrap();
+    let printed: serde_json::Value = serde_json::from_str(NESTED_PAGE).unwrap();
+    assert_eq!(serde_json::to_value(&page).unwrap(), printed);
+    // Read, write, read: the same value.
+    let text = serde_json::to_string(&page).unwrap();
+    assert_eq!(serde_json::from_str::<VcfTaskList>(&text).unwrap(), page);
+    // Each time is written back byte for byte, precision and offset kept.
+    for time in [
+        "\"2026-11-23T09:00:00.000Z\"",
+        "\"2026-11-23T09:00:40.5Z\"",
+        "\"2026-11-23T09:01:30+00:00\"",
+        "\"2026-11-23T08:00:00.000+01:00\"",
+        "\"2026-11-23T07:05:12.345678Z\"",
+    ] {
+        assert!(text.contains(time), "{time} lost in {text}");
+    }
+
+    let task = &page.elements[0];
+    assert_eq!(task.kind.as_deref(), Some("HOST_COMMISSION"));
+    assert_eq!(task.is_retryable, Some(false));
+    assert_eq!(task.unknown["origin"], "UI");
+    assert_eq!(page.unknown["links"], serde_json::json!([]));
+    let metadata = page.page_metadata.as_ref().unwrap();
+    assert_eq!(
+        (metadata.total_elements, metadata.total_pages),
+        (Some(7), Some(4))
+    );
+    let resource = &task.resources()[0];
+    assert_eq!(
+        resource.fqdn.as_deref(),
+        Some("sfo01-w01-esx06.rainpole.io")
+    );
+    assert_eq!(resource.sans.as_ref().map(Vec::len), Some(2));
+    let validation = &task.subtasks()[0];
+    let error = &validation.errors()[0];
+    assert_eq!(error.reference_token.as_deref(), Some("K2Q4XE"));
+    assert_eq!(
+        error.nested_errors.as_ref().unwrap()[0].error_code,
+        "HOST_CHECK_FAILED"
+    );
+    assert_eq!(
+        error.context.as_ref().unwrap()["host"],
+        "sfo01-w01-esx06.rainpole.io"
+    );
+    // Newer managers' notifications are kept among the unknown fields.
+    assert_eq!(error.unknown["notifications"][0]["severity"], "ERROR");
+    let nested = validation.subtasks();
+    assert_eq!(nested.len(), 2);
+    assert_eq!(nested[1].stages.as_ref().unwrap()[0].name, "QueryHostState");
+    // A list left out stays out; an empty one stays empty.
+    assert!(nested[0].sub_tasks.is_none());
+    assert_eq!(nested[1].sub_tasks.as_deref(), Some(&[][..]));
+}
+
+#[test]
+fn the_snapshot_of_a_nested_page_keeps_the_tree_the_errors_and_the_flags() {
+    use taskstate::profiles::vcf::VcfTaskList;
+    let page: VcfTaskList = serde_json::from_str(NESTED_PAGE).unwrap();
+    let snapshot = page.elements[0].to_snapshot().unwrap();
+    assert_eq!(snapshot.kind.as_deref(), Some("HOST_COMMISSION"));
+    assert_eq!(snapshot.status, Some(Status::Running));
+    assert_eq!(snapshot.flags.can_cancel, Some(true));
+    assert_eq!(snapshot.flags.can_relaunch, Some(false));
+    let tree: Vec<_> = snapshot
+        .subtasks
+        .iter()
+        .map(|s| (s.name.as_str(), s.status, s.parent))
+        .collect();
+    assert_eq!(
+        tree,
+        [
+            ("HostValidation", SubtaskStatus::Failed, None),
+            ("HostVibValidationAction", SubtaskStatus::Succeeded, Some(0)),
+            (
+                "HostMaintenanceModeValidationAction",
+                SubtaskStatus::Failed,
+                Some(0)
+            ),
+            ("FetchDnsAndNtpAction", SubtaskStatus::Pending, None),
+        ]
+    );
+    assert_eq!(
+        snapshot.subtasks[0].errors[0].code,
+        "HOST_IN_MAINTENANCE_MODE"
+    );
+    assert!(snapshot.subtasks[1].errors.is_empty());
+    assert_eq!(snapshot.subtasks[3].description, "Fetches DNS & NTP IPs");
+
+    // Times in any offset read as the same instant.
+    let second = page.elements[1].to_snapshot().unwrap();
+    assert_eq!(second.created_at, Some(t(0) - chrono::Duration::hours(2)));
+    assert_eq!(
+        second.done_at.map(|at| at.to_rfc3339()),
+        Some("2026-11-23T07:05:12.345678+00:00".to_owned())
+    );
+    // An unknown word deep in the tree fails the conversion, naming it.
+    let mut odd = page.elements[0].clone();
+    let deep = &mut odd.sub_tasks.as_mut().unwrap()[0]
+        .sub_tasks
+        .as_mut()
+        .unwrap()[1];
+    deep.status = serde_json::from_str("\"WAITING_FOR_INPUT\"").unwrap();
+    assert_eq!(odd.to_snapshot().unwrap_err().value, "WAITING_FOR_INPUT");
+}
+
+#[test]
+fn vmware_statuses_are_equal_in_either_spelling() {
+    use taskstate::profiles::Spelled;
+    use taskstate::profiles::vcf::{VcfStatus, VcfSubtaskStatus};
+    let title: Spelled<VcfStatus> = serde_json::from_str("\"In Progress\"").unwrap();
+    let upper: Spelled<VcfStatus> = serde_json::from_str("\"IN_PROGRESS\"").unwrap();
+    assert_eq!(title, upper);
+    assert_eq!(title, Spelled::new(VcfStatus::InProgress));
+    // Each is written as it was read.
+    assert_eq!(serde_json::to_string(&title).unwrap(), "\"In Progress\"");
+    assert_eq!(serde_json::to_string(&upper).unwrap(), "\"IN_PROGRESS\"");
+    let sub: Spelled<VcfSubtaskStatus> = serde_json::from_str("\"Not Applicable\"").unwrap();
+    assert_eq!(
+        sub,
+        Spelled::new(VcfSubtaskStatus::from(SubtaskStatus::NotApplicable))
+    );
+    assert_ne!(title, Spelled::new(VcfStatus::Failed));
+}
+
+#[test]
+fn a_tasks_nested_subtasks_nest_in_its_vmware_view_with_their_errors() {
+    use taskstate::profiles::vcf::VcfTask;
+    let new = NewTask::new(
+        IdGenerator::seeded(7).next_id(t(0)),
+        NamedKind::new("HOST_COMMISSION"),
+        Owner::new("administrator@vsphere.local"),
+        ResourceRef::new("HOST", "f0f2f355-c91a-4d29-ba55-1c5e73608baa"),
+    )
+    .subtask(NewSubtask::new("HostValidation", "Validates the hosts"))
+    .subtask(NewSubtask::new(
+        "FetchDnsAndNtpAction",
+        "Fetches DNS & NTP IPs",
+    ))
+    .subtask(NewSubtask::new("HostVibValidationAction", "VIBs").under(0))
+    .subtask(NewSubtask::new("HostMaintenanceModeValidationAction", "maintenance").under(0))
+    .subtask(NewSubtask::new("QueryHostState", "reads the state").under(3));
+    let mut logged = Logged::new(Task::create(new, admin(), t(0)).unwrap());
+    let (run, started) = logged.task.start(t(600), None, t(1)).unwrap();
+    logged.push(started);
+    let token = run.token();
+    let step = |id, change| Command::Subtask { token, id, change };
+    let cause = Failure::customer("HOST_IN_MAINTENANCE_MODE", "host in maintenance mode", t(5));
+    accept(
+        &mut logged,
+        step(4, SubtaskChange::Start),
+        Actor::System,
+        t(2),
+    );
+    accept(
+        &mut logged,
+        step(
+            4,
+            SubtaskChange::Fail {
+                errors: vec![cause],
+            },
+        ),
+        Actor::System,
+        t(5),
+    );
+
+    let view = VcfTask::of(&logged.task, &admin(), t(6));
+    let json = serde_json::to_value(&view).unwrap();
+    let top = json["subTasks"].as_array().unwrap();
+    let names: Vec<_> = top.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["HostValidation", "FetchDnsAndNtpAction"]);
+    let maintenance = &top[0]["subTasks"][1];
+    assert_eq!(maintenance["name"], "HostMaintenanceModeValidationAction");
+    let deepest = &maintenance["subTasks"][0];
+    assert_eq!(deepest["name"], "QueryHostState");
+    assert_eq!(deepest["status"], "FAILED");
+    assert_eq!(
+        deepest["errors"][0]["errorCode"],
+        "HOST_IN_MAINTENANCE_MODE"
+    );
+    assert_eq!(deepest["completionTimestamp"], "2026-11-23T09:00:05.000Z");
+    assert_eq!(json["type"], "HOST_COMMISSION");
+    assert_eq!(json["creationTimestamp"], "2026-11-23T09:00:00.000Z");
+    // Nothing is dropped or flattened: five subtasks in, five back,
+    // depth first.
+    let snapshot = view.to_snapshot().unwrap();
+    let tree: Vec<_> = snapshot
+        .subtasks
+        .iter()
+        .map(|s| (s.name.as_str(), s.parent))
+        .collect();
+    assert_eq!(
+        tree,
+        [
+            ("HostValidation", None),
+            ("HostVibValidationAction", Some(0)),
+            ("HostMaintenanceModeValidationAction", Some(0)),
+            ("QueryHostState", Some(2)),
+            ("FetchDnsAndNtpAction", None),
+        ]
+    );
+    assert_eq!(
+        snapshot.subtasks[3].errors[0].code,
+        "HOST_IN_MAINTENANCE_MODE"
     );
 }

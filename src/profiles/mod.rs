@@ -87,13 +87,16 @@ use vocabulary_text;
 pub mod cloudflare;
 pub mod dyn_dns;
 pub mod ovh;
+mod timestamp;
 pub mod vcf;
+
+pub use timestamp::Timestamp;
 
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::command::ResourceRef;
-use crate::failure::Origin;
+use crate::failure::{Detail, Origin};
 use crate::status::Status;
 use crate::subtask::{Progress, SubtaskStatus};
 
@@ -109,9 +112,14 @@ use crate::subtask::{Progress, SubtaskStatus};
 /// assert_eq!(read.value, VcfStatus::InProgress);
 /// assert_eq!(serde_json::to_string(&read)?, "\"In Progress\"");
 /// assert_eq!(Spelled::new(VcfStatus::InProgress).text(), "IN_PROGRESS");
+/// // Equal by the word, whatever the spelling.
+/// assert_eq!(read, Spelled::new(VcfStatus::InProgress));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+///
+/// Two spelled words are equal (and hash alike) when their words are,
+/// whatever the spelling: `In Progress` equals `IN_PROGRESS`.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 #[serde(
     from = "String",
     into = "String",
@@ -142,6 +150,20 @@ impl<T: Word> From<String> for Spelled<T> {
             value: T::from(text.clone()),
             text,
         }
+    }
+}
+
+impl<T: PartialEq> PartialEq for Spelled<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl<T: Eq> Eq for Spelled<T> {}
+
+impl<T: std::hash::Hash> std::hash::Hash for Spelled<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.value.hash(state);
     }
 }
 
@@ -194,17 +216,34 @@ pub struct Snapshot {
     pub flags: ProviderFlags,
     /// Steps done and in all.
     pub progress: Option<Progress>,
-    /// The subtasks: name, description and status.
-    pub subtasks: Vec<(String, String, SubtaskStatus)>,
+    /// The subtasks, each after the one it is nested under (a tree read
+    /// depth first, as VMware nests them).
+    pub subtasks: Vec<MirroredSubtask>,
     /// The resources it acts on.
     pub resources: Vec<ResourceRef>,
+}
+
+/// A subtask of a provider's task, in canonical terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MirroredSubtask {
+    /// Its name.
+    pub name: String,
+    /// What it does (empty where the provider says nothing).
+    pub description: String,
+    /// Its canonical status.
+    pub status: SubtaskStatus,
+    /// The position in [`Snapshot::subtasks`] of the subtask it is nested
+    /// under (always earlier), or `None` at the top level.
+    pub parent: Option<usize>,
+    /// What went wrong, as the provider's errors say it: code and message.
+    pub errors: Vec<Detail>,
 }
 
 /// The flags a provider shows on a task, as read (`None` where the system
 /// has no such flag).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ProviderFlags {
-    /// OVHcloud's `canRelaunch`.
+    /// OVHcloud's `canRelaunch`, VMware's `isRetryable`.
     pub can_relaunch: Option<bool>,
     /// OVHcloud's `canCancel`, VMware's `isCancellable`.
     pub can_cancel: Option<bool>,

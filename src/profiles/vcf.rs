@@ -11,16 +11,17 @@
 //! subtask counts as satisfied); waiting and stalled tasks show
 //! `IN_PROGRESS`.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-use super::{ProviderFlags, Snapshot, Spelled, UnknownStatus};
+use super::{MirroredSubtask, ProviderFlags, Snapshot, Spelled, Timestamp, UnknownStatus};
 use crate::actor::Actor;
 use crate::command::ResourceRef;
-use crate::failure::Resolution;
+use crate::failure::{Detail, Failure, Resolution};
 use crate::rules::TaskKind;
 use crate::status::Status;
-use crate::subtask::SubtaskStatus;
+use crate::subtask::{Subtask, SubtaskStatus};
 use crate::task::Task;
 
 /// A VMware Cloud Foundation task status.
@@ -197,19 +198,34 @@ super::vocabulary_text!(VcfStatus);
 super::vocabulary_text!(VcfSubtaskStatus);
 
 /// A task as VMware Cloud Foundation's API shows it (`GET /v1/tasks/{id}`),
-/// field for field.
+/// field for field: every field VMware's API reference documents for a
+/// task, and any other field kept as read in
+/// [`unknown`](VcfTask::unknown), so that a task read and written back
+/// is the JSON it was.
 ///
 /// Built from a canonical task with [`VcfTask::of`], or read from VMware's
-/// JSON as printed (statuses in either spelling, unknown words kept).
+/// JSON as printed (statuses in either spelling, unknown words kept,
+/// times with their precision). What VMware's reference marks optional is
+/// an `Option` here, the lists included: a list VMware left out stays
+/// out when written back, an empty one stays `[]`. The accessors
+/// ([`subtasks`](VcfTask::subtasks), [`errors`](VcfTask::errors),
+/// [`resources`](VcfTask::resources), [`stages`](VcfTask::stages)) read a
+/// missing list as empty.
+///
+/// Subtasks nest: each [`VcfSubtask`] has its own `subTasks`.
 ///
 /// ```
 /// use taskstate::profiles::vcf::VcfTask;
 ///
 /// let json = r#"{"id":"63eb8b2c-c3b9-4aed-919a-26ac1315d359","name":"Vi workload Domain Creation",
 ///   "status":"FAILED","creationTimestamp":"1970-01-20T06:19:07.495Z","subTasks":[],"errors":[],
-///   "resources":[],"resolutionStatus":"UNRESOLVED","isCancellable":false}"#;
+///   "resources":[],"resolutionStatus":"UNRESOLVED","isCancellable":false,"owner":"admin"}"#;
 /// let task: VcfTask = serde_json::from_str(json)?;
 /// assert_eq!(task.status.value.to_canonical()?, taskstate::Status::Failed);
+/// // A field the crate does not know is kept, and written back.
+/// assert_eq!(task.unknown["owner"], "admin");
+/// let back = serde_json::to_value(&task)?;
+/// assert_eq!(back, serde_json::from_str::<serde_json::Value>(json)?);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -219,34 +235,108 @@ pub struct VcfTask {
     pub id: String,
     /// Its human-readable name.
     pub name: String,
+    /// Its description, localizable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub localizable_description_pack: Option<VcfMessagePack>,
+    /// Its type (`HOST_COMMISSION`): the kind.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// Its status, as spelled.
     pub status: Spelled<VcfStatus>,
     /// When it was created.
-    pub creation_timestamp: DateTime<Utc>,
-    /// Its subtasks.
-    pub sub_tasks: Vec<VcfSubtask>,
+    pub creation_timestamp: Timestamp,
+    /// When it settled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_timestamp: Option<Timestamp>,
+    /// Its subtasks, each with its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_tasks: Option<Vec<VcfSubtask>>,
     /// Its errors.
-    pub errors: Vec<VcfError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<VcfError>>,
     /// The resources it acts on.
-    pub resources: Vec<VcfResource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<VcfResource>>,
+    /// Its stages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stages: Option<Vec<VcfStage>>,
     /// `RESOLVED` or `UNRESOLVED`, as read.
-    pub resolution_status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_status: Option<String>,
     /// Whether the task can be cancelled now.
-    pub is_cancellable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_cancellable: Option<bool>,
+    /// Whether the task can be retried now (`PATCH /v1/tasks/{id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_retryable: Option<bool>,
+    /// The fields this crate does not know, as read.
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
 }
 
-/// A subtask as VMware shows it.
+/// A subtask as VMware shows it; subtasks nest.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VcfSubtask {
     /// Its name.
     pub name: String,
+    /// Its type.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// What it does.
-    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Its status, as spelled.
     pub status: Spelled<VcfSubtaskStatus>,
     /// When it was created.
-    pub creation_timestamp: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_timestamp: Option<Timestamp>,
+    /// When it settled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_timestamp: Option<Timestamp>,
+    /// Its errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<VcfError>>,
+    /// The resources it acts on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<VcfResource>>,
+    /// Its stages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stages: Option<Vec<VcfStage>>,
+    /// The subtasks nested under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_tasks: Option<Vec<VcfSubtask>>,
+    /// The fields this crate does not know, as read.
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+/// A stage of a task or subtask as VMware shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VcfStage {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// What it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Its status (`PENDING, IN_PROGRESS, SUCCESSFUL, FAILED`), as spelled.
+    pub status: Spelled<VcfSubtaskStatus>,
+    /// When it was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_timestamp: Option<Timestamp>,
+    /// When it settled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_timestamp: Option<Timestamp>,
+    /// Its errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<VcfError>>,
+    /// The fields this crate does not know, as read.
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
 }
 
 /// An error as VMware shows it.
@@ -256,11 +346,32 @@ pub struct VcfError {
     /// The machine code.
     pub error_code: String,
     /// The error's type (`ERROR`).
-    pub error_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    /// The arguments of its message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Vec<String>>,
+    /// Its context, as read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Map<String, Value>>,
     /// The message.
     pub message: String,
+    /// What to do about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation_message: Option<String>,
     /// What caused it.
-    pub causes: Vec<VcfCause>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causes: Option<Vec<VcfCause>>,
+    /// The errors under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nested_errors: Option<Vec<VcfError>>,
+    /// The token to quote to support.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_token: Option<String>,
+    /// The fields this crate does not know (newer managers'
+    /// `notifications`, say), as read.
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
 }
 
 /// One cause of an error.
@@ -271,6 +382,9 @@ pub struct VcfCause {
     pub kind: String,
     /// Its message.
     pub message: String,
+    /// The fields this crate does not know, as read.
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
 }
 
 /// A resource as VMware shows it.
@@ -282,43 +396,246 @@ pub struct VcfResource {
     /// Its type (`HOST`).
     #[serde(rename = "type")]
     pub kind: String,
+    /// Its fully qualified domain name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    /// Its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its subject alternative names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sans: Option<Vec<String>>,
+    /// The fields this crate does not know, as read.
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
 }
 
-/// VMware's list envelope (`GET /v1/tasks`).
+/// A localizable message as VMware shows it (`localizableDescriptionPack`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VcfMessagePack {
+    /// The component whose bundle holds the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// The message's key in the bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_key: Option<String>,
+    /// The message's arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Vec<String>>,
+    /// The message, in the default language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
+    /// The fields this crate does not know, as read.
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+/// VMware's list envelope (`GET /v1/tasks`), a page of tasks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VcfTaskList {
     /// The tasks.
     pub elements: Vec<VcfTask>,
+    /// Where the page is among all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_metadata: Option<VcfPageMetadata>,
+    /// The fields this crate does not know, as read.
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+impl VcfTaskList {
+    /// A page of `elements`, without page metadata.
+    pub fn new(elements: Vec<VcfTask>) -> VcfTaskList {
+        VcfTaskList {
+            elements,
+            page_metadata: None,
+            unknown: Map::new(),
+        }
+    }
+}
+
+/// Where a page is among all (`pageMetadata`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VcfPageMetadata {
+    /// The page's number, from 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_number: Option<u64>,
+    /// How many elements a page holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<u64>,
+    /// How many elements there are in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_elements: Option<u64>,
+    /// How many pages there are in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_pages: Option<u64>,
+    /// The fields this crate does not know, as read.
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+/// VMware prints times in UTC to the millisecond.
+fn stamp(at: DateTime<Utc>) -> Timestamp {
+    Timestamp::new(at, SecondsFormat::Millis)
+}
+
+impl VcfError {
+    /// VMware's error for a failure: its code, type (`ERROR` when it has
+    /// none), message and causes.
+    pub fn of(failure: &Failure) -> VcfError {
+        VcfError {
+            error_code: failure.code.clone(),
+            error_type: Some(
+                failure
+                    .error_type
+                    .clone()
+                    .unwrap_or_else(|| "ERROR".to_owned()),
+            ),
+            arguments: None,
+            context: None,
+            message: failure.message.clone(),
+            remediation_message: None,
+            causes: Some(
+                failure
+                    .causes
+                    .iter()
+                    .map(|cause| VcfCause {
+                        kind: cause.code.clone(),
+                        message: cause.message.clone(),
+                        unknown: Map::new(),
+                    })
+                    .collect(),
+            ),
+            nested_errors: None,
+            reference_token: None,
+            unknown: Map::new(),
+        }
+    }
+}
+
+impl VcfSubtask {
+    /// The subtasks nested under this one (none when VMware left the list
+    /// out).
+    pub fn subtasks(&self) -> &[VcfSubtask] {
+        self.sub_tasks.as_deref().unwrap_or_default()
+    }
+
+    /// Its errors (none when VMware left the list out).
+    pub fn errors(&self) -> &[VcfError] {
+        self.errors.as_deref().unwrap_or_default()
+    }
+
+    /// VMware's view of `subtask`, with the subtasks nested under it
+    /// (`children`: the position of each subtask's children).
+    fn of(subtasks: &[&Subtask], children: &[Vec<usize>], at: usize) -> Option<VcfSubtask> {
+        let subtask = subtasks.get(at)?;
+        let nested: Vec<VcfSubtask> = children
+            .get(at)
+            .into_iter()
+            .flatten()
+            .filter_map(|&child| VcfSubtask::of(subtasks, children, child))
+            .collect();
+        Some(VcfSubtask {
+            name: subtask.name.clone(),
+            kind: None,
+            description: Some(subtask.description.clone()),
+            status: Spelled::new(subtask.status.into()),
+            creation_timestamp: Some(stamp(subtask.created_at)),
+            completion_timestamp: subtask.finished_at.map(stamp),
+            errors: (!subtask.errors.is_empty())
+                .then(|| subtask.errors.iter().map(VcfError::of).collect()),
+            resources: None,
+            stages: None,
+            sub_tasks: (!nested.is_empty()).then_some(nested),
+            unknown: Map::new(),
+        })
+    }
+
+    /// Appends this subtask and those nested under it, depth first, to
+    /// `out`, under the subtask at `parent`.
+    fn flatten_into(
+        &self,
+        parent: Option<usize>,
+        out: &mut Vec<MirroredSubtask>,
+    ) -> Result<(), UnknownStatus> {
+        let at = out.len();
+        out.push(MirroredSubtask {
+            name: self.name.clone(),
+            description: self.description.clone().unwrap_or_default(),
+            status: self.status.value.to_canonical()?,
+            parent,
+            errors: details(self.errors()),
+        });
+        for child in self.subtasks() {
+            child.flatten_into(Some(at), out)?;
+        }
+        Ok(())
+    }
+}
+
+/// The code and message of each error.
+fn details(errors: &[VcfError]) -> Vec<Detail> {
+    errors
+        .iter()
+        .map(|error| Detail::new(error.error_code.clone(), error.message.clone()))
+        .collect()
 }
 
 impl VcfTask {
-    /// The task in canonical terms, VMware's `isCancellable` kept as read.
+    /// Its subtasks (none when VMware left the list out).
+    pub fn subtasks(&self) -> &[VcfSubtask] {
+        self.sub_tasks.as_deref().unwrap_or_default()
+    }
+
+    /// Its errors (none when VMware left the list out).
+    pub fn errors(&self) -> &[VcfError] {
+        self.errors.as_deref().unwrap_or_default()
+    }
+
+    /// The resources it acts on (none when VMware left the list out).
+    pub fn resources(&self) -> &[VcfResource] {
+        self.resources.as_deref().unwrap_or_default()
+    }
+
+    /// Its stages (none when VMware left the list out).
+    pub fn stages(&self) -> &[VcfStage] {
+        self.stages.as_deref().unwrap_or_default()
+    }
+
+    /// The task in canonical terms, VMware's `isCancellable` and
+    /// `isRetryable` kept as read. Nested subtasks come depth first, each
+    /// naming the position of the one it is nested under.
     ///
     /// # Errors
     ///
     /// [`UnknownStatus`] for a task or subtask status this crate does not
     /// know.
     pub fn to_snapshot(&self) -> Result<Snapshot, UnknownStatus> {
-        let subtasks = self
-            .sub_tasks
-            .iter()
-            .map(|s| {
-                let status = s.status.value.to_canonical()?;
-                Ok((s.name.clone(), s.description.clone(), status))
-            })
-            .collect::<Result<Vec<_>, UnknownStatus>>()?;
+        let mut subtasks = Vec::new();
+        for subtask in self.subtasks() {
+            subtask.flatten_into(None, &mut subtasks)?;
+        }
+        let status = self.status.value.to_canonical()?;
         Ok(Snapshot {
-            kind: Some(self.name.clone()),
-            status: Some(self.status.value.to_canonical()?),
-            created_at: Some(self.creation_timestamp),
-            comment: self.errors.first().map(|error| error.message.clone()),
+            kind: Some(self.kind.clone().unwrap_or_else(|| self.name.clone())),
+            status: Some(status),
+            created_at: Some(self.creation_timestamp.utc()),
+            done_at: self.completion_timestamp.as_ref().map(Timestamp::utc),
+            comment: self.errors().first().map(|error| error.message.clone()),
             flags: ProviderFlags {
-                can_cancel: Some(self.is_cancellable),
+                can_cancel: self.is_cancellable,
+                can_relaunch: self.is_retryable,
                 ..ProviderFlags::default()
             },
             subtasks,
             resources: self
-                .resources
+                .resources()
                 .iter()
                 .map(|r| ResourceRef::new(r.kind.clone(), r.resource_id.clone()))
                 .collect(),
@@ -327,58 +644,64 @@ impl VcfTask {
     }
 
     /// The view of `task` as `viewer` sees it at `now` (`isCancellable`
-    /// depends on who asks and when). The name is the task's title, or its
-    /// kind's name; the errors are the current failure.
+    /// and `isRetryable` depend on who asks and when). The name is the
+    /// task's title, or its kind's name; the type is the kind's name; the
+    /// errors are the current failure; subtasks nest as they were
+    /// declared, each with its errors. Times are written as VMware writes
+    /// them, in UTC to the millisecond.
     pub fn of<K: TaskKind>(task: &Task<K>, viewer: &Actor, now: DateTime<Utc>) -> VcfTask {
-        let errors = task
-            .failure()
-            .map(|failure| VcfError {
-                error_code: failure.code.clone(),
-                error_type: failure
-                    .error_type
-                    .clone()
-                    .unwrap_or_else(|| "ERROR".to_owned()),
-                message: failure.message.clone(),
-                causes: failure
-                    .causes
-                    .iter()
-                    .map(|cause| VcfCause {
-                        kind: cause.code.clone(),
-                        message: cause.message.clone(),
-                    })
-                    .collect(),
-            })
-            .into_iter()
-            .collect();
+        let subtasks: Vec<&Subtask> = task.subtasks().iter().collect();
+        let mut roots = Vec::new();
+        let mut children = vec![Vec::new(); subtasks.len()];
+        for (at, subtask) in subtasks.iter().enumerate() {
+            // Each parent is declared before its children (the core
+            // refuses any other), so every subtask is reached once.
+            match subtask
+                .parent
+                .and_then(|parent| children.get_mut(parent as usize))
+            {
+                Some(siblings) => siblings.push(at),
+                None => roots.push(at),
+            }
+        }
         VcfTask {
             id: task.id().to_string(),
             name: task.title().unwrap_or(task.kind().name()).to_owned(),
+            localizable_description_pack: None,
+            kind: Some(task.kind().name().to_owned()),
             status: Spelled::new(VcfStatus::of(task)),
-            creation_timestamp: task.created_at(),
-            sub_tasks: task
-                .subtasks()
-                .iter()
-                .map(|subtask| VcfSubtask {
-                    name: subtask.name.clone(),
-                    description: subtask.description.clone(),
-                    status: Spelled::new(subtask.status.into()),
-                    creation_timestamp: subtask.created_at,
-                })
-                .collect(),
-            errors,
-            resources: task
-                .resources()
-                .map(|resource| VcfResource {
-                    resource_id: resource.id.clone(),
-                    kind: resource.kind.clone(),
-                })
-                .collect(),
-            resolution_status: match task.resolution() {
-                Some(Resolution::Resolved) => "RESOLVED",
-                _ => "UNRESOLVED",
-            }
-            .to_owned(),
-            is_cancellable: task.can_cancel(viewer, now),
+            creation_timestamp: stamp(task.created_at()),
+            completion_timestamp: task.done_at().map(stamp),
+            sub_tasks: Some(
+                roots
+                    .into_iter()
+                    .filter_map(|at| VcfSubtask::of(&subtasks, &children, at))
+                    .collect(),
+            ),
+            errors: Some(task.failure().map(VcfError::of).into_iter().collect()),
+            resources: Some(
+                task.resources()
+                    .map(|resource| VcfResource {
+                        resource_id: resource.id.clone(),
+                        kind: resource.kind.clone(),
+                        fqdn: None,
+                        name: None,
+                        sans: None,
+                        unknown: Map::new(),
+                    })
+                    .collect(),
+            ),
+            stages: None,
+            resolution_status: Some(
+                match task.resolution() {
+                    Some(Resolution::Resolved) => "RESOLVED",
+                    _ => "UNRESOLVED",
+                }
+                .to_owned(),
+            ),
+            is_cancellable: Some(task.can_cancel(viewer, now)),
+            is_retryable: Some(task.can_relaunch(viewer, now)),
+            unknown: Map::new(),
         }
     }
 }
