@@ -72,6 +72,78 @@ pub enum ArgumentType {
     Phone,
     /// Any JSON value.
     Json,
+    /// The id of another resource (OVHcloud's `/me/contact` and
+    /// `/me/document` arguments): text, checked as an id of that
+    /// resource's form. Whether such a resource exists is the host's to
+    /// check (the core does no I/O).
+    Reference {
+        /// The resource type, in the provider's words (`/me/contact`).
+        resource: String,
+        /// What its ids look like.
+        id: IdFormat,
+    },
+}
+
+/// What the ids of a resource look like, for a
+/// [`Reference`](ArgumentType::Reference) argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdFormat {
+    /// A positive whole number in decimal digits, without a leading zero,
+    /// up to `u64::MAX` (OVHcloud's contact ids).
+    Number,
+    /// A UUID, hyphenated (`8f1c0bd2-4c3e-4a8b-9f5e-2d7a6b1c0e9f`).
+    Uuid,
+    /// 1 to 128 ASCII letters, digits, `-`, `_`, `.` or `:`, without
+    /// `..` (so it cannot climb a path).
+    Token,
+}
+
+impl IdFormat {
+    /// The format's name: `number`, `uuid` or `token`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            IdFormat::Number => "number",
+            IdFormat::Uuid => "uuid",
+            IdFormat::Token => "token",
+        }
+    }
+
+    /// Whether `text` is an id of this form.
+    ///
+    /// ```
+    /// use taskstate::argument::IdFormat;
+    ///
+    /// assert!(IdFormat::Number.accepts("12345678"));
+    /// assert!(!IdFormat::Number.accepts("0"));
+    /// assert!(!IdFormat::Number.accepts("12 34"));
+    /// assert!(IdFormat::Uuid.accepts("8f1c0bd2-4c3e-4a8b-9f5e-2d7a6b1c0e9f"));
+    /// assert!(IdFormat::Token.accepts("doc_2026.11:a-1"));
+    /// assert!(!IdFormat::Token.accepts("../etc/passwd"));
+    /// ```
+    pub fn accepts(self, text: &str) -> bool {
+        match self {
+            IdFormat::Number => {
+                text.bytes().all(|b| b.is_ascii_digit())
+                    && text.parse::<u64>().is_ok_and(|n| n > 0)
+                    && !text.starts_with('0')
+            }
+            IdFormat::Uuid => text.len() == 36 && uuid::Uuid::try_parse(text).is_ok(),
+            IdFormat::Token => {
+                (1..=128).contains(&text.len())
+                    && text.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':')
+                    })
+                    && !text.contains("..")
+            }
+        }
+    }
+}
+
+impl fmt::Display for IdFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 crate::strict::strict_tagged!(
@@ -82,9 +154,10 @@ crate::strict::strict_tagged!(
 
 impl ArgumentType {
     /// The type's name: `text`, `one_of`, `integer`, `boolean`, `date`,
-    /// `email`, `phone` or `json`.
+    /// `email`, `phone`, `json` or `reference`.
     pub const fn name(&self) -> &'static str {
         match self {
+            ArgumentType::Reference { .. } => "reference",
             ArgumentType::Text { .. } => "text",
             ArgumentType::OneOf { .. } => "one_of",
             ArgumentType::Integer { .. } => "integer",
@@ -206,6 +279,76 @@ pub struct ArgumentSpec {
     /// How to fill it, for the customer.
     #[serde(default)]
     pub description: String,
+    /// What a provider shows beside it to help fill it.
+    #[serde(default, skip_serializing_if = "ArgumentHints::is_empty")]
+    pub hints: ArgumentHints,
+}
+
+/// What a provider shows beside an argument to help fill it (OVHcloud's
+/// `acceptedFormats`, `minimumSize`, `maximumSize`, `fields`,
+/// `template`). The crate does not check values against them: a
+/// document's format and size are the host's to check when the document
+/// is uploaded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgumentHints {
+    /// The accepted formats of a document (`pdf`, `jpg`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted_formats: Vec<String>,
+    /// The smallest size of the content, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_size: Option<u64>,
+    /// The largest size of the content, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_size: Option<u64>,
+    /// The fields of the referenced resource concerned (a contact's
+    /// `address.city`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// A template of the content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+}
+
+impl ArgumentHints {
+    /// No hints.
+    pub fn new() -> ArgumentHints {
+        ArgumentHints::default()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        *self == ArgumentHints::default()
+    }
+
+    /// These hints, with the accepted formats.
+    #[must_use]
+    pub fn formats<S: Into<String>>(mut self, formats: impl IntoIterator<Item = S>) -> Self {
+        self.accepted_formats = formats.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// These hints, with the content's smallest and largest sizes.
+    #[must_use]
+    pub fn sizes(mut self, minimum: u64, maximum: u64) -> Self {
+        self.minimum_size = Some(minimum);
+        self.maximum_size = Some(maximum);
+        self
+    }
+
+    /// These hints, with the fields concerned.
+    #[must_use]
+    pub fn fields<S: Into<String>>(mut self, fields: impl IntoIterator<Item = S>) -> Self {
+        self.fields = fields.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// These hints, with a template of the content.
+    #[must_use]
+    pub fn template(mut self, template: impl Into<String>) -> Self {
+        self.template = Some(template.into());
+        self
+    }
 }
 
 /// An argument spec as stored: its own fields, and the rest for its
@@ -220,6 +363,8 @@ struct StoredSpec {
     required: bool,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    hints: ArgumentHints,
     #[serde(flatten)]
     kind: serde_json::Map<String, serde_json::Value>,
 }
@@ -236,6 +381,7 @@ impl TryFrom<StoredSpec> for ArgumentSpec {
             read_only: stored.read_only,
             required: stored.required,
             description: stored.description,
+            hints: stored.hints,
         })
     }
 }
@@ -249,7 +395,37 @@ impl ArgumentSpec {
             read_only: false,
             required: false,
             description: String::new(),
+            hints: ArgumentHints::new(),
         }
+    }
+
+    /// The id of a resource of type `resource` (`/me/contact`), whose ids
+    /// have the form `id`.
+    ///
+    /// ```
+    /// use taskstate::argument::{ArgumentSpec, IdFormat, Problem};
+    ///
+    /// let contact = ArgumentSpec::reference("newOwner", "/me/contact", IdFormat::Number);
+    /// assert!(contact.parse("12345678").is_ok());
+    /// let refused = contact.parse("john.doe").unwrap_err();
+    /// assert!(matches!(refused.problem, Problem::NotAnId { .. }));
+    /// assert_eq!(refused.to_string(), "argument newOwner: not an id of /me/contact (a number)");
+    /// ```
+    pub fn reference(key: impl Into<String>, resource: impl Into<String>, id: IdFormat) -> Self {
+        ArgumentSpec::new(
+            key,
+            ArgumentType::Reference {
+                resource: resource.into(),
+                id,
+            },
+        )
+    }
+
+    /// This spec, with what a provider shows beside it.
+    #[must_use]
+    pub fn hints(mut self, hints: ArgumentHints) -> Self {
+        self.hints = hints;
+        self
     }
 
     /// Text of `min` to `max` characters.
@@ -308,8 +484,8 @@ impl ArgumentSpec {
     /// [`BelowMinimum`](Problem::BelowMinimum),
     /// [`AboveMaximum`](Problem::AboveMaximum),
     /// [`InvalidEmail`](Problem::InvalidEmail),
-    /// [`InvalidPhone`](Problem::InvalidPhone) or
-    /// [`TooDeep`](Problem::TooDeep).
+    /// [`InvalidPhone`](Problem::InvalidPhone),
+    /// [`NotAnId`](Problem::NotAnId) or [`TooDeep`](Problem::TooDeep).
     pub fn check(&self, value: &ArgumentValue) -> Result<(), ArgumentError> {
         self.problem_with(value)
             .map_or(Ok(()), |problem| Err(self.error(problem)))
@@ -341,6 +517,12 @@ impl ArgumentSpec {
                 Some(Problem::AboveMaximum { max: *max })
             }
             (T::Email, V::Text(text)) => (!is_email(text)).then_some(Problem::InvalidEmail),
+            (T::Reference { resource, id }, V::Text(text)) => {
+                (!id.accepts(text)).then(|| Problem::NotAnId {
+                    resource: resource.clone(),
+                    id: *id,
+                })
+            }
             (T::Phone, V::Text(text)) => (!is_phone(text)).then_some(Problem::InvalidPhone),
             (T::Json, V::Json(json)) if nested_deeper_than(json, MAX_JSON_DEPTH) => {
                 Some(Problem::TooDeep {
@@ -398,7 +580,8 @@ impl ArgumentSpec {
             ArgumentType::Text { .. }
             | ArgumentType::OneOf { .. }
             | ArgumentType::Email
-            | ArgumentType::Phone => ArgumentValue::from(text),
+            | ArgumentType::Phone
+            | ArgumentType::Reference { .. } => ArgumentValue::from(text),
         };
         self.check(&value)?;
         Ok(value)
@@ -537,6 +720,14 @@ pub enum Problem {
     /// Not an international phone number.
     #[error("not an international phone number (+CC.NNNNNNNN)")]
     InvalidPhone,
+    /// Not an id of the referenced resource's form.
+    #[error("not an id of {resource} (a {id})")]
+    NotAnId {
+        /// The resource type.
+        resource: String,
+        /// The form of its ids.
+        id: IdFormat,
+    },
     /// JSON nested deeper than [`MAX_JSON_DEPTH`]: a record holding it
     /// could not be read back.
     #[error("JSON nested deeper than {max} levels")]

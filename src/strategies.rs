@@ -107,7 +107,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 use crate::actor::{Actor, Owner, Role, RoleSet};
-use crate::argument::{ArgumentSpec, ArgumentType, ArgumentValue, Arguments};
+use crate::argument::{ArgumentSpec, ArgumentType, ArgumentValue, Arguments, IdFormat};
 use crate::command::{Command, Event, NewTask, Outcome, ResourceRef};
 use crate::failure::{Failure, FailureRule, Origin, Then, Warning};
 use crate::id::IdGenerator;
@@ -485,6 +485,21 @@ impl ValueSeed {
                     format!("+{code}{number:0width$}")
                 })
             }
+            ArgumentType::Reference { id, .. } => ArgumentValue::Text(match id {
+                IdFormat::Number => (1 + n % 99_999_999).to_string(),
+                IdFormat::Uuid => uuid::Uuid::from_u64_pair(n, n.rotate_left(17))
+                    .hyphenated()
+                    .to_string(),
+                IdFormat::Token => {
+                    let token: String = self
+                        .text
+                        .chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .take(32)
+                        .collect();
+                    format!("doc-{token}{}", n % 1000)
+                }
+            }),
             ArgumentType::Json => ArgumentValue::Json(match self.variant % 5 {
                 0 => serde_json::Value::Null,
                 1 => serde_json::Value::from(n % 1_000_000),
@@ -531,6 +546,9 @@ impl ValueSeed {
                     BAD_PHONES[self.index(BAD_PHONES.len())],
                 ));
             }
+            ArgumentType::Reference { .. } => {
+                ways.push(ArgumentValue::from(BAD_IDS[self.index(BAD_IDS.len())]));
+            }
             ArgumentType::Boolean | ArgumentType::Date | ArgumentType::Json => {}
         }
         ways.push(self.wrong_type(kind));
@@ -549,7 +567,8 @@ impl ValueSeed {
             ArgumentType::Text { .. }
             | ArgumentType::OneOf { .. }
             | ArgumentType::Email
-            | ArgumentType::Phone => {
+            | ArgumentType::Phone
+            | ArgumentType::Reference { .. } => {
                 if first {
                     number
                 } else {
@@ -602,6 +621,9 @@ const BAD_EMAILS: [&str; 8] = [
     "a@b@c.fr",
     "not an email",
 ];
+
+/// Texts that are ids of no form: not numbers, UUIDs or tokens.
+const BAD_IDS: [&str; 5] = ["", "a b", "../../etc", "12 34", "x/y"];
 
 /// Texts that are not international phone numbers.
 const BAD_PHONES: [&str; 8] = [
@@ -692,6 +714,15 @@ pub fn argument_spec() -> impl Strategy<Value = ArgumentSpec> {
         Just(ArgumentType::Email),
         Just(ArgumentType::Phone),
         Just(ArgumentType::Json),
+        prop_oneof![
+            Just(IdFormat::Number),
+            Just(IdFormat::Uuid),
+            Just(IdFormat::Token)
+        ]
+        .prop_map(|id| ArgumentType::Reference {
+            resource: ["/me/contact", "/me/document"][usize::from(id == IdFormat::Uuid)].into(),
+            id,
+        }),
     ];
     (
         "[a-z][a-zA-Z]{0,11}",

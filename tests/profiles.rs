@@ -325,7 +325,7 @@ fn the_ovh_view_of_the_guides_failed_task() {
     assert_eq!(json["domain"], "example.fr");
     assert_eq!(json["comment"], "Afnic asks for a justification");
     assert_eq!(json["todoDate"], serde_json::Value::Null);
-    assert_eq!(json["doneDate"], "2026-11-23T09:00:02Z");
+    assert_eq!(json["doneDate"], "2026-11-23T09:00:02+00:00");
     assert_eq!(serde_json::from_value::<OvhTask>(json).unwrap(), view);
 
     let argument = OvhArgument::of(&task, "legitimacyAfnic").unwrap();
@@ -333,10 +333,18 @@ fn the_ovh_view_of_the_guides_failed_task() {
         (argument.kind.as_str(), argument.value.as_deref()),
         ("text", None)
     );
-    assert_eq!(argument.description, "Why this name is yours");
+    assert_eq!(
+        argument.description.as_deref(),
+        Some("Why this name is yours")
+    );
     let json = serde_json::to_value(&argument).unwrap();
     assert_eq!(json["readOnly"], false);
-    assert_eq!(json["acceptedValues"], serde_json::json!([]));
+    // What does not apply is null, as OVHcloud writes it.
+    assert_eq!(json["acceptedValues"], serde_json::Value::Null);
+    assert_eq!(
+        (json["minimumSize"].as_u64(), json["maximumSize"].as_u64()),
+        (Some(10), Some(2000))
+    );
     common::accept(
         &mut task,
         Command::set_argument("legitimacyAfnic", "the city's tourist office"),

@@ -31,7 +31,63 @@ where
     back
 }
 
+/// Each word of a vocabulary covers the task exactly when the view shows
+/// the task with that word: a listing by a provider's word is exact.
+fn check_covers<W: PartialEq + std::fmt::Debug>(
+    task: &Task<NamedKind>,
+    shown: &W,
+    words: &[W],
+    covers: impl Fn(&W) -> taskstate::profiles::Covers,
+) {
+    for word in words {
+        assert_eq!(
+            covers(word).matches(task),
+            word == shown,
+            "{word:?} for a task shown as {shown:?} ({:?})",
+            task.status()
+        );
+    }
+}
+
 fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chrono::Utc>) {
+    use taskstate::profiles::{cloudflare::CloudflareStatus as C, dyn_dns::DynStatus as D};
+    use taskstate::profiles::{ovh::OvhStatus as O, vcf::VcfStatus as V};
+    let ovh_words = [
+        O::Todo,
+        O::Doing,
+        O::Done,
+        O::Cancelled,
+        O::Error,
+        O::Problem,
+    ];
+    check_covers(task, &O::of(task), &ovh_words, |w| w.covers().unwrap());
+    let dyn_words = [
+        D::Ready,
+        D::Running,
+        D::Waiting,
+        D::Stalled,
+        D::Complete,
+        D::Failed,
+        D::Canceled,
+    ];
+    let shown = D::from_canonical(task.status());
+    check_covers(task, &shown, &dyn_words, |w| w.covers().unwrap());
+    let vcf_words = [
+        V::Pending,
+        V::Queued,
+        V::InProgress,
+        V::Successful,
+        V::CompletedWithWarning,
+        V::Failed,
+        V::TimedOut,
+        V::Cancelled,
+        V::Skipped,
+    ];
+    check_covers(task, &V::of(task), &vcf_words, |w| w.covers().unwrap());
+    let cloudflare_words = [C::Pending, C::Running, C::Completed, C::Failed];
+    let shown = C::from_canonical(task.status());
+    check_covers(task, &shown, &cloudflare_words, |w| w.covers().unwrap());
+
     // OVHcloud: flags as the core answered them for the viewer.
     let ovh = round_trip(&OvhTask::of(task, 1, viewer, now));
     let snapshot = ovh.to_snapshot().unwrap();
@@ -46,8 +102,18 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
         snapshot.flags.can_relaunch,
         Some(task.can_relaunch_once_corrected(viewer, now))
     );
-    assert_eq!(snapshot.created_at, Some(task.created_at()));
-    assert_eq!(snapshot.done_at, task.done_at());
+    // Times to the second, as OVHcloud writes them; the todo date is a
+    // pending task's start or a failed one's next automatic restart.
+    let second =
+        |t: chrono::DateTime<chrono::Utc>| t.duration_trunc(TimeDelta::seconds(1)).unwrap();
+    assert_eq!(snapshot.created_at, Some(second(task.created_at())));
+    assert_eq!(snapshot.done_at, task.done_at().map(second));
+    let todo = match task.status() {
+        taskstate::Status::Pending => task.todo_at(),
+        taskstate::Status::Failed => task.next_retry_at(),
+        _ => None,
+    };
+    assert_eq!(snapshot.todo_at, todo.map(second));
     if task.status() == taskstate::Status::Failed {
         assert_eq!(snapshot.failure_origin, task.failure().map(|f| f.origin));
     }
@@ -56,7 +122,7 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
         let argument = round_trip(&OvhArgument::of(task, &spec.key).unwrap());
         let value = task.arguments().get(&spec.key).map(ToString::to_string);
         assert_eq!(argument.value, value, "{}", spec.key);
-        assert_eq!(argument.read_only, spec.read_only);
+        assert_eq!(argument.read_only, Some(spec.read_only));
     }
 
     // Dyn: one-to-one statuses, times to the second, blocking as read.
@@ -68,8 +134,6 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
         DynStatus::from_canonical(task.status()),
         dyn_view.status.value
     );
-    let second =
-        |t: chrono::DateTime<chrono::Utc>| t.duration_trunc(TimeDelta::seconds(1)).unwrap();
     assert_eq!(snapshot.created_at, Some(second(task.created_at())));
     assert_eq!(snapshot.updated_at, Some(second(task.updated_at())));
     assert_eq!(snapshot.flags.blocking, Some(task.is_blocking()));

@@ -76,6 +76,8 @@ enum Flaw {
     NextDueWithoutLeases,
     /// A purge deletes failed tasks too.
     PurgesFailedTasks,
+    /// A listing ignores who must act on a failure, and warnings.
+    IgnoresProviderConditions,
 }
 
 /// A handle on a shared `MemoryStore`, with one flaw.
@@ -209,6 +211,12 @@ impl TaskStore<K> for Broken {
             filter.kind.is_some() || filter.resource.is_some() || !filter.statuses.is_empty();
         if self.flaw == Flaw::ScopeDroppedUnderFilters && narrows {
             return self.inner.list(&Scope::Staff, filter, page);
+        }
+        if self.flaw == Flaw::IgnoresProviderConditions {
+            let mut loose = filter.clone();
+            loose.failure_origin = None;
+            loose.warnings = None;
+            return self.inner.list(scope, &loose, page);
         }
         self.inner.list(scope, filter, page)
     }
@@ -348,6 +356,7 @@ fn every_broken_store_fails_the_suite_naming_its_flaw() {
         (Flaw::ForgetsStalledTasks, "stalled tasks are swept"),
         (Flaw::NextDueWithoutLeases, "the next due time"),
         (Flaw::PurgesFailedTasks, "purge of settled tasks"),
+        (Flaw::IgnoresProviderConditions, "filters"),
     ] {
         match testkit::check_store(Broken::make(flaw)) {
             Err(error) => assert_eq!(error.check, check, "{flaw:?}: {}", error.detail),

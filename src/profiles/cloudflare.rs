@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Snapshot, Spelled, UnknownStatus};
+use super::{Covers, Snapshot, Spelled, UnknownStatus};
 use crate::command::ResourceRef;
 use crate::rules::TaskKind;
 use crate::status::Status;
@@ -69,6 +69,23 @@ impl CloudflareStatus {
                     value: word.clone(),
                 });
             }
+        })
+    }
+
+    /// The tasks Cloudflare shows with this word: `running` covers
+    /// running, waiting and stalled tasks, `failed` failed and cancelled
+    /// ones.
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownStatus`] for a word this crate does not know.
+    pub fn covers(&self) -> Result<Covers, UnknownStatus> {
+        Ok(match self {
+            CloudflareStatus::Running => {
+                Covers::statuses(&[Status::Running, Status::Waiting, Status::Stalled])
+            }
+            CloudflareStatus::Failed => Covers::statuses(&[Status::Failed, Status::Cancelled]),
+            known => Covers::statuses(&[known.to_canonical()?]),
         })
     }
 }

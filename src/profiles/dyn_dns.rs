@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use chrono::{DateTime, Utc};
 
-use super::{ProviderFlags, Snapshot, Spelled, UnknownStatus};
+use super::{Covers, ProviderFlags, Snapshot, Spelled, UnknownStatus};
 use crate::command::ResourceRef;
 use crate::rules::TaskKind;
 use crate::status::Status;
@@ -83,6 +83,16 @@ impl DynStatus {
                 });
             }
         })
+    }
+
+    /// The tasks Dyn shows with this word: the one canonical status it
+    /// names (Dyn's vocabulary is one-to-one).
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownStatus`] for a word this crate does not know.
+    pub fn covers(&self) -> Result<Covers, UnknownStatus> {
+        Ok(Covers::statuses(&[self.to_canonical()?]))
     }
 }
 

@@ -97,8 +97,11 @@ use thiserror::Error;
 
 use crate::command::ResourceRef;
 use crate::failure::{Detail, Origin};
-use crate::status::Status;
+use crate::rules::TaskKind;
+use crate::status::{Status, StatusSet};
+use crate::store::{Filter, Scope};
 use crate::subtask::{Progress, SubtaskStatus};
+use crate::task::Task;
 
 /// A status word with the spelling it was read in, so that a document read
 /// from a provider is written back exactly as printed (VMware sends
@@ -262,4 +265,107 @@ pub struct UnknownStatus {
     pub system: &'static str,
     /// The word as read.
     pub value: String,
+}
+
+/// The tasks a provider's status word stands for, in canonical terms: the
+/// statuses it is shown for, and among failed and done tasks, which (by
+/// who must act on the failure, by whether there were warnings). Each
+/// vocabulary's `covers` answers it for a word, so that a listing by a
+/// provider's word returns exactly the tasks its view shows with that
+/// word: OVHcloud's `doing` covers running, waiting and stalled tasks,
+/// its `problem` only the failed tasks the provider must act on.
+///
+/// ```
+/// use taskstate::profiles::ovh::OvhStatus;
+/// use taskstate::store::{Filter, MemoryStore, PageRequest, Scope, TaskStore};
+/// use taskstate::{NamedKind, Status};
+///
+/// let doing = OvhStatus::Doing.covers()?;
+/// assert!(doing.statuses.contains(Status::Stalled));
+/// // A listing in OVHcloud's words: `GET /me/task/domain?status=doing`.
+/// let filter = doing.filter(Filter::new()).ok_or("covers no task")?;
+/// let store: MemoryStore<NamedKind> = MemoryStore::new();
+/// let page = store.list(&Scope::Staff, &filter, PageRequest::first(50))?;
+/// assert!(page.tasks.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Covers {
+    /// The statuses the word is shown for; empty when no task is shown
+    /// with it (a word the system reads but never writes, such as
+    /// VMware's `QUEUED`).
+    pub statuses: StatusSet,
+    /// Among failed tasks, only those where this party must act.
+    pub failure_origin: Option<Origin>,
+    /// Among done tasks, only those with (`true`) or without (`false`)
+    /// warnings.
+    pub warnings: Option<bool>,
+}
+
+impl Covers {
+    /// A word shown for these statuses, whoever must act and whatever the
+    /// warnings.
+    pub const fn statuses(statuses: &[Status]) -> Covers {
+        Covers {
+            statuses: StatusSet::of(statuses),
+            failure_origin: None,
+            warnings: None,
+        }
+    }
+
+    /// A word no task is shown with.
+    pub const NOTHING: Covers = Covers::statuses(&[]);
+
+    /// This word, among failed tasks only those where `origin` must act.
+    #[must_use]
+    pub const fn failed_by(mut self, origin: Origin) -> Covers {
+        self.failure_origin = Some(origin);
+        self
+    }
+
+    /// This word, among done tasks only those with (`true`) or without
+    /// (`false`) warnings.
+    #[must_use]
+    pub const fn with_warnings(mut self, with: bool) -> Covers {
+        self.warnings = Some(with);
+        self
+    }
+
+    /// Whether no task is shown with the word.
+    pub const fn is_nothing(&self) -> bool {
+        self.statuses.is_empty()
+    }
+
+    /// `filter`, narrowed to the tasks the word covers (statuses the
+    /// filter already names are kept only if the word covers them);
+    /// `None` when that leaves no task, so there is nothing to ask a
+    /// store.
+    pub fn filter(&self, mut filter: Filter) -> Option<Filter> {
+        let statuses = if filter.statuses.is_empty() {
+            self.statuses
+        } else {
+            filter
+                .statuses
+                .iter()
+                .filter(|status| self.statuses.contains(*status))
+                .fold(StatusSet::EMPTY, StatusSet::with)
+        };
+        if statuses.is_empty() {
+            return None;
+        }
+        filter.statuses = statuses;
+        if let Some(origin) = self.failure_origin {
+            filter.failure_origin = Some(origin);
+        }
+        if let Some(with) = self.warnings {
+            filter.warnings = Some(with);
+        }
+        Some(filter)
+    }
+
+    /// Whether `task` is shown with the word.
+    pub fn matches<K: TaskKind>(&self, task: &Task<K>) -> bool {
+        self.filter(Filter::new())
+            .is_some_and(|filter| filter.matches(&Scope::Staff, task))
+    }
 }

@@ -11,7 +11,8 @@
 //!
 //! | OVHcloud route | the core |
 //! |---|---|
-//! | `GET /me/task/domain?domain=&function=&status=` | `TaskStore::list` with a `Filter` on resource, kind and status |
+//! | `GET /me/task/domain?domain=&function=&status=` | `TaskStore::list` with [`OvhTaskQuery::me`]'s filter |
+//! | `GET /domain/{serviceName}/task?function=&status=` | `TaskStore::list` with [`OvhTaskQuery::service`]'s filter |
 //! | `GET /me/task/domain/{id}` | [`OvhTask::of`] |
 //! | `POST /me/task/domain/{id}/accelerate` | `Command::Accelerate` |
 //! | `POST /me/task/domain/{id}/relaunch` | `Command::Relaunch` |
@@ -20,15 +21,18 @@
 //! | `GET /me/task/domain/{id}/argument/{key}` | [`OvhArgument::of`] |
 //! | `PUT /me/task/domain/{id}/argument/{key}` | `Command::SetArgument` (a string API reads the value with `ArgumentSpec::parse`) |
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
-use super::{ProviderFlags, Snapshot, Spelled, UnknownStatus};
+use super::{Covers, ProviderFlags, Snapshot, Spelled, Timestamp, UnknownStatus};
 use crate::actor::Actor;
+use crate::argument::ArgumentType;
 use crate::command::ResourceRef;
 use crate::failure::Origin;
 use crate::rules::TaskKind;
 use crate::status::Status;
+use crate::store::Filter;
 use crate::task::Task;
 
 /// An OVHcloud task status, as the API spells it.
@@ -97,13 +101,36 @@ impl OvhStatus {
             OvhStatus::Done => Status::Done,
             OvhStatus::Cancelled => Status::Cancelled,
             OvhStatus::Error | OvhStatus::Problem => Status::Failed,
-            OvhStatus::Other(word) => {
-                return Err(UnknownStatus {
-                    system: "OVHcloud",
-                    value: word.clone(),
-                });
-            }
+            OvhStatus::Other(_) => return Err(self.unknown()),
         })
+    }
+
+    /// The tasks OVHcloud shows with this word: `doing` covers running,
+    /// waiting and stalled tasks; `error` the failed tasks the customer
+    /// must act on, `problem` those of the provider.
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownStatus`] for a word this crate does not know.
+    pub fn covers(&self) -> Result<Covers, UnknownStatus> {
+        Ok(match self {
+            OvhStatus::Todo => Covers::statuses(&[Status::Pending]),
+            OvhStatus::Doing => {
+                Covers::statuses(&[Status::Running, Status::Waiting, Status::Stalled])
+            }
+            OvhStatus::Done => Covers::statuses(&[Status::Done]),
+            OvhStatus::Cancelled => Covers::statuses(&[Status::Cancelled]),
+            OvhStatus::Error => Covers::statuses(&[Status::Failed]).failed_by(Origin::Customer),
+            OvhStatus::Problem => Covers::statuses(&[Status::Failed]).failed_by(Origin::Provider),
+            OvhStatus::Other(_) => return Err(self.unknown()),
+        })
+    }
+
+    fn unknown(&self) -> UnknownStatus {
+        UnknownStatus {
+            system: "OVHcloud",
+            value: self.as_str().to_owned(),
+        }
     }
 
     /// Who must act on a failure with this status: `error` the customer,
@@ -135,7 +162,9 @@ super::vocabulary_text!(OvhStatus);
 
 /// A domain task as OVHcloud's API shows it (`GET /me/task/domain/{id}`),
 /// field for field. OVHcloud's ids are numbers: the host, which keeps the
-/// mapping, supplies it.
+/// mapping, supplies it. Times keep the text they were read with; the
+/// view built by [`OvhTask::of`] writes them as OVHcloud does, to the
+/// second with an offset (`2026-11-23T09:00:00+00:00`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OvhTask {
@@ -153,43 +182,90 @@ pub struct OvhTask {
     pub can_cancel: bool,
     /// Whether the viewer may bring its `todoDate` forward.
     pub can_accelerate: bool,
-    /// When it should run next (pending tasks).
-    pub todo_date: Option<DateTime<Utc>>,
+    /// When it should run next: a pending task's start, or the next
+    /// automatic restart of a task in `problem`.
+    pub todo_date: Option<Timestamp>,
     /// When it was created.
-    pub creation_date: DateTime<Utc>,
+    pub creation_date: Timestamp,
     /// When it last changed.
-    pub last_update: DateTime<Utc>,
+    pub last_update: Timestamp,
     /// When it finished.
-    pub done_date: Option<DateTime<Utc>>,
+    pub done_date: Option<Timestamp>,
     /// The domain it acts on.
     pub domain: String,
 }
 
 /// One argument of a task as OVHcloud shows it
-/// (`GET /me/task/domain/{id}/argument/{key}`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// (`GET /me/task/domain/{id}/argument/{key}`), field for field: every
+/// field but the key and the type may be `null`, and is written back as
+/// `null` when it is, as OVHcloud writes it.
+///
+/// ```
+/// use taskstate::profiles::ovh::OvhArgument;
+///
+/// let json = serde_json::json!({
+///     "key": "legitimacyDocument", "type": "/me/document", "value": null,
+///     "description": "A document proving your right to the name",
+///     "acceptedValues": null, "acceptedFormats": ["pdf", "jpg"],
+///     "minimumSize": 1, "maximumSize": 10485760, "fields": null,
+///     "template": null, "readOnly": false
+/// });
+/// let argument: OvhArgument = serde_json::from_value(json.clone())?;
+/// assert_eq!(argument.accepted_formats.as_deref(), Some(&["pdf".to_owned(), "jpg".to_owned()][..]));
+/// assert_eq!(serde_json::to_value(&argument)?, json);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OvhArgument {
     /// The key.
     pub key: String,
-    /// The type's name (`text`, `one_of`, `integer`, …).
+    /// The type: a resource's path for an argument that names one
+    /// (`/me/contact`, `/me/document`), else the type's name (`text`,
+    /// `one_of`, `integer`, …).
     #[serde(rename = "type")]
     pub kind: String,
     /// The current value, as text.
+    #[serde(default)]
     pub value: Option<String>,
     /// How to fill it.
-    pub description: String,
+    #[serde(default)]
+    pub description: Option<String>,
     /// The accepted values, for a one-of argument.
-    pub accepted_values: Vec<String>,
+    #[serde(default)]
+    pub accepted_values: Option<Vec<String>>,
+    /// The accepted formats, for a document.
+    #[serde(default)]
+    pub accepted_formats: Option<Vec<String>>,
+    /// The smallest size of the content (characters of a text).
+    #[serde(default)]
+    pub minimum_size: Option<u64>,
+    /// The largest size of the content (characters of a text).
+    #[serde(default)]
+    pub maximum_size: Option<u64>,
+    /// The fields concerned, for a contact.
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
+    /// A template of the content.
+    #[serde(default)]
+    pub template: Option<String>,
     /// Whether it is read-only.
-    pub read_only: bool,
+    #[serde(default)]
+    pub read_only: Option<bool>,
+}
+
+/// OVHcloud writes times to the second, with an offset.
+fn stamp(at: DateTime<Utc>) -> Timestamp {
+    Timestamp::in_offset(at.fixed_offset(), SecondsFormat::Secs)
 }
 
 impl OvhTask {
     /// The view of `task` as `viewer` sees it at `now`, under OVHcloud's
     /// numeric `id`. `canRelaunch` is
     /// [`can_relaunch_once_corrected`](Task::can_relaunch_once_corrected):
-    /// OVHcloud shows it before the corrections are made.
+    /// OVHcloud shows it before the corrections are made. `todoDate` is a
+    /// pending task's start, or a failed task's next automatic restart
+    /// ([`Task::next_retry_at`]).
     pub fn of<K: TaskKind>(task: &Task<K>, id: u64, viewer: &Actor, now: DateTime<Utc>) -> OvhTask {
         OvhTask {
             id,
@@ -199,10 +275,16 @@ impl OvhTask {
             can_relaunch: task.can_relaunch_once_corrected(viewer, now),
             can_cancel: task.can_cancel(viewer, now),
             can_accelerate: task.can_accelerate(viewer, now),
-            todo_date: task.todo_at().filter(|_| task.status() == Status::Pending),
-            creation_date: task.created_at(),
-            last_update: task.updated_at(),
-            done_date: task.done_at(),
+            todo_date: match task.status() {
+                Status::Pending => task.todo_at(),
+                // OVHcloud restarts a task in `problem` on its own.
+                Status::Failed => task.next_retry_at(),
+                _ => None,
+            }
+            .map(stamp),
+            creation_date: stamp(task.created_at()),
+            last_update: stamp(task.updated_at()),
+            done_date: task.done_at().map(stamp),
             domain: task.resource().id.clone(),
         }
     }
@@ -219,10 +301,10 @@ impl OvhTask {
             kind: Some(self.function.clone()),
             status: Some(self.status.value.to_canonical()?),
             failure_origin: self.status.value.failure_origin(),
-            created_at: Some(self.creation_date),
-            updated_at: Some(self.last_update),
-            done_at: self.done_date,
-            todo_at: self.todo_date,
+            created_at: Some(self.creation_date.utc()),
+            updated_at: Some(self.last_update.utc()),
+            done_at: self.done_date.as_ref().map(Timestamp::utc),
+            todo_at: self.todo_date.as_ref().map(Timestamp::utc),
             comment: self.comment.clone(),
             flags: ProviderFlags {
                 can_relaunch: Some(self.can_relaunch),
@@ -237,16 +319,169 @@ impl OvhTask {
 }
 
 impl OvhArgument {
-    /// The view of the argument `key` of `task`, if the kind declares it.
+    /// The view of the argument `key` of `task`, if the kind declares it:
+    /// a text's bounds as its sizes, a one-of's accepted values, and the
+    /// spec's [hints](crate::argument::ArgumentHints).
     pub fn of<K: TaskKind>(task: &Task<K>, key: &str) -> Option<OvhArgument> {
         let view = task.argument(key)?;
+        let spec = view.spec;
+        let hints = &spec.hints;
+        let (minimum_size, maximum_size) = match &spec.kind {
+            ArgumentType::Text { min, max } => (Some(u64::from(*min)), Some(u64::from(*max))),
+            _ => (hints.minimum_size, hints.maximum_size),
+        };
+        let listed = |list: &[String]| (!list.is_empty()).then(|| list.to_vec());
         Some(OvhArgument {
-            key: view.spec.key.clone(),
-            kind: view.spec.kind.name().to_owned(),
+            key: spec.key.clone(),
+            kind: match &spec.kind {
+                ArgumentType::Reference { resource, .. } => resource.clone(),
+                kind => kind.name().to_owned(),
+            },
             value: view.value.map(ToString::to_string),
-            description: view.spec.description.clone(),
-            accepted_values: view.spec.accepted_values().to_vec(),
-            read_only: view.spec.read_only,
+            description: Some(spec.description.clone()),
+            accepted_values: match &spec.kind {
+                ArgumentType::OneOf { accepted } => Some(accepted.clone()),
+                _ => None,
+            },
+            accepted_formats: listed(&hints.accepted_formats),
+            minimum_size,
+            maximum_size,
+            fields: listed(&hints.fields),
+            template: hints.template.clone(),
+            read_only: Some(spec.read_only),
         })
+    }
+}
+
+/// A listing in OVHcloud's words, from either of its two paths:
+/// `GET /me/task/domain?domain=&function=&status=` (the customer's domain
+/// tasks) and `GET /domain/{serviceName}/task?function=&status=` (one
+/// domain's). [`filter`](OvhTaskQuery::filter) makes the store's filter,
+/// exact for every status word (`doing` lists waiting and stalled tasks
+/// too; `error` and `problem` tell who must act).
+///
+/// ```
+/// use taskstate::profiles::ovh::OvhTaskQuery;
+/// use taskstate::{ResourceRef, Status};
+///
+/// let query = OvhTaskQuery::me([("domain", "example.fr"), ("status", "problem")])?;
+/// let filter = query.filter()?.ok_or("covers no task")?;
+/// assert_eq!(filter.resource, Some(ResourceRef::new("domain", "example.fr")));
+/// assert!(filter.statuses.contains(Status::Failed));
+///
+/// // The other path names the domain itself, and refuses `domain=`.
+/// let same = OvhTaskQuery::service("example.fr", [("status", "problem")])?;
+/// assert_eq!(same, query);
+/// assert!(OvhTaskQuery::service("example.fr", [("domain", "other.fr")]).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OvhTaskQuery {
+    /// `domain`: the tasks of this domain.
+    pub domain: Option<String>,
+    /// `function`: the tasks of this type (the kind's name).
+    pub function: Option<String>,
+    /// `status`: the tasks OVHcloud shows with this word.
+    pub status: Option<OvhStatus>,
+}
+
+/// A query OVHcloud's listing routes would refuse.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum OvhQueryError {
+    /// A parameter the route does not take.
+    #[error("unknown parameter `{0}`")]
+    UnknownParameter(String),
+    /// A parameter given twice.
+    #[error("parameter `{0}` given twice")]
+    Repeated(String),
+    /// A parameter given empty.
+    #[error("parameter `{0}` is empty")]
+    Empty(String),
+    /// A status word OVHcloud does not have.
+    #[error(transparent)]
+    UnknownStatus(#[from] UnknownStatus),
+}
+
+impl OvhTaskQuery {
+    /// The query of `GET /me/task/domain`, from its query parameters
+    /// (`domain`, `function`, `status`).
+    ///
+    /// # Errors
+    ///
+    /// [`OvhQueryError`]: an unknown, repeated or empty parameter, or a
+    /// status word OVHcloud does not have.
+    pub fn me<K: AsRef<str>, V: AsRef<str>>(
+        params: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<OvhTaskQuery, OvhQueryError> {
+        OvhTaskQuery::read(params, &["domain", "function", "status"])
+    }
+
+    /// The query of `GET /domain/{serviceName}/task`: the tasks of the
+    /// domain `service_name`, from the query parameters (`function`,
+    /// `status`; the path names the domain).
+    ///
+    /// # Errors
+    ///
+    /// As [`me`](OvhTaskQuery::me); `domain` is an unknown parameter here.
+    pub fn service<K: AsRef<str>, V: AsRef<str>>(
+        service_name: &str,
+        params: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<OvhTaskQuery, OvhQueryError> {
+        if service_name.is_empty() {
+            return Err(OvhQueryError::Empty("serviceName".to_owned()));
+        }
+        let mut query = OvhTaskQuery::read(params, &["function", "status"])?;
+        query.domain = Some(service_name.to_owned());
+        Ok(query)
+    }
+
+    fn read<K: AsRef<str>, V: AsRef<str>>(
+        params: impl IntoIterator<Item = (K, V)>,
+        known: &[&str],
+    ) -> Result<OvhTaskQuery, OvhQueryError> {
+        let mut query = OvhTaskQuery::default();
+        for (name, value) in params {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            if !known.contains(&name) {
+                return Err(OvhQueryError::UnknownParameter(name.to_owned()));
+            }
+            if value.is_empty() {
+                return Err(OvhQueryError::Empty(name.to_owned()));
+            }
+            let repeated = match name {
+                "domain" => query.domain.replace(value.to_owned()).is_some(),
+                "function" => query.function.replace(value.to_owned()).is_some(),
+                _ => {
+                    let status = OvhStatus::from(value.to_owned());
+                    status.covers()?;
+                    query.status.replace(status).is_some()
+                }
+            };
+            if repeated {
+                return Err(OvhQueryError::Repeated(name.to_owned()));
+            }
+        }
+        Ok(query)
+    }
+
+    /// The store's filter for this query: tasks on the domain
+    /// (`ResourceRef::new("domain", …)`), of the function, covered by the
+    /// status word. `None` when no task can match.
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownStatus`] for a status word OVHcloud does not have.
+    pub fn filter(&self) -> Result<Option<Filter>, UnknownStatus> {
+        let mut filter = Filter::new();
+        if let Some(domain) = &self.domain {
+            filter = filter.resource(ResourceRef::new("domain", domain.clone()));
+        }
+        if let Some(function) = &self.function {
+            filter = filter.kind(function.clone());
+        }
+        match &self.status {
+            Some(status) => Ok(status.covers()?.filter(filter)),
+            None => Ok(Some(filter)),
+        }
     }
 }

@@ -44,21 +44,25 @@ pub struct Timestamp {
 impl Timestamp {
     /// `at` in UTC, written with `Z` and the given precision
     /// ([`SecondsFormat::AutoSi`]: as many digits as the time needs, in
-    /// groups of three).
+    /// groups of three). The instant is the one written: cut to the
+    /// precision, so that reading the text back gives an equal timestamp.
     pub fn new(at: DateTime<Utc>, precision: SecondsFormat) -> Timestamp {
-        Timestamp {
-            at: at.fixed_offset(),
-            text: at.to_rfc3339_opts(precision, true),
-        }
+        Timestamp::written(at.fixed_offset(), at.to_rfc3339_opts(precision, true))
     }
 
-    /// `at` in the offset it carries, written with that offset (`Z` for
-    /// UTC) and the given precision.
+    /// `at` in the offset it carries, written with that offset (`+00:00`
+    /// for UTC, as OVHcloud writes it) and the given precision, the
+    /// instant cut to it as [`new`](Timestamp::new) does.
     pub fn in_offset(at: DateTime<FixedOffset>, precision: SecondsFormat) -> Timestamp {
-        Timestamp {
-            at,
-            text: at.to_rfc3339_opts(precision, true),
-        }
+        Timestamp::written(at, at.to_rfc3339_opts(precision, false))
+    }
+
+    /// The timestamp of `text`, which chrono wrote for `at`.
+    fn written(at: DateTime<FixedOffset>, text: String) -> Timestamp {
+        // Reading back what chrono wrote does not fail; `at` is only a
+        // fallback.
+        let at = DateTime::parse_from_rfc3339(&text).unwrap_or(at);
+        Timestamp { at, text }
     }
 
     /// Reads an RFC 3339 time, keeping its text.

@@ -15,7 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{MirroredSubtask, ProviderFlags, Snapshot, Spelled, Timestamp, UnknownStatus};
+use super::{Covers, MirroredSubtask, ProviderFlags, Snapshot, Spelled, Timestamp, UnknownStatus};
 use crate::actor::Actor;
 use crate::command::ResourceRef;
 use crate::failure::{Detail, Failure, Resolution};
@@ -104,13 +104,41 @@ impl VcfStatus {
             }
             VcfStatus::Failed | VcfStatus::TimedOut => Status::Failed,
             VcfStatus::Cancelled => Status::Cancelled,
-            VcfStatus::Other(word) => {
-                return Err(UnknownStatus {
-                    system: "VMware Cloud Foundation",
-                    value: word.clone(),
-                });
-            }
+            VcfStatus::Other(_) => return Err(self.unknown()),
         })
+    }
+
+    /// The tasks VMware shows with this word: `IN_PROGRESS` covers
+    /// running, waiting and stalled tasks; `SUCCESSFUL` the done tasks
+    /// without warnings and `COMPLETED_WITH_WARNING` those with. The words
+    /// VMware reads but this crate never writes (`QUEUED`, `TIMED_OUT`,
+    /// `SKIPPED`) cover no task.
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownStatus`] for a word this crate does not know.
+    pub fn covers(&self) -> Result<Covers, UnknownStatus> {
+        Ok(match self {
+            VcfStatus::Pending => Covers::statuses(&[Status::Pending]),
+            VcfStatus::InProgress => {
+                Covers::statuses(&[Status::Running, Status::Waiting, Status::Stalled])
+            }
+            VcfStatus::Successful => Covers::statuses(&[Status::Done]).with_warnings(false),
+            VcfStatus::CompletedWithWarning => {
+                Covers::statuses(&[Status::Done]).with_warnings(true)
+            }
+            VcfStatus::Failed => Covers::statuses(&[Status::Failed]),
+            VcfStatus::Cancelled => Covers::statuses(&[Status::Cancelled]),
+            VcfStatus::Queued | VcfStatus::TimedOut | VcfStatus::Skipped => Covers::NOTHING,
+            VcfStatus::Other(_) => return Err(self.unknown()),
+        })
+    }
+
+    fn unknown(&self) -> UnknownStatus {
+        UnknownStatus {
+            system: "VMware Cloud Foundation",
+            value: self.as_str().to_owned(),
+        }
     }
 }
 

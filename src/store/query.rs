@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use super::StoreError;
 use crate::actor::Owner;
 use crate::command::ResourceRef;
+use crate::failure::Origin;
 use crate::id::TaskId;
-use crate::status::StatusSet;
+use crate::status::{Status, StatusSet};
 use crate::task::Task;
 use crate::task::run::Run;
 
@@ -53,6 +54,15 @@ pub struct Filter {
     pub created_from: Option<DateTime<Utc>>,
     /// Tasks created before this time.
     pub created_until: Option<DateTime<Utc>>,
+    /// Failed tasks only where this party must act (OVHcloud's `error`
+    /// is the customer's, `problem` the provider's); tasks of other
+    /// statuses are not concerned. A failed task with no failure recorded
+    /// counts as the customer's.
+    pub failure_origin: Option<Origin>,
+    /// Done tasks only with (`true`) or without (`false`) warnings
+    /// (VMware's `COMPLETED_WITH_WARNING` and `SUCCESSFUL`); tasks of
+    /// other statuses are not concerned.
+    pub warnings: Option<bool>,
 }
 
 impl Filter {
@@ -98,6 +108,20 @@ impl Filter {
         self
     }
 
+    /// Only failed tasks where `origin` must act, among the failed ones
+    /// (see [`failure_origin`](Filter::failure_origin)).
+    pub fn failure_origin(mut self, origin: Origin) -> Self {
+        self.failure_origin = Some(origin);
+        self
+    }
+
+    /// Only done tasks with (`true`) or without (`false`) warnings, among
+    /// the done ones (see [`warnings`](Filter::warnings)).
+    pub fn warnings(mut self, with_warnings: bool) -> Self {
+        self.warnings = Some(with_warnings);
+        self
+    }
+
     /// Whether `task` matches, in `scope`.
     pub fn matches<K: crate::rules::TaskKind>(&self, scope: &Scope, task: &Task<K>) -> bool {
         scope.sees(task.owner())
@@ -112,6 +136,13 @@ impl Filter {
             && self
                 .created_until
                 .is_none_or(|until| task.created_at() < until)
+            && self.failure_origin.is_none_or(|origin| {
+                task.status() != Status::Failed
+                    || task.failure().map_or(Origin::Customer, |f| f.origin) == origin
+            })
+            && self.warnings.is_none_or(|with| {
+                task.status() != Status::Done || task.completed_with_warnings() == with
+            })
     }
 }
 

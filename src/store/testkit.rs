@@ -48,7 +48,7 @@ use super::{
 use crate::actor::{Actor, Owner};
 use crate::argument::ArgumentSpec;
 use crate::command::{Command, Event, NewTask, Outcome, ResourceRef};
-use crate::failure::Failure;
+use crate::failure::{Failure, Origin, Warning};
 use crate::id::{IdGenerator, TaskId};
 use crate::rules::{NamedKind, Rules};
 use crate::status::{Status, StatusSet};
@@ -234,6 +234,46 @@ async fn insert<S: AsyncTaskStore<NamedKind>>(
         .await
         .map_err(failed(check))?;
     Ok(task.clone())
+}
+
+/// Starts `task` and saves it, then ends its run as `how` says and saves
+/// it again: 1 failed by the provider, 3 by the customer, 5 done with a
+/// warning, anything else done without.
+async fn finish_saved<S: AsyncTaskStore<NamedKind>>(
+    store: &S,
+    task: &mut Task<NamedKind>,
+    how: usize,
+    at: DateTime<Utc>,
+    check: &'static str,
+) -> Result<(), ConformanceError> {
+    let version = task.version();
+    let (run, started) = task
+        .start(at + Duration::minutes(5), None, at)
+        .map_err(failed(check))?;
+    store
+        .save(task, version, &[started])
+        .await
+        .map_err(failed(check))?;
+    let version = task.version();
+    let ended = match how {
+        1 => run.fail(task, Failure::provider("DOWN", "registry down", at), at),
+        3 => run.fail(
+            task,
+            Failure::customer("INVALID", "invalid contact", at),
+            at,
+        ),
+        5 => run.complete(
+            task,
+            Outcome::new().warning(Warning::new("SLOW", "the registry was slow")),
+            at,
+        ),
+        _ => run.complete(task, Outcome::new(), at),
+    }
+    .map_err(failed(check))?;
+    store
+        .save(task, version, &[ended])
+        .await
+        .map_err(failed(check))
 }
 
 /// Applies `command` to `task` and saves it with its event.
@@ -580,8 +620,8 @@ async fn paging_and_filters<S: AsyncTaskStore<NamedKind>>(
             fresh = Task::create(new, Actor::System, task.created_at()).map_err(failed(CHECK))?;
         }
         let mut task = insert(store, &fresh, CHECK).await?;
+        let at = task.created_at();
         if i % 7 == 0 {
-            let at = task.created_at();
             apply_saved(
                 store,
                 &mut task,
@@ -591,6 +631,10 @@ async fn paging_and_filters<S: AsyncTaskStore<NamedKind>>(
                 CHECK,
             )
             .await?;
+        } else if i % 6 != 0 && i % 6 != 4 {
+            // Failed by either party, done with or without warnings: what
+            // the failure-origin and warnings filters tell apart.
+            finish_saved(store, &mut task, i % 6, at, CHECK).await?;
         }
         all.push(task);
     }
@@ -637,6 +681,22 @@ async fn paging_and_filters<S: AsyncTaskStore<NamedKind>>(
             .kind("DomainCreate")
             .owner(Owner::new("carol"))
             .statuses(StatusSet::of(&[Status::Pending])),
+        Filter::new().failure_origin(Origin::Provider),
+        Filter::new()
+            .statuses(StatusSet::of(&[Status::Failed]))
+            .failure_origin(Origin::Customer),
+        Filter::new().warnings(true),
+        Filter::new()
+            .statuses(StatusSet::of(&[Status::Done]))
+            .warnings(false),
+        Filter::new()
+            .statuses(StatusSet::of(&[
+                Status::Running,
+                Status::Failed,
+                Status::Done,
+            ]))
+            .failure_origin(Origin::Provider)
+            .warnings(true),
     ];
     for filter in filters {
         let page = store

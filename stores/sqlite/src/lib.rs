@@ -204,7 +204,7 @@ use taskstate::store::{
     BoxError, ClaimRequest, Claimed, Claims, Filter, Page, PageRequest, Scope, StoreError, Sweep,
     Swept, TaskStore, Unreadable, check_insert, check_save,
 };
-use taskstate::{Event, Status, Task, TaskId, TaskKind};
+use taskstate::{Event, Origin, Status, Task, TaskId, TaskKind};
 
 /// How long a connection waits for another one's write lock before it
 /// reports the database busy.
@@ -1696,6 +1696,26 @@ where
                     .iter()
                     .map(|status| Value::Text(status.as_str().to_owned())),
             );
+        }
+        // Read from the body: a failure's origin and a done task's
+        // warnings have no column of their own, and the status index
+        // narrows the rows to read first when the filter names one.
+        if let Some(origin) = filter.failure_origin {
+            clauses.push(format!(
+                "(status <> '{failed}' OR \
+                 COALESCE(json_extract(body, '$.state.failure.origin'), '{customer}') = ?)",
+                failed = Status::Failed.as_str(),
+                customer = Origin::Customer.as_str(),
+            ));
+            values.push(Value::Text(origin.as_str().to_owned()));
+        }
+        if let Some(with) = filter.warnings {
+            clauses.push(format!(
+                "(status <> '{done}' OR \
+                 (COALESCE(json_array_length(body, '$.state.warnings'), 0) > 0) = ?)",
+                done = Status::Done.as_str(),
+            ));
+            values.push(Value::Integer(i64::from(with)));
         }
         values.push(Value::Integer(sql_limit(page.limit)));
         let condition = if clauses.is_empty() {
