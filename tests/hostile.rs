@@ -2796,7 +2796,9 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         .find(|event| event.action() == Action::SetArgument)
         .map(|event| serde_json::to_value(event).unwrap())
         .unwrap();
-    let cloudflare = serde_json::to_value(CloudflareTask::of(&done.task)).unwrap();
+    let mut cloudflare = serde_json::to_value(CloudflareTask::of(&done.task)).unwrap();
+    // A link's properties hold any JSON.
+    cloudflare["links"] = json!([{"href": "#www", "rel": "dns_record", "properties": {}}]);
     let positions: [(&str, &str, Value, Refusal); 7] = [
         (
             "/state/arguments/extra",
@@ -2823,7 +2825,12 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
             correction,
             refusal::<Event<NamedKind>>,
         ),
-        ("", "links", cloudflare.clone(), refusal::<CloudflareTask>),
+        (
+            "/links/0/properties",
+            "extra",
+            cloudflare.clone(),
+            refusal::<CloudflareTask>,
+        ),
         ("", "package_version", cloudflare, refusal::<CloudflareTask>),
     ];
     for (parent, key, mut document, refusal) in positions {

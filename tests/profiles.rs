@@ -445,3 +445,83 @@ fn a_mirror_keeps_the_providers_flags_as_read() {
     odd.status = serde_json::from_str("\"PAUSED\"").unwrap();
     assert_eq!(odd.to_snapshot().unwrap_err().value, "PAUSED");
 }
+
+#[test]
+fn the_cloudflare_view_builds_links_package_fields_warnings_and_cancels_from_the_task() {
+    use taskstate::profiles::cloudflare::CloudflareTask;
+    use taskstate::{
+        Actor, ArgumentSpec, Command, IdGenerator, NamedKind, NewTask, Outcome, Owner, ResourceRef,
+        Task, Warning,
+    };
+    let new = NewTask::new(
+        IdGenerator::seeded(3).next_id(t(0)),
+        NamedKind::new("delete")
+            .argument(ArgumentSpec::text("package_id", 1, 64).read_only())
+            .argument(ArgumentSpec::text("package_slug", 1, 64).read_only())
+            .argument(ArgumentSpec::integer("package_version", 0, i64::MAX).read_only()),
+        Owner::new("alice"),
+        ResourceRef::new("zone", "023e105f4ecef8ad9ca31a8372d0c353"),
+    )
+    .also_on(ResourceRef::new("dns_record", "#www"))
+    .also_on(ResourceRef::new(
+        "worker",
+        "/accounts/9a7806061c88ada191ed06f989cc3dac/workers/scripts/edge",
+    ))
+    .argument("package_id", "pkg-7f3a")
+    .argument("package_slug", "waf-rules")
+    .argument("package_version", 3_i64);
+    let (mut task, _) = Task::create(new, Actor::customer("alice"), t(0)).unwrap();
+    let (run, _) = task.start(t(300), None, t(1)).unwrap();
+    let outcome = Outcome::new().warning(Warning::new(
+        "conflict",
+        "the adopted record www was kept, not deleted",
+    ));
+    run.complete(&mut task, outcome, t(2)).unwrap();
+    let json = serde_json::to_value(CloudflareTask::of(&task)).unwrap();
+    assert_eq!(
+        json["links"],
+        serde_json::json!([
+            {"href": "#www", "rel": "dns_record"},
+            {"href": "/accounts/9a7806061c88ada191ed06f989cc3dac/workers/scripts/edge", "rel": "worker"},
+        ])
+    );
+    assert_eq!(json["package_id"], "pkg-7f3a");
+    assert_eq!(json["package_slug"], "waf-rules");
+    assert_eq!(json["package_version"], 3);
+    let warning = &json["warnings"][0];
+    assert_eq!(warning["status"], 409);
+    assert_eq!(
+        warning["path"],
+        format!(
+            "/zones/023e105f4ecef8ad9ca31a8372d0c353/catalog_tasks/{}",
+            task.id()
+        )
+    );
+    assert_eq!(warning["timestamp"], "2026-11-23T09:00:02.000Z");
+    assert_eq!(json["created_at"], "2026-11-23T09:00:00.000Z");
+
+    // Cancelled: Cloudflare shows it failed, and the message says why.
+    let mut cancelled = pending();
+    common::accept(
+        &mut cancelled,
+        Command::Cancel {
+            reason: Some("ordered by mistake".into()),
+        },
+        common::alice(),
+        t(1),
+    );
+    let view = CloudflareTask::of(&cancelled);
+    assert_eq!(view.status.text(), "failed");
+    assert_eq!(view.error_message.as_deref(), Some("ordered by mistake"));
+    let mut silent = pending();
+    common::accept(
+        &mut silent,
+        Command::Cancel { reason: None },
+        common::alice(),
+        t(1),
+    );
+    assert_eq!(
+        CloudflareTask::of(&silent).error_message.as_deref(),
+        Some("cancelled")
+    );
+}

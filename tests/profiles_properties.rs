@@ -179,7 +179,14 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
         .to_canonical()
         .unwrap();
     assert_eq!(snapshot.status, Some(shown));
-    assert_eq!(snapshot.updated_at, Some(task.updated_at()));
+    assert_eq!(snapshot.updated_at, Some(milli(task.updated_at())));
+    // Cloudflare has no word for cancelled: the message says it.
+    if matches!(
+        task.status(),
+        taskstate::Status::Cancelled | taskstate::Status::Failed
+    ) {
+        assert!(cloudflare.error_message.is_some());
+    }
 }
 
 /// The task's subtasks as a mirror reads them back: depth first, each

@@ -5,10 +5,13 @@
 //! `running`) nor for a cancelled one (it shows `failed`: it did not
 //! complete).
 
-use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Covers, Snapshot, Spelled, UnknownStatus};
+use super::{Covers, Snapshot, Spelled, Timestamp, UnknownStatus};
+use crate::argument::ArgumentValue;
 use crate::command::ResourceRef;
 use crate::rules::TaskKind;
 use crate::status::Status;
@@ -106,28 +109,30 @@ super::vocabulary_text!(CloudflareStatus);
 
 /// A catalog task as Cloudflare's API shows it (`GET
 /// /zones/{zone_id}/catalog_tasks/{task_id}`), field for field; optional
-/// fields are left out when empty, as Cloudflare does.
+/// fields are left out when empty, as Cloudflare does. Times keep the text
+/// they were read with; [`CloudflareTask::of`] writes them as Cloudflare
+/// does, in UTC to the millisecond.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CloudflareTask {
     /// The task's id.
     pub id: String,
     /// When it was created.
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// `create` or `delete` (the task's kind).
     pub operation: String,
     /// Its status.
     pub status: Spelled<CloudflareStatus>,
     /// When it last changed.
-    pub updated_at: DateTime<Utc>,
-    /// Why it failed.
+    pub updated_at: Timestamp,
+    /// Why it failed, or that it was cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
     /// The install it produced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub install_id: Option<String>,
-    /// Links to related entities, kept as read.
+    /// Links to related entities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub links: Option<Vec<serde_json::Value>>,
+    pub links: Option<Vec<CloudflareLink>>,
     /// The package's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package_id: Option<String>,
@@ -140,6 +145,25 @@ pub struct CloudflareTask {
     /// Informational warnings about the outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<CloudflareWarning>>,
+}
+
+/// A link from a task to a related entity, as Cloudflare shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CloudflareLink {
+    /// The target: `#name` for an entity of the same graph, an absolute
+    /// path or URL for one outside it.
+    pub href: String,
+    /// The link relation type.
+    pub rel: String,
+    /// More metadata, by property name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Human-readable titles, by BCP 47 language tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub titles: Option<BTreeMap<String, String>>,
+    /// The target's media type, for external targets.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
+    pub media_type: Option<String>,
 }
 
 /// A warning as Cloudflare shows it.
@@ -164,7 +188,23 @@ pub struct CloudflareWarning {
     pub status: Option<u16>,
     /// When, when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<DateTime<Utc>>,
+    pub timestamp: Option<Timestamp>,
+}
+
+/// The HTTP status Cloudflare answers with for an error or warning code
+/// (`conflict`: 409), if it is one of its codes.
+pub fn http_status_of(code: &str) -> Option<u16> {
+    Some(match code {
+        "validation_error" | "bad_request" => 400,
+        "unauthorized" => 401,
+        "forbidden" => 403,
+        "not_found" => 404,
+        "conflict" => 409,
+        "rate_limit_exceeded" => 429,
+        "internal_error" => 500,
+        "service_unavailable" => 503,
+        _ => return None,
+    })
 }
 
 /// One detail of a Cloudflare warning.
@@ -176,6 +216,11 @@ pub struct CloudflareDetail {
     pub field: String,
     /// Its message.
     pub message: String,
+}
+
+/// Cloudflare writes times in UTC to the millisecond.
+fn stamp(at: DateTime<Utc>) -> Timestamp {
+    Timestamp::new(at, SecondsFormat::Millis)
 }
 
 /// What an HTTP handler answers for a task: Cloudflare answers a completed
@@ -203,10 +248,28 @@ impl HttpAnswer {
 }
 
 impl CloudflareTask {
-    /// The view of `task`: the kind's name is the operation, the
-    /// outcome's `install` resource the `install_id`, the failure's
-    /// message the `error_message`, the task's warnings the warnings.
+    /// The view of `task`, everything built from the task:
+    ///
+    /// - the kind's name is the operation, the outcome's produced resource
+    ///   the `install_id`;
+    /// - `error_message` is the failure's message, or for a cancelled task
+    ///   (which Cloudflare shows `failed`) the cancel's reason, else
+    ///   `cancelled`;
+    /// - `links` are the task's resources beyond the zone it acts on, each
+    ///   a link whose `rel` is the resource's kind and `href` its id (a
+    ///   host declares them with [`NewTask::also_on`](crate::NewTask::also_on)
+    ///   as `ResourceRef::new("dns_record", "#www")`);
+    /// - `package_id`, `package_slug` and `package_version` are the task's
+    ///   arguments of those keys (the version an integer, or text that
+    ///   reads as a number);
+    /// - each warning's `status` is the HTTP status of its code, its
+    ///   `path` the task's route (`/zones/{zone}/catalog_tasks/{id}`, when
+    ///   the task acts on a `zone`), its `timestamp` when the task settled
+    ///   (warnings come with the outcome), or last changed.
     pub fn of<K: TaskKind>(task: &Task<K>) -> CloudflareTask {
+        let path = (task.resource().kind == "zone")
+            .then(|| format!("/zones/{}/catalog_tasks/{}", task.resource().id, task.id()));
+        let raised = stamp(task.done_at().unwrap_or(task.updated_at()));
         let warnings: Vec<CloudflareWarning> = task
             .warnings()
             .iter()
@@ -222,27 +285,55 @@ impl CloudflareTask {
                     })
                     .collect(),
                 message: warning.message.clone(),
-                path: None,
+                path: path.clone(),
                 request_id: None,
-                status: None,
-                timestamp: None,
+                status: http_status_of(&warning.code),
+                timestamp: Some(raised.clone()),
             })
             .collect();
+        let links: Vec<CloudflareLink> = task
+            .resources()
+            .skip(1)
+            .map(|resource| CloudflareLink {
+                href: resource.id.clone(),
+                rel: resource.kind.clone(),
+                properties: None,
+                titles: None,
+                media_type: None,
+            })
+            .collect();
+        let text = |key: &str| {
+            task.arguments()
+                .get(key)
+                .map(|value| value.to_string())
+                .filter(|text| !text.is_empty())
+        };
+        let package_version =
+            task.arguments()
+                .get("package_version")
+                .and_then(|value| match value {
+                    ArgumentValue::Integer(n) => Some(serde_json::Number::from(*n)),
+                    other => other.to_string().parse().ok(),
+                });
+        let error_message = match task.status() {
+            Status::Cancelled => Some(task.comment().unwrap_or("cancelled").to_owned()),
+            _ => task.failure().map(|failure| failure.message.clone()),
+        };
         CloudflareTask {
             id: task.id().to_string(),
-            created_at: task.created_at(),
+            created_at: stamp(task.created_at()),
             operation: task.kind().name().to_owned(),
             status: Spelled::new(CloudflareStatus::from_canonical(task.status())),
-            updated_at: task.updated_at(),
-            error_message: task.failure().map(|failure| failure.message.clone()),
+            updated_at: stamp(task.updated_at()),
+            error_message,
             install_id: task
                 .outcome()
                 .and_then(|outcome| outcome.produced.as_ref())
                 .map(|install| install.id.clone()),
-            links: None,
-            package_id: None,
-            package_slug: None,
-            package_version: None,
+            links: (!links.is_empty()).then_some(links),
+            package_id: text("package_id"),
+            package_slug: text("package_slug"),
+            package_version,
             warnings: (!warnings.is_empty()).then_some(warnings),
         }
     }
@@ -256,8 +347,8 @@ impl CloudflareTask {
         Ok(Snapshot {
             kind: Some(self.operation.clone()),
             status: Some(self.status.value.to_canonical()?),
-            created_at: Some(self.created_at),
-            updated_at: Some(self.updated_at),
+            created_at: Some(self.created_at.utc()),
+            updated_at: Some(self.updated_at.utc()),
             comment: self.error_message.clone(),
             resources: self
                 .install_id
