@@ -220,6 +220,7 @@ fn command_on_copy(c: &mut Criterion) {
                     Command::ReportProgress {
                         token,
                         steps: None,
+                        percent: None,
                         current_step: None,
                         expected_done_at: Some(done_at),
                     },

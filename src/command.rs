@@ -21,7 +21,7 @@ use crate::failure::{Failure, FollowUp, Warning};
 use crate::id::TaskId;
 use crate::lease::LeaseToken;
 use crate::status::Status;
-use crate::subtask::{NewSubtask, SubtaskChange, SubtaskId};
+use crate::subtask::{NewSubtask, Percent, SubtaskChange, SubtaskId};
 use crate::table::Action;
 
 /// What a task acts on: a domain, a zone, a host. A typed reference that
@@ -415,6 +415,10 @@ pub enum Command<K> {
         /// whose steps are its subtasks.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         steps: Option<(u32, u32)>,
+        /// The share done, for work not counted in steps (a provider that
+        /// reports only a percentage).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        percent: Option<Percent>,
         /// The step being worked on.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         current_step: Option<String>,

@@ -114,7 +114,7 @@ use crate::id::IdGenerator;
 use crate::lease::LeaseToken;
 use crate::rules::{CancelRules, NamedKind, RelaunchRules, RetryPolicy, Rules, TaskKind};
 use crate::status::{Status, StatusSet};
-use crate::subtask::{AggregatePolicy, NewSubtask, SubtaskChange};
+use crate::subtask::{AggregatePolicy, NewSubtask, Percent, SubtaskChange};
 use crate::table::{self, Action};
 use crate::task::Task;
 
@@ -1210,6 +1210,16 @@ impl Step {
                 token: token_or_zero,
                 steps: (!self.empty)
                     .then_some((u32::from(self.roll % 7), u32::from(self.pick % 6))),
+                // A percentage with 0 to 3 decimals, now and then.
+                percent: self.roll.is_multiple_of(2).then(|| {
+                    let decimals = self.pick % 4;
+                    let units = u64::from(self.roll) * 10u64.pow(u32::from(decimals)) / 3;
+                    Percent::from_parts(
+                        units % (100 * 10u64.pow(u32::from(decimals)) + 1),
+                        decimals,
+                    )
+                    .unwrap_or(Percent::ZERO)
+                }),
                 current_step: self.text.clone(),
                 expected_done_at: Some(deadline),
             },

@@ -668,7 +668,7 @@ impl Hostile for Subtasks {
 
 impl Hostile for Progress {
     fn exercise(&self, _: &Value, _: Option<&Value>) {
-        assert!(self.percent() <= 100);
+        assert!(self.percent() <= taskstate::subtask::Percent::HUNDRED);
     }
 }
 
@@ -709,7 +709,7 @@ impl Hostile for DynTask {
                 DateTime::<Utc>::from_timestamp(self.created_ts, 0).map(|at| at.timestamp())
             );
             if let Some(progress) = snapshot.progress {
-                assert!(progress.percent() <= 100);
+                assert!(progress.percent() <= taskstate::subtask::Percent::HUNDRED);
             }
         }
     }
@@ -1009,7 +1009,7 @@ fn exercise_task(task: &Task<NamedKind>) {
         assert_eq!((run.token(), run.task_id()), (token, task.id()));
     }
     if let Some(progress) = task.progress() {
-        assert!(progress.percent() <= 100);
+        assert!(progress.percent() <= taskstate::subtask::Percent::HUNDRED);
     }
     let _ = (
         task.fields_to_correct(),
@@ -1148,12 +1148,14 @@ fn edge_commands(task: &Task<NamedKind>) -> Vec<Command<NamedKind>> {
         Command::ReportProgress {
             token,
             steps: Some((u32::MAX, u32::MAX)),
+            percent: None,
             current_step: None,
             expected_done_at: Some(MAX),
         },
         Command::ReportProgress {
             token,
             steps: Some((u32::MAX, 0)),
+            percent: None,
             current_step: None,
             expected_done_at: Some(MIN),
         },
@@ -1491,6 +1493,7 @@ fn rich_tasks() -> Vec<Logged> {
     let tk = token_of(go(&mut waiting, start(60), system.clone(), t(1)));
     let progress = Command::ReportProgress {
         token: tk,
+        percent: None,
         steps: Some((3, 10)),
         current_step: Some("dns".into()),
         expected_done_at: Some(t(900)),
@@ -3193,7 +3196,7 @@ fn huge_numbers_are_not_capacities_or_loop_bounds() {
     timed("subtasks", &mut || subtasks.exercise(&Value::Null, None));
     let progress: Progress =
         serde_json::from_value(json!({"step_count": u32::MAX, "total_steps": u32::MAX})).unwrap();
-    assert_eq!(progress.percent(), 100);
+    assert_eq!(progress.percent().whole(), 100);
     let mut dyn_view = serde_json::to_value(DynTask::of(&rich_tasks()[3].task, u64::MAX)).unwrap();
     dyn_view["step_count"] = json!(u32::MAX);
     dyn_view["total_steps"] = json!(1);

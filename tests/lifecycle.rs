@@ -802,6 +802,7 @@ fn subtasks_progress_and_resolution() -> Vec<Logged> {
     let report = |steps| Command::ReportProgress {
         token,
         steps,
+        percent: None,
         current_step: None,
         expected_done_at: Some(t(100)),
     };

@@ -1451,6 +1451,7 @@ fn command(cmd: &Cmd, model: &Model, now: DateTime<Utc>) -> Command<NamedKind> {
         // `Run::expect_done_at` send it.
         Cmd::ReportProgress { token: tok, steps } => Command::ReportProgress {
             token: token(*tok),
+            percent: None,
             steps: *steps,
             current_step: steps.map(|_| "checking".into()),
             expected_done_at: steps.is_none().then(|| at(600)),

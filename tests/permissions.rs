@@ -391,6 +391,7 @@ fn command(cmd: Cmd, task: &T) -> Command<NamedKind> {
         Cmd::ReportProgress => Command::ReportProgress {
             token,
             steps: None,
+            percent: None,
             current_step: Some("registry".into()),
             expected_done_at: Some(later),
         },

@@ -928,6 +928,7 @@ fn rejection_cases() -> Vec<Case> {
             |task, log| {
                 let progress = Command::ReportProgress {
                     token: token(log),
+                    percent: None,
                     steps: Some((3, 2)),
                     current_step: None,
                     expected_done_at: None,

@@ -189,6 +189,7 @@ fn a_dyn_task_with_five_steps_reports_step_count_as_it_runs() {
         Some(Progress {
             step_count: 0,
             total_steps: 5,
+            reported_percent: None,
             current_step: None,
             expected_done_at: None,
         })
@@ -214,7 +215,10 @@ fn a_dyn_task_with_five_steps_reports_step_count_as_it_runs() {
         let progress = task.progress().unwrap();
         assert_eq!((progress.step_count, progress.total_steps), (id + 1, 5));
         assert_eq!(progress.current_step, None, "no step is running");
-        assert_eq!(progress.percent(), u8::try_from((id + 1) * 20).unwrap());
+        assert_eq!(
+            progress.percent().whole(),
+            u8::try_from((id + 1) * 20).unwrap()
+        );
         let started = task.subtasks().get(id).unwrap();
         assert_eq!(
             (started.started_at, started.finished_at),
@@ -314,6 +318,7 @@ fn an_executor_reports_the_progress_of_a_task_without_subtasks() {
         Command::ReportProgress {
             token,
             steps: Some((2, 5)),
+            percent: None,
             current_step: Some("waiting for the losing registrar".into()),
             expected_done_at: Some(t(3600)),
         },
@@ -326,11 +331,12 @@ fn an_executor_reports_the_progress_of_a_task_without_subtasks() {
         Progress {
             step_count: 2,
             total_steps: 5,
+            reported_percent: None,
             current_step: Some("waiting for the losing registrar".into()),
             expected_done_at: Some(t(3600)),
         }
     );
-    assert_eq!(progress.percent(), 40);
+    assert_eq!(progress.percent().whole(), 40);
 
     // More steps done than there are: refused, nothing changes.
     let refused = reject(
@@ -338,6 +344,7 @@ fn an_executor_reports_the_progress_of_a_task_without_subtasks() {
         Command::ReportProgress {
             token,
             steps: Some((6, 5)),
+            percent: None,
             current_step: None,
             expected_done_at: None,
         },
@@ -352,6 +359,7 @@ fn an_executor_reports_the_progress_of_a_task_without_subtasks() {
         Command::ReportProgress {
             token,
             steps: Some((5, 5)),
+            percent: None,
             current_step: None,
             expected_done_at: None,
         },
@@ -360,7 +368,7 @@ fn an_executor_reports_the_progress_of_a_task_without_subtasks() {
     );
     let progress = task.progress().unwrap();
     assert_eq!((progress.step_count, progress.total_steps), (5, 5));
-    assert_eq!(progress.percent(), 100);
+    assert_eq!(progress.percent().whole(), 100);
     assert_eq!(progress.expected_done_at, Some(t(3600)));
     assert!(progress.current_step.is_some());
     assert_replays(&task);
@@ -376,6 +384,7 @@ fn a_task_with_subtasks_refuses_reported_steps_but_keeps_an_expected_finish() {
         Command::ReportProgress {
             token,
             steps: Some((1, 3)),
+            percent: None,
             current_step: None,
             expected_done_at: Some(t(900)),
         },
@@ -388,6 +397,7 @@ fn a_task_with_subtasks_refuses_reported_steps_but_keeps_an_expected_finish() {
         Command::ReportProgress {
             token,
             steps: None,
+            percent: None,
             current_step: Some("ignored: the subtasks say".into()),
             expected_done_at: Some(t(900)),
         },
@@ -400,6 +410,7 @@ fn a_task_with_subtasks_refuses_reported_steps_but_keeps_an_expected_finish() {
         Some(Progress {
             step_count: 1,
             total_steps: 3,
+            reported_percent: None,
             current_step: Some("b".into()),
             expected_done_at: Some(t(900)),
         })
@@ -1186,7 +1197,7 @@ fn check_invariants(task: &Task<NamedKind>) {
             progress.step_count as usize,
             all.iter().filter(|s| satisfied(s.status)).count()
         );
-        assert!(progress.percent() <= 100);
+        assert!(progress.percent() <= taskstate::subtask::Percent::HUNDRED);
         // The current step: the running subtask started last (then the
         // highest id).
         let current = all
@@ -1424,4 +1435,83 @@ proptest! {
         prop_assert_eq!(read.subtasks().tally(), task.subtasks().tally());
         prop_assert_eq!(&Task::replay(&task.log).unwrap(), &task.task);
     }
+}
+
+// ---------------------------------------------------------------------
+// Progress as a percentage
+// ---------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(common::cases(512))]
+
+    /// A percentage reads back from its text and its JSON as itself, with
+    /// its decimals; its whole part and float agree with its value.
+    #[test]
+    fn percentages_read_back_as_written(decimals in 0u8..=9, share in 0u64..=1_000_000) {
+        use taskstate::subtask::Percent;
+        let hundred = 100 * 10u64.pow(u32::from(decimals));
+        let units = share * hundred / 1_000_000;
+        let percent = Percent::from_parts(units, decimals).unwrap();
+        let text = percent.to_string();
+        let reread: Percent = text.parse().unwrap();
+        prop_assert_eq!(reread, percent);
+        prop_assert_eq!(reread.decimals(), decimals);
+        let json = serde_json::to_string(&percent).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Percent>(&json).unwrap(), percent);
+        let whole = units / 10u64.pow(u32::from(decimals));
+        prop_assert_eq!(u64::from(percent.whole()), whole);
+        prop_assert!((percent.as_f64() - text.parse::<f64>().unwrap()).abs() < 1e-9);
+        prop_assert!(percent <= Percent::HUNDRED && percent >= Percent::ZERO);
+        // Trailing zeros do not change the value.
+        if decimals < 9 {
+            let zero = if decimals == 0 { ".0" } else { "0" };
+            let padded: Percent = format!("{text}{zero}").parse().unwrap();
+            prop_assert_eq!(padded, percent);
+        }
+    }
+
+    /// Any text either reads as a percentage from 0 to 100 or is refused
+    /// with a typed error; nothing panics.
+    #[test]
+    fn any_text_reads_as_a_percentage_or_is_refused(text in "[-+0-9.eE ]{0,16}|\\PC{0,12}") {
+        use taskstate::subtask::Percent;
+        if let Ok(percent) = text.parse::<Percent>() {
+            prop_assert!(percent <= Percent::HUNDRED);
+            prop_assert_eq!(percent.to_string().parse::<Percent>().unwrap(), percent);
+        }
+    }
+}
+
+#[test]
+fn a_provider_that_reports_only_a_percentage_needs_no_fake_steps() {
+    use taskstate::subtask::{Percent, PercentError};
+    let mut task = logged_of(NamedKind::new("VmCreate"));
+    let (run, started) = task.task.start(t(600), None, t(1)).unwrap();
+    task.push(started);
+    let event = run
+        .report_percent(&mut task.task, "33.333".parse().unwrap(), None, t(2))
+        .unwrap();
+    task.push(event);
+    let progress = task.task.progress().unwrap();
+    assert_eq!(progress.percent().to_string(), "33.333");
+    assert_eq!((progress.step_count, progress.total_steps), (0, 0));
+    // Steps alone still give a whole percentage.
+    let steps = Progress {
+        step_count: 1,
+        total_steps: 3,
+        ..Progress::default()
+    };
+    assert_eq!(steps.percent(), Percent::from_parts(33, 0).unwrap());
+    for (bad, error) in [
+        ("100.01", PercentError::AboveHundred),
+        ("1000", PercentError::AboveHundred),
+        ("0.1234567891", PercentError::TooPrecise),
+        ("-5", PercentError::NotADecimal("-5".into())),
+        ("5.", PercentError::NotADecimal("5.".into())),
+        ("1e2", PercentError::NotADecimal("1e2".into())),
+    ] {
+        assert_eq!(bad.parse::<Percent>(), Err(error), "{bad}");
+    }
+    // The log rebuilds the record, the percentage with it.
+    assert_eq!(Task::replay(&task.log).unwrap(), task.task);
 }

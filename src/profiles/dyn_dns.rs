@@ -179,6 +179,7 @@ impl DynTask {
             progress: Some(Progress {
                 step_count: self.step_count,
                 total_steps: self.total_steps,
+                reported_percent: None,
                 ..Progress::default()
             }),
             resources: vec![ResourceRef::new("zone", self.zone_name.clone())],

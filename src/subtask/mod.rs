@@ -51,7 +51,9 @@ use std::sync::Arc;
 use crate::failure::Failure;
 use crate::status::Status;
 
+mod percent;
 mod shared;
+pub use percent::{MAX_DECIMALS, Percent, PercentError};
 use shared::SharedVec;
 
 crate::vocabulary::vocabulary! {
@@ -393,10 +395,11 @@ pub fn aggregate(policy: AggregatePolicy, tally: &Tally) -> Aggregate {
     }
 }
 
-/// A task's progress, in the three shapes the seeds use: steps done of a
-/// total (Dyn's `step_count`/`total_steps`), a percentage with the current
-/// step and an expected finish (OVHcloud), and, through
-/// [`Subtasks::iter`], the subtask tree (VMware).
+/// A task's progress, in the shapes the seeds and their peers use: steps
+/// done of a total (Dyn's `step_count`/`total_steps`), a percentage as a
+/// provider reports it (Azure's `percentComplete`), the current step and
+/// an expected finish (OVHcloud), and, through [`Subtasks::iter`], the
+/// subtask tree (VMware).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Progress {
@@ -404,6 +407,10 @@ pub struct Progress {
     pub step_count: u32,
     /// Steps in all.
     pub total_steps: u32,
+    /// The share done as the executor reported it, with the precision it
+    /// reported, for work that is not counted in steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_percent: Option<Percent>,
     /// The step being worked on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_step: Option<String>,
@@ -413,14 +420,12 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Steps done as a whole percentage of the total (0 when there are no
-    /// steps).
-    pub fn percent(&self) -> u8 {
-        if self.total_steps == 0 {
-            return 0;
-        }
-        let done = u64::from(self.step_count.min(self.total_steps));
-        u8::try_from(done * 100 / u64::from(self.total_steps)).unwrap_or(100)
+    /// The share done: the reported percentage with its precision where
+    /// there is one, else the steps done as a whole percentage of the
+    /// total (0 when there are no steps).
+    pub fn percent(&self) -> Percent {
+        self.reported_percent
+            .unwrap_or_else(|| Percent::of_steps(self.step_count, self.total_steps))
     }
 }
 
@@ -762,16 +767,18 @@ mod tests {
         let p = Progress {
             step_count: 3,
             total_steps: 5,
+            reported_percent: None,
             ..Progress::default()
         };
-        assert_eq!(p.percent(), 60);
+        assert_eq!(p.percent().whole(), 60);
         let over = Progress {
             step_count: 9,
             total_steps: 5,
+            reported_percent: None,
             ..Progress::default()
         };
-        assert_eq!(over.percent(), 100);
-        assert_eq!(Progress::default().percent(), 0);
+        assert_eq!(over.percent().whole(), 100);
+        assert_eq!(Progress::default().percent(), Percent::ZERO);
     }
 
     #[test]

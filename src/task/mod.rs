@@ -464,6 +464,7 @@ impl<K> Task<K> {
         Some(Progress {
             step_count: subtasks.tally().satisfied(),
             total_steps: subtasks.tally().total(),
+            reported_percent: reported.and_then(|p| p.reported_percent),
             current_step: subtasks.current().map(|subtask| subtask.name.clone()),
             expected_done_at: reported.and_then(|p| p.expected_done_at),
         })

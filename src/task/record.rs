@@ -364,6 +364,7 @@ impl<K: Clone> Task<K> {
             Command::AddSubtask { subtask, .. } => state.subtasks.push(subtask, at),
             Command::ReportProgress {
                 steps,
+                percent,
                 current_step,
                 expected_done_at,
                 ..
@@ -372,6 +373,9 @@ impl<K: Clone> Task<K> {
                 if let Some((done, total)) = steps {
                     progress.step_count = *done;
                     progress.total_steps = *total;
+                }
+                if percent.is_some() {
+                    progress.reported_percent = *percent;
                 }
                 if current_step.is_some() {
                     progress.current_step.clone_from(current_step);

@@ -64,7 +64,7 @@ use crate::failure::Failure;
 use crate::id::TaskId;
 use crate::lease::LeaseToken;
 use crate::rules::TaskKind;
-use crate::subtask::{NewSubtask, SubtaskChange, SubtaskId};
+use crate::subtask::{NewSubtask, Percent, SubtaskChange, SubtaskId};
 use crate::task::error::Rejection;
 
 /// The handle of one run of a task: its moves as methods.
@@ -428,6 +428,7 @@ impl Run {
         let command = Command::ReportProgress {
             token: self.token,
             steps: Some((done, total)),
+            percent: None,
             current_step,
             expected_done_at: None,
         };
@@ -449,8 +450,50 @@ impl Run {
         let command = Command::ReportProgress {
             token: self.token,
             steps: None,
+            percent: None,
             current_step: None,
             expected_done_at: Some(at),
+        };
+        self.logged(task, command, now)
+    }
+
+    /// Reports the share of the work done, as a percentage with the
+    /// precision the work is measured in (for work not counted in steps:
+    /// a provider that reports only a percentage), and the step being
+    /// worked on if there is one.
+    ///
+    /// ```
+    /// use taskstate::subtask::Percent;
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("VmCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("vm", "vm-1"));
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// let (run, _) = task.start(now + chrono::Duration::minutes(5), None, now)?;
+    /// run.report_percent(&mut task, "55.5".parse()?, None, now)?;
+    /// let progress = task.progress().ok_or("no progress")?;
+    /// assert_eq!(progress.percent().to_string(), "55.5");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Rejection::StaleLease`]; [`Rejection::IllegalMove`] unless the
+    /// task is running or waiting.
+    pub fn report_percent<K: TaskKind>(
+        &self,
+        task: &mut Task<K>,
+        percent: Percent,
+        current_step: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Event<K>, Rejection> {
+        let command = Command::ReportProgress {
+            token: self.token,
+            steps: None,
+            percent: Some(percent),
+            current_step,
+            expected_done_at: None,
         };
         self.logged(task, command, now)
     }
