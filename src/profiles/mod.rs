@@ -45,6 +45,109 @@
 //! # Ok::<(), taskstate::profiles::UnknownStatus>(())
 //! ```
 
+//!
+//! # Writing a view for a provider the crate does not ship
+//!
+//! A view is four things, each built on what this module shares;
+//! `examples/azure_operation.rs` writes a fifth provider (an Azure-style
+//! long-running operation, with `percentComplete` and `Retry-After`)
+//! this way, in full.
+//!
+//! 1. **The vocabulary.** An enum of the provider's words with an
+//!    `Other(String)` for the words it will add, read through
+//!    `From<String>` (and written back through `From<_> for String`), and
+//!    [`Word`], so that [`Spelled`] keeps the spelling it was read in.
+//!    Write the words once, in a table of (word, text, canonical statuses
+//!    covered), and read both directions and [`Covers`] off it.
+//! 2. **The JSON.** A struct field for field: statuses as
+//!    [`Spelled`], times as [`Timestamp`] (written back with the offset
+//!    and precision they were read with), percentages as
+//!    [`Percent`](crate::subtask::Percent), optional fields as `Option`
+//!    and `#[serde(flatten)] unknown: serde_json::Map<String, Value>` for
+//!    fields the host does not know, so that a document read and written
+//!    back is the JSON it was.
+//! 3. **The view of a task and the mirror's snapshot.** An `of(task, …)`
+//!    for a host that *is* the provider, reading the task (its status,
+//!    `progress()`, `failure()`, `check_due_at()`, the `can_*` questions
+//!    for the viewer), and a `to_snapshot()` into [`Snapshot`] for a host
+//!    that mirrors the provider, keeping its flags as read.
+//! 4. **Filters.** `covers()` for each word; [`Covers::filter`] turns a
+//!    listing in the provider's words into a store [`Filter`] that lists
+//!    exactly the tasks the view shows with the word.
+//!
+//! A provider with three words, in full:
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use taskstate::profiles::{Covers, Snapshot, Spelled, Timestamp, UnknownStatus, Word};
+//! use taskstate::Status;
+//!
+//! #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+//! #[serde(from = "String", into = "String")]
+//! enum JobStatus { Queued, Busy, Finished, Other(String) }
+//!
+//! const WORDS: [(JobStatus, &str, &[Status]); 3] = [
+//!     (JobStatus::Queued, "queued", &[Status::Pending]),
+//!     (JobStatus::Busy, "busy", &[Status::Running, Status::Waiting, Status::Stalled]),
+//!     (JobStatus::Finished, "finished", &[Status::Done, Status::Failed, Status::Cancelled]),
+//! ];
+//!
+//! impl JobStatus {
+//!     fn entry(&self) -> Option<&'static (JobStatus, &'static str, &'static [Status])> {
+//!         WORDS.iter().find(|(word, _, _)| word == self)
+//!     }
+//!     fn of(status: Status) -> JobStatus {
+//!         WORDS.iter().find(|(_, _, covered)| covered.contains(&status))
+//!             .map_or(JobStatus::Other(status.to_string()), |(word, _, _)| word.clone())
+//!     }
+//!     fn covers(&self) -> Result<Covers, UnknownStatus> {
+//!         self.entry().map(|(_, _, covered)| Covers::statuses(covered))
+//!             .ok_or_else(|| UnknownStatus { system: "Jobs", value: self.word().to_owned() })
+//!     }
+//! }
+//! impl Word for JobStatus {
+//!     fn word(&self) -> &str {
+//!         match self { JobStatus::Other(text) => text, known => known.entry().map_or("", |e| e.1) }
+//!     }
+//! }
+//! impl From<String> for JobStatus {
+//!     fn from(text: String) -> Self {
+//!         WORDS.iter().find(|(_, known, _)| *known == text)
+//!             .map_or(JobStatus::Other(text), |(word, _, _)| word.clone())
+//!     }
+//! }
+//! impl From<JobStatus> for String {
+//!     fn from(status: JobStatus) -> String { status.word().to_owned() }
+//! }
+//!
+//! #[derive(Debug, PartialEq, Serialize, Deserialize)]
+//! struct Job {
+//!     status: Spelled<JobStatus>,
+//!     started: Timestamp,
+//!     #[serde(flatten)]
+//!     unknown: serde_json::Map<String, serde_json::Value>,
+//! }
+//!
+//! impl Job {
+//!     fn to_snapshot(&self) -> Result<Snapshot, UnknownStatus> {
+//!         let covered = self.status.value.covers()?;
+//!         Ok(Snapshot {
+//!             status: covered.statuses.iter().next(),
+//!             created_at: Some(self.started.utc()),
+//!             ..Snapshot::default()
+//!         })
+//!     }
+//! }
+//!
+//! let printed = serde_json::json!({"status": "busy", "started": "2026-11-23T10:00:00.50+01:00", "node": 7});
+//! let job: Job = serde_json::from_value(printed.clone())?;
+//! assert_eq!(serde_json::to_value(&job)?, printed); // the time and `node` kept
+//! assert_eq!(job.to_snapshot()?.status, Some(Status::Running));
+//! assert!(job.status.value.covers()?.statuses.contains(Status::Stalled));
+//! assert_eq!(JobStatus::of(Status::Failed), JobStatus::Finished);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
 /// The text impls every vocabulary shares: `FromStr` that keeps unknown
 /// words (through `From<String>`), `From<T> for String` that writes them
 /// back as read, and `Display`.
