@@ -1515,3 +1515,74 @@ fn a_provider_that_reports_only_a_percentage_needs_no_fake_steps() {
     // The log rebuilds the record, the percentage with it.
     assert_eq!(Task::replay(&task.log).unwrap(), task.task);
 }
+
+// ---------------------------------------------------------------------
+// How deep subtasks nest
+// ---------------------------------------------------------------------
+
+/// A pending task with a chain of `depth` subtasks, each under the one
+/// before.
+fn chain(depth: u32) -> Result<(Task<NamedKind>, taskstate::Event<NamedKind>), Rejection> {
+    let mut new = NewTask::new(
+        IdGenerator::seeded(16).next_id(t(0)),
+        NamedKind::new("HOST_COMMISSION"),
+        Owner::new("alice"),
+        ResourceRef::new("HOST", "h1"),
+    );
+    for level in 0..depth {
+        let mut subtask = NewSubtask::new(format!("level{}", level + 1), "nested");
+        if level > 0 {
+            subtask = subtask.under(level - 1);
+        }
+        new = new.subtask(subtask);
+    }
+    Task::create(new, alice(), t(0))
+}
+
+#[test]
+fn subtasks_nest_at_most_sixteen_levels_deep() {
+    use taskstate::subtask::MAX_SUBTASK_DEPTH;
+    assert_eq!(MAX_SUBTASK_DEPTH, 16);
+    let (mut task, _) = chain(16).unwrap();
+    assert!(matches!(
+        chain(17),
+        Err(Rejection::InvalidInput { field, .. }) if field == "subtask.parent"
+    ));
+    // Added by a run: under the 15th level yes, under the 16th no.
+    let (run, _) = task.start(t(600), None, t(1)).unwrap();
+    let deeper = NewSubtask::new("level17", "too deep").under(15);
+    let refused = run.add_subtask(&mut task, deeper, t(2)).unwrap_err();
+    assert!(matches!(refused, Rejection::InvalidInput { .. }), "{refused:?}");
+    let sibling = NewSubtask::new("level16b", "fits").under(14);
+    run.add_subtask(&mut task, sibling, t(3)).unwrap();
+}
+
+#[test]
+fn a_vmware_view_of_a_record_nested_deeper_than_the_limit_loses_no_subtask() {
+    use taskstate::profiles::vcf::VcfTask;
+    // A record stored before the limit, with a chain of 20: made by
+    // extending a stored chain of 16.
+    let (task, _) = chain(16).unwrap();
+    let mut stored = serde_json::to_value(&task).unwrap();
+    let list = stored["state"]["subtasks"].as_array_mut().unwrap();
+    let last = list.last().unwrap().clone();
+    for id in 16..20u32 {
+        let mut deeper = last.clone();
+        deeper["id"] = id.into();
+        deeper["parent"] = (id - 1).into();
+        deeper["name"] = format!("level{}", id + 1).into();
+        list.push(deeper);
+    }
+    let legacy: Task<NamedKind> = serde_json::from_value(stored).unwrap();
+    assert_eq!(legacy.subtasks().len(), 20);
+    let view = VcfTask::of(&legacy, &alice(), t(1));
+    // Written and read back by serde_json, whose nesting limit is 128.
+    let text = serde_json::to_string(&view).unwrap();
+    let read: VcfTask = serde_json::from_str(&text).unwrap();
+    let snapshot = read.to_snapshot().unwrap();
+    let names: Vec<_> = snapshot.subtasks.iter().map(|s| s.name.clone()).collect();
+    let want: Vec<_> = (1..=20).map(|level| format!("level{level}")).collect();
+    assert_eq!(names, want);
+    // Levels 17 to 20 hang under level 16.
+    assert!(snapshot.subtasks[16..].iter().all(|s| s.parent == Some(15)));
+}

@@ -265,7 +265,9 @@ impl CloudflareTask {
     /// - each warning's `status` is the HTTP status of its code, its
     ///   `path` the task's route (`/zones/{zone}/catalog_tasks/{id}`, when
     ///   the task acts on a `zone`), its `timestamp` when the task settled
-    ///   (warnings come with the outcome), or last changed.
+    ///   (warnings come with the outcome), or last changed; its
+    ///   `request_id` is left out (the task does not know which request
+    ///   reads it: a handler that does sets it).
     pub fn of<K: TaskKind>(task: &Task<K>) -> CloudflareTask {
         let path = (task.resource().kind == "zone")
             .then(|| format!("/zones/{}/catalog_tasks/{}", task.resource().id, task.id()));

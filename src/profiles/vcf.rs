@@ -21,7 +21,7 @@ use crate::command::ResourceRef;
 use crate::failure::{Detail, Failure, Resolution};
 use crate::rules::TaskKind;
 use crate::status::Status;
-use crate::subtask::{Subtask, SubtaskStatus};
+use crate::subtask::{MAX_SUBTASK_DEPTH, Subtask, SubtaskStatus};
 use crate::task::Task;
 
 /// A VMware Cloud Foundation task status.
@@ -559,17 +559,47 @@ impl VcfSubtask {
         self.errors.as_deref().unwrap_or_default()
     }
 
-    /// VMware's view of `subtask`, with the subtasks nested under it
-    /// (`children`: the position of each subtask's children).
-    fn of(subtasks: &[&Subtask], children: &[Vec<usize>], at: usize) -> Option<VcfSubtask> {
-        let subtask = subtasks.get(at)?;
-        let nested: Vec<VcfSubtask> = children
-            .get(at)
-            .into_iter()
-            .flatten()
-            .filter_map(|&child| VcfSubtask::of(subtasks, children, child))
-            .collect();
-        Some(VcfSubtask {
+    /// VMware's view of the subtask at `at`, with the subtasks nested
+    /// under it (`children`: the positions of each subtask's children),
+    /// at `depth` (1 at the top). Below [`MAX_SUBTASK_DEPTH`], which the
+    /// core refuses to declare but a record stored before the limit may
+    /// hold, the rest of the tree hangs flat under its last level.
+    fn of(
+        subtasks: &[&Subtask],
+        children: &[Vec<usize>],
+        at: usize,
+        depth: usize,
+    ) -> Option<VcfSubtask> {
+        let mut view = VcfSubtask::alone(subtasks.get(at)?);
+        let nested: Vec<VcfSubtask> = if depth < MAX_SUBTASK_DEPTH {
+            children
+                .get(at)
+                .into_iter()
+                .flatten()
+                .filter_map(|&child| VcfSubtask::of(subtasks, children, child, depth + 1))
+                .collect()
+        } else {
+            let mut below = Vec::new();
+            let mut stack: Vec<usize> = children
+                .get(at)
+                .into_iter()
+                .flatten()
+                .rev()
+                .copied()
+                .collect();
+            while let Some(next) = stack.pop() {
+                below.extend(subtasks.get(next).map(|subtask| VcfSubtask::alone(subtask)));
+                stack.extend(children.get(next).into_iter().flatten().rev());
+            }
+            below
+        };
+        view.sub_tasks = (!nested.is_empty()).then_some(nested);
+        Some(view)
+    }
+
+    /// VMware's view of `subtask`, without the subtasks nested under it.
+    fn alone(subtask: &Subtask) -> VcfSubtask {
+        VcfSubtask {
             name: subtask.name.clone(),
             kind: None,
             description: Some(subtask.description.clone()),
@@ -580,9 +610,9 @@ impl VcfSubtask {
                 .then(|| subtask.errors.iter().map(VcfError::of).collect()),
             resources: None,
             stages: None,
-            sub_tasks: (!nested.is_empty()).then_some(nested),
+            sub_tasks: None,
             unknown: Map::new(),
-        })
+        }
     }
 
     /// Appends this subtask and those nested under it, depth first, to
@@ -703,7 +733,7 @@ impl VcfTask {
             sub_tasks: Some(
                 roots
                     .into_iter()
-                    .filter_map(|at| VcfSubtask::of(&subtasks, &children, at))
+                    .filter_map(|at| VcfSubtask::of(&subtasks, &children, at, 1))
                     .collect(),
             ),
             errors: Some(task.failure().map(VcfError::of).into_iter().collect()),

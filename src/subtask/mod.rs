@@ -189,6 +189,12 @@ pub fn subtask_target(status: SubtaskStatus, action: SubtaskAction) -> Option<Su
 /// [`Subtasks::iter`], given in order of declaration.
 pub type SubtaskId = u32;
 
+/// How deep subtasks nest at most: a top-level subtask is at depth 1. A
+/// subtask declared deeper is refused ([`Rejection::InvalidInput`](crate::Rejection::InvalidInput)), so
+/// that every view of the tree (VMware's nested `subTasks`) stays within
+/// what a JSON reader takes.
+pub const MAX_SUBTASK_DEPTH: usize = 16;
+
 /// The declaration of a subtask, as a task is created with it or an
 /// executor adds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,7 +17,9 @@ use crate::command::{Command, Effect, NewTask};
 use crate::failure::{self, FollowUp, Origin, Then};
 use crate::rules::{Rule, TaskKind};
 use crate::status::Status;
-use crate::subtask::{self, Aggregate, AggregatePolicy, NewSubtask, SubtaskChange, SubtaskId};
+use crate::subtask::{
+    self, Aggregate, AggregatePolicy, MAX_SUBTASK_DEPTH, NewSubtask, SubtaskChange, SubtaskId,
+};
 use crate::table::{self, Action, Guard, Transition};
 use crate::task::error::{Rejection, RelaunchRefusal};
 
@@ -528,7 +530,9 @@ impl<K: TaskKind> Task<K> {
             Command::Create(new) => check_new(new),
             Command::AddSubtask { subtask, .. } => {
                 let subtasks = &self.state.subtasks;
-                check_subtask(subtask, subtasks.len())?;
+                check_subtask(subtask, subtasks.len(), |id| {
+                    subtasks.get(id).and_then(|s| s.parent)
+                })?;
                 if let Some(parent) = subtask.parent.and_then(|p| subtasks.get(p))
                     && parent.status.is_settled()
                 {
@@ -601,7 +605,9 @@ pub(super) fn check_creation<K: TaskKind>(
     }
     check_new(new)?;
     for (position, subtask) in new.subtasks.iter().enumerate() {
-        check_subtask(subtask, position)?;
+        check_subtask(subtask, position, |id| {
+            new.subtasks.get(id as usize).and_then(|s| s.parent)
+        })?;
     }
     if scope == Scope::Full {
         let retry = &new.kind.rules().retry;
@@ -629,22 +635,42 @@ fn check_new<K>(new: &NewTask<K>) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// Checks a subtask declared at position `position`: a name, and a parent
-/// declared before it.
-fn check_subtask(subtask: &NewSubtask, position: usize) -> Result<(), Rejection> {
+/// Checks a subtask declared at position `position`: a name, a parent
+/// declared before it, and no deeper than [`MAX_SUBTASK_DEPTH`] (each
+/// subtask's parent is `parent_of` it).
+fn check_subtask(
+    subtask: &NewSubtask,
+    position: usize,
+    parent_of: impl Fn(SubtaskId) -> Option<SubtaskId>,
+) -> Result<(), Rejection> {
     if subtask.name.is_empty() {
         return Err(Rejection::invalid("subtask.name", "must not be empty"));
     }
     if u32::try_from(position).is_err() {
         return Err(Rejection::invalid("subtasks", "too many subtasks"));
     }
-    match subtask.parent {
-        Some(parent) if parent as usize >= position => Err(Rejection::invalid(
+    if let Some(parent) = subtask.parent
+        && parent as usize >= position
+    {
+        return Err(Rejection::invalid(
             "subtask.parent",
             format!("subtask {parent} is not declared before subtask {position}"),
-        )),
-        _ => Ok(()),
+        ));
     }
+    // Parents come first, so the walk up ends; it stops at the limit.
+    let mut depth = 1;
+    let mut above = subtask.parent;
+    while let Some(parent) = above {
+        depth += 1;
+        if depth > MAX_SUBTASK_DEPTH {
+            return Err(Rejection::invalid(
+                "subtask.parent",
+                format!("subtasks nest at most {MAX_SUBTASK_DEPTH} levels deep"),
+            ));
+        }
+        above = parent_of(parent);
+    }
+    Ok(())
 }
 
 /// The row for `action` from `status` if `role` may take it: the table's
