@@ -7,12 +7,12 @@
 //! The four steps of the guide, each a section below: the vocabulary (its
 //! words both ways and what each covers), the JSON (a struct field for
 //! field, times and unknown fields kept), the view of a task (`of`) and
-//! the mirror's snapshot (`to_snapshot`), and listings by its words.
+//! the mirror's snapshot (`to_mirrored`), and listings by its words.
 
 use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use taskstate::profiles::{Covers, Snapshot, Spelled, Timestamp, UnknownStatus, Word};
+use taskstate::profiles::{Covers, MirroredTask, Spelled, Timestamp, UnknownStatus, Word};
 use taskstate::run::Pause;
 use taskstate::store::{Filter, MemoryStore, PageRequest, Scope, TaskStore};
 use taskstate::subtask::{Percent, Progress};
@@ -192,8 +192,8 @@ impl AzureOperation {
     }
 
     /// The operation in canonical terms, for a host that mirrors it.
-    fn to_snapshot(&self) -> Result<Snapshot, UnknownStatus> {
-        Ok(Snapshot {
+    fn to_mirrored(&self) -> Result<MirroredTask, UnknownStatus> {
+        Ok(MirroredTask {
             status: Some(self.status.value.to_canonical()?),
             created_at: self.start_time.as_ref().map(Timestamp::utc),
             done_at: self.end_time.as_ref().map(Timestamp::utc),
@@ -202,7 +202,7 @@ impl AzureOperation {
                 reported_percent: Some(percent),
                 ..Progress::default()
             }),
-            ..Snapshot::default()
+            ..MirroredTask::default()
         })
     }
 }
@@ -274,7 +274,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let read: AzureOperation = serde_json::from_value(printed.clone())?;
     assert_eq!(serde_json::to_value(&read)?, printed);
-    let snapshot = read.to_snapshot()?;
+    let snapshot = read.to_mirrored()?;
     println!("mirrored: {snapshot:?}\n");
     assert_eq!(snapshot.status, Some(Status::Running));
     assert_eq!(

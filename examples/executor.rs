@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use taskstate::store::{
-    Filter, Handled, MemoryStore, PageRequest, Scope, TaskStore, Worker, work_once,
+    Filter, HandlerReply, MemoryStore, PageRequest, Scope, TaskStore, Worker, work_once,
 };
 use taskstate::{
     Actor, Failure, IdGenerator, NamedKind, NewTask, Outcome, Owner, ResourceRef, RetryPolicy,
@@ -88,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         {
                             // Crashes: the run keeps its lease until it runs out.
                             drop(run);
-                            return Handled::Heartbeat {
+                            return HandlerReply::Heartbeat {
                                 lease_until: now + Duration::seconds(1),
                                 progress: None,
                             };
@@ -97,13 +97,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             && task.id().as_uuid().as_u128() % 10 == 0
                             && task.attempts() == 0
                         {
-                            return Handled::Fail(Failure::provider(
+                            return HandlerReply::Fail(Failure::provider(
                                 "REGISTRY_BUSY",
                                 "the registry is busy",
                                 now,
                             ));
                         }
-                        Handled::Complete(
+                        HandlerReply::Complete(
                             Outcome::new().message(format!("done by {}", worker.name())),
                         )
                     })

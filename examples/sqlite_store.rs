@@ -12,7 +12,7 @@ use std::error::Error;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use taskstate::store::{Handled, Scope, TaskStore, Worker, work_once};
+use taskstate::store::{HandlerReply, Scope, TaskStore, Worker, work_once};
 use taskstate::{Actor, IdGenerator, NewTask, Outcome, Owner, ResourceRef, Rules, Task, TaskKind};
 use taskstate_sqlite::{SqliteStore, insert_in, remove_files, temp_path};
 
@@ -86,7 +86,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let worker = Worker::new("registry-1", Duration::minutes(5)).kinds(["DomainCreate"]);
     let report = work_once(&store, &worker, now(), |task, _run| {
         println!("creating {} at the registry", task.resource());
-        Handled::Complete(Outcome::new().message("domain created"))
+        HandlerReply::Complete(Outcome::new().message("domain created"))
     })?;
     println!("claimed {}, recorded {}", report.claimed, report.recorded);
 

@@ -536,7 +536,7 @@ pub struct Event<K> {
     /// replaced.
     /// Boxed: most events have none, and events stay small.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub effect: Option<Box<Effect>>,
+    pub effect: Option<Box<Decision>>,
 }
 
 /// What was decided in accepting a command, recorded with its event so
@@ -545,7 +545,7 @@ pub struct Event<K> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[serde(tag = "effect", rename_all = "snake_case")]
-pub enum Effect {
+pub enum Decision {
     /// A `fail`: what follows, and whether the run counted as an attempt.
     Failed {
         /// What follows the failure.
@@ -565,10 +565,10 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-impl std::fmt::Display for Effect {
+impl std::fmt::Display for Decision {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Effect::Failed { follow_up, counted } => {
+            Decision::Failed { follow_up, counted } => {
                 write!(f, "follow-up {follow_up}")?;
                 f.write_str(if *counted {
                     ", counted"
@@ -576,7 +576,7 @@ impl std::fmt::Display for Effect {
                     ", not counted"
                 })
             }
-            Effect::Replaced { previous } => {
+            Decision::Replaced { previous } => {
                 f.write_str("replaced ")?;
                 for (position, (key, value)) in previous.iter().enumerate() {
                     if position > 0 {

@@ -270,7 +270,7 @@ pub const ESCALATION_NOTICE: &str =
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
-pub enum Then {
+pub enum OnFailure {
     /// Retry automatically, counting the attempt against the budget.
     Retry,
     /// Retry automatically without counting the attempt (an
@@ -313,10 +313,10 @@ impl CodeMatch {
 /// correction while a provider-origin one is retried.
 ///
 /// ```
-/// use taskstate::{CodeMatch, FailureRule, Origin, Then};
+/// use taskstate::{CodeMatch, FailureRule, Origin, OnFailure};
 ///
 /// // Registry timeouts are the provider's: retry, but do not count them.
-/// const TIMEOUTS: FailureRule = FailureRule::prefix("REGISTRY_TIMEOUT", Origin::Provider, Then::RetryUncounted);
+/// const TIMEOUTS: FailureRule = FailureRule::prefix("REGISTRY_TIMEOUT", Origin::Provider, OnFailure::RetryUncounted);
 /// assert!(TIMEOUTS.code.matches("REGISTRY_TIMEOUT_EPP"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -328,12 +328,12 @@ pub struct FailureRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
     /// What follows.
-    pub then: Then,
+    pub then: OnFailure,
 }
 
 impl FailureRule {
     /// A rule for exactly `code`.
-    pub const fn exact(code: &'static str, origin: Origin, then: Then) -> Self {
+    pub const fn exact(code: &'static str, origin: Origin, then: OnFailure) -> Self {
         FailureRule {
             code: CodeMatch::Exact(Cow::Borrowed(code)),
             origin: Some(origin),
@@ -342,7 +342,7 @@ impl FailureRule {
     }
 
     /// A rule for every code starting with `prefix`.
-    pub const fn prefix(prefix: &'static str, origin: Origin, then: Then) -> Self {
+    pub const fn prefix(prefix: &'static str, origin: Origin, then: OnFailure) -> Self {
         FailureRule {
             code: CodeMatch::Prefix(Cow::Borrowed(prefix)),
             origin: Some(origin),
@@ -353,12 +353,12 @@ impl FailureRule {
 
 /// Classifies `failure` by `rules` (first match wins, then the default):
 /// the origin it is recorded with, and how it is handled.
-pub fn classify(rules: &[FailureRule], failure: &Failure) -> (Origin, Then) {
+pub fn classify(rules: &[FailureRule], failure: &Failure) -> (Origin, OnFailure) {
     match rules.iter().find(|rule| rule.code.matches(&failure.code)) {
         Some(rule) => (rule.origin.unwrap_or(failure.origin), rule.then),
         None => match failure.origin {
-            Origin::Customer => (Origin::Customer, Then::AwaitCorrection),
-            Origin::Provider => (Origin::Provider, Then::Retry),
+            Origin::Customer => (Origin::Customer, OnFailure::AwaitCorrection),
+            Origin::Provider => (Origin::Provider, OnFailure::Retry),
         },
     }
 }
@@ -372,35 +372,39 @@ mod tests {
     fn classification_takes_the_first_match_then_the_default() {
         let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         let rules = [
-            FailureRule::exact("AUTH_CODE_INVALID", Origin::Customer, Then::AwaitCorrection),
-            FailureRule::prefix("INFRA_", Origin::Provider, Then::RetryUncounted),
-            FailureRule::prefix("INFRA_DISK", Origin::Provider, Then::Final),
+            FailureRule::exact(
+                "AUTH_CODE_INVALID",
+                Origin::Customer,
+                OnFailure::AwaitCorrection,
+            ),
+            FailureRule::prefix("INFRA_", Origin::Provider, OnFailure::RetryUncounted),
+            FailureRule::prefix("INFRA_DISK", Origin::Provider, OnFailure::Final),
             FailureRule {
                 code: CodeMatch::Exact("QUOTA".into()),
                 origin: None,
-                then: Then::Final,
+                then: OnFailure::Final,
             },
         ];
         let f = |origin, code: &str| classify(&rules, &Failure::new(origin, code, "m", at));
         assert_eq!(
             f(Origin::Provider, "AUTH_CODE_INVALID"),
-            (Origin::Customer, Then::AwaitCorrection)
+            (Origin::Customer, OnFailure::AwaitCorrection)
         );
         assert_eq!(
             f(Origin::Customer, "INFRA_DISK_FULL"),
-            (Origin::Provider, Then::RetryUncounted)
+            (Origin::Provider, OnFailure::RetryUncounted)
         );
         assert_eq!(
             f(Origin::Customer, "QUOTA"),
-            (Origin::Customer, Then::Final)
+            (Origin::Customer, OnFailure::Final)
         );
         assert_eq!(
             f(Origin::Customer, "OTHER"),
-            (Origin::Customer, Then::AwaitCorrection)
+            (Origin::Customer, OnFailure::AwaitCorrection)
         );
         assert_eq!(
             f(Origin::Provider, "OTHER"),
-            (Origin::Provider, Then::Retry)
+            (Origin::Provider, OnFailure::Retry)
         );
         assert!(CodeMatch::Any.matches(""));
     }

@@ -29,14 +29,14 @@
 //! | [`id`] | [`TaskId`] (UUID v7) and a deterministic [`IdGenerator`] |
 //! | [`profiles`] | provider vocabularies: OVHcloud, Dyn, VMware Cloud Foundation and Cloudflare status words both ways |
 //! | [`store`] | [`TaskStore`](store::TaskStore) and [`AsyncTaskStore`](store::AsyncTaskStore): compare-and-swap with the log, claims by priority and kind under leases, blocking, unique keys, sweeps, purges, scoping; [`MemoryStore`](store::MemoryStore); the update loop and a worker step |
-//! | `strategies` | (feature `testkit`) proptest strategies: random rules, actors, argument values, failures, valid tasks of a host's kinds, command sequences |
+//! | `testkit` | (feature `testkit`) `testkit::store`, the conformance suites for a host's own store, and `testkit::strategies`, proptest generators for the crate's types |
 //! | [`error`] | [`Rejection`] and [`ReplayError`], what a task refuses (kept beside its decisions, in `task`); each parse error is beside its vocabulary ([`ParseStatusError`], [`ParseActionError`]) |
 //!
 //! # Features
 //!
-//! - `testkit`: `store::testkit::check_store` and `check_async_store`, the
+//! - `testkit`: `testkit::store::check_store` and `check_async_store`, the
 //!   conformance suites for a host's own [`TaskStore`](store::TaskStore)
-//!   or [`AsyncTaskStore`](store::AsyncTaskStore), and `strategies`, proptest
+//!   or [`AsyncTaskStore`](store::AsyncTaskStore), and `testkit::strategies`, proptest
 //!   generators for the crate's types (adds `proptest`). Off by default.
 //! - `float-roundtrip` (default): floats in JSON arguments and retry
 //!   policies read back bit for bit (`serde_json`'s `float_roundtrip`).
@@ -92,23 +92,23 @@ pub mod profiles;
 pub mod rules;
 pub mod status;
 pub mod store;
-#[cfg(feature = "testkit")]
-pub mod strategies;
 mod strict;
 pub mod subtask;
 pub mod table;
 pub mod task;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod vocabulary;
 
 pub use actor::{Actor, Owner, Role, RoleSet};
 pub use argument::{ArgumentError, ArgumentSpec, ArgumentType, ArgumentValue, Arguments};
-pub use command::{Command, Effect, Event, NewTask, Outcome, ResourceRef, Timeline};
+pub use command::{Command, Decision, Event, NewTask, Outcome, ResourceRef, Timeline};
 pub use failure::{
-    CodeMatch, Detail, Failure, FailureRule, FollowUp, Origin, Resolution, Then, Warning,
+    CodeMatch, Detail, Failure, FailureRule, FollowUp, OnFailure, Origin, Resolution, Warning,
 };
 pub use id::{IdGenerator, TaskId};
 pub use lease::{Lease, LeaseToken};
-pub use rules::{CancelRules, NamedKind, RelaunchRules, RetryPolicy, Rule, Rules, TaskKind};
+pub use rules::{CancelRules, NamedKind, RelaunchRules, RetryPolicy, RuleName, Rules, TaskKind};
 pub use status::{ParseStatusError, Status, StatusSet};
 pub use subtask::{
     Aggregate, AggregatePolicy, NewSubtask, Progress, Subtask, SubtaskChange, SubtaskStatus,

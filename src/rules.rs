@@ -147,7 +147,7 @@ impl TaskKind for NamedKind {
 #[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum Rule {
+pub enum RuleName {
     /// [`Rules::cancel`]: who may cancel in which status.
     Cancel,
     /// [`Rules::accelerate`]: who may accelerate.
@@ -159,13 +159,13 @@ pub enum Rule {
     Subtasks,
 }
 
-impl fmt::Display for Rule {
+impl fmt::Display for RuleName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Rule::Cancel => "cancel rule",
-            Rule::Accelerate => "accelerate rule",
-            Rule::Edit => "edit rule",
-            Rule::Subtasks => "subtask policy",
+            RuleName::Cancel => "cancel rule",
+            RuleName::Accelerate => "accelerate rule",
+            RuleName::Edit => "edit rule",
+            RuleName::Subtasks => "subtask policy",
         })
     }
 }
@@ -175,14 +175,14 @@ impl fmt::Display for Rule {
 ///
 /// ```
 /// use std::borrow::Cow;
-/// use taskstate::{CancelRules, FailureRule, Origin, RelaunchRules, Rules, Then};
+/// use taskstate::{CancelRules, FailureRule, Origin, RelaunchRules, Rules, OnFailure};
 ///
 /// static CREDENTIALS: Rules = Rules {
 ///     cancel: CancelRules::FAILED_ONLY,
 ///     relaunch: RelaunchRules::dedicated_route(
 ///         "credential tasks are retried through the credentials route with a new spec",
 ///     ),
-///     failures: Cow::Borrowed(&[FailureRule::prefix("SSH_", Origin::Provider, Then::Retry)]),
+///     failures: Cow::Borrowed(&[FailureRule::prefix("SSH_", Origin::Provider, OnFailure::Retry)]),
 ///     ..Rules::STANDARD
 /// };
 /// assert!(CREDENTIALS.relaunch.dedicated_route.is_some());
@@ -415,7 +415,7 @@ impl RetryPolicy {
     };
 
     /// No counted retry: a provider failure escalates at once (a failure
-    /// the kind classifies as [`Then::RetryUncounted`](crate::Then::RetryUncounted)
+    /// the kind classifies as [`OnFailure::RetryUncounted`](crate::OnFailure::RetryUncounted)
     /// is still retried, since it uses no attempt).
     pub const NEVER: RetryPolicy = RetryPolicy {
         max_attempts: 0,

@@ -20,9 +20,9 @@ use serde_json::json;
 use taskstate::argument::Problem;
 use taskstate::{
     Action, Actor, ArgumentError, ArgumentSpec, ArgumentType, ArgumentValue, Arguments, CodeMatch,
-    Command, Effect, Event, Failure, FailureRule, FollowUp, IdGenerator, NamedKind, NewTask,
-    Origin, Owner, Rejection, RelaunchRefusal, RelaunchRules, ResourceRef, RetryPolicy, Role, Rule,
-    Rules, Run, Status, StatusSet, Task, Then,
+    Command, Decision, Event, Failure, FailureRule, FollowUp, IdGenerator, NamedKind, NewTask,
+    OnFailure, Origin, Owner, Rejection, RelaunchRefusal, RelaunchRules, ResourceRef, RetryPolicy,
+    Role, RuleName, Rules, Run, Status, StatusSet, Task,
 };
 
 use common::{Logged, alice, bob, logged_of, mallory, provider_failure, reject, t};
@@ -111,8 +111,8 @@ fn relaunch_with(values: &[(&str, ArgumentValue)]) -> Command<NamedKind> {
     }
 }
 
-fn previous(entries: &[(&str, Option<ArgumentValue>)]) -> Effect {
-    Effect::Replaced {
+fn previous(entries: &[(&str, Option<ArgumentValue>)]) -> Decision {
+    Decision::Replaced {
         previous: entries
             .iter()
             .map(|(key, value)| ((*key).to_owned(), value.clone()))
@@ -562,7 +562,7 @@ fn the_edit_rule_decides_the_statuses() {
             rejection,
             Rejection::RefusedByRule {
                 kind: "DomainTransfer".into(),
-                rule: Rule::Edit,
+                rule: RuleName::Edit,
                 action: Action::SetArgument,
                 status: Status::Failed,
                 role: actor.role(),
@@ -582,7 +582,7 @@ fn the_edit_rule_decides_the_statuses() {
     assert!(matches!(
         rejection,
         Rejection::RefusedByRule {
-            rule: Rule::Edit,
+            rule: RuleName::Edit,
             status: Status::Pending,
             role: Role::Customer,
             ..
@@ -666,7 +666,7 @@ fn can_edit_agrees_with_set_argument_key_by_key() {
 fn every_accepted_edit_records_the_value_it_replaced_and_who_made_it() {
     let mut task = auth_code_task(Rules::new());
     fail_run(&mut task, customer_failure(2, &["authCode"]), 1);
-    let edits: Vec<(Command<NamedKind>, Actor, Effect)> = vec![
+    let edits: Vec<(Command<NamedKind>, Actor, Decision)> = vec![
         (
             Command::set_argument("note", "first"),
             alice(),
@@ -962,7 +962,7 @@ fn a_final_failure_refuses_the_customer() {
     kind.rules = kind.rules.failures(vec![FailureRule::exact(
         "QUOTA_EXCEEDED",
         Origin::Customer,
-        Then::Final,
+        OnFailure::Final,
     )]);
     let mut task = logged_of(kind);
     let failure = Failure::customer("QUOTA_EXCEEDED", "too many domains", t(2)).flag("authCode");
@@ -1179,12 +1179,20 @@ fn classified_kind() -> NamedKind {
         Rules::new()
             .retry(RetryPolicy::STANDARD.jitter(0.0))
             .failures(vec![
-                FailureRule::prefix("REGISTRY_TIMEOUT", Origin::Provider, Then::RetryUncounted),
-                FailureRule::exact("AUTH_CODE_INVALID", Origin::Customer, Then::AwaitCorrection),
+                FailureRule::prefix(
+                    "REGISTRY_TIMEOUT",
+                    Origin::Provider,
+                    OnFailure::RetryUncounted,
+                ),
+                FailureRule::exact(
+                    "AUTH_CODE_INVALID",
+                    Origin::Customer,
+                    OnFailure::AwaitCorrection,
+                ),
                 FailureRule {
                     code: CodeMatch::Exact("QUOTA".into()),
                     origin: None,
-                    then: Then::Final,
+                    then: OnFailure::Final,
                 },
             ]),
     )
@@ -1202,7 +1210,7 @@ fn an_uncounted_retry_leaves_attempts_alone_and_schedules_a_retry() {
     assert_eq!(task.task.next_retry_at(), Some(due));
     assert_eq!(
         last_event(&task).effect.as_deref(),
-        Some(&Effect::Failed {
+        Some(&Decision::Failed {
             follow_up: FollowUp::Retry { at: due },
             counted: false
         })
@@ -1319,7 +1327,7 @@ fn a_relaunch_carrying_corrections_obeys_the_edit_rule() {
     assert!(matches!(
         rejection,
         Rejection::RefusedByRule {
-            rule: Rule::Edit,
+            rule: RuleName::Edit,
             ..
         }
     ));

@@ -8,7 +8,7 @@ mod common;
 use chrono::Duration;
 use taskstate::argument::Problem;
 use taskstate::{
-    Actor, ArgumentError, ArgumentSpec, ArgumentValue, Command, Effect, Failure, FollowUp,
+    Actor, ArgumentError, ArgumentSpec, ArgumentValue, Command, Decision, Failure, FollowUp,
     NamedKind, Origin, Outcome, Rejection, RelaunchRefusal, RetryPolicy, Rules, Status, Task,
 };
 
@@ -107,7 +107,7 @@ fn the_ovh_guide_example_end_to_end() {
     assert_eq!(event.actor, alice());
     assert_eq!(
         event.effect.as_deref(),
-        Some(&Effect::Replaced {
+        Some(&Decision::Replaced {
             previous: [("legitimacyAfnic".to_owned(), None)].into()
         })
     );

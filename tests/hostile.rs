@@ -103,16 +103,16 @@ use taskstate::profiles::vcf::{
     VcfSubtask, VcfSubtaskStatus, VcfTask, VcfTaskList,
 };
 use taskstate::profiles::{Spelled, Timestamp};
-use taskstate::strategies::{self, step};
 use taskstate::subtask::SubtaskAction;
 use taskstate::table::Guard;
+use taskstate::testkit::strategies::{self, step};
 use taskstate::{
     Action, Actor, Aggregate, AggregatePolicy, ArgumentSpec, ArgumentType, ArgumentValue,
-    Arguments, CancelRules, CodeMatch, Command, Detail, Effect, Event, Failure, FailureRule,
-    FollowUp, IdGenerator, Lease, LeaseToken, NamedKind, NewSubtask, NewTask, Origin, Outcome,
-    Owner, Progress, Rejection, RelaunchRules, ReplayError, ReplayMode, Resolution, ResourceRef,
-    RetryPolicy, Role, RoleSet, Rule, Rules, Run, Status, StatusSet, Subtask, SubtaskChange,
-    SubtaskStatus, Subtasks, Task, TaskId, TaskKind, Then, Timeline, Warning,
+    Arguments, CancelRules, CodeMatch, Command, Decision, Detail, Event, Failure, FailureRule,
+    FollowUp, IdGenerator, Lease, LeaseToken, NamedKind, NewSubtask, NewTask, OnFailure, Origin,
+    Outcome, Owner, Progress, Rejection, RelaunchRules, ReplayError, ReplayMode, Resolution,
+    ResourceRef, RetryPolicy, Role, RoleSet, RuleName, Rules, Run, Status, StatusSet, Subtask,
+    SubtaskChange, SubtaskStatus, Subtasks, Task, TaskId, TaskKind, Timeline, Warning,
 };
 
 use common::{Logged, alice, bob, t};
@@ -226,7 +226,7 @@ fn every_type(original: &Value, text: &str, given: Option<&Value>) {
         Command<NamedKind>,
         Event<NamedKind>,
         NewTask<NamedKind>,
-        Effect,
+        Decision,
         Outcome,
         ResourceRef,
         Failure,
@@ -235,7 +235,7 @@ fn every_type(original: &Value, text: &str, given: Option<&Value>) {
         FollowUp,
         Resolution,
         Origin,
-        Then,
+        OnFailure,
         CodeMatch,
         FailureRule,
         ArgumentValue,
@@ -247,7 +247,7 @@ fn every_type(original: &Value, text: &str, given: Option<&Value>) {
         CancelRules,
         RelaunchRules,
         RetryPolicy,
-        Rule,
+        RuleName,
         Actor,
         Role,
         RoleSet,
@@ -303,7 +303,7 @@ macro_rules! plain {
 }
 
 plain!(
-    Effect,
+    Decision,
     Outcome,
     ResourceRef,
     Failure,
@@ -312,12 +312,12 @@ plain!(
     FollowUp,
     Resolution,
     Origin,
-    Then,
+    OnFailure,
     FailureRule,
     Arguments,
     CancelRules,
     RelaunchRules,
-    Rule,
+    RuleName,
     Role,
     RoleSet,
     Owner,
@@ -695,7 +695,7 @@ vocabulary!(
 
 impl Hostile for OvhTask {
     fn exercise(&self, _: &Value, _: Option<&Value>) {
-        let _ = self.to_snapshot();
+        let _ = self.to_mirrored();
     }
 }
 
@@ -703,7 +703,7 @@ impl Hostile for OvhArgument {}
 
 impl Hostile for DynTask {
     fn exercise(&self, _: &Value, _: Option<&Value>) {
-        if let Ok(snapshot) = self.to_snapshot() {
+        if let Ok(snapshot) = self.to_mirrored() {
             assert_eq!(
                 snapshot.created_at.map(|at| at.timestamp()),
                 DateTime::<Utc>::from_timestamp(self.created_ts, 0).map(|at| at.timestamp())
@@ -717,21 +717,21 @@ impl Hostile for DynTask {
 
 impl Hostile for VcfTask {
     fn exercise(&self, _: &Value, _: Option<&Value>) {
-        let _ = self.to_snapshot();
+        let _ = self.to_mirrored();
     }
 }
 
 impl Hostile for VcfTaskList {
     fn exercise(&self, _: &Value, _: Option<&Value>) {
         for task in &self.elements {
-            let _ = task.to_snapshot();
+            let _ = task.to_mirrored();
         }
     }
 }
 
 impl Hostile for CloudflareTask {
     fn exercise(&self, _: &Value, _: Option<&Value>) {
-        let _ = self.to_snapshot();
+        let _ = self.to_mirrored();
         let _ = self.http_answer(|install| format!("/installs/{install}"));
     }
 }
@@ -1024,8 +1024,8 @@ fn exercise_task(task: &Task<NamedKind>) {
         task.resources().count(),
     );
     task.subtasks().exercise(&Value::Null, None);
-    let _ = DynTask::of(task, u64::MAX).to_snapshot();
-    let _ = CloudflareTask::of(task).to_snapshot();
+    let _ = DynTask::of(task, u64::MAX).to_mirrored();
+    let _ = CloudflareTask::of(task).to_mirrored();
     for now in [task.updated_at(), MIN, MAX] {
         for actor in parties(task) {
             let _ = (
@@ -1035,8 +1035,8 @@ fn exercise_task(task: &Task<NamedKind>) {
                 task.can_relaunch_once_corrected(&actor, now),
                 task.relaunch_rejection(&actor, now),
             );
-            let _ = OvhTask::of(task, u64::MAX, &actor, now).to_snapshot();
-            let _ = VcfTask::of(task, &actor, now).to_snapshot();
+            let _ = OvhTask::of(task, u64::MAX, &actor, now).to_mirrored();
+            let _ = VcfTask::of(task, &actor, now).to_mirrored();
             for spec in task.kind().arguments() {
                 let _ = task.can_edit(&spec.key, &actor, now);
             }
@@ -2709,7 +2709,7 @@ fn dyn_posix_seconds_at_the_ends_of_i64() {
             let mut json = view.clone();
             json[field] = json!(seconds);
             let read: DynTask = serde_json::from_value(json).unwrap();
-            let snapshot = read.to_snapshot().unwrap();
+            let snapshot = read.to_mirrored().unwrap();
             let at = if field == "created_ts" {
                 snapshot.created_at
             } else {
@@ -3767,7 +3767,7 @@ fn damaged_logs_are_refused_and_the_damage_named() {
         (
             "a follow-up the rules do not give",
             Box::new(move |l| {
-                l[fail].effect = Some(Box::new(Effect::Failed {
+                l[fail].effect = Some(Box::new(Decision::Failed {
                     follow_up: FollowUp::Final,
                     counted: true,
                 }));
@@ -3777,7 +3777,7 @@ fn damaged_logs_are_refused_and_the_damage_named() {
         (
             "a run counted that the rules do not count",
             Box::new(move |l| {
-                l[fail].effect = Some(Box::new(Effect::Failed {
+                l[fail].effect = Some(Box::new(Decision::Failed {
                     follow_up: FollowUp::AwaitCorrection,
                     counted: false,
                 }));
@@ -3792,7 +3792,7 @@ fn damaged_logs_are_refused_and_the_damage_named() {
         (
             "replaced values that were not the values",
             Box::new(move |l| {
-                l[set].effect = Some(Box::new(Effect::Replaced {
+                l[set].effect = Some(Box::new(Decision::Replaced {
                     previous: [("legitimacyAfnic".to_owned(), Some(ArgumentValue::from("x")))]
                         .into(),
                 }));

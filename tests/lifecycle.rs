@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use taskstate::table::Coverage;
 use taskstate::{
     Action, Actor, CancelRules, Command, Event, Failure, LeaseToken, NamedKind, Outcome, Pause,
-    Rejection, ReplayError, Role, RoleSet, Rule, Rules, Run, Status, Task,
+    Rejection, ReplayError, Role, RoleSet, RuleName, Rules, Run, Status, Task,
 };
 
 use common::{Logged, alice, bob, logged_of, mallory, pending, provider_failure, reject, t};
@@ -305,7 +305,7 @@ fn stalled_tasks_are_settled_by_staff() -> Vec<Logged> {
     assert!(matches!(
         rejection,
         Rejection::RefusedByRule {
-            rule: Rule::Cancel,
+            rule: RuleName::Cancel,
             ..
         }
     ));
@@ -362,7 +362,7 @@ fn cancel_rules_and_requests() -> Vec<Logged> {
         rejection,
         Rejection::RefusedByRule {
             kind: "DomainCreate".into(),
-            rule: Rule::Cancel,
+            rule: RuleName::Cancel,
             action: Action::Cancel,
             status: Status::Running,
             role: Role::Customer,
@@ -556,7 +556,7 @@ fn accelerate() -> Vec<Logged> {
     assert!(matches!(
         rejection,
         Rejection::RefusedByRule {
-            rule: Rule::Accelerate,
+            rule: RuleName::Accelerate,
             role: Role::Operator,
             ..
         }

@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use taskstate::store::{ClaimRequest, MemoryStore, Scope, StoreError, Sweep, TaskStore};
-use taskstate::strategies::step;
+use taskstate::testkit::strategies::step;
 use taskstate::{
-    Action, Actor, ArgumentSpec, ArgumentValue, Command, Effect, Event, Failure, FollowUp,
+    Action, Actor, ArgumentSpec, ArgumentValue, Command, Decision, Event, Failure, FollowUp,
     LeaseToken, NamedKind, NewSubtask, NewTask, Outcome, Owner, Pause, Rejection, RelaunchRules,
     ReplayError, ReplayMode, ResourceRef, Rules, Run, Status, SubtaskChange, Task, TaskId,
     Timeline, WakeupReason,
@@ -75,9 +75,9 @@ fn forged(task: &T, actor: Actor, to: Status, command: Command<NamedKind>) -> E 
     }
 }
 
-fn replaced(key: &str, value: Option<&str>) -> Option<Box<Effect>> {
+fn replaced(key: &str, value: Option<&str>) -> Option<Box<Decision>> {
     let previous = BTreeMap::from([(key.to_owned(), value.map(ArgumentValue::from))]);
-    Some(Box::new(Effect::Replaced { previous }))
+    Some(Box::new(Decision::Replaced { previous }))
 }
 
 /// A store holding one new task of `kind` by alice on `resource`, and
@@ -137,7 +137,7 @@ fn an_edited_counted_attempt_is_refused() {
     failed_for_afnic(&mut task);
     let mut log = task.log.clone();
     let last = log.last_mut().unwrap();
-    last.effect = Some(Box::new(Effect::Failed {
+    last.effect = Some(Box::new(Decision::Failed {
         follow_up: FollowUp::AwaitCorrection,
         counted: false,
     }));
@@ -161,14 +161,14 @@ fn a_retry_scheduled_after_a_cancel_request_is_refused_in_both_modes() {
         .unwrap();
     assert!(matches!(
         failed.effect.as_deref(),
-        Some(Effect::Failed {
+        Some(Decision::Failed {
             follow_up: FollowUp::Final,
             ..
         })
     ));
     task.push(failed);
     let mut log = task.log.clone();
-    log.last_mut().unwrap().effect = Some(Box::new(Effect::Failed {
+    log.last_mut().unwrap().effect = Some(Box::new(Decision::Failed {
         follow_up: FollowUp::Retry { at: t(100) },
         counted: true,
     }));
@@ -190,14 +190,14 @@ fn a_removed_retry_schedule_is_refused_strictly_and_taken_as_recorded_otherwise(
         .unwrap();
     assert!(matches!(
         failed.effect.as_deref(),
-        Some(Effect::Failed {
+        Some(Decision::Failed {
             follow_up: FollowUp::Retry { .. },
             ..
         })
     ));
     task.push(failed);
     let mut log = task.log.clone();
-    log.last_mut().unwrap().effect = Some(Box::new(Effect::Failed {
+    log.last_mut().unwrap().effect = Some(Box::new(Decision::Failed {
         follow_up: FollowUp::Final,
         counted: true,
     }));
@@ -225,11 +225,11 @@ fn a_counted_attempt_for_a_run_that_was_not_running_is_refused_as_recorded_too()
     )
     .unwrap();
     let mut log = task.log.clone();
-    let Some(Effect::Failed { follow_up, .. }) = log.last().unwrap().effect.as_deref().cloned()
+    let Some(Decision::Failed { follow_up, .. }) = log.last().unwrap().effect.as_deref().cloned()
     else {
         panic!("a fail records its follow-up")
     };
-    log.last_mut().unwrap().effect = Some(Box::new(Effect::Failed {
+    log.last_mut().unwrap().effect = Some(Box::new(Decision::Failed {
         follow_up,
         counted: true,
     }));
@@ -848,7 +848,7 @@ fn check_times_are_checked() {
 // ---------------------------------------------------------------------
 
 /// Runs `steps` on `task`, logging every event.
-fn drive(task: &mut Logged, steps: &[taskstate::strategies::Step]) {
+fn drive(task: &mut Logged, steps: &[taskstate::testkit::strategies::Step]) {
     let mut now = task.task.created_at();
     for step in steps {
         now += Duration::seconds(step.advance);
@@ -879,8 +879,8 @@ fn edit(event: &mut E, how: u8) -> bool {
             }
         }
         4 => match event.effect.as_deref_mut() {
-            Some(Effect::Failed { counted, .. }) => *counted = !*counted,
-            Some(Effect::Replaced { previous }) => {
+            Some(Decision::Failed { counted, .. }) => *counted = !*counted,
+            Some(Decision::Replaced { previous }) => {
                 previous.insert(
                     "a_key_nobody_had".into(),
                     Some(ArgumentValue::Boolean(true)),
@@ -889,7 +889,7 @@ fn edit(event: &mut E, how: u8) -> bool {
             // An effect of a later version of the crate, or none: a
             // failure recorded where there was none.
             _ => {
-                event.effect = Some(Box::new(Effect::Failed {
+                event.effect = Some(Box::new(Decision::Failed {
                     follow_up: FollowUp::Final,
                     counted: false,
                 }))

@@ -76,10 +76,10 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use taskstate::{
     Actor, AggregatePolicy, ArgumentSpec, ArgumentValue, Arguments, CancelRules, CodeMatch,
-    Command, Effect, Event, Failure, FailureRule, FollowUp, IdGenerator, LeaseToken, NamedKind,
-    NewSubtask, NewTask, Origin, Outcome, Owner, Pause, Refused, Rejection, RelaunchRules,
-    Resolution, ResourceRef, RetryPolicy, Role, RoleSet, Rules, Run, Status, StatusSet,
-    SubtaskChange, SubtaskStatus, Task, Then, Wakeup, WakeupReason,
+    Command, Decision, Event, Failure, FailureRule, FollowUp, IdGenerator, LeaseToken, NamedKind,
+    NewSubtask, NewTask, OnFailure, Origin, Outcome, Owner, Pause, Refused, Rejection,
+    RelaunchRules, Resolution, ResourceRef, RetryPolicy, Role, RoleSet, Rules, Run, Status,
+    StatusSet, SubtaskChange, SubtaskStatus, Task, Wakeup, WakeupReason,
 };
 
 use common::t;
@@ -208,23 +208,27 @@ impl KindSpec {
             FailureChoice::InfraUncounted => vec![FailureRule::prefix(
                 "INFRA_",
                 Origin::Provider,
-                Then::RetryUncounted,
+                OnFailure::RetryUncounted,
             )],
             FailureChoice::FatalFinal => {
-                vec![FailureRule::exact("FATAL", Origin::Customer, Then::Final)]
+                vec![FailureRule::exact(
+                    "FATAL",
+                    Origin::Customer,
+                    OnFailure::Final,
+                )]
             }
             FailureChoice::Mixed => vec![
                 FailureRule {
                     code: CodeMatch::Exact(Cow::Borrowed("BAD_DATA")),
                     origin: None,
-                    then: Then::Retry,
+                    then: OnFailure::Retry,
                 },
-                FailureRule::prefix("INFRA_", Origin::Provider, Then::RetryUncounted),
-                FailureRule::prefix("FATAL", Origin::Provider, Then::Final),
+                FailureRule::prefix("INFRA_", Origin::Provider, OnFailure::RetryUncounted),
+                FailureRule::prefix("FATAL", Origin::Provider, OnFailure::Final),
                 FailureRule {
                     code: CodeMatch::Any,
                     origin: Some(Origin::Customer),
-                    then: Then::AwaitCorrection,
+                    then: OnFailure::AwaitCorrection,
                 },
             ],
         };
@@ -798,20 +802,22 @@ impl Model {
     }
 
     /// The kind's classification of a failure, first match wins.
-    fn classify(&self, origin: Origin, code: Code) -> (Origin, Then) {
+    fn classify(&self, origin: Origin, code: Code) -> (Origin, OnFailure) {
         let default = match origin {
-            Origin::Customer => (Origin::Customer, Then::AwaitCorrection),
-            Origin::Provider => (Origin::Provider, Then::Retry),
+            Origin::Customer => (Origin::Customer, OnFailure::AwaitCorrection),
+            Origin::Provider => (Origin::Provider, OnFailure::Retry),
         };
         match (self.kind.failures, code) {
             (FailureChoice::InfraUncounted, Code::InfraTimeout) => {
-                (Origin::Provider, Then::RetryUncounted)
+                (Origin::Provider, OnFailure::RetryUncounted)
             }
-            (FailureChoice::FatalFinal, Code::Fatal) => (Origin::Customer, Then::Final),
-            (FailureChoice::Mixed, Code::BadData) => (origin, Then::Retry),
-            (FailureChoice::Mixed, Code::InfraTimeout) => (Origin::Provider, Then::RetryUncounted),
-            (FailureChoice::Mixed, Code::Fatal) => (Origin::Provider, Then::Final),
-            (FailureChoice::Mixed, _) => (Origin::Customer, Then::AwaitCorrection),
+            (FailureChoice::FatalFinal, Code::Fatal) => (Origin::Customer, OnFailure::Final),
+            (FailureChoice::Mixed, Code::BadData) => (origin, OnFailure::Retry),
+            (FailureChoice::Mixed, Code::InfraTimeout) => {
+                (Origin::Provider, OnFailure::RetryUncounted)
+            }
+            (FailureChoice::Mixed, Code::Fatal) => (Origin::Provider, OnFailure::Final),
+            (FailureChoice::Mixed, _) => (Origin::Customer, OnFailure::AwaitCorrection),
             _ => default,
         }
     }
@@ -1097,7 +1103,7 @@ impl Model {
     /// whether it counted, the values a correction replaced). A heartbeat
     /// has no event: it changes the lease, the version and the time of
     /// the last change only.
-    fn record(&mut self, cmd: &Cmd, who: Who, now: DateTime<Utc>, to: Status) -> Option<Effect> {
+    fn record(&mut self, cmd: &Cmd, who: Who, now: DateTime<Utc>, to: Status) -> Option<Decision> {
         let from = self.status;
         self.version += 1;
         let mut effect = None;
@@ -1152,7 +1158,7 @@ impl Model {
                 ..
             } => {
                 let (origin, then) = self.classify(*origin, *code);
-                let counted = from.is_leased() && then != Then::RetryUncounted;
+                let counted = from.is_leased() && then != OnFailure::RetryUncounted;
                 if counted {
                     self.attempts += 1;
                 }
@@ -1160,12 +1166,12 @@ impl Model {
                     FollowUp::Final
                 } else {
                     match then {
-                        Then::AwaitCorrection => FollowUp::AwaitCorrection,
-                        Then::Final => FollowUp::Final,
-                        Then::Retry if self.attempts >= self.kind.max_attempts => {
+                        OnFailure::AwaitCorrection => FollowUp::AwaitCorrection,
+                        OnFailure::Final => FollowUp::Final,
+                        OnFailure::Retry if self.attempts >= self.kind.max_attempts => {
                             FollowUp::Escalated
                         }
-                        Then::Retry | Then::RetryUncounted => FollowUp::Retry {
+                        OnFailure::Retry | OnFailure::RetryUncounted => FollowUp::Retry {
                             at: now + self.delay(self.attempts),
                         },
                     }
@@ -1175,7 +1181,7 @@ impl Model {
                 } else {
                     Comment::Exact(FAILURE_MESSAGE)
                 };
-                effect = Some(Effect::Failed { follow_up, counted });
+                effect = Some(Decision::Failed { follow_up, counted });
                 self.failure = Some(ModelFailure {
                     origin,
                     follow_up,
@@ -1204,7 +1210,7 @@ impl Model {
                     }
                     None => self.arguments.remove(&name),
                 };
-                effect = Some(Effect::Replaced {
+                effect = Some(Decision::Replaced {
                     previous: BTreeMap::from([(name, previous)]),
                 });
             }
@@ -1215,7 +1221,7 @@ impl Model {
                         .keys()
                         .map(|key| (key.clone(), self.arguments.get(key).cloned()))
                         .collect();
-                    effect = Some(Effect::Replaced { previous });
+                    effect = Some(Decision::Replaced { previous });
                 }
                 self.arguments.extend(carried);
                 self.attempts = 0;

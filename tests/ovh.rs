@@ -184,7 +184,7 @@ fn a_task_in_problem_shows_its_next_automatic_restart_as_its_todo_date() {
     // written back byte for byte, offsets kept.
     let text = include_str!("fixtures/ovh_task_problem.json");
     let read: OvhTask = serde_json::from_str(text).unwrap();
-    let snapshot = read.to_snapshot().unwrap();
+    let snapshot = read.to_mirrored().unwrap();
     assert_eq!(snapshot.status, Some(Status::Failed));
     assert_eq!(snapshot.failure_origin, Some(taskstate::Origin::Provider));
     assert_eq!(

@@ -62,7 +62,7 @@ use taskstate::argument::Problem;
 use taskstate::{
     Action, Actor, ArgumentSpec, ArgumentValue, Arguments, CancelRules, Command, Failure,
     IdGenerator, LeaseToken, NamedKind, NewSubtask, NewTask, Owner, Rejection, RelaunchRefusal,
-    RelaunchRules, ResourceRef, RetryPolicy, Role, RoleSet, Rule, Rules, Status, StatusSet,
+    RelaunchRules, ResourceRef, RetryPolicy, Role, RoleSet, RuleName, Rules, Status, StatusSet,
     SubtaskChange, Task,
 };
 
@@ -982,7 +982,7 @@ enum Want {
     AlreadyDue,
     CancelAlreadyRequested,
     CancelNotRequested,
-    RefusedBy(Rule),
+    RefusedBy(RuleName),
     CannotRelaunch(Why),
     CannotCorrect(Why),
     /// `InvalidArgument` with `Problem::ReadOnly`.
@@ -1085,7 +1085,7 @@ fn guards(cmd: Cmd, role: Role, facts: &Facts, variant: &Variant) -> Result<(), 
             // stalled task keeps the cancel request its run was given.
             let requested = status == Status::Stalled && facts.cancel_requested;
             if !requested && !variant.cancel.allows(role, status) {
-                Err(Want::RefusedBy(Rule::Cancel))
+                Err(Want::RefusedBy(RuleName::Cancel))
             } else if matches!(status, Status::Running | Status::Waiting) && facts.cancel_requested
             {
                 Err(Want::CancelAlreadyRequested)
@@ -1098,7 +1098,7 @@ fn guards(cmd: Cmd, role: Role, facts: &Facts, variant: &Variant) -> Result<(), 
         Cmd::Requeue if facts.cancel_requested => Err(Want::CancelAlreadyRequested),
         Cmd::Accelerate => {
             if !variant.accelerate.roles.contains(&role) {
-                Err(Want::RefusedBy(Rule::Accelerate))
+                Err(Want::RefusedBy(RuleName::Accelerate))
             } else if !facts.scheduled_later {
                 Err(Want::AlreadyDue)
             } else {
@@ -1107,7 +1107,7 @@ fn guards(cmd: Cmd, role: Role, facts: &Facts, variant: &Variant) -> Result<(), 
         }
         Cmd::SetEditable | Cmd::SetReadOnly => {
             if !variant.edit.statuses.contains(&status) {
-                return Err(Want::RefusedBy(Rule::Edit));
+                return Err(Want::RefusedBy(RuleName::Edit));
             }
             // "On a failed task a customer edits only while it could
             // relaunch it, corrections aside."
@@ -1138,7 +1138,7 @@ fn guards(cmd: Cmd, role: Role, facts: &Facts, variant: &Variant) -> Result<(), 
             // Corrections a relaunch carries follow the edit rule, then
             // the argument's spec.
             if corrected && !variant.edit.statuses.contains(&Status::Failed) {
-                return Err(Want::RefusedBy(Rule::Edit));
+                return Err(Want::RefusedBy(RuleName::Edit));
             }
             if corrected && variant.note_read_only {
                 return Err(Want::ReadOnly);
@@ -1595,7 +1595,7 @@ fn a_kind_that_cannot_stop_refuses_to_cancel_running_work() {
                 refused(&task, Command::Cancel { reason: None }, actor),
                 Rejection::RefusedByRule {
                     kind: "DomainCreate".into(),
-                    rule: Rule::Cancel,
+                    rule: RuleName::Cancel,
                     action: Action::Cancel,
                     status: fixture.status(),
                     role,

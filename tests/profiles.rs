@@ -426,7 +426,7 @@ fn a_mirror_keeps_the_providers_flags_as_read() {
         "domain": "example.fr"
     }))
     .unwrap();
-    let snapshot = ovh.to_snapshot().unwrap();
+    let snapshot = ovh.to_mirrored().unwrap();
     assert_eq!(snapshot.status, Some(Status::Failed));
     assert_eq!(snapshot.failure_origin, Some(Origin::Provider));
     assert_eq!(snapshot.flags.can_relaunch, Some(true));
@@ -436,14 +436,14 @@ fn a_mirror_keeps_the_providers_flags_as_read() {
     let list: taskstate::profiles::vcf::VcfTaskList =
         serde_json::from_str(include_str!("fixtures/vcf_tasks.json")).unwrap();
     let first: &VcfTask = &list.elements[0];
-    let snapshot = first.to_snapshot().unwrap();
+    let snapshot = first.to_mirrored().unwrap();
     assert_eq!(snapshot.flags.can_cancel, Some(false));
     assert_eq!(snapshot.subtasks.len(), 3);
     assert_eq!(snapshot.resources[0].kind, "HOST");
     // An unknown word fails the conversion, naming it, not the read.
     let mut odd = first.clone();
     odd.status = serde_json::from_str("\"PAUSED\"").unwrap();
-    assert_eq!(odd.to_snapshot().unwrap_err().value, "PAUSED");
+    assert_eq!(odd.to_mirrored().unwrap_err().value, "PAUSED");
 }
 
 #[test]

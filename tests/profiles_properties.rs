@@ -16,7 +16,7 @@ use taskstate::profiles::cloudflare::{CloudflareStatus, CloudflareTask};
 use taskstate::profiles::dyn_dns::{DynStatus, DynTask};
 use taskstate::profiles::ovh::{OvhArgument, OvhStatus, OvhTask};
 use taskstate::profiles::vcf::{VcfStatus, VcfTask};
-use taskstate::strategies::step;
+use taskstate::testkit::strategies::step;
 use taskstate::{Actor, Detail, NamedKind, Owner, Task, TaskKind};
 
 use common::start_task;
@@ -90,7 +90,7 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
 
     // OVHcloud: flags as the core answered them for the viewer.
     let ovh = round_trip(&OvhTask::of(task, 1, viewer, now));
-    let snapshot = ovh.to_snapshot().unwrap();
+    let snapshot = ovh.to_mirrored().unwrap();
     assert_eq!(snapshot.kind.as_deref(), Some(task.kind().name()));
     let shown = OvhStatus::of(task).to_canonical().unwrap();
     assert_eq!(snapshot.status, Some(shown));
@@ -127,7 +127,7 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
 
     // Dyn: one-to-one statuses, times to the second, blocking as read.
     let dyn_view = round_trip(&DynTask::of(task, 1));
-    let snapshot = dyn_view.to_snapshot().unwrap();
+    let snapshot = dyn_view.to_mirrored().unwrap();
     assert_eq!(snapshot.kind.as_deref(), Some(task.kind().name()));
     assert_eq!(snapshot.status, Some(task.status()));
     assert_eq!(
@@ -146,7 +146,7 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
     // VMware: subtasks nested as declared, flags as the core answered
     // them, times to the millisecond.
     let vcf = round_trip(&VcfTask::of(task, viewer, now));
-    let snapshot = vcf.to_snapshot().unwrap();
+    let snapshot = vcf.to_mirrored().unwrap();
     // VMware names a task by its title where it has one; its type is the
     // kind.
     assert_eq!(vcf.name, task.title().unwrap_or(task.kind().name()));
@@ -173,7 +173,7 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
 
     // Cloudflare.
     let cloudflare = round_trip(&CloudflareTask::of(task));
-    let snapshot = cloudflare.to_snapshot().unwrap();
+    let snapshot = cloudflare.to_mirrored().unwrap();
     assert_eq!(snapshot.kind.as_deref(), Some(task.kind().name()));
     let shown = CloudflareStatus::from_canonical(task.status())
         .to_canonical()

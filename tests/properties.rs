@@ -15,7 +15,7 @@ use taskstate::{
 };
 
 use common::{Logged, start_task};
-use taskstate::strategies::{self, step};
+use taskstate::testkit::strategies::{self, step};
 
 /// The rules of corrections, relaunches and retries, checked on every
 /// accepted command: what the kind's rules promise a customer can never

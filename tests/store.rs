@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use taskstate::store::{
     ClaimRequest, Claimed, Claims, Filter, MemoryStore, Page, PageRequest, Scope, StoreError,
-    Sweep, Swept, TaskStore, testkit,
+    Sweep, Swept, TaskStore,
 };
+use taskstate::testkit::store as conformance;
 use taskstate::{Event, NamedKind, Status, StatusSet, Task, TaskId, TaskKind};
 
 mod common;
@@ -20,12 +21,12 @@ type K = NamedKind;
 
 #[test]
 fn the_memory_store_passes_the_conformance_suite() {
-    testkit::check_store(testkit::shared(MemoryStore::<K>::new)).unwrap();
+    conformance::check_store(conformance::shared(MemoryStore::<K>::new)).unwrap();
 }
 
 #[test]
 fn the_memory_store_passes_the_async_conformance_suite() {
-    block_on(testkit::check_async_store(testkit::shared(
+    block_on(conformance::check_async_store(conformance::shared(
         MemoryStore::<K>::new,
     )))
     .unwrap();
@@ -358,7 +359,7 @@ fn every_broken_store_fails_the_suite_naming_its_flaw() {
         (Flaw::PurgesFailedTasks, "purge of settled tasks"),
         (Flaw::IgnoresProviderConditions, "filters"),
     ] {
-        match testkit::check_store(Broken::make(flaw)) {
+        match conformance::check_store(Broken::make(flaw)) {
             Err(error) => assert_eq!(error.check, check, "{flaw:?}: {}", error.detail),
             Ok(()) => panic!("{flaw:?}: the suite passed a broken store"),
         }

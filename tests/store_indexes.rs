@@ -23,7 +23,7 @@ use proptest::prelude::*;
 use taskstate::store::{
     ClaimRequest, Filter, MemoryStore, PageRequest, Scope, StoreError, Sweep, TaskStore,
 };
-use taskstate::strategies::{self, Step};
+use taskstate::testkit::strategies::{self, Step};
 use taskstate::{
     Event, NamedKind, Owner, ResourceRef, RetryPolicy, Rules, Status, StatusSet, Task, TaskId,
 };

@@ -15,7 +15,7 @@ use taskstate::subtask::SubtaskAction;
 use taskstate::{
     Action, Actor, Aggregate, AggregatePolicy, CancelRules, Command, Failure, IdGenerator,
     LeaseToken, NamedKind, NewSubtask, NewTask, Outcome, Owner, Progress, Rejection, Resolution,
-    ResourceRef, Role, Rule, Rules, Status, Subtask, SubtaskChange, SubtaskStatus, Task,
+    ResourceRef, Role, RuleName, Rules, Status, Subtask, SubtaskChange, SubtaskStatus, Task,
 };
 
 use common::{Logged, alice, bob, logged_of, provider_failure, t};
@@ -270,7 +270,7 @@ fn a_dyn_task_is_cancelled_while_pending_and_not_while_running() {
         matches!(
             refused,
             Rejection::RefusedByRule {
-                rule: Rule::Cancel,
+                rule: RuleName::Cancel,
                 action: Action::Cancel,
                 status: Status::Running,
                 role: Role::Customer,
@@ -461,7 +461,7 @@ fn fail_fast_stops_at_the_first_failed_required_subtask() {
             matches!(
                 refused,
                 Rejection::RefusedByRule {
-                    rule: Rule::Subtasks,
+                    rule: RuleName::Subtasks,
                     action: Action::Subtask,
                     status: Status::Running,
                     ..
@@ -519,7 +519,7 @@ fn fail_fast_treats_a_cancelled_required_subtask_as_a_failure() {
     assert!(matches!(
         refused,
         Rejection::RefusedByRule {
-            rule: Rule::Subtasks,
+            rule: RuleName::Subtasks,
             ..
         }
     ));
@@ -1552,7 +1552,10 @@ fn subtasks_nest_at_most_sixteen_levels_deep() {
     let (run, _) = task.start(t(600), None, t(1)).unwrap();
     let deeper = NewSubtask::new("level17", "too deep").under(15);
     let refused = run.add_subtask(&mut task, deeper, t(2)).unwrap_err();
-    assert!(matches!(refused, Rejection::InvalidInput { .. }), "{refused:?}");
+    assert!(
+        matches!(refused, Rejection::InvalidInput { .. }),
+        "{refused:?}"
+    );
     let sibling = NewSubtask::new("level16b", "fits").under(14);
     run.add_subtask(&mut task, sibling, t(3)).unwrap();
 }
@@ -1579,7 +1582,7 @@ fn a_vmware_view_of_a_record_nested_deeper_than_the_limit_loses_no_subtask() {
     // Written and read back by serde_json, whose nesting limit is 128.
     let text = serde_json::to_string(&view).unwrap();
     let read: VcfTask = serde_json::from_str(&text).unwrap();
-    let snapshot = read.to_snapshot().unwrap();
+    let snapshot = read.to_mirrored().unwrap();
     let names: Vec<_> = snapshot.subtasks.iter().map(|s| s.name.clone()).collect();
     let want: Vec<_> = (1..=20).map(|level| format!("level{level}")).collect();
     assert_eq!(names, want);

@@ -348,7 +348,7 @@ fn a_nested_vmware_page_writes_back_as_printed_with_its_unknown_fields_and_times
 fn the_snapshot_of_a_nested_page_keeps_the_tree_the_errors_and_the_flags() {
     use taskstate::profiles::vcf::VcfTaskList;
     let page: VcfTaskList = serde_json::from_str(NESTED_PAGE).unwrap();
-    let snapshot = page.elements[0].to_snapshot().unwrap();
+    let snapshot = page.elements[0].to_mirrored().unwrap();
     assert_eq!(snapshot.kind.as_deref(), Some("HOST_COMMISSION"));
     assert_eq!(snapshot.status, Some(Status::Running));
     assert_eq!(snapshot.flags.can_cancel, Some(true));
@@ -379,7 +379,7 @@ fn the_snapshot_of_a_nested_page_keeps_the_tree_the_errors_and_the_flags() {
     assert_eq!(snapshot.subtasks[3].description, "Fetches DNS & NTP IPs");
 
     // Times in any offset read as the same instant.
-    let second = page.elements[1].to_snapshot().unwrap();
+    let second = page.elements[1].to_mirrored().unwrap();
     assert_eq!(second.created_at, Some(t(0) - chrono::Duration::hours(2)));
     assert_eq!(
         second.done_at.map(|at| at.to_rfc3339()),
@@ -392,7 +392,7 @@ fn the_snapshot_of_a_nested_page_keeps_the_tree_the_errors_and_the_flags() {
         .as_mut()
         .unwrap()[1];
     deep.status = serde_json::from_str("\"WAITING_FOR_INPUT\"").unwrap();
-    assert_eq!(odd.to_snapshot().unwrap_err().value, "WAITING_FOR_INPUT");
+    assert_eq!(odd.to_mirrored().unwrap_err().value, "WAITING_FOR_INPUT");
 }
 
 #[test]
@@ -474,7 +474,7 @@ fn a_tasks_nested_subtasks_nest_in_its_vmware_view_with_their_errors() {
     assert_eq!(json["creationTimestamp"], "2026-11-23T09:00:00.000Z");
     // Nothing is dropped or flattened: five subtasks in, five back,
     // depth first.
-    let snapshot = view.to_snapshot().unwrap();
+    let snapshot = view.to_mirrored().unwrap();
     let tree: Vec<_> = snapshot
         .subtasks
         .iter()

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use taskstate::store::{
-    ClaimRequest, Claims, Filter, Handled, MemoryStore, Page, PageRequest, Scope, StoreError,
+    ClaimRequest, Claims, Filter, HandlerReply, MemoryStore, Page, PageRequest, Scope, StoreError,
     Sweep, Swept, TaskStore, UpdateError, Worker, update, work_once, work_once_async,
 };
 use taskstate::{
@@ -54,8 +54,8 @@ fn worker() -> Worker {
 
 /// A handler that extends its lease to 30 s and never finishes: a
 /// crashed worker.
-fn crash(_: Task<K>, _: taskstate::Run) -> Handled {
-    Handled::Heartbeat {
+fn crash(_: Task<K>, _: taskstate::Run) -> HandlerReply {
+    HandlerReply::Heartbeat {
         lease_until: t(30),
         progress: None,
     }
@@ -80,7 +80,7 @@ fn a_worker_step_hands_the_run_to_its_handler_and_records_its_answer() {
     let report = work_once(&store, &worker(), t(10), |task, run| {
         assert_eq!(run.task_id(), task.id());
         assert!(task.lease().unwrap().is_held_by(run.token()));
-        Handled::Complete(Outcome::new().message("done"))
+        HandlerReply::Complete(Outcome::new().message("done"))
     })
     .unwrap();
     assert_eq!((report.claimed, report.recorded, report.refused), (1, 1, 0));
@@ -96,7 +96,7 @@ fn a_worker_step_hands_the_run_to_its_handler_and_records_its_answer() {
 fn a_handler_answer_the_task_refuses_is_counted_and_changes_nothing() {
     let (store, ids) = store_with(&NamedKind::new("DomainCreate"), &[("a.fr", None)]);
     // No cancel was requested: stopping for one is refused.
-    let report = work_once(&store, &worker(), t(10), |_, _| Handled::Stopped).unwrap();
+    let report = work_once(&store, &worker(), t(10), |_, _| HandlerReply::Stopped).unwrap();
     assert_eq!((report.claimed, report.recorded, report.refused), (1, 0, 1));
     assert_eq!(stored(&store, ids[0]).status(), Status::Running);
 }
@@ -119,7 +119,7 @@ fn a_worker_claims_only_the_kinds_it_handles() {
     let mut kinds = BTreeSet::new();
     let report = work_once(&store, &dns, t(1), |task, _| {
         kinds.insert(task.kind().name.clone());
-        Handled::Complete(Outcome::new())
+        HandlerReply::Complete(Outcome::new())
     })
     .unwrap();
     assert_eq!(report.claimed, 2);
@@ -127,7 +127,7 @@ fn a_worker_claims_only_the_kinds_it_handles() {
     // The renewal is still there for a registry worker.
     let registry = worker().kinds(["DomainRenew"]);
     let report = work_once(&store, &registry, t(1), |_, _| {
-        Handled::Complete(Outcome::new())
+        HandlerReply::Complete(Outcome::new())
     })
     .unwrap();
     assert_eq!(report.claimed, 1);
@@ -149,7 +149,7 @@ fn a_worker_sleeps_until_the_next_task_is_due() {
     );
     assert_eq!(w.idle_for(&store, t(150), hour).unwrap(), Duration::zero());
     // Claimed, the first one is due again when its lease runs out.
-    let report = work_once(&store, &w, t(100), |_, _| Handled::Heartbeat {
+    let report = work_once(&store, &w, t(100), |_, _| HandlerReply::Heartbeat {
         lease_until: t(200),
         progress: None,
     })
@@ -213,7 +213,7 @@ fn a_failing_save_never_strands_a_task() {
     work_once(&flaky, &worker(), t(0), crash).unwrap();
     flaky.fail_next_save();
     let failed = work_once(&flaky, &worker(), t(31), |_, _| {
-        Handled::Complete(Outcome::new())
+        HandlerReply::Complete(Outcome::new())
     });
     assert!(
         matches!(&failed, Err(error) if error.is_retryable()),
@@ -221,7 +221,7 @@ fn a_failing_save_never_strands_a_task() {
     );
     assert_eq!(stored(&flaky, ids[0]).status(), Status::Running);
     let report = work_once(&flaky, &worker(), t(32), |_, _| {
-        Handled::Complete(Outcome::new())
+        HandlerReply::Complete(Outcome::new())
     })
     .unwrap();
     assert_eq!(
@@ -251,7 +251,7 @@ fn a_task_left_stalled_by_a_host_is_requeued_by_the_next_step() {
     let swept = store.sweep(Sweep::Stalled, t(31), 10).unwrap();
     assert_eq!(swept.tasks.len(), 1);
     let report = work_once(&store, &worker(), t(40), |_, _| {
-        Handled::Complete(Outcome::new())
+        HandlerReply::Complete(Outcome::new())
     })
     .unwrap();
     assert_eq!((report.requeued, report.recorded), (1, 1));
@@ -395,7 +395,7 @@ fn an_async_worker_awaits_its_handler() {
         &worker(),
         t(10),
         |task, _run| async move {
-            Handled::Complete(Outcome::new().message(format!("{} done", task.resource().id)))
+            HandlerReply::Complete(Outcome::new().message(format!("{} done", task.resource().id)))
         },
     ))
     .unwrap();

@@ -23,20 +23,20 @@ fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
 
 fuzz_target!(|data: &[u8]| {
     if let Some(view) = round_trip::<OvhTask>(data) {
-        let _ = view.to_snapshot();
+        let _ = view.to_mirrored();
     }
     if let Some(view) = round_trip::<DynTask>(data) {
-        let _ = view.to_snapshot();
+        let _ = view.to_mirrored();
     }
     if let Some(view) = round_trip::<VcfTask>(data) {
-        let _ = view.to_snapshot();
+        let _ = view.to_mirrored();
     }
     if let Some(list) = round_trip::<VcfTaskList>(data) {
         for view in &list.elements {
-            let _ = view.to_snapshot();
+            let _ = view.to_mirrored();
         }
     }
     if let Some(view) = round_trip::<CloudflareTask>(data) {
-        let _ = view.to_snapshot();
+        let _ = view.to_mirrored();
     }
 });

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Covers, Snapshot, Spelled, Timestamp, UnknownStatus};
+use super::{Covers, MirroredTask, Spelled, Timestamp, UnknownStatus};
 use crate::argument::ArgumentValue;
 use crate::command::ResourceRef;
 use crate::rules::TaskKind;
@@ -345,8 +345,8 @@ impl CloudflareTask {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a status word this crate does not know.
-    pub fn to_snapshot(&self) -> Result<Snapshot, UnknownStatus> {
-        Ok(Snapshot {
+    pub fn to_mirrored(&self) -> Result<MirroredTask, UnknownStatus> {
+        Ok(MirroredTask {
             kind: Some(self.operation.clone()),
             status: Some(self.status.value.to_canonical()?),
             created_at: Some(self.created_at.utc()),
@@ -357,7 +357,7 @@ impl CloudflareTask {
                 .iter()
                 .map(|install| ResourceRef::new("install", install.clone()))
                 .collect(),
-            ..Snapshot::default()
+            ..MirroredTask::default()
         })
     }
 

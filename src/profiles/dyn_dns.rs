@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use chrono::{DateTime, Utc};
 
-use super::{Covers, ProviderFlags, Snapshot, Spelled, UnknownStatus};
+use super::{Covers, MirroredTask, ProviderFlags, Spelled, UnknownStatus};
 use crate::command::ResourceRef;
 use crate::rules::TaskKind;
 use crate::status::Status;
@@ -164,9 +164,9 @@ impl DynTask {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a status word this crate does not know.
-    pub fn to_snapshot(&self) -> Result<Snapshot, UnknownStatus> {
+    pub fn to_mirrored(&self) -> Result<MirroredTask, UnknownStatus> {
         let time = |seconds| DateTime::<Utc>::from_timestamp(seconds, 0);
-        Ok(Snapshot {
+        Ok(MirroredTask {
             kind: Some(self.name.clone()),
             status: Some(self.status.value.to_canonical()?),
             created_at: time(self.created_ts),
@@ -183,7 +183,7 @@ impl DynTask {
                 ..Progress::default()
             }),
             resources: vec![ResourceRef::new("zone", self.zone_name.clone())],
-            ..Snapshot::default()
+            ..MirroredTask::default()
         })
     }
 

@@ -69,7 +69,7 @@
 //! 3. **The view of a task and the mirror's snapshot.** An `of(task, …)`
 //!    for a host that *is* the provider, reading the task (its status,
 //!    `progress()`, `failure()`, `check_due_at()`, the `can_*` questions
-//!    for the viewer), and a `to_snapshot()` into [`Snapshot`] for a host
+//!    for the viewer), and a `to_mirrored()` into [`MirroredTask`] for a host
 //!    that mirrors the provider, keeping its flags as read.
 //! 4. **Filters.** `covers()` for each word; [`Covers::filter`] turns a
 //!    listing in the provider's words into a store [`Filter`] that lists
@@ -79,7 +79,7 @@
 //!
 //! ```
 //! use serde::{Deserialize, Serialize};
-//! use taskstate::profiles::{Covers, Snapshot, Spelled, Timestamp, UnknownStatus, Word};
+//! use taskstate::profiles::{Covers, MirroredTask, Spelled, Timestamp, UnknownStatus, Word};
 //! use taskstate::Status;
 //!
 //! #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -129,12 +129,12 @@
 //! }
 //!
 //! impl Job {
-//!     fn to_snapshot(&self) -> Result<Snapshot, UnknownStatus> {
+//!     fn to_mirrored(&self) -> Result<MirroredTask, UnknownStatus> {
 //!         let covered = self.status.value.covers()?;
-//!         Ok(Snapshot {
+//!         Ok(MirroredTask {
 //!             status: covered.statuses.iter().next(),
 //!             created_at: Some(self.started.utc()),
-//!             ..Snapshot::default()
+//!             ..MirroredTask::default()
 //!         })
 //!     }
 //! }
@@ -142,7 +142,7 @@
 //! let printed = serde_json::json!({"status": "busy", "started": "2026-11-23T10:00:00.50+01:00", "node": 7});
 //! let job: Job = serde_json::from_value(printed.clone())?;
 //! assert_eq!(serde_json::to_value(&job)?, printed); // the time and `node` kept
-//! assert_eq!(job.to_snapshot()?.status, Some(Status::Running));
+//! assert_eq!(job.to_mirrored()?.status, Some(Status::Running));
 //! assert!(job.status.value.covers()?.statuses.contains(Status::Stalled));
 //! assert_eq!(JobStatus::of(Status::Failed), JobStatus::Finished);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -289,15 +289,15 @@ pub trait Word: From<String> + Clone {
 /// A provider's task read into canonical terms: what a host that mirrors
 /// a provider's tasks keeps. The provider's own flags (`canRelaunch`,
 /// `canCancel`, `isCancellable`, `blocking`) are kept as read in
-/// [`flags`](Snapshot::flags), never recomputed from local rules: for a
+/// [`flags`](MirroredTask::flags), never recomputed from local rules: for a
 /// mirrored task the provider is the truth. A host that *is* the provider
 /// builds views from its tasks instead (each view's `of`), and the flags
 /// come from its rules.
 ///
-/// Each view's `to_snapshot` fills what its system says and leaves the
+/// Each view's `to_mirrored` fills what its system says and leaves the
 /// rest empty.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Snapshot {
+pub struct MirroredTask {
     /// What the task does, in the provider's words: OVHcloud's
     /// `function`, Dyn's and VMware's `name` (VMware's may be a title
     /// rather than a kind), Cloudflare's `operation`. A host maps it to
@@ -338,7 +338,7 @@ pub struct MirroredSubtask {
     pub description: String,
     /// Its canonical status.
     pub status: SubtaskStatus,
-    /// The position in [`Snapshot::subtasks`] of the subtask it is nested
+    /// The position in [`MirroredTask::subtasks`] of the subtask it is nested
     /// under (always earlier), or `None` at the top level.
     pub parent: Option<usize>,
     /// What went wrong, as the provider's errors say it: code and message.

@@ -25,7 +25,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::{Covers, ProviderFlags, Snapshot, Spelled, Timestamp, UnknownStatus};
+use super::{Covers, MirroredTask, ProviderFlags, Spelled, Timestamp, UnknownStatus};
 use crate::actor::Actor;
 use crate::argument::ArgumentType;
 use crate::command::ResourceRef;
@@ -296,8 +296,8 @@ impl OvhTask {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a status word this crate does not know.
-    pub fn to_snapshot(&self) -> Result<Snapshot, UnknownStatus> {
-        Ok(Snapshot {
+    pub fn to_mirrored(&self) -> Result<MirroredTask, UnknownStatus> {
+        Ok(MirroredTask {
             kind: Some(self.function.clone()),
             status: Some(self.status.value.to_canonical()?),
             failure_origin: self.status.value.failure_origin(),
@@ -313,7 +313,7 @@ impl OvhTask {
                 blocking: None,
             },
             resources: vec![ResourceRef::new("domain", self.domain.clone())],
-            ..Snapshot::default()
+            ..MirroredTask::default()
         })
     }
 }

@@ -15,7 +15,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Covers, MirroredSubtask, ProviderFlags, Snapshot, Spelled, Timestamp, UnknownStatus};
+use super::{
+    Covers, MirroredSubtask, MirroredTask, ProviderFlags, Spelled, Timestamp, UnknownStatus,
+};
 use crate::actor::Actor;
 use crate::command::ResourceRef;
 use crate::failure::{Detail, Failure, Resolution};
@@ -674,13 +676,13 @@ impl VcfTask {
     ///
     /// [`UnknownStatus`] for a task or subtask status this crate does not
     /// know.
-    pub fn to_snapshot(&self) -> Result<Snapshot, UnknownStatus> {
+    pub fn to_mirrored(&self) -> Result<MirroredTask, UnknownStatus> {
         let mut subtasks = Vec::new();
         for subtask in self.subtasks() {
             subtask.flatten_into(None, &mut subtasks)?;
         }
         let status = self.status.value.to_canonical()?;
-        Ok(Snapshot {
+        Ok(MirroredTask {
             kind: Some(self.kind.clone().unwrap_or_else(|| self.name.clone())),
             status: Some(status),
             created_at: Some(self.creation_timestamp.utc()),
@@ -697,7 +699,7 @@ impl VcfTask {
                 .iter()
                 .map(|r| ResourceRef::new(r.kind.clone(), r.resource_id.clone()))
                 .collect(),
-            ..Snapshot::default()
+            ..MirroredTask::default()
         })
     }
 

@@ -57,13 +57,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod block_on;
+pub(crate) mod block_on;
 mod checks;
 mod error;
 mod memory;
 mod query;
-#[cfg(feature = "testkit")]
-pub mod testkit;
 mod worker;
 
 pub use checks::{check_insert, check_save};
@@ -73,7 +71,7 @@ pub use query::{
     ClaimRequest, Claimed, Claims, Filter, Page, PageRequest, Scope, Sweep, Swept, Unreadable,
 };
 pub use worker::{
-    Handled, UpdateError, WorkReport, Worker, update, update_async, work_once, work_once_async,
+    HandlerReply, UpdateError, WorkReport, Worker, update, update_async, work_once, work_once_async,
 };
 
 use std::collections::BTreeSet;
@@ -210,7 +208,7 @@ pub trait TaskStore<K> {
 /// The contract of a task store whose calls are futures: every method of
 /// [`TaskStore`], with the same arguments, answers and guarantees,
 /// returning a future that is `Send`, so a tokio service awaits it from
-/// any task. The core brings no runtime; `testkit::check_async_store` is
+/// any task. The core brings no runtime; `testkit::store::check_async_store` is
 /// an async function the host awaits on its own.
 ///
 /// Implemented for `&S` and `Arc<S>` of any store `S` that is `Sync`.

@@ -145,7 +145,7 @@ where
 /// What a handler did with a claimed task's run.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum Handled {
+pub enum HandlerReply {
     /// The work finished.
     Complete(Outcome),
     /// The work failed.
@@ -165,24 +165,24 @@ pub enum Handled {
     Stopped,
 }
 
-impl Handled {
+impl HandlerReply {
     fn command<K>(&self, token: LeaseToken) -> Command<K> {
         match self.clone() {
-            Handled::Complete(outcome) => Command::Complete {
+            HandlerReply::Complete(outcome) => Command::Complete {
                 token,
                 outcome: Box::new(outcome),
             },
-            Handled::Fail(failure) => Command::Fail {
+            HandlerReply::Fail(failure) => Command::Fail {
                 token: Some(token),
                 failure: Box::new(failure),
             },
-            Handled::Wait(pause) => Command::Wait {
+            HandlerReply::Wait(pause) => Command::Wait {
                 token,
                 until: pause.until,
                 check_at: pause.check_at,
                 reason: pause.reason,
             },
-            Handled::Heartbeat {
+            HandlerReply::Heartbeat {
                 lease_until,
                 progress,
             } => Command::Heartbeat {
@@ -191,7 +191,7 @@ impl Handled {
                 progress,
                 check_at: None,
             },
-            Handled::Stopped => Command::AcknowledgeCancel { token },
+            HandlerReply::Stopped => Command::AcknowledgeCancel { token },
         }
     }
 }
@@ -356,7 +356,7 @@ pub fn work_once<K, S, H>(
 where
     K: TaskKind + Send + Sync,
     S: TaskStore<K> + ?Sized,
-    H: FnMut(Task<K>, Run) -> Handled,
+    H: FnMut(Task<K>, Run) -> HandlerReply,
 {
     block_on(work_once_async(
         &Blocking(store),
@@ -382,7 +382,7 @@ where
     K: TaskKind + Send + Sync,
     S: AsyncTaskStore<K> + ?Sized,
     H: FnMut(Task<K>, Run) -> F,
-    F: Future<Output = Handled>,
+    F: Future<Output = HandlerReply>,
 {
     let mut report = WorkReport::default();
     let staff = Scope::Staff;

@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 use super::Task;
 use crate::actor::{Actor, Role};
 use crate::argument::{self, Arguments, Problem};
-use crate::command::{Command, Effect, NewTask};
-use crate::failure::{self, FollowUp, Origin, Then};
-use crate::rules::{Rule, TaskKind};
+use crate::command::{Command, Decision, NewTask};
+use crate::failure::{self, FollowUp, OnFailure, Origin};
+use crate::rules::{RuleName, TaskKind};
 use crate::status::Status;
 use crate::subtask::{
     self, Aggregate, AggregatePolicy, MAX_SUBTASK_DEPTH, NewSubtask, SubtaskChange, SubtaskId,
@@ -44,11 +44,11 @@ pub(super) enum Assume {
 }
 
 /// What [`Task::decide`] concluded about an acceptable command.
-pub(super) struct Decision {
+pub(super) struct Ruling {
     /// The table row it takes.
     pub(super) row: &'static Transition,
     /// What was decided beyond the command itself.
-    pub(super) effect: Option<Box<Effect>>,
+    pub(super) effect: Option<Box<Decision>>,
     /// The origin a failure is recorded with, after classification.
     pub(super) origin: Option<Origin>,
 }
@@ -62,9 +62,9 @@ impl<K: TaskKind> Task<K> {
         now: DateTime<Utc>,
         scope: Scope,
         assume: Assume,
-    ) -> Result<Decision, Rejection> {
+    ) -> Result<Ruling, Rejection> {
         let row = self.check_move(command, actor, now, scope, assume)?;
-        let mut decision = Decision {
+        let mut decision = Ruling {
             row,
             effect: None,
             origin: None,
@@ -89,10 +89,10 @@ impl<K: TaskKind> Task<K> {
                 }
                 let (origin, then) =
                     failure::classify(&self.identity.kind.rules().failures, failure);
-                let counted = self.state.status.is_leased() && then != Then::RetryUncounted;
+                let counted = self.state.status.is_leased() && then != OnFailure::RetryUncounted;
                 let follow_up = self.follow_up_of(then, counted, now);
                 decision.origin = Some(origin);
-                decision.effect = Some(Box::new(Effect::Failed { follow_up, counted }));
+                decision.effect = Some(Box::new(Decision::Failed { follow_up, counted }));
             }
             Command::SetArgument { key, value } => {
                 argument::check_edit(specs, key, value.as_ref())?;
@@ -110,16 +110,16 @@ impl<K: TaskKind> Task<K> {
     }
 
     /// What follows a failure classified `then`, counted or not, at `now`.
-    fn follow_up_of(&self, then: Then, counted: bool, now: DateTime<Utc>) -> FollowUp {
+    fn follow_up_of(&self, then: OnFailure, counted: bool, now: DateTime<Utc>) -> FollowUp {
         let attempts = self.state.attempts.saturating_add(u32::from(counted));
         let retry = &self.identity.kind.rules().retry;
         match then {
             // Its owner asked to stop it: nothing retries it.
             _ if self.state.cancel_requested_at.is_some() => FollowUp::Final,
-            Then::AwaitCorrection => FollowUp::AwaitCorrection,
-            Then::Final => FollowUp::Final,
-            Then::Retry if attempts >= retry.max_attempts => FollowUp::Escalated,
-            Then::Retry | Then::RetryUncounted => FollowUp::Retry {
+            OnFailure::AwaitCorrection => FollowUp::AwaitCorrection,
+            OnFailure::Final => FollowUp::Final,
+            OnFailure::Retry if attempts >= retry.max_attempts => FollowUp::Escalated,
+            OnFailure::Retry | OnFailure::RetryUncounted => FollowUp::Retry {
                 at: now
                     .checked_add_signed(retry.delay(self.identity.id, attempts))
                     .unwrap_or(DateTime::<Utc>::MAX_UTC),
@@ -128,12 +128,12 @@ impl<K: TaskKind> Task<K> {
     }
 
     /// The effect of changing `keys`: the values they have now.
-    pub(super) fn replaced<'k>(&self, keys: impl IntoIterator<Item = &'k String>) -> Effect {
+    pub(super) fn replaced<'k>(&self, keys: impl IntoIterator<Item = &'k String>) -> Decision {
         let previous = keys
             .into_iter()
             .map(|key| (key.clone(), self.state.arguments.get(key).cloned()))
             .collect::<BTreeMap<_, _>>();
-        Effect::Replaced { previous }
+        Decision::Replaced { previous }
     }
 
     /// The checks of a move: the owner, the run's token, the table, the
@@ -239,7 +239,7 @@ impl<K: TaskKind> Task<K> {
                 let requested =
                     state.status == Status::Stalled && state.cancel_requested_at.is_some();
                 if !requested && !rules.cancel.allows(actor.role(), state.status) {
-                    return Err(refused_by(Rule::Cancel));
+                    return Err(refused_by(RuleName::Cancel));
                 }
             }
             Guard::CancelNotRequested => {
@@ -254,12 +254,12 @@ impl<K: TaskKind> Task<K> {
             }
             Guard::AccelerateAllowed => {
                 if !rules.accelerate.contains(actor.role()) {
-                    return Err(refused_by(Rule::Accelerate));
+                    return Err(refused_by(RuleName::Accelerate));
                 }
             }
             Guard::EditAllowed => {
                 if !rules.edit.contains(state.status) {
-                    return Err(refused_by(Rule::Edit));
+                    return Err(refused_by(RuleName::Edit));
                 }
                 if state.status == Status::Failed
                     && let Some(reason) = self.relaunch_refusal(actor.role(), None, false)
@@ -301,7 +301,7 @@ impl<K: TaskKind> Task<K> {
                     _ => false,
                 };
                 if corrects && !rules.edit.contains(state.status) {
-                    return Err(refused_by(Rule::Edit));
+                    return Err(refused_by(RuleName::Edit));
                 }
             }
             Guard::SubtasksSatisfied => {
@@ -349,7 +349,7 @@ impl<K: TaskKind> Task<K> {
             {
                 Err(Rejection::RefusedByRule {
                     kind: self.identity.kind.name().to_owned(),
-                    rule: Rule::Subtasks,
+                    rule: RuleName::Subtasks,
                     action: Action::Subtask,
                     status: self.state.status,
                     role: Role::System,

@@ -19,11 +19,11 @@ use thiserror::Error;
 
 use crate::actor::{Role, RoleSet};
 use crate::argument::ArgumentError;
-use crate::command::Effect;
+use crate::command::Decision;
 use crate::failure::{FollowUp, Origin};
 use crate::id::TaskId;
 use crate::lease::LeaseToken;
-use crate::rules::Rule;
+use crate::rules::RuleName;
 use crate::status::Status;
 use crate::subtask::{SubtaskAction, SubtaskId, SubtaskStatus};
 use crate::table::Action;
@@ -110,7 +110,7 @@ pub enum Rejection {
         /// The kind's name.
         kind: String,
         /// The rule that refused.
-        rule: Rule,
+        rule: RuleName,
         /// What was tried.
         action: Action,
         /// The task's status.
@@ -322,9 +322,9 @@ pub enum ReplayError {
         /// The event's version.
         version: u64,
         /// What the event records.
-        recorded: Option<Box<Effect>>,
+        recorded: Option<Box<Decision>>,
         /// What the task decides.
-        decided: Option<Box<Effect>>,
+        decided: Option<Box<Decision>>,
     },
     /// A failure recorded with another origin than its kind's rules give it.
     #[error("event {version} records a {recorded} failure but the rules classify it {decided}")]

@@ -40,7 +40,7 @@
 //! 6. what the kind's rules decide is worked out: a failure's origin and
 //!    follow-up, whether the run counts as an attempt, the values a
 //!    correction replaces. The event records it as its
-//!    [`Effect`](crate::Effect).
+//!    [`Decision`](crate::Decision).
 //!
 //! Only then does it record: the version bumped by one, the fields
 //! updated from the event. The recording step cannot fail, so a rejected
@@ -62,7 +62,7 @@
 //!   runs that used up the retry budget. A run that stalled (its executor
 //!   died or lost its lease) ends without counting, and so does a staff
 //!   `fail` of a stalled task, and a failure its kind classifies as
-//!   [`Then::RetryUncounted`](crate::Then::RetryUncounted): a fault of the
+//!   [`OnFailure::RetryUncounted`](crate::OnFailure::RetryUncounted): a fault of the
 //!   provider's own infrastructure does not use up the customer's attempts.
 //! - A relaunch starts a fresh budget (`attempts` back to 0); a customer's
 //!   relaunch counts in [`relaunches`](Task::relaunches).

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::decide::{Assume, Decision, Scope, check_creation};
+use super::decide::{Assume, Ruling, Scope, check_creation};
 use super::run::Run;
 use super::{Identity, State, Task};
 use crate::actor::{Actor, Role};
-use crate::command::{Command, Effect, Event, NewTask};
+use crate::command::{Command, Decision, Event, NewTask};
 use crate::failure::{ESCALATION_NOTICE, FollowUp, Resolution, Warning};
 use crate::lease::Lease;
 use crate::rules::TaskKind;
@@ -108,7 +108,7 @@ impl<K: TaskKind> Task<K> {
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<Option<Event<K>>, Rejection> {
-        let Decision {
+        let Ruling {
             row,
             effect,
             origin,
@@ -293,7 +293,7 @@ impl<K: Clone> Task<K> {
             }
             Command::Fail { failure, .. } => {
                 let (follow_up, counted) = match event.effect.as_deref() {
-                    Some(Effect::Failed { follow_up, counted }) => (*follow_up, *counted),
+                    Some(Decision::Failed { follow_up, counted }) => (*follow_up, *counted),
                     _ => (FollowUp::Final, false),
                 };
                 if counted {

@@ -22,7 +22,7 @@ use std::borrow::Borrow;
 
 use super::decide::{Assume, Scope, check_creation};
 use super::{Identity, Task};
-use crate::command::{Command, Effect, Event};
+use crate::command::{Command, Decision, Event};
 use crate::failure::FollowUp;
 use crate::rules::TaskKind;
 use crate::table::{self, Action};
@@ -227,14 +227,14 @@ impl<K: TaskKind> Task<K> {
     /// Under [`ReplayMode::AsRecorded`]: whether the state allows the
     /// decision the event records.
     fn check_recorded_effect(&self, event: &Event<K>) -> Result<(), ReplayError> {
-        let undecided = |decided: Option<Effect>| ReplayError::Undecided {
+        let undecided = |decided: Option<Decision>| ReplayError::Undecided {
             version: event.version,
             recorded: event.effect.clone(),
             decided: decided.map(Box::new),
         };
         let recorded = event.effect.as_deref();
         match (&event.command, recorded) {
-            (Command::Fail { .. }, Some(Effect::Failed { follow_up, counted })) => {
+            (Command::Fail { .. }, Some(Decision::Failed { follow_up, counted })) => {
                 let counted_ok = !*counted || self.state.status.is_leased();
                 let follow_up_ok = match follow_up {
                     FollowUp::Retry { at } => {

@@ -1,13 +1,13 @@
 //! Helpers shared by the integration tests: fixed times, tasks, and the
 //! random starting task of the property tests, built on the crate's own
-//! strategies (`taskstate::strategies`, feature `testkit`).
+//! strategies (`taskstate::testkit::strategies`, feature `testkit`).
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
 
-use taskstate::strategies;
+use taskstate::testkit::strategies;
 use taskstate::{
     Actor, ArgumentSpec, ArgumentType, Command, Event, Failure, IdGenerator, NamedKind, NewTask,
     Owner, Rejection, ResourceRef, Task,

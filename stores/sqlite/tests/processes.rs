@@ -45,7 +45,7 @@ use std::time::{Duration as Wait, Instant};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use taskstate::store::{
-    ClaimRequest, Claimed, Filter, Handled, PageRequest, Scope, TaskStore, Worker, work_once,
+    ClaimRequest, Claimed, Filter, HandlerReply, PageRequest, Scope, TaskStore, Worker, work_once,
 };
 use taskstate::{
     Action, Actor, Event, IdGenerator, NamedKind, NewTask, Outcome, Owner, ResourceRef, Status,
@@ -227,7 +227,7 @@ fn worker_child(path: &Path, name: &str) {
         let mut handled = Vec::new();
         let report = work_once(&store, &worker, now, |task, _run| {
             handled.push(task.id());
-            Handled::Complete(Outcome::new().message(format!("renewed by {name}")))
+            HandlerReply::Complete(Outcome::new().message(format!("renewed by {name}")))
         })
         .unwrap();
         assert!(report.unreadable.is_empty(), "{report:?}");
@@ -672,7 +672,7 @@ fn a_process_killed_mid_claim_or_mid_save_leaves_the_file_consistent() {
         let mut requeued = 0;
         loop {
             let report = work_once(&store, &worker, recover, |_, _| {
-                Handled::Complete(Outcome::new())
+                HandlerReply::Complete(Outcome::new())
             })
             .unwrap();
             assert!(report.unreadable.is_empty(), "{report:?}");

@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use taskstate::store::{
-    ClaimRequest, Claims, Filter, PageRequest, Scope, StoreError, Sweep, TaskStore, testkit,
+    ClaimRequest, Claims, Filter, PageRequest, Scope, StoreError, Sweep, TaskStore,
 };
+use taskstate::testkit::store as conformance;
 use taskstate::{
     Action, Actor, ArgumentSpec, Command, Event, Failure, IdGenerator, NamedKind, NewSubtask,
     NewTask, Outcome, Owner, Pause, ResourceRef, Rules, Status, StatusSet, SubtaskChange, Task,
@@ -135,7 +136,7 @@ fn every_task(store: &SqliteStore<NamedKind>) -> Vec<Task<NamedKind>> {
 #[test]
 fn the_sqlite_store_passes_the_conformance_suite() {
     let files = RefCell::new(Vec::new());
-    testkit::check_store(connections(&files)).unwrap();
+    conformance::check_store(connections(&files)).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,7 +149,7 @@ async fn the_sqlite_store_passes_the_async_conformance_suite_through_the_bridge(
             .map(AsyncSqliteStore::new)
             .collect::<Vec<_>>()
     };
-    testkit::check_async_store(bridged).await.unwrap();
+    conformance::check_async_store(bridged).await.unwrap();
 }
 
 #[test]

@@ -31,7 +31,7 @@
 //!
 //! use chrono::Duration;
 //! use proptest::prelude::*;
-//! use taskstate::strategies::{self, step};
+//! use taskstate::testkit::strategies::{self, step};
 //! use taskstate::{ArgumentSpec, TaskKind};
 //!
 //! // The host's kinds.
@@ -109,7 +109,7 @@ use proptest::sample::select;
 use crate::actor::{Actor, Owner, Role, RoleSet};
 use crate::argument::{ArgumentSpec, ArgumentType, ArgumentValue, Arguments, IdFormat};
 use crate::command::{Command, Event, NewTask, Outcome, ResourceRef};
-use crate::failure::{Failure, FailureRule, Origin, Then, Warning};
+use crate::failure::{Failure, FailureRule, OnFailure, Origin, Warning};
 use crate::id::IdGenerator;
 use crate::lease::LeaseToken;
 use crate::rules::{CancelRules, NamedKind, RelaunchRules, RetryPolicy, Rules, TaskKind};
@@ -126,9 +126,9 @@ use crate::task::Task;
 /// code awaiting correction, a prefix of uncounted provider retries, and a
 /// final code. [`CODES`] matches each of them, and one more matches none.
 pub const FAILURE_RULES: &[FailureRule] = &[
-    FailureRule::exact("AUTH_INVALID", Origin::Customer, Then::AwaitCorrection),
-    FailureRule::prefix("INFRA_", Origin::Provider, Then::RetryUncounted),
-    FailureRule::exact("QUOTA_FINAL", Origin::Customer, Then::Final),
+    FailureRule::exact("AUTH_INVALID", Origin::Customer, OnFailure::AwaitCorrection),
+    FailureRule::prefix("INFRA_", Origin::Provider, OnFailure::RetryUncounted),
+    FailureRule::exact("QUOTA_FINAL", Origin::Customer, OnFailure::Final),
 ];
 
 /// The codes random failures carry: one no rule of [`FAILURE_RULES`]
@@ -882,7 +882,7 @@ pub fn task_of<K: TaskKind + Debug + 'static>(
     (select(kinds), created_at(), select(creators))
         .prop_flat_map(|(kind, at, creator)| (new_task_of_kind(kind, at), Just(at), Just(creator)))
         .prop_filter_map(
-            "taskstate::strategies::task_of: a kind no valid task can be created of",
+            "taskstate::testkit::strategies::task_of: a kind no valid task can be created of",
             |(new, at, creator)| {
                 let actor = creator.actor(&new.owner);
                 Task::create(new, actor, at).ok()

@@ -3,10 +3,11 @@
 //! for an [`AsyncTaskStore`], awaited on the host's own runtime.
 //!
 //! ```
-//! use taskstate::store::{MemoryStore, testkit};
+//! use taskstate::store::MemoryStore;
+//! use taskstate::testkit;
 //!
-//! testkit::check_store(testkit::shared(MemoryStore::new))?;
-//! # Ok::<(), testkit::ConformanceError>(())
+//! testkit::store::check_store(testkit::store::shared(MemoryStore::new))?;
+//! # Ok::<(), testkit::store::ConformanceError>(())
 //! ```
 //!
 //! Both are given `make`, which returns `n` handles on one new, empty
@@ -30,7 +31,7 @@
 //! retries, due checks and stalled tasks; `next_due` is the earliest of
 //! them; purges delete settled tasks and their logs only. Each returns the
 //! first check that fails, named, and never panics on a store's answer,
-//! so a host's test reads `testkit::check_store(make).unwrap()`.
+//! so a host's test reads `testkit::store::check_store(make).unwrap()`.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -41,10 +42,6 @@ use std::task::{Context, Poll};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use super::block_on::{Blocking, block_on};
-use super::{
-    AsyncTaskStore, ClaimRequest, Claimed, Filter, PageRequest, Scope, StoreError, Sweep, TaskStore,
-};
 use crate::actor::{Actor, Owner};
 use crate::argument::ArgumentSpec;
 use crate::command::{Command, Event, NewTask, Outcome, ResourceRef};
@@ -52,6 +49,10 @@ use crate::failure::{Failure, Origin, Warning};
 use crate::id::{IdGenerator, TaskId};
 use crate::rules::{NamedKind, Rules};
 use crate::status::{Status, StatusSet};
+use crate::store::block_on::{Blocking, block_on};
+use crate::store::{
+    AsyncTaskStore, ClaimRequest, Claimed, Filter, PageRequest, Scope, StoreError, Sweep, TaskStore,
+};
 use crate::subtask::{NewSubtask, SubtaskChange};
 use crate::task::Task;
 use crate::task::run::Pause;
