@@ -12,11 +12,11 @@
 use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use taskstate::Pause;
 use taskstate::profiles::{Covers, MirroredTask, Spelled, Timestamp, UnknownStatus, Word};
-use taskstate::run::Pause;
 use taskstate::store::{Filter, MemoryStore, PageRequest, Scope, TaskStore};
-use taskstate::subtask::{Percent, Progress};
 use taskstate::{Failure, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Status, Task};
+use taskstate::{Percent, Progress};
 
 // ---------------------------------------------------------------------
 // 1. The vocabulary: each word once, both directions read off it.

@@ -1,23 +1,4 @@
-//! Who issues a command: the customer who owns the task, the provider's
-//! operator, or the system (scheduler and executors).
-//!
-//! Every row of the [transition table](crate::table) names the [`Role`]s
-//! that may take it; [`Actor`] is the concrete party, carrying the identity
-//! that the audit log records. A customer acts only on the tasks of its own
-//! [`Owner`]: a command from another owner is rejected before anything
-//! else is looked at.
-//!
-//! # Example
-//!
-//! ```
-//! use taskstate::{Actor, Owner, Role};
-//!
-//! let alice = Actor::customer("alice");
-//! assert_eq!(alice.role(), Role::Customer);
-//! assert_eq!(alice.owner(), Some(&Owner::new("alice")));
-//! assert_eq!(Actor::System.role(), Role::System);
-//! assert_eq!(alice.to_string(), "customer alice");
-//! ```
+//! Who issues a command: the customer who owns the task, the provider's operator, or the system (scheduler and executors).
 
 use std::fmt;
 use std::sync::Arc;
@@ -150,6 +131,29 @@ impl fmt::Display for RoleSet {
 ///
 /// Serialized with a `role` tag: `{"role":"customer","owner":"alice"}`,
 /// `{"role":"operator","name":"bob"}`, `{"role":"system"}`.
+///
+/// # Actors and roles
+///
+/// Who issues a command: the customer who owns the task, the provider's
+/// operator, or the system (scheduler and executors).
+///
+/// Every row of the [transition table](crate::table) names the [`Role`]s
+/// that may take it; [`Actor`] is the concrete party, carrying the identity
+/// that the audit log records. A customer acts only on the tasks of its own
+/// [`Owner`]: a command from another owner is rejected before anything
+/// else is looked at.
+///
+/// ## Example
+///
+/// ```
+/// use taskstate::{Actor, Owner, Role};
+///
+/// let alice = Actor::customer("alice");
+/// assert_eq!(alice.role(), Role::Customer);
+/// assert_eq!(alice.owner(), Some(&Owner::new("alice")));
+/// assert_eq!(Actor::System.role(), Role::System);
+/// assert_eq!(alice.to_string(), "customer alice");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 #[serde(tag = "role", rename_all = "snake_case")]

@@ -1,34 +1,4 @@
 //! Typed arguments: the data a task runs with, and their correction.
-//!
-//! A kind declares the arguments of its tasks as [`ArgumentSpec`]s
-//! ([`TaskKind::arguments`](crate::TaskKind::arguments)): a key, a type
-//! with its bounds, whether it is read-only or required, and a description
-//! a UI can show. A task holds the current [`ArgumentValue`] of each.
-//!
-//! When a run fails for invalid or missing information, the failure flags
-//! the keys to correct ([`Failure::fields`](crate::Failure::fields)); the
-//! customer reads each one ([`Task::argument`](crate::Task::argument)),
-//! sets a new value ([`Command::SetArgument`](crate::Command::SetArgument),
-//! recorded with the old value and who changed it), and relaunches. Every
-//! value is validated against its spec; a bad one is refused with an
-//! [`ArgumentError`] that names the key and the [`Problem`], and the task
-//! is left unchanged.
-//!
-//! # Example
-//!
-//! ```
-//! use taskstate::argument::{ArgumentSpec, ArgumentValue, Problem};
-//!
-//! let spec = ArgumentSpec::text("legitimacyAfnic", 10, 2000)
-//!     .required()
-//!     .describe("Why you may use this name (Afnic asks for it for city names)");
-//! assert!(spec.check(&ArgumentValue::from("I am the mayor of this town")).is_ok());
-//!
-//! let err = spec.check(&ArgumentValue::from("short")).unwrap_err();
-//! assert_eq!(err.key, "legitimacyAfnic");
-//! assert_eq!(err.problem, Problem::TooShort { min: 10 });
-//! assert_eq!(err.to_string(), "argument legitimacyAfnic: shorter than 10 characters");
-//! ```
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -112,7 +82,7 @@ impl IdFormat {
     /// Whether `text` is an id of this form.
     ///
     /// ```
-    /// use taskstate::argument::IdFormat;
+    /// use taskstate::IdFormat;
     ///
     /// assert!(IdFormat::Number.accepts("12345678"));
     /// assert!(!IdFormat::Number.accepts("0"));
@@ -262,6 +232,40 @@ impl From<serde_json::Value> for ArgumentValue {
 }
 
 /// The declaration of one argument of a kind.
+///
+/// # Arguments and their correction
+///
+/// Typed arguments: the data a task runs with, and their correction.
+///
+/// A kind declares the arguments of its tasks as [`ArgumentSpec`]s
+/// ([`TaskKind::arguments`](crate::TaskKind::arguments)): a key, a type
+/// with its bounds, whether it is read-only or required, and a description
+/// a UI can show. A task holds the current [`ArgumentValue`] of each.
+///
+/// When a run fails for invalid or missing information, the failure flags
+/// the keys to correct ([`Failure::fields`](crate::Failure::fields)); the
+/// customer reads each one ([`Task::argument`](crate::Task::argument)),
+/// sets a new value ([`Command::SetArgument`](crate::Command::SetArgument),
+/// recorded with the old value and who changed it), and relaunches. Every
+/// value is validated against its spec; a bad one is refused with an
+/// [`ArgumentError`] that names the key and the [`Problem`], and the task
+/// is left unchanged.
+///
+/// ## Example
+///
+/// ```
+/// use taskstate::{ArgumentSpec, ArgumentValue, Problem};
+///
+/// let spec = ArgumentSpec::text("legitimacyAfnic", 10, 2000)
+///     .required()
+///     .describe("Why you may use this name (Afnic asks for it for city names)");
+/// assert!(spec.check(&ArgumentValue::from("I am the mayor of this town")).is_ok());
+///
+/// let err = spec.check(&ArgumentValue::from("short")).unwrap_err();
+/// assert_eq!(err.key, "legitimacyAfnic");
+/// assert_eq!(err.problem, Problem::TooShort { min: 10 });
+/// assert_eq!(err.to_string(), "argument legitimacyAfnic: shorter than 10 characters");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "StoredSpec")]
 pub struct ArgumentSpec {
@@ -403,7 +407,7 @@ impl ArgumentSpec {
     /// have the form `id`.
     ///
     /// ```
-    /// use taskstate::argument::{ArgumentSpec, IdFormat, Problem};
+    /// use taskstate::{ArgumentSpec, IdFormat, Problem};
     ///
     /// let contact = ArgumentSpec::reference("newOwner", "/me/contact", IdFormat::Number);
     /// assert!(contact.parse("12345678").is_ok());
@@ -546,12 +550,12 @@ impl ArgumentSpec {
     /// it.
     ///
     /// ```
-    /// use taskstate::argument::{ArgumentSpec, ArgumentValue};
+    /// use taskstate::{ArgumentSpec, ArgumentValue};
     ///
     /// let years = ArgumentSpec::integer("duration", 1, 10);
     /// assert_eq!(years.parse("2")?, ArgumentValue::Integer(2));
     /// assert!(years.parse("two").is_err());
-    /// # Ok::<(), taskstate::argument::ArgumentError>(())
+    /// # Ok::<(), taskstate::ArgumentError>(())
     /// ```
     ///
     /// # Errors

@@ -1,20 +1,10 @@
 //! Commands: what a caller asks of a task, and the events that record them.
-//!
-//! A caller never sets a field of a [`Task`](crate::Task). It applies a
-//! [`Command`] on behalf of an [`Actor`] at a time `now`; the task either
-//! refuses it with a [`Rejection`](crate::Rejection) and stays exactly as
-//! it was, or accepts it, bumps its version by one and appends one
-//! [`Event`]: the accepted command with who, when, from-status and
-//! to-status. The history of events rebuilds the task
-//! ([`Task::replay`](crate::Task::replay)) and is the audit log.
-//!
-//! Commands serialize with an `action` tag:
-//! `{"action":"heartbeat","token":7,"lease_until":"…"}`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+use crate::action::Action;
 use crate::actor::{Actor, Owner};
 use crate::argument::{ArgumentValue, Arguments};
 use crate::failure::{Failure, FollowUp, Warning};
@@ -22,7 +12,6 @@ use crate::id::TaskId;
 use crate::lease::LeaseToken;
 use crate::status::Status;
 use crate::subtask::{NewSubtask, Percent, SubtaskChange, SubtaskId};
-use crate::table::Action;
 
 /// What a task acts on: a domain, a zone, a host. A typed reference that
 /// the host fills: `kind` says what sort of thing `id` names.
@@ -264,6 +253,21 @@ impl<K> NewTask<K> {
 /// Executor commands carry the [`LeaseToken`] of their run. The typed run
 /// handle ([`Run`](crate::Run)) builds
 /// them for you.
+///
+/// # Commands and events
+///
+/// Commands: what a caller asks of a task, and the events that record them.
+///
+/// A caller never sets a field of a [`Task`](crate::Task). It applies a
+/// [`Command`] on behalf of an [`Actor`] at a time `now`; the task either
+/// refuses it with a [`Rejection`](crate::Rejection) and stays exactly as
+/// it was, or accepts it, bumps its version by one and appends one
+/// [`Event`]: the accepted command with who, when, from-status and
+/// to-status. The history of events rebuilds the task
+/// ([`Task::replay`](crate::Task::replay)) and is the audit log.
+///
+/// Commands serialize with an `action` tag:
+/// `{"action":"heartbeat","token":7,"lease_until":"…"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 #[serde(tag = "action", rename_all = "snake_case")]

@@ -1,31 +1,4 @@
 //! What went wrong, and who can fix it.
-//!
-//! A [`Failure`] records its [`Origin`]: the customer (information they
-//! gave is invalid or missing: they correct it, then relaunch) or the
-//! provider (a fault on the provider's side: the customer cannot relaunch;
-//! the system retries). The origin is what decides, in the kind's rules,
-//! whether a relaunch or a retry may follow.
-//!
-//! A [`Warning`] is informational: a task can finish `Done` with warnings
-//! (Cloudflare's task warnings, VMware's `COMPLETED_WITH_WARNING`).
-//!
-//! # Example
-//!
-//! ```
-//! use chrono::{TimeZone, Utc};
-//! use taskstate::{Detail, Failure, Origin};
-//!
-//! let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 5, 0).unwrap();
-//! let failure = Failure::customer(
-//!     "AFNIC_LEGITIMACY_REQUIRED",
-//!     "Afnic asks for a justification of use for this domain name",
-//!     at,
-//! )
-//! .flag("legitimacyAfnic")
-//! .detail(Detail::new("missing", "a justification is required").field("legitimacyAfnic"));
-//! assert_eq!(failure.origin, Origin::Customer);
-//! assert_eq!(failure.fields, ["legitimacyAfnic"]);
-//! ```
 
 use std::borrow::Cow;
 use std::fmt;
@@ -64,6 +37,37 @@ impl fmt::Display for Origin {
 }
 
 /// A failure: why a run ended without success.
+///
+/// # Failures
+///
+/// What went wrong, and who can fix it.
+///
+/// A [`Failure`] records its [`Origin`]: the customer (information they
+/// gave is invalid or missing: they correct it, then relaunch) or the
+/// provider (a fault on the provider's side: the customer cannot relaunch;
+/// the system retries). The origin is what decides, in the kind's rules,
+/// whether a relaunch or a retry may follow.
+///
+/// A [`Warning`] is informational: a task can finish `Done` with warnings
+/// (Cloudflare's task warnings, VMware's `COMPLETED_WITH_WARNING`).
+///
+/// ## Example
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use taskstate::{Detail, Failure, Origin};
+///
+/// let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 5, 0).unwrap();
+/// let failure = Failure::customer(
+///     "AFNIC_LEGITIMACY_REQUIRED",
+///     "Afnic asks for a justification of use for this domain name",
+///     at,
+/// )
+/// .flag("legitimacyAfnic")
+/// .detail(Detail::new("missing", "a justification is required").field("legitimacyAfnic"));
+/// assert_eq!(failure.origin, Origin::Customer);
+/// assert_eq!(failure.fields, ["legitimacyAfnic"]);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Failure {
@@ -353,7 +357,7 @@ impl FailureRule {
 
 /// Classifies `failure` by `rules` (first match wins, then the default):
 /// the origin it is recorded with, and how it is handled.
-pub fn classify(rules: &[FailureRule], failure: &Failure) -> (Origin, OnFailure) {
+pub(crate) fn classify(rules: &[FailureRule], failure: &Failure) -> (Origin, OnFailure) {
     match rules.iter().find(|rule| rule.code.matches(&failure.code)) {
         Some(rule) => (rule.origin.unwrap_or(failure.origin), rule.then),
         None => match failure.origin {

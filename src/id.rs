@@ -1,27 +1,4 @@
 //! Task identifiers: UUID v7, so that ids sort by creation time.
-//!
-//! The core touches no clock and no random source, so an id is made from a
-//! time and ten bytes of entropy that the caller supplies:
-//! [`TaskId::new_v7`]. A host with a random source at hand can also use
-//! `uuid::Uuid::now_v7()` (uuid's `v7` feature) and convert it with
-//! [`TaskId::from`]. [`IdGenerator`] is a small deterministic generator for
-//! tests, examples and simulations.
-//!
-//! # Example
-//!
-//! ```
-//! use chrono::{TimeZone, Utc};
-//! use taskstate::{IdGenerator, TaskId};
-//!
-//! let mut ids = IdGenerator::seeded(42);
-//! let t = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
-//! let first = ids.next_id(t);
-//! let second = ids.next_id(t + chrono::Duration::seconds(1));
-//! assert!(first < second, "ids sort by creation");
-//! assert_eq!(first.as_uuid().get_version_num(), 7);
-//! assert_eq!(first.to_string().parse::<TaskId>()?, first);
-//! # Ok::<(), uuid::Error>(())
-//! ```
 
 use std::fmt;
 use std::str::FromStr;
@@ -35,6 +12,33 @@ use uuid::{Builder, Uuid};
 /// Ids made by this crate are UUID v7, whose leading bits are the creation
 /// time in milliseconds, so sorting ids sorts tasks by creation. Any UUID
 /// is accepted when read back (a host may have older v4 ids).
+///
+/// # Ids
+///
+/// Task identifiers: UUID v7, so that ids sort by creation time.
+///
+/// The core touches no clock and no random source, so an id is made from a
+/// time and ten bytes of entropy that the caller supplies:
+/// [`TaskId::new_v7`]. A host with a random source at hand can also use
+/// `uuid::Uuid::now_v7()` (uuid's `v7` feature) and convert it with
+/// [`TaskId::from`]. [`IdGenerator`] is a small deterministic generator for
+/// tests, examples and simulations.
+///
+/// ## Example
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use taskstate::{IdGenerator, TaskId};
+///
+/// let mut ids = IdGenerator::seeded(42);
+/// let t = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+/// let first = ids.next_id(t);
+/// let second = ids.next_id(t + chrono::Duration::seconds(1));
+/// assert!(first < second, "ids sort by creation");
+/// assert_eq!(first.as_uuid().get_version_num(), 7);
+/// assert_eq!(first.to_string().parse::<TaskId>()?, first);
+/// # Ok::<(), uuid::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TaskId(Uuid);

@@ -1,29 +1,4 @@
 //! Fenced leases: how an executor holds a running task.
-//!
-//! `start` hands the executor a [`Lease`]: a deadline and a [`LeaseToken`]
-//! unique to that run. Every later executor command (heartbeat, wait,
-//! resume, complete, fail, acknowledge a cancel) presents the token. When
-//! a lease runs out, the task can be marked stalled and requeued; a new
-//! `start` then issues a new token, and a late command from the first
-//! worker carries a stale one and is refused. A slow worker can never
-//! overwrite its successor's result.
-//!
-//! The token is the version of the task at which its run started, so it
-//! grows with every run of the same task (a fencing token in the sense of
-//! lock services) and needs no random source. It fences runs; it is not a
-//! secret: customers cannot issue executor commands whatever they hold,
-//! because the table grants those moves to the system only.
-//!
-//! Heartbeats are lease state, not history: they extend the deadline
-//! without adding an event to the task's log, so a task that heartbeats
-//! every ten seconds for a day logs only its real transitions. They still
-//! bump the task's version, so a store's compare-and-swap orders a
-//! heartbeat against every other save: neither can overwrite the other.
-//!
-//! The deadline is advisory until someone acts on it: a command with the
-//! current token is accepted even after the deadline, as long as nobody
-//! has marked the task stalled in between (the store's compare-and-swap
-//! orders the two).
 
 use std::fmt;
 
@@ -71,6 +46,35 @@ impl fmt::Display for LeaseToken {
 /// the token its executor kept ([`Run::rebuild`](crate::Run::rebuild)),
 /// and [`is_held_by`](Lease::is_held_by) answers whether a token is this
 /// lease's.
+///
+/// # Leases
+///
+/// Fenced leases: how an executor holds a running task.
+///
+/// `start` hands the executor a [`Lease`]: a deadline and a [`LeaseToken`]
+/// unique to that run. Every later executor command (heartbeat, wait,
+/// resume, complete, fail, acknowledge a cancel) presents the token. When
+/// a lease runs out, the task can be marked stalled and requeued; a new
+/// `start` then issues a new token, and a late command from the first
+/// worker carries a stale one and is refused. A slow worker can never
+/// overwrite its successor's result.
+///
+/// The token is the version of the task at which its run started, so it
+/// grows with every run of the same task (a fencing token in the sense of
+/// lock services) and needs no random source. It fences runs; it is not a
+/// secret: customers cannot issue executor commands whatever they hold,
+/// because the table grants those moves to the system only.
+///
+/// Heartbeats are lease state, not history: they extend the deadline
+/// without adding an event to the task's log, so a task that heartbeats
+/// every ten seconds for a day logs only its real transitions. They still
+/// bump the task's version, so a store's compare-and-swap orders a
+/// heartbeat against every other save: neither can overwrite the other.
+///
+/// The deadline is advisory until someone acts on it: a command with the
+/// current token is accepted even after the deadline, as long as nobody
+/// has marked the task stalled in between (the store's compare-and-swap
+/// orders the two).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lease {

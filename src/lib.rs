@@ -13,24 +13,26 @@
 //!
 //! # Where things live
 //!
-//! | module | what |
+//! The lifecycle's types are at the root; four namespaces hold the rest.
+//! Each type's page opens with its concept (the statuses on [`Status`],
+//! the record and its phases on [`Task`], the run handle on [`Run`], …).
+//!
+//! | concept | types |
 //! |---|---|
-//! | [`status`] | [`Status`], the seven canonical statuses, and [`StatusSet`] |
+//! | statuses | [`Status`], the seven canonical statuses, and [`StatusSet`] |
+//! | who acts | [`Actor`], [`Role`], [`RoleSet`], [`Owner`] |
+//! | the record | [`Task<K>`]: the state, [`apply`](Task::apply) returning the event to log, the `can_*` questions, [`replay`](Task::replay) of a log; [`Rejection`] and [`ReplayError`], what it refuses |
+//! | commands and their log | [`Command`], [`Event`], [`Decision`], [`NewTask`], [`ResourceRef`], [`Outcome`], [`Timeline`] |
+//! | the executor | [`Run`]: every executor move, rebuilt from a kept token; [`Pause`]; [`Lease`] and [`LeaseToken`] |
+//! | kinds and rules | [`TaskKind`], [`NamedKind`], [`Rules`], [`CancelRules`], [`RelaunchRules`], [`RetryPolicy`], [`RuleName`] |
+//! | failures | [`Failure`], [`Origin`], [`FailureRule`] and [`OnFailure`], [`FollowUp`], [`Warning`], [`Detail`] |
+//! | subtasks and progress | [`Subtasks`], [`Subtask`], [`NewSubtask`], [`SubtaskChange`], [`AggregatePolicy`], [`Tally`], [`Progress`], [`Percent`] |
+//! | arguments | [`ArgumentSpec`], [`ArgumentType`], [`ArgumentValue`], [`ArgumentError`] and its [`Problem`] |
+//! | ids | [`TaskId`] (UUID v7) and a deterministic [`IdGenerator`] |
 //! | [`table`] | the transition table: every legal move as data, and the state diagram |
-//! | [`actor`] | [`Actor`], [`Role`] and [`Owner`]: who issues a command |
-//! | [`task`] | [`Task<K>`]: the current state, [`apply`](Task::apply) returning the event to log, derived answers, [`replay`](Task::replay) of a log |
-//! | [`command`] | [`Command`], [`Event`], [`NewTask`], [`ResourceRef`], [`Outcome`], [`Timeline`] |
-//! | [`run`] | [`Run`]: the executor's handle, every executor move, rebuilt from a kept token |
-//! | [`lease`] | [`Lease`] and [`LeaseToken`]: fenced leases, heartbeats as lease state |
-//! | [`rules`] | [`TaskKind`], [`Rules`], [`CancelRules`], [`RelaunchRules`], [`RetryPolicy`], [`NamedKind`] |
-//! | [`failure`] | [`Failure`] and its [`Origin`], classification ([`FailureRule`]), [`FollowUp`], [`Warning`] |
-//! | [`subtask`] | [`Subtask`]s and their table, aggregation ([`AggregatePolicy`]), [`Progress`] |
-//! | [`argument`] | typed arguments: [`ArgumentSpec`], [`ArgumentValue`], validation and correction |
-//! | [`id`] | [`TaskId`] (UUID v7) and a deterministic [`IdGenerator`] |
-//! | [`profiles`] | provider vocabularies: OVHcloud, Dyn, VMware Cloud Foundation and Cloudflare status words both ways |
 //! | [`store`] | [`TaskStore`](store::TaskStore) and [`AsyncTaskStore`](store::AsyncTaskStore): compare-and-swap with the log, claims by priority and kind under leases, blocking, unique keys, sweeps, purges, scoping; [`MemoryStore`](store::MemoryStore); the update loop and a worker step |
+//! | [`profiles`] | provider views: OVHcloud, Dyn, VMware Cloud Foundation and Cloudflare, their words both ways and their JSON; a guide for a fifth |
 //! | `testkit` | (feature `testkit`) `testkit::store`, the conformance suites for a host's own store, and `testkit::strategies`, proptest generators for the crate's types |
-//! | [`error`] | [`Rejection`] and [`ReplayError`], what a task refuses (kept beside its decisions, in `task`); each parse error is beside its vocabulary ([`ParseStatusError`], [`ParseActionError`]) |
 //!
 //! # Features
 //!
@@ -82,41 +84,47 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod actor;
-pub mod argument;
-pub mod command;
-pub mod failure;
-pub mod id;
-pub mod lease;
+mod action;
+mod actor;
+mod argument;
+mod command;
+mod failure;
+mod id;
+mod lease;
 pub mod profiles;
-pub mod rules;
-pub mod status;
+mod rules;
+mod status;
 pub mod store;
 mod strict;
-pub mod subtask;
+mod subtask;
 pub mod table;
-pub mod task;
+mod task;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod vocabulary;
 
+pub use action::{Action, ParseActionError};
 pub use actor::{Actor, Owner, Role, RoleSet};
-pub use argument::{ArgumentError, ArgumentSpec, ArgumentType, ArgumentValue, Arguments};
+pub use argument::{
+    ArgumentError, ArgumentHints, ArgumentSpec, ArgumentType, ArgumentValue, ArgumentView,
+    Arguments, IdFormat, MAX_JSON_DEPTH, Problem,
+};
 pub use command::{Command, Decision, Event, NewTask, Outcome, ResourceRef, Timeline};
 pub use failure::{
-    CodeMatch, Detail, Failure, FailureRule, FollowUp, OnFailure, Origin, Resolution, Warning,
+    CodeMatch, Detail, ESCALATION_NOTICE, Failure, FailureRule, FollowUp, OnFailure, Origin,
+    Resolution, Warning,
 };
 pub use id::{IdGenerator, TaskId};
 pub use lease::{Lease, LeaseToken};
 pub use rules::{CancelRules, NamedKind, RelaunchRules, RetryPolicy, RuleName, Rules, TaskKind};
 pub use status::{ParseStatusError, Status, StatusSet};
 pub use subtask::{
-    Aggregate, AggregatePolicy, NewSubtask, Progress, Subtask, SubtaskChange, SubtaskStatus,
-    Subtasks,
+    Aggregate, AggregatePolicy, MAX_SUBTASK_DEPTH, NewSubtask, Percent, PercentError, Progress,
+    SUBTASK_TRANSITIONS, Subtask, SubtaskAction, SubtaskChange, SubtaskId, SubtaskStatus, Subtasks,
+    Tally,
 };
-pub use table::{Action, Guard, ParseActionError, Transition};
-pub use task::error::{self, Rejection, RelaunchRefusal, ReplayError};
-pub use task::run::{self, Pause, Refused, Run};
+pub use task::error::{Rejection, RelaunchRefusal, ReplayError};
+pub use task::run::{Pause, Refused, Run};
 pub use task::{ReplayMode, Task, Wakeup, WakeupReason};
 
 /// A 64-bit finalizer (SplitMix64's): spreads the bits of `x` so that

@@ -1,46 +1,4 @@
 //! Task kinds and their rules.
-//!
-//! A host declares its own kinds (`DomainCreate`, `DomainTrade`,
-//! `ZonePublish`, …) by implementing [`TaskKind`] for its enum: a stable
-//! name and a [`Rules`] value per kind. The [transition table](crate::table)
-//! says what is possible at all; a kind's rules narrow it (for instance
-//! whether a customer may cancel running work). A host with thirty kinds
-//! declares thirty rule sets without touching the crate; a data-driven
-//! host uses [`NamedKind`], whose rules travel with it.
-//!
-//! # Example
-//!
-//! ```
-//! use serde::{Deserialize, Serialize};
-//! use taskstate::{CancelRules, Rules, TaskKind};
-//!
-//! #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-//! enum Domain {
-//!     Create,
-//!     DnsUpdate,
-//! }
-//!
-//! // Dyn cancels only pending tasks.
-//! static DNS_UPDATE: Rules = Rules::new().cancel(CancelRules::PENDING_ONLY);
-//!
-//! impl TaskKind for Domain {
-//!     fn name(&self) -> &str {
-//!         match self {
-//!             Domain::Create => "DomainCreate",
-//!             Domain::DnsUpdate => "DomainDnsUpdate",
-//!         }
-//!     }
-//!
-//!     fn rules(&self) -> &Rules {
-//!         match self {
-//!             Domain::Create => &Rules::STANDARD,
-//!             Domain::DnsUpdate => &DNS_UPDATE,
-//!         }
-//!     }
-//! }
-//!
-//! assert_eq!(Domain::DnsUpdate.name(), "DomainDnsUpdate");
-//! ```
 
 use std::borrow::Cow;
 use std::fmt;
@@ -61,6 +19,52 @@ use crate::subtask::AggregatePolicy;
 /// `K` in [`Task<K>`](crate::Task) is the host's kind type. It is stored
 /// in every task and in its creation event (hence `Clone`), and serialized
 /// with them by its own `serde` implementation.
+///
+/// # Kinds and their rules
+///
+/// Task kinds and their rules.
+///
+/// A host declares its own kinds (`DomainCreate`, `DomainTrade`,
+/// `ZonePublish`, …) by implementing [`TaskKind`] for its enum: a stable
+/// name and a [`Rules`] value per kind. The [transition table](crate::table)
+/// says what is possible at all; a kind's rules narrow it (for instance
+/// whether a customer may cancel running work). A host with thirty kinds
+/// declares thirty rule sets without touching the crate; a data-driven
+/// host uses [`NamedKind`], whose rules travel with it.
+///
+/// ## Example
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use taskstate::{CancelRules, Rules, TaskKind};
+///
+/// #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// enum Domain {
+///     Create,
+///     DnsUpdate,
+/// }
+///
+/// // Dyn cancels only pending tasks.
+/// static DNS_UPDATE: Rules = Rules::new().cancel(CancelRules::PENDING_ONLY);
+///
+/// impl TaskKind for Domain {
+///     fn name(&self) -> &str {
+///         match self {
+///             Domain::Create => "DomainCreate",
+///             Domain::DnsUpdate => "DomainDnsUpdate",
+///         }
+///     }
+///
+///     fn rules(&self) -> &Rules {
+///         match self {
+///             Domain::Create => &Rules::STANDARD,
+///             Domain::DnsUpdate => &DNS_UPDATE,
+///         }
+///     }
+/// }
+///
+/// assert_eq!(Domain::DnsUpdate.name(), "DomainDnsUpdate");
+/// ```
 pub trait TaskKind: Clone {
     /// The kind's stable name (OVHcloud's `function`, Dyn's `name`,
     /// Cloudflare's `operation`): what logs, filters and provider views

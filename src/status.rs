@@ -1,43 +1,4 @@
 //! The seven canonical statuses of a task, and sets of them.
-//!
-//! Every provider vocabulary (OVHcloud's `todo/doing/done`, Dyn's
-//! `ready/running/…/stalled`, VMware's `IN_PROGRESS/SUCCESSFUL`,
-//! Cloudflare's `pending/completed`) is a view over these seven.
-//!
-//! | status | meaning |
-//! |---|---|
-//! | [`Pending`](Status::Pending) | accepted, waiting to run; may carry a `todo_at` time |
-//! | [`Running`](Status::Running) | an executor holds it under a lease |
-//! | [`Waiting`](Status::Waiting) | paused on an outside party (a registry, a peer) |
-//! | [`Stalled`](Status::Stalled) | its lease ran out while running or waiting |
-//! | [`Done`](Status::Done) | finished successfully; final |
-//! | [`Failed`](Status::Failed) | finished with an error; settled, but may be reopened |
-//! | [`Cancelled`](Status::Cancelled) | stopped on request; final |
-//!
-//! Which command moves a task from one status to another is the business
-//! of the [transition table](crate::table).
-//!
-//! # Why `Status` has no `Ord`
-//!
-//! A lifecycle is a graph, not a line: `Failed` is not "greater" than
-//! `Running` (a relaunch takes it back to `Pending`), and `Waiting` and
-//! `Stalled` are side branches of `Running`. An `Ord` would invite code
-//! such as `status >= Status::Running` that silently breaks the day a
-//! status is added. Ask the question you mean instead
-//! ([`is_final`](Status::is_final), [`is_active`](Status::is_active), …), or
-//! use a [`StatusSet`]. The declaration order is used only for display.
-//!
-//! # Example
-//!
-//! ```
-//! use taskstate::Status;
-//!
-//! let status: Status = "running".parse()?;
-//! assert!(status.is_active());
-//! assert!(!status.is_final());
-//! assert_eq!(status.to_string(), "running");
-//! # Ok::<(), taskstate::ParseStatusError>(())
-//! ```
 
 use std::fmt;
 
@@ -50,6 +11,49 @@ crate::vocabulary::vocabulary! {
     ///
     /// Serialized in `snake_case` (`"pending"`, `"running"`, …), the same text
     /// as [`Status::as_str`], [`Display`](fmt::Display) and [`FromStr`](std::str::FromStr).
+    ///
+    /// # The statuses
+    ///
+    /// The seven canonical statuses of a task, and sets of them.
+    ///
+    /// Every provider vocabulary (OVHcloud's `todo/doing/done`, Dyn's
+    /// `ready/running/…/stalled`, VMware's `IN_PROGRESS/SUCCESSFUL`,
+    /// Cloudflare's `pending/completed`) is a view over these seven.
+    ///
+    /// | status | meaning |
+    /// |---|---|
+    /// | [`Pending`](Status::Pending) | accepted, waiting to run; may carry a `todo_at` time |
+    /// | [`Running`](Status::Running) | an executor holds it under a lease |
+    /// | [`Waiting`](Status::Waiting) | paused on an outside party (a registry, a peer) |
+    /// | [`Stalled`](Status::Stalled) | its lease ran out while running or waiting |
+    /// | [`Done`](Status::Done) | finished successfully; final |
+    /// | [`Failed`](Status::Failed) | finished with an error; settled, but may be reopened |
+    /// | [`Cancelled`](Status::Cancelled) | stopped on request; final |
+    ///
+    /// Which command moves a task from one status to another is the business
+    /// of the [transition table](crate::table).
+    ///
+    /// ## Why `Status` has no `Ord`
+    ///
+    /// A lifecycle is a graph, not a line: `Failed` is not "greater" than
+    /// `Running` (a relaunch takes it back to `Pending`), and `Waiting` and
+    /// `Stalled` are side branches of `Running`. An `Ord` would invite code
+    /// such as `status >= Status::Running` that silently breaks the day a
+    /// status is added. Ask the question you mean instead
+    /// ([`is_final`](Status::is_final), [`is_active`](Status::is_active), …), or
+    /// use a [`StatusSet`]. The declaration order is used only for display.
+    ///
+    /// ## Example
+    ///
+    /// ```
+    /// use taskstate::Status;
+    ///
+    /// let status: Status = "running".parse()?;
+    /// assert!(status.is_active());
+    /// assert!(!status.is_final());
+    /// assert_eq!(status.to_string(), "running");
+    /// # Ok::<(), taskstate::ParseStatusError>(())
+    /// ```
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     #[serde(rename_all = "snake_case")]

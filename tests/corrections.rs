@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::json;
 
-use taskstate::argument::Problem;
+use taskstate::Problem;
 use taskstate::{
     Action, Actor, ArgumentError, ArgumentSpec, ArgumentType, ArgumentValue, Arguments, CodeMatch,
     Command, Decision, Event, Failure, FailureRule, FollowUp, IdGenerator, NamedKind, NewTask,

@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::Duration;
-use taskstate::argument::Problem;
+use taskstate::Problem;
 use taskstate::{
     Actor, ArgumentError, ArgumentSpec, ArgumentValue, Command, Decision, Failure, FollowUp,
     NamedKind, Origin, Outcome, Rejection, RelaunchRefusal, RetryPolicy, Rules, Status, Task,

@@ -92,7 +92,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use taskstate::argument::{MAX_JSON_DEPTH, Problem};
+use taskstate::SubtaskAction;
 use taskstate::profiles::cloudflare::{
     CloudflareDetail, CloudflareStatus, CloudflareTask, CloudflareWarning,
 };
@@ -103,7 +103,6 @@ use taskstate::profiles::vcf::{
     VcfSubtask, VcfSubtaskStatus, VcfTask, VcfTaskList,
 };
 use taskstate::profiles::{Spelled, Timestamp};
-use taskstate::subtask::SubtaskAction;
 use taskstate::table::Guard;
 use taskstate::testkit::strategies::{self, step};
 use taskstate::{
@@ -114,6 +113,7 @@ use taskstate::{
     ResourceRef, RetryPolicy, Role, RoleSet, RuleName, Rules, Run, Status, StatusSet, Subtask,
     SubtaskChange, SubtaskStatus, Subtasks, Task, TaskId, TaskKind, Timeline, Warning,
 };
+use taskstate::{MAX_JSON_DEPTH, Problem};
 
 use common::{Logged, alice, bob, t};
 
@@ -668,7 +668,7 @@ impl Hostile for Subtasks {
 
 impl Hostile for Progress {
     fn exercise(&self, _: &Value, _: Option<&Value>) {
-        assert!(self.percent() <= taskstate::subtask::Percent::HUNDRED);
+        assert!(self.percent() <= taskstate::Percent::HUNDRED);
     }
 }
 
@@ -709,7 +709,7 @@ impl Hostile for DynTask {
                 DateTime::<Utc>::from_timestamp(self.created_ts, 0).map(|at| at.timestamp())
             );
             if let Some(progress) = snapshot.progress {
-                assert!(progress.percent() <= taskstate::subtask::Percent::HUNDRED);
+                assert!(progress.percent() <= taskstate::Percent::HUNDRED);
             }
         }
     }
@@ -1009,7 +1009,7 @@ fn exercise_task(task: &Task<NamedKind>) {
         assert_eq!((run.token(), run.task_id()), (token, task.id()));
     }
     if let Some(progress) = task.progress() {
-        assert!(progress.percent() <= taskstate::subtask::Percent::HUNDRED);
+        assert!(progress.percent() <= taskstate::Percent::HUNDRED);
     }
     let _ = (
         task.fields_to_correct(),

@@ -83,7 +83,7 @@ use taskstate::{
 };
 
 use common::t;
-use taskstate::failure::ESCALATION_NOTICE;
+use taskstate::ESCALATION_NOTICE;
 
 // ---------------------------------------------------------------------
 // The generated kind

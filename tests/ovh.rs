@@ -8,14 +8,14 @@
 
 mod common;
 
-use taskstate::argument::{ArgumentHints, IdFormat, Problem};
+use taskstate::Pause;
 use taskstate::profiles::ovh::{OvhArgument, OvhQueryError, OvhStatus, OvhTask, OvhTaskQuery};
-use taskstate::run::Pause;
 use taskstate::store::{MemoryStore, PageRequest, Scope, TaskStore};
 use taskstate::{
     Actor, ArgumentSpec, Command, Failure, IdGenerator, NamedKind, NewTask, Owner, Rejection,
     ResourceRef, Status, Task, TaskId,
 };
+use taskstate::{ArgumentHints, IdFormat, Problem};
 use taskstate_sqlite::SqliteStore;
 
 use common::{accept, alice, t};

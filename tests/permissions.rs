@@ -58,7 +58,7 @@ mod common;
 
 use std::sync::Arc;
 
-use taskstate::argument::Problem;
+use taskstate::Problem;
 use taskstate::{
     Action, Actor, ArgumentSpec, ArgumentValue, Arguments, CancelRules, Command, Failure,
     IdGenerator, LeaseToken, NamedKind, NewSubtask, NewTask, Owner, Rejection, RelaunchRefusal,

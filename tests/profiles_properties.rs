@@ -195,7 +195,7 @@ fn check_views(task: &Task<NamedKind>, viewer: &Actor, now: chrono::DateTime<chr
 fn depth_first(task: &Task<NamedKind>) -> Vec<MirroredSubtask> {
     fn visit(
         task: &Task<NamedKind>,
-        parent: Option<taskstate::subtask::SubtaskId>,
+        parent: Option<taskstate::SubtaskId>,
         parent_at: Option<usize>,
         out: &mut Vec<MirroredSubtask>,
     ) {

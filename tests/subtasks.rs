@@ -11,7 +11,7 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
-use taskstate::subtask::SubtaskAction;
+use taskstate::SubtaskAction;
 use taskstate::{
     Action, Actor, Aggregate, AggregatePolicy, CancelRules, Command, Failure, IdGenerator,
     LeaseToken, NamedKind, NewSubtask, NewTask, Outcome, Owner, Progress, Rejection, Resolution,
@@ -1197,7 +1197,7 @@ fn check_invariants(task: &Task<NamedKind>) {
             progress.step_count as usize,
             all.iter().filter(|s| satisfied(s.status)).count()
         );
-        assert!(progress.percent() <= taskstate::subtask::Percent::HUNDRED);
+        assert!(progress.percent() <= taskstate::Percent::HUNDRED);
         // The current step: the running subtask started last (then the
         // highest id).
         let current = all
@@ -1448,7 +1448,7 @@ proptest! {
     /// its decimals; its whole part and float agree with its value.
     #[test]
     fn percentages_read_back_as_written(decimals in 0u8..=9, share in 0u64..=1_000_000) {
-        use taskstate::subtask::Percent;
+        use taskstate::Percent;
         let hundred = 100 * 10u64.pow(u32::from(decimals));
         let units = share * hundred / 1_000_000;
         let percent = Percent::from_parts(units, decimals).unwrap();
@@ -1474,7 +1474,7 @@ proptest! {
     /// with a typed error; nothing panics.
     #[test]
     fn any_text_reads_as_a_percentage_or_is_refused(text in "[-+0-9.eE ]{0,16}|\\PC{0,12}") {
-        use taskstate::subtask::Percent;
+        use taskstate::Percent;
         if let Ok(percent) = text.parse::<Percent>() {
             prop_assert!(percent <= Percent::HUNDRED);
             prop_assert_eq!(percent.to_string().parse::<Percent>().unwrap(), percent);
@@ -1484,7 +1484,7 @@ proptest! {
 
 #[test]
 fn a_provider_that_reports_only_a_percentage_needs_no_fake_steps() {
-    use taskstate::subtask::{Percent, PercentError};
+    use taskstate::{Percent, PercentError};
     let mut task = logged_of(NamedKind::new("VmCreate"));
     let (run, started) = task.task.start(t(600), None, t(1)).unwrap();
     task.push(started);
@@ -1541,7 +1541,7 @@ fn chain(depth: u32) -> Result<(Task<NamedKind>, taskstate::Event<NamedKind>), R
 
 #[test]
 fn subtasks_nest_at_most_sixteen_levels_deep() {
-    use taskstate::subtask::MAX_SUBTASK_DEPTH;
+    use taskstate::MAX_SUBTASK_DEPTH;
     assert_eq!(MAX_SUBTASK_DEPTH, 16);
     let (mut task, _) = chain(16).unwrap();
     assert!(matches!(

@@ -249,7 +249,7 @@ fn the_vmware_resources_list_holds_every_resource() {
 
 #[test]
 fn tasks_made_of_tasks_fold_like_subtasks() {
-    use taskstate::subtask::{Tally, aggregate};
+    use taskstate::Tally;
     let children = [
         (Status::Done, false),
         (Status::Failed, true),
@@ -257,7 +257,7 @@ fn tasks_made_of_tasks_fold_like_subtasks() {
     ];
     let tally = Tally::of_tasks(children);
     assert_eq!(
-        aggregate(AggregatePolicy::SettleAll, &tally),
+        tally.aggregate(AggregatePolicy::SettleAll),
         Aggregate::SucceededWithWarnings
     );
     let children = [
@@ -267,16 +267,16 @@ fn tasks_made_of_tasks_fold_like_subtasks() {
     ];
     let tally = Tally::of_tasks(children);
     assert_eq!(
-        aggregate(AggregatePolicy::FailFast, &tally),
+        tally.aggregate(AggregatePolicy::FailFast),
         Aggregate::Failed
     );
     assert_eq!(
-        aggregate(AggregatePolicy::SettleAll, &tally),
+        tally.aggregate(AggregatePolicy::SettleAll),
         Aggregate::Running
     );
     let pending = Tally::of_tasks([(Status::Pending, false), (Status::Pending, true)]);
     assert_eq!(
-        aggregate(AggregatePolicy::SettleAll, &pending),
+        pending.aggregate(AggregatePolicy::SettleAll),
         Aggregate::Pending
     );
 }

@@ -193,7 +193,7 @@ pub struct CloudflareWarning {
 
 /// The HTTP status Cloudflare answers with for an error or warning code
 /// (`conflict`: 409), if it is one of its codes.
-pub fn http_status_of(code: &str) -> Option<u16> {
+pub(crate) fn http_status_of(code: &str) -> Option<u16> {
     Some(match code {
         "validation_error" | "bad_request" => 400,
         "unauthorized" => 401,

@@ -1,46 +1,4 @@
 //! Subtasks, their aggregation into the parent, and progress.
-//!
-//! A task can carry subtasks (VMware's `subTasks`, Dyn's steps), which may
-//! nest: each [`Subtask`] names its parent subtask, if any. They change
-//! only through commands on the task ([`Command::Subtask`](crate::Command::Subtask),
-//! recorded as events of the task), and each change is checked by the
-//! subtasks' own small transition table, [`SUBTASK_TRANSITIONS`], on the
-//! same table-as-data principle as the task's.
-//!
-//! # Aggregation
-//!
-//! The kind chooses an [`AggregatePolicy`]: [`FailFast`](AggregatePolicy::FailFast)
-//! stops at the first failed required subtask (no other subtask may start;
-//! the rest stay pending), [`SettleAll`](AggregatePolicy::SettleAll) lets
-//! every subtask settle and fails at the end. An optional subtask's failure
-//! becomes a warning on the task instead. [`Subtasks::aggregate`] says what
-//! the task's outcome should be; the task can never complete while a
-//! required subtask is not succeeded, skipped or not applicable.
-//!
-//! Counts per status are kept as subtasks change, so aggregation and
-//! progress cost O(1) per update whatever the number of subtasks. The same
-//! [`Tally`] and [`aggregate`] fold the statuses of child *tasks* for hosts
-//! that store children as separate tasks ([`Tally::of_tasks`]).
-//!
-//! # Retry resumes where it failed
-//!
-//! When a failed task is relaunched or retried, or a stalled one requeued,
-//! its failed, cancelled and interrupted (running) subtasks go back to
-//! pending, without their errors (the log keeps them); succeeded,
-//! skipped and not-applicable ones keep their status and times. This one
-//! step visits only those subtasks, once per new run.
-//!
-//! # Example
-//!
-//! ```
-//! use taskstate::subtask::{aggregate, Aggregate, AggregatePolicy, SubtaskStatus, Tally};
-//!
-//! let mut tally = Tally::default();
-//! tally.add(SubtaskStatus::Succeeded, false);
-//! tally.add(SubtaskStatus::Failed, true); // optional
-//! tally.add(SubtaskStatus::Skipped, false);
-//! assert_eq!(aggregate(AggregatePolicy::FailFast, &tally), Aggregate::SucceededWithWarnings);
-//! ```
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -53,7 +11,7 @@ use crate::status::Status;
 
 mod percent;
 mod shared;
-pub use percent::{MAX_DECIMALS, Percent, PercentError};
+pub use percent::{Percent, PercentError};
 use shared::SharedVec;
 
 crate::vocabulary::vocabulary! {
@@ -178,7 +136,10 @@ pub const SUBTASK_TRANSITIONS: &[(SubtaskStatus, SubtaskAction, SubtaskStatus)] 
 };
 
 /// Where `action` leads a subtask in `status`, if anywhere.
-pub fn subtask_target(status: SubtaskStatus, action: SubtaskAction) -> Option<SubtaskStatus> {
+pub(crate) fn subtask_target(
+    status: SubtaskStatus,
+    action: SubtaskAction,
+) -> Option<SubtaskStatus> {
     SUBTASK_TRANSITIONS
         .iter()
         .find(|(from, a, _)| *from == status && *a == action)
@@ -190,7 +151,8 @@ pub fn subtask_target(status: SubtaskStatus, action: SubtaskAction) -> Option<Su
 pub type SubtaskId = u32;
 
 /// How deep subtasks nest at most: a top-level subtask is at depth 1. A
-/// subtask declared deeper is refused ([`Rejection::InvalidInput`](crate::Rejection::InvalidInput)), so
+/// subtask declared deeper is refused
+/// ([`Rejection::InvalidInput`](crate::Rejection::InvalidInput)), so
 /// that every view of the tree (VMware's nested `subTasks`) stays within
 /// what a JSON reader takes.
 pub const MAX_SUBTASK_DEPTH: usize = 16;
@@ -271,6 +233,13 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Folds the tally into the outcome of the task it counts for, by
+    /// `policy` (what [`Subtasks::aggregate`] answers for a task's own
+    /// subtasks, here for child tasks counted with [`Tally::of_tasks`]).
+    pub fn aggregate(&self, policy: AggregatePolicy) -> Aggregate {
+        aggregate(policy, self)
+    }
+
     /// Counts one more subtask in `status`.
     pub fn add(&mut self, status: SubtaskStatus, optional: bool) {
         let slot = &mut self.counts[usize::from(optional)][status.index()];
@@ -325,7 +294,7 @@ impl Tally {
 }
 
 /// How a child task's status counts in its parent's aggregation.
-pub const fn subtask_status_of(status: Status) -> SubtaskStatus {
+pub(crate) const fn subtask_status_of(status: Status) -> SubtaskStatus {
     match status {
         Status::Pending => SubtaskStatus::Pending,
         Status::Running | Status::Waiting | Status::Stalled => SubtaskStatus::Running,
@@ -372,7 +341,7 @@ pub enum Aggregate {
 }
 
 /// Folds a tally into the task's outcome by `policy`.
-pub fn aggregate(policy: AggregatePolicy, tally: &Tally) -> Aggregate {
+fn aggregate(policy: AggregatePolicy, tally: &Tally) -> Aggregate {
     let required_broken = tally
         .count(SubtaskStatus::Failed, false)
         .saturating_add(tally.count(SubtaskStatus::Cancelled, false));
@@ -448,6 +417,52 @@ struct Node {
 /// Copies share their subtasks: a copy of a task (what a store hands out)
 /// costs the same with ten subtasks or ten thousand, and a subtask's
 /// change copies only that subtask and a few tree nodes.
+///
+/// # Subtasks and progress
+///
+/// Subtasks, their aggregation into the parent, and progress.
+///
+/// A task can carry subtasks (VMware's `subTasks`, Dyn's steps), which may
+/// nest: each [`Subtask`] names its parent subtask, if any. They change
+/// only through commands on the task ([`Command::Subtask`](crate::Command::Subtask),
+/// recorded as events of the task), and each change is checked by the
+/// subtasks' own small transition table, [`SUBTASK_TRANSITIONS`], on the
+/// same table-as-data principle as the task's.
+///
+/// ## Aggregation
+///
+/// The kind chooses an [`AggregatePolicy`]: [`FailFast`](AggregatePolicy::FailFast)
+/// stops at the first failed required subtask (no other subtask may start;
+/// the rest stay pending), [`SettleAll`](AggregatePolicy::SettleAll) lets
+/// every subtask settle and fails at the end. An optional subtask's failure
+/// becomes a warning on the task instead. [`Subtasks::aggregate`] says what
+/// the task's outcome should be; the task can never complete while a
+/// required subtask is not succeeded, skipped or not applicable.
+///
+/// Counts per status are kept as subtasks change, so aggregation and
+/// progress cost O(1) per update whatever the number of subtasks. The same
+/// [`Tally`] and [`Tally::aggregate`] fold the statuses of child *tasks* for hosts
+/// that store children as separate tasks ([`Tally::of_tasks`]).
+///
+/// ## Retry resumes where it failed
+///
+/// When a failed task is relaunched or retried, or a stalled one requeued,
+/// its failed, cancelled and interrupted (running) subtasks go back to
+/// pending, without their errors (the log keeps them); succeeded,
+/// skipped and not-applicable ones keep their status and times. This one
+/// step visits only those subtasks, once per new run.
+///
+/// ## Example
+///
+/// ```
+/// use taskstate::{Aggregate, AggregatePolicy, SubtaskStatus, Tally};
+///
+/// let mut tally = Tally::default();
+/// tally.add(SubtaskStatus::Succeeded, false);
+/// tally.add(SubtaskStatus::Failed, true); // optional
+/// tally.add(SubtaskStatus::Skipped, false);
+/// assert_eq!(tally.aggregate(AggregatePolicy::FailFast), Aggregate::SucceededWithWarnings);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Subtasks {
     nodes: SharedVec<Node>,

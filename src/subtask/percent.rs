@@ -7,11 +7,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
-/// The most decimals a [`Percent`] keeps.
-pub const MAX_DECIMALS: u8 = 9;
-
 /// A percentage from 0 to 100, exact to the decimals it was given (up to
-/// [`MAX_DECIMALS`]): what a provider that reports only a percentage
+/// [`Percent::MAX_DECIMALS`]): what a provider that reports only a percentage
 /// sends (Azure's `percentComplete`, VMware's `PercentComplete`), kept
 /// with its precision rather than faked as steps.
 ///
@@ -19,7 +16,7 @@ pub const MAX_DECIMALS: u8 = 9;
 /// number. Equal and ordered by value: `55.50` equals `55.5`.
 ///
 /// ```
-/// use taskstate::subtask::Percent;
+/// use taskstate::Percent;
 ///
 /// let half: Percent = "55.5".parse()?;
 /// assert_eq!(half.to_string(), "55.5");
@@ -44,8 +41,8 @@ pub enum PercentError {
     /// text are refused.
     #[error("`{0}` is not a decimal percentage")]
     NotADecimal(String),
-    /// More decimals than [`MAX_DECIMALS`].
-    #[error("more than {MAX_DECIMALS} decimals")]
+    /// More decimals than [`Percent::MAX_DECIMALS`].
+    #[error("more than {} decimals", Percent::MAX_DECIMALS)]
     TooPrecise,
     /// Above 100.
     #[error("above 100 percent")]
@@ -53,6 +50,9 @@ pub enum PercentError {
 }
 
 impl Percent {
+    /// The most decimals a percentage keeps.
+    pub const MAX_DECIMALS: u8 = 9;
+
     /// No work done.
     pub const ZERO: Percent = Percent {
         units: 0,
@@ -69,10 +69,10 @@ impl Percent {
     ///
     /// # Errors
     ///
-    /// [`PercentError::TooPrecise`] beyond [`MAX_DECIMALS`],
+    /// [`PercentError::TooPrecise`] beyond [`Percent::MAX_DECIMALS`],
     /// [`PercentError::AboveHundred`] above 100.
     pub fn from_parts(units: u64, decimals: u8) -> Result<Percent, PercentError> {
-        if decimals > MAX_DECIMALS {
+        if decimals > Percent::MAX_DECIMALS {
             return Err(PercentError::TooPrecise);
         }
         let hundred = 100u64 * 10u64.pow(u32::from(decimals));
@@ -148,7 +148,7 @@ impl std::hash::Hash for Percent {
         // Equal values hash alike: the value at the most decimals.
         let (scaled, _) = self.aligned(Percent {
             units: 0,
-            decimals: MAX_DECIMALS,
+            decimals: Percent::MAX_DECIMALS,
         });
         scaled.hash(state);
     }
@@ -182,7 +182,7 @@ impl FromStr for Percent {
             return Err(not_decimal());
         }
         let decimals = u8::try_from(fraction.len()).map_err(|_| PercentError::TooPrecise)?;
-        if decimals > MAX_DECIMALS {
+        if decimals > Percent::MAX_DECIMALS {
             return Err(PercentError::TooPrecise);
         }
         // Leading zeros aside, a whole part of more than three digits is

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::Task;
+use crate::action::Action;
 use crate::actor::{Actor, Role};
 use crate::argument::{self, Arguments, Problem};
 use crate::command::{Command, Decision, NewTask};
@@ -20,7 +21,7 @@ use crate::status::Status;
 use crate::subtask::{
     self, Aggregate, AggregatePolicy, MAX_SUBTASK_DEPTH, NewSubtask, SubtaskChange, SubtaskId,
 };
-use crate::table::{self, Action, Guard, Transition};
+use crate::table::{self, Guard, Transition};
 use crate::task::error::{Rejection, RelaunchRefusal};
 
 /// How much of the decision to take: everything, for a live command and a

@@ -1,22 +1,9 @@
 //! What a task refuses: the errors of its decisions and of its replay.
-//!
-//! - [`Rejection`]: a command was refused. An expected outcome that every
-//!   caller handles; the record is exactly as it was. Relaunches refused
-//!   say why with a [`RelaunchRefusal`]; argument values refused carry an
-//!   [`ArgumentError`].
-//! - [`ReplayError`]: a history does not rebuild a valid task.
-//!
-//! The other errors sit beside what they refuse:
-//! [`ParseStatusError`](crate::ParseStatusError) and
-//! [`ParseActionError`](crate::ParseActionError) beside the vocabularies,
-//! [`ArgumentError`] beside the argument specs,
-//! [`StoreError`](crate::store::StoreError) beside the store contract.
-//!
-//! Messages are lowercase, without trailing punctuation.
 
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
+use crate::action::Action;
 use crate::actor::{Role, RoleSet};
 use crate::argument::ArgumentError;
 use crate::command::Decision;
@@ -26,12 +13,29 @@ use crate::lease::LeaseToken;
 use crate::rules::RuleName;
 use crate::status::Status;
 use crate::subtask::{SubtaskAction, SubtaskId, SubtaskStatus};
-use crate::table::Action;
 
 /// Why a command was refused. The task it was applied to is unchanged.
 ///
 /// Each variant carries the facts a caller needs to act on it: the status
 /// the task was in, what was tried, and what would have been allowed.
+///
+/// # What a task refuses
+///
+/// What a task refuses: the errors of its decisions and of its replay.
+///
+/// - [`Rejection`]: a command was refused. An expected outcome that every
+///   caller handles; the record is exactly as it was. Relaunches refused
+///   say why with a [`RelaunchRefusal`]; argument values refused carry an
+///   [`ArgumentError`].
+/// - [`ReplayError`]: a history does not rebuild a valid task.
+///
+/// The other errors sit beside what they refuse:
+/// [`ParseStatusError`](crate::ParseStatusError) and
+/// [`ParseActionError`](crate::ParseActionError) beside the vocabularies,
+/// [`ArgumentError`] beside the argument specs,
+/// [`StoreError`](crate::store::StoreError) beside the store contract.
+///
+/// Messages are lowercase, without trailing punctuation.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum Rejection {

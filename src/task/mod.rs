@@ -1,139 +1,4 @@
-//! The task record: [`Task<K>`], the commands it takes, the answers it
-//! derives, and replay of its log.
-//!
-//! # The record and its log
-//!
-//! A [`Task`] is the **current state** of one task and its version:
-//! everything a decision reads (status, lease, counters, the latest
-//! failure and what follows it, the outcome, arguments and what is left
-//! to correct, subtasks and their tallies, a cancel request, the todo
-//! time). It does not hold its history, so loading, copying and saving it
-//! cost the same on its first minute and after a year.
-//!
-//! [`Task::create`] and [`Task::apply`] return the [`Event`](crate::Event) to append to
-//! the task's **log**: append-only, ordered by version, kept by the store
-//! beside the record (a table of events, not a field of the record). The
-//! log is the audit trail ([`Timeline`](crate::Timeline) prints it), and
-//! [`Task::replay`] folds it back into the record.
-//!
-//! Heartbeats are lease state, not history: an accepted heartbeat bumps
-//! the version (so a store's compare-and-swap orders it against every
-//! other save) and returns no event. The next event counts them in its
-//! [`heartbeats`](crate::Event::heartbeats).
-//!
-//! # Deciding and recording
-//!
-//! [`Task::apply`] first decides, without touching the record, in this
-//! order:
-//!
-//! 1. a customer must own the task ([`Rejection::NotOwner`](crate::Rejection::NotOwner));
-//! 2. an executor command's lease token must be the current run's
-//!    ([`Rejection::StaleLease`](crate::Rejection::StaleLease)), whatever the status now is;
-//! 3. the table must have a row for the status and the action
-//!    ([`Rejection::IllegalMove`](crate::Rejection::IllegalMove)) that the actor's role may take
-//!    ([`Rejection::RoleNotAllowed`](crate::Rejection::RoleNotAllowed));
-//! 4. the row's [guards](crate::table::Guard) must hold, in the row's
-//!    order (a lease not yet expired, a task not yet due, a kind rule
-//!    that refuses, …);
-//! 5. the command's data must be valid ([`Rejection::InvalidInput`](crate::Rejection::InvalidInput) names
-//!    the field; [`Rejection::InvalidArgument`](crate::Rejection::InvalidArgument) an argument);
-//! 6. what the kind's rules decide is worked out: a failure's origin and
-//!    follow-up, whether the run counts as an attempt, the values a
-//!    correction replaces. The event records it as its
-//!    [`Decision`](crate::Decision).
-//!
-//! Only then does it record: the version bumped by one, the fields
-//! updated from the event. The recording step cannot fail, so a rejected
-//! command leaves the record exactly as it was and an accepted one is
-//! applied whole. Replay runs the same decision on each event and the
-//! same recording step.
-//!
-//! # Runs and attempts
-//!
-//! Attempts are counted here and nowhere else:
-//!
-//! - [`runs`](Task::runs) counts `start`s. Each `start` begins a run and
-//!   issues it a new [lease token](crate::LeaseToken), held by the
-//!   [`Run`](crate::Run) handle it returns.
-//! - A run ends when its executor completes it, fails it, or acknowledges
-//!   a cancel, or when it is marked stalled.
-//! - [`attempts`](Task::attempts) counts the runs, since creation or the
-//!   last relaunch, that ended in a `fail` reported by their executor: the
-//!   runs that used up the retry budget. A run that stalled (its executor
-//!   died or lost its lease) ends without counting, and so does a staff
-//!   `fail` of a stalled task, and a failure its kind classifies as
-//!   [`OnFailure::RetryUncounted`](crate::OnFailure::RetryUncounted): a fault of the
-//!   provider's own infrastructure does not use up the customer's attempts.
-//! - A relaunch starts a fresh budget (`attempts` back to 0); a customer's
-//!   relaunch counts in [`relaunches`](Task::relaunches).
-//!
-//! # Failures, corrections, relaunches and retries
-//!
-//! When a run fails, the kind's [failure rules](crate::FailureRule)
-//! classify the failure by its code (first match wins; by default a
-//! failure keeps the origin its executor reported). The event records the
-//! origin and the [`FollowUp`] decided then:
-//!
-//! - a **customer-origin** failure awaits correction: the customer lists
-//!   [`fields_to_correct`](Task::fields_to_correct), reads each
-//!   [`argument`](Task::argument), sets new values
-//!   ([`Command::SetArgument`](crate::Command::SetArgument), checked against the kind's specs and
-//!   recorded with the old value), and relaunches ([`Command::Relaunch`](crate::Command::Relaunch),
-//!   which may also carry the corrections, applied all or nothing). The
-//!   kind's [`RelaunchRules`](crate::RelaunchRules) decide whether a
-//!   customer may, how often, and whether every flagged field must be
-//!   corrected first; an operator may relaunch any failure.
-//! - a **provider-origin** failure is retried by the system: the kind's
-//!   [`RetryPolicy`](crate::RetryPolicy) gives the retry time
-//!   ([`next_retry_at`](Task::next_retry_at)), and [`Command::Retry`](crate::Command::Retry) is
-//!   accepted once it has come. After the last counted attempt the task
-//!   stays `Failed`, [escalated](Task::is_escalated): its comment tells the
-//!   customer to open a support request.
-//! - a failure classified as final has no follow-up.
-//!
-//! # Waiting has two times
-//!
-//! A run that waits on an outside party ([`Run::wait`](crate::Run::wait))
-//! says when to look again ([`Lease::check_at`](crate::Lease::check_at):
-//! a registry's answer window, a `Retry-After`) and when to give up (the
-//! lease's deadline). A poller that finds nothing yet moves the check
-//! time with a heartbeat. Only the deadline makes the task stallable;
-//! [`next_wakeup`](Task::next_wakeup) answers the earliest time the task
-//! needs anyone, and for what.
-//!
-//! # Times
-//!
-//! Every time comes in as an argument; nothing here reads a clock. Times
-//! need not be monotonic: events are ordered by `version`, not by `at`,
-//! and each field keeps the time of the event that set it.
-//!
-//! # Example
-//!
-//! ```
-//! use chrono::{Duration, TimeZone, Utc};
-//! use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Outcome, Owner, ResourceRef, Status, Task};
-//!
-//! let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
-//! let mut ids = IdGenerator::seeded(1);
-//! let (mut task, created) = Task::create(
-//!     NewTask::new(ids.next_id(t0), NamedKind::new("DomainCreate"),
-//!         Owner::new("alice"), ResourceRef::new("domain", "example.fr")),
-//!     Actor::customer("alice"),
-//!     t0,
-//! )?;
-//! let mut log = vec![created];
-//!
-//! let (run, started) = task.start(t0 + Duration::minutes(5), Some("worker-1".into()), t0)?;
-//! log.push(started);
-//! // A heartbeat is lease state: the version moves, the log does not.
-//! run.heartbeat(&mut task, t0 + Duration::minutes(10), Some("registry contacted".into()), t0 + Duration::minutes(1))?;
-//! log.push(run.complete(&mut task, Outcome::new().message("domain created"), t0 + Duration::minutes(2))?);
-//!
-//! assert_eq!(task.status(), Status::Done);
-//! assert_eq!((task.version(), log.len()), (4, 3));
-//! task.check_log(&log)?;
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! The task record: [`Task<K>`], the commands it takes, the answers it derives, and replay of its log.
 
 use std::sync::Arc;
 
@@ -175,6 +40,145 @@ pub use replay::ReplayMode;
 /// A copy shares the identity and the subtasks with the original, so a
 /// store hands out copies at a cost that does not depend on the task's
 /// age or its number of subtasks.
+///
+/// # The record
+///
+/// The task record: [`Task<K>`], the commands it takes, the answers it
+/// derives, and replay of its log.
+///
+/// ## The record and its log
+///
+/// A [`Task`] is the **current state** of one task and its version:
+/// everything a decision reads (status, lease, counters, the latest
+/// failure and what follows it, the outcome, arguments and what is left
+/// to correct, subtasks and their tallies, a cancel request, the todo
+/// time). It does not hold its history, so loading, copying and saving it
+/// cost the same on its first minute and after a year.
+///
+/// [`Task::create`] and [`Task::apply`] return the [`Event`](crate::Event) to append to
+/// the task's **log**: append-only, ordered by version, kept by the store
+/// beside the record (a table of events, not a field of the record). The
+/// log is the audit trail ([`Timeline`](crate::Timeline) prints it), and
+/// [`Task::replay`] folds it back into the record.
+///
+/// Heartbeats are lease state, not history: an accepted heartbeat bumps
+/// the version (so a store's compare-and-swap orders it against every
+/// other save) and returns no event. The next event counts them in its
+/// [`heartbeats`](crate::Event::heartbeats).
+///
+/// ## Deciding and recording
+///
+/// [`Task::apply`] first decides, without touching the record, in this
+/// order:
+///
+/// 1. a customer must own the task ([`Rejection::NotOwner`](crate::Rejection::NotOwner));
+/// 2. an executor command's lease token must be the current run's
+///    ([`Rejection::StaleLease`](crate::Rejection::StaleLease)), whatever the status now is;
+/// 3. the table must have a row for the status and the action
+///    ([`Rejection::IllegalMove`](crate::Rejection::IllegalMove)) that the actor's role may take
+///    ([`Rejection::RoleNotAllowed`](crate::Rejection::RoleNotAllowed));
+/// 4. the row's [guards](crate::table::Guard) must hold, in the row's
+///    order (a lease not yet expired, a task not yet due, a kind rule
+///    that refuses, …);
+/// 5. the command's data must be valid ([`Rejection::InvalidInput`](crate::Rejection::InvalidInput) names
+///    the field; [`Rejection::InvalidArgument`](crate::Rejection::InvalidArgument) an argument);
+/// 6. what the kind's rules decide is worked out: a failure's origin and
+///    follow-up, whether the run counts as an attempt, the values a
+///    correction replaces. The event records it as its
+///    [`Decision`](crate::Decision).
+///
+/// Only then does it record: the version bumped by one, the fields
+/// updated from the event. The recording step cannot fail, so a rejected
+/// command leaves the record exactly as it was and an accepted one is
+/// applied whole. Replay runs the same decision on each event and the
+/// same recording step.
+///
+/// ## Runs and attempts
+///
+/// Attempts are counted here and nowhere else:
+///
+/// - [`runs`](Task::runs) counts `start`s. Each `start` begins a run and
+///   issues it a new [lease token](crate::LeaseToken), held by the
+///   [`Run`](crate::Run) handle it returns.
+/// - A run ends when its executor completes it, fails it, or acknowledges
+///   a cancel, or when it is marked stalled.
+/// - [`attempts`](Task::attempts) counts the runs, since creation or the
+///   last relaunch, that ended in a `fail` reported by their executor: the
+///   runs that used up the retry budget. A run that stalled (its executor
+///   died or lost its lease) ends without counting, and so does a staff
+///   `fail` of a stalled task, and a failure its kind classifies as
+///   [`OnFailure::RetryUncounted`](crate::OnFailure::RetryUncounted): a fault of the
+///   provider's own infrastructure does not use up the customer's attempts.
+/// - A relaunch starts a fresh budget (`attempts` back to 0); a customer's
+///   relaunch counts in [`relaunches`](Task::relaunches).
+///
+/// ## Failures, corrections, relaunches and retries
+///
+/// When a run fails, the kind's [failure rules](crate::FailureRule)
+/// classify the failure by its code (first match wins; by default a
+/// failure keeps the origin its executor reported). The event records the
+/// origin and the [`FollowUp`] decided then:
+///
+/// - a **customer-origin** failure awaits correction: the customer lists
+///   [`fields_to_correct`](Task::fields_to_correct), reads each
+///   [`argument`](Task::argument), sets new values
+///   ([`Command::SetArgument`](crate::Command::SetArgument), checked against the kind's specs and
+///   recorded with the old value), and relaunches ([`Command::Relaunch`](crate::Command::Relaunch),
+///   which may also carry the corrections, applied all or nothing). The
+///   kind's [`RelaunchRules`](crate::RelaunchRules) decide whether a
+///   customer may, how often, and whether every flagged field must be
+///   corrected first; an operator may relaunch any failure.
+/// - a **provider-origin** failure is retried by the system: the kind's
+///   [`RetryPolicy`](crate::RetryPolicy) gives the retry time
+///   ([`next_retry_at`](Task::next_retry_at)), and [`Command::Retry`](crate::Command::Retry) is
+///   accepted once it has come. After the last counted attempt the task
+///   stays `Failed`, [escalated](Task::is_escalated): its comment tells the
+///   customer to open a support request.
+/// - a failure classified as final has no follow-up.
+///
+/// ## Waiting has two times
+///
+/// A run that waits on an outside party ([`Run::wait`](crate::Run::wait))
+/// says when to look again ([`Lease::check_at`](crate::Lease::check_at):
+/// a registry's answer window, a `Retry-After`) and when to give up (the
+/// lease's deadline). A poller that finds nothing yet moves the check
+/// time with a heartbeat. Only the deadline makes the task stallable;
+/// [`next_wakeup`](Task::next_wakeup) answers the earliest time the task
+/// needs anyone, and for what.
+///
+/// ## Times
+///
+/// Every time comes in as an argument; nothing here reads a clock. Times
+/// need not be monotonic: events are ordered by `version`, not by `at`,
+/// and each field keeps the time of the event that set it.
+///
+/// ## Example
+///
+/// ```
+/// use chrono::{Duration, TimeZone, Utc};
+/// use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Outcome, Owner, ResourceRef, Status, Task};
+///
+/// let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// let mut ids = IdGenerator::seeded(1);
+/// let (mut task, created) = Task::create(
+///     NewTask::new(ids.next_id(t0), NamedKind::new("DomainCreate"),
+///         Owner::new("alice"), ResourceRef::new("domain", "example.fr")),
+///     Actor::customer("alice"),
+///     t0,
+/// )?;
+/// let mut log = vec![created];
+///
+/// let (run, started) = task.start(t0 + Duration::minutes(5), Some("worker-1".into()), t0)?;
+/// log.push(started);
+/// // A heartbeat is lease state: the version moves, the log does not.
+/// run.heartbeat(&mut task, t0 + Duration::minutes(10), Some("registry contacted".into()), t0 + Duration::minutes(1))?;
+/// log.push(run.complete(&mut task, Outcome::new().message("domain created"), t0 + Duration::minutes(2))?);
+///
+/// assert_eq!(task.status(), Status::Done);
+/// assert_eq!((task.version(), log.len()), (4, 3));
+/// task.check_log(&log)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     deny_unknown_fields,
@@ -430,7 +434,7 @@ impl<K> Task<K> {
 
     /// How many runs since creation or the last relaunch ended in a
     /// counted failure (see
-    /// [Runs and attempts](crate::task#runs-and-attempts)).
+    /// [Runs and attempts](crate::Task#runs-and-attempts)).
     pub fn attempts(&self) -> u32 {
         self.state.attempts
     }

@@ -78,7 +78,7 @@ impl<K: TaskKind> Task<K> {
     /// # Errors
     ///
     /// The [`Rejection`] of the first check that fails, in the order given
-    /// in the [module docs](crate::task#deciding-and-recording).
+    /// in the [record's docs](crate::Task#deciding-and-recording).
     ///
     /// # Example
     ///

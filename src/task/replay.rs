@@ -22,10 +22,11 @@ use std::borrow::Borrow;
 
 use super::decide::{Assume, Scope, check_creation};
 use super::{Identity, Task};
+use crate::action::Action;
 use crate::command::{Command, Decision, Event};
 use crate::failure::FollowUp;
 use crate::rules::TaskKind;
-use crate::table::{self, Action};
+use crate::table;
 use crate::task::error::ReplayError;
 
 /// How replay treats what a kind's rules decided.

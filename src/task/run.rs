@@ -1,56 +1,4 @@
 //! The executor's handle: a run's legal moves as methods.
-//!
-//! [`Task::start`] (or a store's claim) gives the executor a [`Run`]: the
-//! handle of that run, holding its lease token. Its methods are the
-//! executor's moves: [`heartbeat`](Run::heartbeat),
-//! [`wait`](Run::wait) and [`check_later`](Run::check_later),
-//! [`resume`](Run::resume), the subtask and progress moves, and the
-//! finishing moves [`complete`](Run::complete), [`fail`](Run::fail) and
-//! [`acknowledge_cancel`](Run::acknowledge_cancel), which consume the
-//! handle (and give it back inside [`Refused`] when they are rejected, so
-//! the executor can correct its input and try again).
-//!
-//! Handles go through [`Task::apply`], never around it: the table, the
-//! guards and the lease fence still decide. A handle whose run was
-//! stalled, requeued, restarted or finished gets
-//! [`Rejection::StaleLease`] for every move, whatever the task's status
-//! is now.
-//!
-//! A handle holds only the task id and the token. An executor that keeps
-//! the task in a store loads the record, calls the handle's method on it,
-//! and saves it with compare-and-swap, appending the event the move
-//! returns. An executor that restarts, or a process that hears back from
-//! an outside party (a registry callback), rebuilds the handle from the
-//! stored record and the token it kept ([`Run::rebuild`]): only the run
-//! that holds the task now can be rebuilt, and no method makes a handle
-//! out of a task alone. The token fences runs; it is not a secret (the
-//! log shows it): the table grants executor moves to the system only.
-//!
-//! # Example
-//!
-//! ```
-//! use chrono::{Duration, TimeZone, Utc};
-//! use taskstate::{Actor, Failure, IdGenerator, NamedKind, NewTask, Owner, Pause, ResourceRef, Run, Status, Task};
-//!
-//! let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
-//! let new = NewTask::new(IdGenerator::seeded(3).next_id(t0), NamedKind::new("ZonePublish"),
-//!     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
-//! let (mut task, _) = Task::create(new, Actor::System, t0)?;
-//!
-//! let (run, _) = task.start(t0 + Duration::seconds(60), None, t0)?;
-//! run.wait(&mut task, Pause::until(t0 + Duration::hours(1)).reason("waiting for the registry"), t0)?;
-//! assert_eq!(task.status(), Status::Waiting);
-//! let kept = run.token();
-//!
-//! // Later, the registry's answer reaches another process: it rebuilds
-//! // the handle from the record and the token the executor kept.
-//! let run = Run::rebuild(&task, kept)?;
-//! let failure = Failure::provider("REGISTRY_TIMEOUT", "the registry did not answer", t0 + Duration::hours(1));
-//! run.fail(&mut task, failure, t0 + Duration::hours(1))?;
-//! assert_eq!(task.status(), Status::Failed);
-//! assert_eq!(task.attempts(), 1);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::error::Error;
 use std::fmt;
@@ -68,6 +16,62 @@ use crate::subtask::{NewSubtask, Percent, SubtaskChange, SubtaskId};
 use crate::task::error::Rejection;
 
 /// The handle of one run of a task: its moves as methods.
+///
+/// # The run handle
+///
+/// The executor's handle: a run's legal moves as methods.
+///
+/// [`Task::start`] (or a store's claim) gives the executor a [`Run`]: the
+/// handle of that run, holding its lease token. Its methods are the
+/// executor's moves: [`heartbeat`](Run::heartbeat),
+/// [`wait`](Run::wait) and [`check_later`](Run::check_later),
+/// [`resume`](Run::resume), the subtask and progress moves, and the
+/// finishing moves [`complete`](Run::complete), [`fail`](Run::fail) and
+/// [`acknowledge_cancel`](Run::acknowledge_cancel), which consume the
+/// handle (and give it back inside [`Refused`] when they are rejected, so
+/// the executor can correct its input and try again).
+///
+/// Handles go through [`Task::apply`], never around it: the table, the
+/// guards and the lease fence still decide. A handle whose run was
+/// stalled, requeued, restarted or finished gets
+/// [`Rejection::StaleLease`] for every move, whatever the task's status
+/// is now.
+///
+/// A handle holds only the task id and the token. An executor that keeps
+/// the task in a store loads the record, calls the handle's method on it,
+/// and saves it with compare-and-swap, appending the event the move
+/// returns. An executor that restarts, or a process that hears back from
+/// an outside party (a registry callback), rebuilds the handle from the
+/// stored record and the token it kept ([`Run::rebuild`]): only the run
+/// that holds the task now can be rebuilt, and no method makes a handle
+/// out of a task alone. The token fences runs; it is not a secret (the
+/// log shows it): the table grants executor moves to the system only.
+///
+/// ## Example
+///
+/// ```
+/// use chrono::{Duration, TimeZone, Utc};
+/// use taskstate::{Actor, Failure, IdGenerator, NamedKind, NewTask, Owner, Pause, ResourceRef, Run, Status, Task};
+///
+/// let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// let new = NewTask::new(IdGenerator::seeded(3).next_id(t0), NamedKind::new("ZonePublish"),
+///     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
+/// let (mut task, _) = Task::create(new, Actor::System, t0)?;
+///
+/// let (run, _) = task.start(t0 + Duration::seconds(60), None, t0)?;
+/// run.wait(&mut task, Pause::until(t0 + Duration::hours(1)).reason("waiting for the registry"), t0)?;
+/// assert_eq!(task.status(), Status::Waiting);
+/// let kept = run.token();
+///
+/// // Later, the registry's answer reaches another process: it rebuilds
+/// // the handle from the record and the token the executor kept.
+/// let run = Run::rebuild(&task, kept)?;
+/// let failure = Failure::provider("REGISTRY_TIMEOUT", "the registry did not answer", t0 + Duration::hours(1));
+/// run.fail(&mut task, failure, t0 + Duration::hours(1))?;
+/// assert_eq!(task.status(), Status::Failed);
+/// assert_eq!(task.attempts(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, PartialEq, Eq, Hash)]
 #[must_use = "a run must be finished, or it stalls when its lease runs out"]
 pub struct Run {
@@ -203,7 +207,7 @@ impl Run {
                 token,
             }),
             lease => Err(Rejection::StaleLease {
-                action: crate::table::Action::Resume,
+                action: crate::Action::Resume,
                 presented: Some(token),
                 current: lease.map(crate::lease::Lease::token),
             }),
@@ -463,7 +467,7 @@ impl Run {
     /// worked on if there is one.
     ///
     /// ```
-    /// use taskstate::subtask::Percent;
+    /// use taskstate::Percent;
     /// # use chrono::{TimeZone, Utc};
     /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
     /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;

@@ -106,6 +106,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
 use proptest::sample::select;
 
+use crate::action::Action;
 use crate::actor::{Actor, Owner, Role, RoleSet};
 use crate::argument::{ArgumentSpec, ArgumentType, ArgumentValue, Arguments, IdFormat};
 use crate::command::{Command, Event, NewTask, Outcome, ResourceRef};
@@ -115,7 +116,7 @@ use crate::lease::LeaseToken;
 use crate::rules::{CancelRules, NamedKind, RelaunchRules, RetryPolicy, Rules, TaskKind};
 use crate::status::{Status, StatusSet};
 use crate::subtask::{AggregatePolicy, NewSubtask, Percent, SubtaskChange};
-use crate::table::{self, Action};
+use crate::table;
 use crate::task::Task;
 
 // ---------------------------------------------------------------------
