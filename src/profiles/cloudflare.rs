@@ -17,35 +17,30 @@ use crate::rules::TaskKind;
 use crate::status::Status;
 use crate::task::Task;
 
-/// A Cloudflare catalog task status, as the API spells it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
-pub enum CloudflareStatus {
-    /// `pending`.
-    Pending,
-    /// `running` (and, lossily, waiting or stalled).
-    Running,
-    /// `completed`: done.
-    Completed,
-    /// `failed` (and, lossily, cancelled).
-    Failed,
-    /// A word this crate does not know, kept as read.
-    Other(String),
+super::provider_vocabulary! {
+    /// A Cloudflare catalog task status, as the API spells it.
+    pub enum CloudflareStatus("Cloudflare", super::exact) {
+        /// `pending`.
+        Pending => "pending",
+        /// `running` (and, lossily, waiting or stalled).
+        Running => "running",
+        /// `completed`: done.
+        Completed => "completed",
+        /// `failed` (and, lossily, cancelled).
+        Failed => "failed",
+    }
 }
 
 impl CloudflareStatus {
-    /// The word, as the API spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            CloudflareStatus::Pending => "pending",
-            CloudflareStatus::Running => "running",
-            CloudflareStatus::Completed => "completed",
-            CloudflareStatus::Failed => "failed",
-            CloudflareStatus::Other(word) => word,
-        }
-    }
-
     /// Cloudflare's word for a canonical status.
+    ///
+    /// ```
+    /// use taskstate::profiles::cloudflare::CloudflareStatus;
+    /// use taskstate::Status;
+    ///
+    /// // No word for a cancelled task: it did not complete.
+    /// assert_eq!(CloudflareStatus::from_canonical(Status::Cancelled), CloudflareStatus::Failed);
+    /// ```
     pub const fn from_canonical(status: Status) -> CloudflareStatus {
         match status {
             Status::Pending => CloudflareStatus::Pending,
@@ -60,18 +55,21 @@ impl CloudflareStatus {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a word this crate does not know.
+    ///
+    /// ```
+    /// use taskstate::profiles::cloudflare::CloudflareStatus;
+    /// use taskstate::Status;
+    ///
+    /// assert_eq!(CloudflareStatus::Completed.to_canonical()?, Status::Done);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_canonical(&self) -> Result<Status, UnknownStatus> {
         Ok(match self {
             CloudflareStatus::Pending => Status::Pending,
             CloudflareStatus::Running => Status::Running,
             CloudflareStatus::Completed => Status::Done,
             CloudflareStatus::Failed => Status::Failed,
-            CloudflareStatus::Other(word) => {
-                return Err(UnknownStatus {
-                    system: "Cloudflare",
-                    value: word.clone(),
-                });
-            }
+            CloudflareStatus::Other(_) => return Err(self.unknown()),
         })
     }
 
@@ -82,6 +80,15 @@ impl CloudflareStatus {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a word this crate does not know.
+    ///
+    /// ```
+    /// use taskstate::profiles::cloudflare::CloudflareStatus;
+    /// use taskstate::Status;
+    ///
+    /// let failed = CloudflareStatus::Failed.covers()?;
+    /// assert!(failed.statuses.contains(Status::Cancelled));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn covers(&self) -> Result<Covers, UnknownStatus> {
         Ok(match self {
             CloudflareStatus::Running => {
@@ -92,20 +99,6 @@ impl CloudflareStatus {
         })
     }
 }
-
-impl From<String> for CloudflareStatus {
-    fn from(word: String) -> Self {
-        match word.as_str() {
-            "pending" => CloudflareStatus::Pending,
-            "running" => CloudflareStatus::Running,
-            "completed" => CloudflareStatus::Completed,
-            "failed" => CloudflareStatus::Failed,
-            _ => CloudflareStatus::Other(word),
-        }
-    }
-}
-
-super::vocabulary_text!(CloudflareStatus);
 
 /// A catalog task as Cloudflare's API shows it (`GET
 /// /zones/{zone_id}/catalog_tasks/{task_id}`), field for field; optional
@@ -239,6 +232,13 @@ pub enum HttpAnswer {
 
 impl HttpAnswer {
     /// The status code.
+    ///
+    /// ```
+    /// use taskstate::profiles::cloudflare::HttpAnswer;
+    ///
+    /// let answer = HttpAnswer::SeeOther { location: "/installs/inst-1".into() };
+    /// assert_eq!((HttpAnswer::Ok.status(), answer.status()), (200, 303));
+    /// ```
     pub const fn status(&self) -> u16 {
         match self {
             HttpAnswer::Ok => 200,
@@ -268,6 +268,20 @@ impl CloudflareTask {
     ///   (warnings come with the outcome), or last changed; its
     ///   `request_id` is left out (the task does not know which request
     ///   reads it: a handler that does sets it).
+    ///
+    /// ```
+    /// use taskstate::profiles::cloudflare::CloudflareTask;
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let view = CloudflareTask::of(&task);
+    /// assert_eq!((view.operation.as_str(), view.status.text()), ("DomainCreate", "pending"));
+    /// assert_eq!(view.created_at.text(), "2026-11-23T09:00:00.000Z");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn of<K: TaskKind>(task: &Task<K>) -> CloudflareTask {
         let path = (task.resource().kind == "zone")
             .then(|| format!("/zones/{}/catalog_tasks/{}", task.resource().id, task.id()));
@@ -345,6 +359,20 @@ impl CloudflareTask {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a status word this crate does not know.
+    ///
+    /// ```
+    /// use taskstate::profiles::cloudflare::CloudflareTask;
+    /// use taskstate::Status;
+    ///
+    /// let read: CloudflareTask = serde_json::from_value(serde_json::json!({
+    ///     "id": "t1", "created_at": "2019-12-27T18:11:19.117Z", "operation": "create",
+    ///     "status": "failed", "updated_at": "2019-12-27T18:12:00.000Z", "error_message": "quota"
+    /// }))?;
+    /// let mirrored = read.to_mirrored()?;
+    /// assert_eq!(mirrored.status, Some(Status::Failed));
+    /// assert_eq!(mirrored.comment.as_deref(), Some("quota"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_mirrored(&self) -> Result<MirroredTask, UnknownStatus> {
         Ok(MirroredTask {
             kind: Some(self.operation.clone()),
@@ -363,6 +391,19 @@ impl CloudflareTask {
 
     /// What to answer for this task: a `303` to `install_url(install_id)`
     /// once completed with an install, else `200` with the task.
+    ///
+    /// ```
+    /// use taskstate::profiles::cloudflare::{CloudflareTask, HttpAnswer};
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let view = CloudflareTask::of(&task);
+    /// assert_eq!(view.http_answer(|id| format!("/installs/{id}")), HttpAnswer::Ok);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn http_answer(&self, install_url: impl FnOnce(&str) -> String) -> HttpAnswer {
         match (&self.status.value, &self.install_id) {
             (CloudflareStatus::Completed, Some(install)) => HttpAnswer::SeeOther {

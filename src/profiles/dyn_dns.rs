@@ -12,44 +12,36 @@ use crate::status::Status;
 use crate::subtask::Progress;
 use crate::task::Task;
 
-/// A Dyn task status, as the API spells it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
-pub enum DynStatus {
-    /// `ready`: pending.
-    Ready,
-    /// `running`.
-    Running,
-    /// `waiting`.
-    Waiting,
-    /// `complete`: done.
-    Complete,
-    /// `failed`.
-    Failed,
-    /// `canceled`: cancelled.
-    Canceled,
-    /// `stalled`.
-    Stalled,
-    /// A word this crate does not know, kept as read.
-    Other(String),
+super::provider_vocabulary! {
+    /// A Dyn task status, as the API spells it.
+    pub enum DynStatus("Dyn", super::exact) {
+        /// `ready`: pending.
+        Ready => "ready",
+        /// `running`.
+        Running => "running",
+        /// `waiting`.
+        Waiting => "waiting",
+        /// `complete`: done.
+        Complete => "complete",
+        /// `failed`.
+        Failed => "failed",
+        /// `canceled`: cancelled.
+        Canceled => "canceled",
+        /// `stalled`.
+        Stalled => "stalled",
+    }
 }
 
 impl DynStatus {
-    /// The word, as the API spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            DynStatus::Ready => "ready",
-            DynStatus::Running => "running",
-            DynStatus::Waiting => "waiting",
-            DynStatus::Complete => "complete",
-            DynStatus::Failed => "failed",
-            DynStatus::Canceled => "canceled",
-            DynStatus::Stalled => "stalled",
-            DynStatus::Other(word) => word,
-        }
-    }
-
     /// Dyn's word for a canonical status.
+    ///
+    /// ```
+    /// use taskstate::profiles::dyn_dns::DynStatus;
+    /// use taskstate::Status;
+    ///
+    /// assert_eq!(DynStatus::from_canonical(Status::Cancelled), DynStatus::Canceled);
+    /// assert_eq!(DynStatus::Canceled.as_str(), "canceled");
+    /// ```
     pub const fn from_canonical(status: Status) -> DynStatus {
         match status {
             Status::Pending => DynStatus::Ready,
@@ -67,6 +59,15 @@ impl DynStatus {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a word this crate does not know.
+    ///
+    /// ```
+    /// use taskstate::profiles::dyn_dns::DynStatus;
+    /// use taskstate::Status;
+    ///
+    /// assert_eq!(DynStatus::Complete.to_canonical()?, Status::Done);
+    /// assert!(DynStatus::from("paused".to_owned()).to_canonical().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_canonical(&self) -> Result<Status, UnknownStatus> {
         Ok(match self {
             DynStatus::Ready => Status::Pending,
@@ -76,12 +77,7 @@ impl DynStatus {
             DynStatus::Failed => Status::Failed,
             DynStatus::Canceled => Status::Cancelled,
             DynStatus::Stalled => Status::Stalled,
-            DynStatus::Other(word) => {
-                return Err(UnknownStatus {
-                    system: "Dyn",
-                    value: word.clone(),
-                });
-            }
+            DynStatus::Other(_) => return Err(self.unknown()),
         })
     }
 
@@ -91,27 +87,18 @@ impl DynStatus {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a word this crate does not know.
+    ///
+    /// ```
+    /// use taskstate::profiles::dyn_dns::DynStatus;
+    /// use taskstate::Status;
+    ///
+    /// assert!(DynStatus::Stalled.covers()?.statuses.contains(Status::Stalled));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn covers(&self) -> Result<Covers, UnknownStatus> {
         Ok(Covers::statuses(&[self.to_canonical()?]))
     }
 }
-
-impl From<String> for DynStatus {
-    fn from(word: String) -> Self {
-        match word.as_str() {
-            "ready" => DynStatus::Ready,
-            "running" => DynStatus::Running,
-            "waiting" => DynStatus::Waiting,
-            "complete" => DynStatus::Complete,
-            "failed" => DynStatus::Failed,
-            "canceled" => DynStatus::Canceled,
-            "stalled" => DynStatus::Stalled,
-            _ => DynStatus::Other(word),
-        }
-    }
-}
-
-super::vocabulary_text!(DynStatus);
 
 /// A task as Dyn's DNS API shows it (for instance in answer to
 /// `DELETE /REST/task/<task_id>/`), field for field. Dyn's ids are
@@ -164,6 +151,21 @@ impl DynTask {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a status word this crate does not know.
+    ///
+    /// ```
+    /// use taskstate::profiles::dyn_dns::DynTask;
+    /// use taskstate::Status;
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("ZonePublish"),
+    /// #     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
+    /// # let (task, _) = Task::create(new, Actor::customer("acme"), now)?;
+    /// let mirrored = DynTask::of(&task, 42).to_mirrored()?;
+    /// assert_eq!(mirrored.status, Some(Status::Pending));
+    /// assert_eq!(mirrored.created_at, Some(now));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_mirrored(&self) -> Result<MirroredTask, UnknownStatus> {
         let time = |seconds| DateTime::<Utc>::from_timestamp(seconds, 0);
         Ok(MirroredTask {
@@ -190,6 +192,20 @@ impl DynTask {
     /// The view of `task` under Dyn's numeric `task_id`. Steps are the
     /// task's progress (its subtasks, or what its executor reported); the
     /// message is the task's comment.
+    ///
+    /// ```
+    /// use taskstate::profiles::dyn_dns::DynTask;
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("ZonePublish"),
+    /// #     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
+    /// # let (task, _) = Task::create(new, Actor::customer("acme"), now)?;
+    /// let view = DynTask::of(&task, 42);
+    /// assert_eq!((view.task_id, view.status.text()), (42, "ready"));
+    /// assert_eq!(view.created_ts, now.timestamp());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn of<K: TaskKind>(task: &Task<K>, task_id: u64) -> DynTask {
         let progress = task.progress().unwrap_or_default();
         DynTask {

@@ -187,6 +187,67 @@ macro_rules! vocabulary_text {
 }
 use vocabulary_text;
 
+/// A provider's status vocabulary, each word written once: the enum (with
+/// `Other(String)` for the words the crate does not know), its spelling
+/// (`as_str`), its reading (`From<String>`, exact or through `normalize`),
+/// the [`UnknownStatus`] of an unknown word, and the text impls of
+/// [`vocabulary_text`]. The meaning of each word (`from_canonical`,
+/// `to_canonical`, `covers`) stays with the provider.
+macro_rules! provider_vocabulary {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident($system:literal, $read:expr) {
+            $( $(#[$vmeta:meta])* $variant:ident => $word:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(from = "String", into = "String")]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+            /// A word this crate does not know, kept as read.
+            Other(String),
+        }
+
+        impl $name {
+            /// The word, as the provider spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( $name::$variant => $word, )+
+                    $name::Other(word) => word,
+                }
+            }
+
+            /// The error of a word this crate does not know.
+            fn unknown(&self) -> super::UnknownStatus {
+                super::UnknownStatus {
+                    system: $system,
+                    value: self.as_str().to_owned(),
+                }
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(word: String) -> Self {
+                let read: fn(&str) -> std::borrow::Cow<'_, str> = $read;
+                match &*read(&word) {
+                    $( $word => $name::$variant, )+
+                    _ => $name::Other(word),
+                }
+            }
+        }
+
+        super::vocabulary_text!($name);
+    };
+}
+use provider_vocabulary;
+
+/// Reads a word as written (OVHcloud, Dyn and Cloudflare spell each word
+/// one way).
+fn exact(word: &str) -> std::borrow::Cow<'_, str> {
+    std::borrow::Cow::Borrowed(word)
+}
+
 pub mod cloudflare;
 pub mod dyn_dns;
 pub mod ovh;
@@ -239,12 +300,30 @@ pub struct Spelled<T> {
 
 impl<T: Word> Spelled<T> {
     /// A word spelled the system's canonical way.
+    ///
+    /// ```
+    /// use taskstate::profiles::Spelled;
+    /// use taskstate::profiles::dyn_dns::DynStatus;
+    ///
+    /// let spelled = Spelled::new(DynStatus::Ready);
+    /// assert_eq!(spelled.text(), "ready");
+    /// ```
     pub fn new(value: T) -> Self {
         let text = value.word().to_owned();
         Spelled { value, text }
     }
 
     /// The word as it was read (or the canonical spelling).
+    ///
+    /// ```
+    /// use taskstate::profiles::Spelled;
+    /// use taskstate::profiles::vcf::VcfStatus;
+    ///
+    /// let read: Spelled<VcfStatus> = serde_json::from_str("\"Failed\"")?;
+    /// assert_eq!(read.text(), "Failed");
+    /// assert_eq!(read.value, VcfStatus::Failed);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -281,6 +360,13 @@ impl<T> From<Spelled<T>> for String {
 
 /// A vocabulary's word type: read from any text, written in its system's
 /// spelling.
+///
+/// ```
+/// use taskstate::profiles::Word;
+/// use taskstate::profiles::cloudflare::CloudflareStatus;
+///
+/// assert_eq!(CloudflareStatus::Completed.word(), "completed");
+/// ```
 pub trait Word: From<String> + Clone {
     /// The system's spelling of the word.
     fn word(&self) -> &str;
@@ -296,6 +382,23 @@ pub trait Word: From<String> + Clone {
 ///
 /// Each view's `to_mirrored` fills what its system says and leaves the
 /// rest empty.
+///
+/// ```
+/// use taskstate::profiles::ovh::OvhTask;
+/// use taskstate::{Origin, Status};
+///
+/// let read: OvhTask = serde_json::from_value(serde_json::json!({
+///     "id": 1, "function": "DomainTrade", "status": "problem", "comment": "registry down",
+///     "canRelaunch": false, "canCancel": false, "canAccelerate": false, "todoDate": null,
+///     "creationDate": "2026-11-23T10:00:00+01:00", "lastUpdate": "2026-11-23T10:05:00+01:00",
+///     "doneDate": "2026-11-23T10:05:00+01:00", "domain": "example.fr"
+/// }))?;
+/// let mirrored = read.to_mirrored()?;
+/// assert_eq!(mirrored.status, Some(Status::Failed));
+/// assert_eq!(mirrored.failure_origin, Some(Origin::Provider));
+/// assert_eq!(mirrored.flags.can_relaunch, Some(false));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MirroredTask {
     /// What the task does, in the provider's words: OVHcloud's
@@ -330,6 +433,20 @@ pub struct MirroredTask {
 }
 
 /// A subtask of a provider's task, in canonical terms.
+///
+/// ```
+/// use taskstate::profiles::vcf::VcfTask;
+/// use taskstate::SubtaskStatus;
+///
+/// let json = r#"{"id":"t1","name":"Commission","status":"IN_PROGRESS","creationTimestamp":"2026-11-23T09:00:00.000Z",
+///   "subTasks":[{"name":"Validate","status":"FAILED","subTasks":[{"name":"Vibs","status":"SUCCESSFUL"}]}]}"#;
+/// let task: VcfTask = serde_json::from_str(json)?;
+/// let mirrored = task.to_mirrored()?;
+/// assert_eq!(mirrored.subtasks[1].name, "Vibs");
+/// assert_eq!(mirrored.subtasks[1].parent, Some(0));
+/// assert_eq!(mirrored.subtasks[0].status, SubtaskStatus::Failed);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MirroredSubtask {
     /// Its name.
@@ -347,6 +464,13 @@ pub struct MirroredSubtask {
 
 /// The flags a provider shows on a task, as read (`None` where the system
 /// has no such flag).
+///
+/// ```
+/// use taskstate::profiles::ProviderFlags;
+///
+/// let flags = ProviderFlags { can_cancel: Some(true), ..ProviderFlags::default() };
+/// assert_eq!((flags.can_cancel, flags.blocking), (Some(true), None));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ProviderFlags {
     /// OVHcloud's `canRelaunch`, VMware's `isRetryable`.
@@ -360,6 +484,15 @@ pub struct ProviderFlags {
 }
 
 /// A provider's status word that the crate does not know.
+///
+/// ```
+/// use taskstate::profiles::dyn_dns::DynStatus;
+///
+/// let novel = DynStatus::from("paused".to_owned());
+/// let error = novel.to_canonical().err().ok_or("known")?;
+/// assert_eq!(error.to_string(), "unknown Dyn status `paused`");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[error("unknown {system} status `{value}`")]
 pub struct UnknownStatus {
@@ -408,6 +541,14 @@ pub struct Covers {
 impl Covers {
     /// A word shown for these statuses, whoever must act and whatever the
     /// warnings.
+    ///
+    /// ```
+    /// use taskstate::profiles::Covers;
+    /// use taskstate::Status;
+    ///
+    /// let doing = Covers::statuses(&[Status::Running, Status::Waiting]);
+    /// assert!(doing.statuses.contains(Status::Waiting) && !doing.is_nothing());
+    /// ```
     pub const fn statuses(statuses: &[Status]) -> Covers {
         Covers {
             statuses: StatusSet::of(statuses),
@@ -417,9 +558,25 @@ impl Covers {
     }
 
     /// A word no task is shown with.
+    ///
+    /// ```
+    /// use taskstate::profiles::Covers;
+    /// use taskstate::store::Filter;
+    ///
+    /// assert!(Covers::NOTHING.is_nothing());
+    /// assert_eq!(Covers::NOTHING.filter(Filter::new()), None);
+    /// ```
     pub const NOTHING: Covers = Covers::statuses(&[]);
 
     /// This word, among failed tasks only those where `origin` must act.
+    ///
+    /// ```
+    /// use taskstate::profiles::Covers;
+    /// use taskstate::{Origin, Status};
+    ///
+    /// let problem = Covers::statuses(&[Status::Failed]).failed_by(Origin::Provider);
+    /// assert_eq!(problem.failure_origin, Some(Origin::Provider));
+    /// ```
     #[must_use]
     pub const fn failed_by(mut self, origin: Origin) -> Covers {
         self.failure_origin = Some(origin);
@@ -428,6 +585,14 @@ impl Covers {
 
     /// This word, among done tasks only those with (`true`) or without
     /// (`false`) warnings.
+    ///
+    /// ```
+    /// use taskstate::profiles::Covers;
+    /// use taskstate::Status;
+    ///
+    /// let warned = Covers::statuses(&[Status::Done]).with_warnings(true);
+    /// assert_eq!(warned.warnings, Some(true));
+    /// ```
     #[must_use]
     pub const fn with_warnings(mut self, with: bool) -> Covers {
         self.warnings = Some(with);
@@ -435,6 +600,14 @@ impl Covers {
     }
 
     /// Whether no task is shown with the word.
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfStatus;
+    ///
+    /// assert!(VcfStatus::Queued.covers()?.is_nothing());
+    /// assert!(!VcfStatus::Pending.covers()?.is_nothing());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const fn is_nothing(&self) -> bool {
         self.statuses.is_empty()
     }
@@ -443,6 +616,20 @@ impl Covers {
     /// filter already names are kept only if the word covers them);
     /// `None` when that leaves no task, so there is nothing to ask a
     /// store.
+    ///
+    /// ```
+    /// use taskstate::profiles::ovh::OvhStatus;
+    /// use taskstate::store::Filter;
+    /// use taskstate::{Origin, Status, StatusSet};
+    ///
+    /// let error = OvhStatus::Error.covers()?;
+    /// let filter = error.filter(Filter::new()).ok_or("covers no task")?;
+    /// assert_eq!(filter.failure_origin, Some(Origin::Customer));
+    /// // A filter already narrowed to other statuses leaves nothing.
+    /// let done = Filter::new().statuses(StatusSet::of(&[Status::Done]));
+    /// assert_eq!(error.filter(done), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn filter(&self, mut filter: Filter) -> Option<Filter> {
         let statuses = if filter.statuses.is_empty() {
             self.statuses
@@ -467,6 +654,19 @@ impl Covers {
     }
 
     /// Whether `task` is shown with the word.
+    ///
+    /// ```
+    /// use taskstate::profiles::ovh::OvhStatus;
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// assert!(OvhStatus::Todo.covers()?.matches(&task));
+    /// assert!(!OvhStatus::Doing.covers()?.matches(&task));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn matches<K: TaskKind>(&self, task: &Task<K>) -> bool {
         self.filter(Filter::new())
             .is_some_and(|filter| filter.matches(&Scope::Staff, task))

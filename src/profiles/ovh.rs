@@ -35,42 +35,35 @@ use crate::status::Status;
 use crate::store::Filter;
 use crate::task::Task;
 
-/// An OVHcloud task status, as the API spells it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
-pub enum OvhStatus {
-    /// `todo`: pending.
-    Todo,
-    /// `doing`: running (and, lossily, waiting or stalled).
-    Doing,
-    /// `done`.
-    Done,
-    /// `cancelled`.
-    Cancelled,
-    /// `error`: failed; the customer must correct and relaunch.
-    Error,
-    /// `problem`: failed on OVHcloud's side.
-    Problem,
-    /// A word this crate does not know, kept as read.
-    Other(String),
+super::provider_vocabulary! {
+    /// An OVHcloud task status, as the API spells it.
+    pub enum OvhStatus("OVHcloud", super::exact) {
+        /// `todo`: pending.
+        Todo => "todo",
+        /// `doing`: running (and, lossily, waiting or stalled).
+        Doing => "doing",
+        /// `done`.
+        Done => "done",
+        /// `cancelled`.
+        Cancelled => "cancelled",
+        /// `error`: failed; the customer must correct and relaunch.
+        Error => "error",
+        /// `problem`: failed on OVHcloud's side.
+        Problem => "problem",
+    }
 }
 
 impl OvhStatus {
-    /// The word, as the API spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            OvhStatus::Todo => "todo",
-            OvhStatus::Doing => "doing",
-            OvhStatus::Done => "done",
-            OvhStatus::Cancelled => "cancelled",
-            OvhStatus::Error => "error",
-            OvhStatus::Problem => "problem",
-            OvhStatus::Other(word) => word,
-        }
-    }
-
     /// OVHcloud's word for a canonical status; a failure needs its origin
     /// (`None` reads as the customer's, OVHcloud's historical `error`).
+    ///
+    /// ```
+    /// use taskstate::profiles::ovh::OvhStatus;
+    /// use taskstate::{Origin, Status};
+    ///
+    /// assert_eq!(OvhStatus::from_canonical(Status::Failed, Some(Origin::Provider)), OvhStatus::Problem);
+    /// assert_eq!(OvhStatus::from_canonical(Status::Waiting, None), OvhStatus::Doing);
+    /// ```
     pub const fn from_canonical(status: Status, origin: Option<Origin>) -> OvhStatus {
         match status {
             Status::Pending => OvhStatus::Todo,
@@ -85,6 +78,18 @@ impl OvhStatus {
     }
 
     /// OVHcloud's word for a task's status.
+    ///
+    /// ```
+    /// use taskstate::profiles::ovh::OvhStatus;
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// assert_eq!(OvhStatus::of(&task).as_str(), "todo");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn of<K>(task: &Task<K>) -> OvhStatus {
         OvhStatus::from_canonical(task.status(), task.failure().map(|f| f.origin))
     }
@@ -94,6 +99,14 @@ impl OvhStatus {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a word this crate does not know.
+    ///
+    /// ```
+    /// use taskstate::profiles::ovh::OvhStatus;
+    /// use taskstate::Status;
+    ///
+    /// assert_eq!(OvhStatus::Problem.to_canonical()?, Status::Failed);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_canonical(&self) -> Result<Status, UnknownStatus> {
         Ok(match self {
             OvhStatus::Todo => Status::Pending,
@@ -112,6 +125,16 @@ impl OvhStatus {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a word this crate does not know.
+    ///
+    /// ```
+    /// use taskstate::profiles::ovh::OvhStatus;
+    /// use taskstate::{Origin, Status};
+    ///
+    /// let problem = OvhStatus::Problem.covers()?;
+    /// assert!(problem.statuses.contains(Status::Failed));
+    /// assert_eq!(problem.failure_origin, Some(Origin::Provider));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn covers(&self) -> Result<Covers, UnknownStatus> {
         Ok(match self {
             OvhStatus::Todo => Covers::statuses(&[Status::Pending]),
@@ -126,15 +149,16 @@ impl OvhStatus {
         })
     }
 
-    fn unknown(&self) -> UnknownStatus {
-        UnknownStatus {
-            system: "OVHcloud",
-            value: self.as_str().to_owned(),
-        }
-    }
-
     /// Who must act on a failure with this status: `error` the customer,
     /// `problem` the provider; `None` for the other statuses.
+    ///
+    /// ```
+    /// use taskstate::profiles::ovh::OvhStatus;
+    /// use taskstate::Origin;
+    ///
+    /// assert_eq!(OvhStatus::Error.failure_origin(), Some(Origin::Customer));
+    /// assert_eq!(OvhStatus::Done.failure_origin(), None);
+    /// ```
     pub const fn failure_origin(&self) -> Option<Origin> {
         match self {
             OvhStatus::Error => Some(Origin::Customer),
@@ -143,22 +167,6 @@ impl OvhStatus {
         }
     }
 }
-
-impl From<String> for OvhStatus {
-    fn from(word: String) -> Self {
-        match word.as_str() {
-            "todo" => OvhStatus::Todo,
-            "doing" => OvhStatus::Doing,
-            "done" => OvhStatus::Done,
-            "cancelled" => OvhStatus::Cancelled,
-            "error" => OvhStatus::Error,
-            "problem" => OvhStatus::Problem,
-            _ => OvhStatus::Other(word),
-        }
-    }
-}
-
-super::vocabulary_text!(OvhStatus);
 
 /// A domain task as OVHcloud's API shows it (`GET /me/task/domain/{id}`),
 /// field for field. OVHcloud's ids are numbers: the host, which keeps the
@@ -266,6 +274,20 @@ impl OvhTask {
     /// OVHcloud shows it before the corrections are made. `todoDate` is a
     /// pending task's start, or a failed task's next automatic restart
     /// ([`Task::next_retry_at`]).
+    ///
+    /// ```
+    /// use taskstate::profiles::ovh::OvhTask;
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let view = OvhTask::of(&task, 1234567, &Actor::customer("alice"), now);
+    /// assert_eq!((view.status.text(), view.can_cancel), ("todo", true));
+    /// assert_eq!(view.creation_date.text(), "2026-11-23T09:00:00+00:00");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn of<K: TaskKind>(task: &Task<K>, id: u64, viewer: &Actor, now: DateTime<Utc>) -> OvhTask {
         OvhTask {
             id,
@@ -296,6 +318,22 @@ impl OvhTask {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a status word this crate does not know.
+    ///
+    /// ```
+    /// use taskstate::profiles::ovh::OvhTask;
+    /// use taskstate::Status;
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let view = OvhTask::of(&task, 1, &Actor::customer("alice"), now);
+    /// let mirrored = view.to_mirrored()?;
+    /// assert_eq!(mirrored.status, Some(Status::Pending));
+    /// assert_eq!(mirrored.flags.can_cancel, Some(true));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_mirrored(&self) -> Result<MirroredTask, UnknownStatus> {
         Ok(MirroredTask {
             kind: Some(self.function.clone()),
@@ -322,6 +360,21 @@ impl OvhArgument {
     /// The view of the argument `key` of `task`, if the kind declares it:
     /// a text's bounds as its sizes, a one-of's accepted values, and the
     /// spec's [hints](crate::argument::ArgumentHints).
+    ///
+    /// ```
+    /// use taskstate::profiles::ovh::OvhArgument;
+    /// use taskstate::{Actor, ArgumentSpec, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # use chrono::{TimeZone, Utc};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let kind = NamedKind::new("DomainCreate").argument(ArgumentSpec::text("legitimacyAfnic", 10, 2000));
+    /// let new = NewTask::new(IdGenerator::seeded(1).next_id(now), kind, Owner::new("alice"),
+    ///     ResourceRef::new("domain", "example.fr"));
+    /// let (task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let argument = OvhArgument::of(&task, "legitimacyAfnic").ok_or("not declared")?;
+    /// assert_eq!((argument.minimum_size, argument.maximum_size), (Some(10), Some(2000)));
+    /// assert_eq!(argument.accepted_values, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn of<K: TaskKind>(task: &Task<K>, key: &str) -> Option<OvhArgument> {
         let view = task.argument(key)?;
         let spec = view.spec;
@@ -410,6 +463,15 @@ impl OvhTaskQuery {
     ///
     /// [`OvhQueryError`]: an unknown, repeated or empty parameter, or a
     /// status word OVHcloud does not have.
+    ///
+    /// ```
+    /// use taskstate::profiles::ovh::{OvhQueryError, OvhStatus, OvhTaskQuery};
+    ///
+    /// let query = OvhTaskQuery::me([("status", "doing"), ("function", "DomainCreate")])?;
+    /// assert_eq!(query.status, Some(OvhStatus::Doing));
+    /// assert!(matches!(OvhTaskQuery::me([("sort", "asc")]), Err(OvhQueryError::UnknownParameter(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn me<K: AsRef<str>, V: AsRef<str>>(
         params: impl IntoIterator<Item = (K, V)>,
     ) -> Result<OvhTaskQuery, OvhQueryError> {
@@ -423,6 +485,14 @@ impl OvhTaskQuery {
     /// # Errors
     ///
     /// As [`me`](OvhTaskQuery::me); `domain` is an unknown parameter here.
+    ///
+    /// ```
+    /// use taskstate::profiles::ovh::OvhTaskQuery;
+    ///
+    /// let query = OvhTaskQuery::service("example.fr", [("status", "todo")])?;
+    /// assert_eq!(query.domain.as_deref(), Some("example.fr"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn service<K: AsRef<str>, V: AsRef<str>>(
         service_name: &str,
         params: impl IntoIterator<Item = (K, V)>,
@@ -471,6 +541,15 @@ impl OvhTaskQuery {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a status word OVHcloud does not have.
+    ///
+    /// ```
+    /// use taskstate::profiles::ovh::OvhTaskQuery;
+    /// use taskstate::Status;
+    ///
+    /// let filter = OvhTaskQuery::me([("status", "doing")])?.filter()?.ok_or("no task")?;
+    /// assert!(filter.statuses.contains(Status::Stalled));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn filter(&self) -> Result<Option<Filter>, UnknownStatus> {
         let mut filter = Filter::new();
         if let Some(domain) = &self.domain {

@@ -46,6 +46,18 @@ impl Timestamp {
     /// ([`SecondsFormat::AutoSi`]: as many digits as the time needs, in
     /// groups of three). The instant is the one written: cut to the
     /// precision, so that reading the text back gives an equal timestamp.
+    ///
+    /// ```
+    /// use chrono::{SecondsFormat, TimeZone, Utc};
+    /// use taskstate::profiles::Timestamp;
+    ///
+    /// let at = Utc.timestamp_opt(1_795_000_000, 123_456_789).single().ok_or("time")?;
+    /// let millis = Timestamp::new(at, SecondsFormat::Millis);
+    /// assert_eq!(millis.text(), "2026-11-18T11:06:40.123Z");
+    /// // The instant is the one written.
+    /// assert_eq!(millis, Timestamp::parse(millis.text())?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(at: DateTime<Utc>, precision: SecondsFormat) -> Timestamp {
         Timestamp::written(at.fixed_offset(), at.to_rfc3339_opts(precision, true))
     }
@@ -53,6 +65,16 @@ impl Timestamp {
     /// `at` in the offset it carries, written with that offset (`+00:00`
     /// for UTC, as OVHcloud writes it) and the given precision, the
     /// instant cut to it as [`new`](Timestamp::new) does.
+    ///
+    /// ```
+    /// use chrono::{FixedOffset, SecondsFormat, TimeZone};
+    /// use taskstate::profiles::Timestamp;
+    ///
+    /// let paris = FixedOffset::east_opt(3600).ok_or("offset")?;
+    /// let at = paris.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).single().ok_or("time")?;
+    /// assert_eq!(Timestamp::in_offset(at, SecondsFormat::Secs).text(), "2026-11-23T10:00:00+01:00");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn in_offset(at: DateTime<FixedOffset>, precision: SecondsFormat) -> Timestamp {
         Timestamp::written(at, at.to_rfc3339_opts(precision, false))
     }
@@ -70,6 +92,15 @@ impl Timestamp {
     /// # Errors
     ///
     /// [`chrono::ParseError`] when `text` is not an RFC 3339 time.
+    ///
+    /// ```
+    /// use taskstate::profiles::Timestamp;
+    ///
+    /// let stamp = Timestamp::parse("2026-11-23T10:00:00.50+01:00")?;
+    /// assert_eq!(stamp.text(), "2026-11-23T10:00:00.50+01:00");
+    /// assert!(Timestamp::parse("23/11/2026").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn parse(text: &str) -> Result<Timestamp, chrono::ParseError> {
         Ok(Timestamp {
             at: DateTime::parse_from_rfc3339(text)?,
@@ -78,16 +109,41 @@ impl Timestamp {
     }
 
     /// The instant, in UTC.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use taskstate::profiles::Timestamp;
+    ///
+    /// let stamp = Timestamp::parse("2026-11-23T10:00:00+01:00")?;
+    /// assert_eq!(stamp.utc(), Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn utc(&self) -> DateTime<Utc> {
         self.at.to_utc()
     }
 
     /// The instant, in the offset it was written with.
+    ///
+    /// ```
+    /// use taskstate::profiles::Timestamp;
+    ///
+    /// let stamp = Timestamp::parse("2026-11-23T10:00:00+01:00")?;
+    /// assert_eq!(stamp.with_offset().offset().local_minus_utc(), 3600);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_offset(&self) -> DateTime<FixedOffset> {
         self.at
     }
 
     /// The time as it was read (or written by [`Timestamp::new`]).
+    ///
+    /// ```
+    /// use taskstate::profiles::Timestamp;
+    ///
+    /// let stamp: Timestamp = "2019-06-20T12:03:18.890Z".parse()?;
+    /// assert_eq!(stamp.text(), "2019-06-20T12:03:18.890Z");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn text(&self) -> &str {
         &self.text
     }

@@ -26,56 +26,46 @@ use crate::status::Status;
 use crate::subtask::{MAX_SUBTASK_DEPTH, Subtask, SubtaskStatus};
 use crate::task::Task;
 
-/// A VMware Cloud Foundation task status.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
-pub enum VcfStatus {
-    /// `PENDING`.
-    Pending,
-    /// `QUEUED` (newer managers): read as pending.
-    Queued,
-    /// `IN_PROGRESS`: running (and, lossily, waiting or stalled).
-    InProgress,
-    /// `SUCCESSFUL`: done.
-    Successful,
-    /// `COMPLETED_WITH_WARNING`: done, with warnings.
-    CompletedWithWarning,
-    /// `FAILED`.
-    Failed,
-    /// `TIMED_OUT` (newer managers): read as failed.
-    TimedOut,
-    /// `CANCELLED`.
-    Cancelled,
-    /// `SKIPPED`: read as done.
-    Skipped,
-    /// A word this crate does not know, kept as read.
-    Other(String),
+super::provider_vocabulary! {
+    /// A VMware Cloud Foundation task status.
+    pub enum VcfStatus("VMware Cloud Foundation", normalize) {
+        /// `PENDING`.
+        Pending => "PENDING",
+        /// `QUEUED` (newer managers): read as pending.
+        Queued => "QUEUED",
+        /// `IN_PROGRESS`: running (and, lossily, waiting or stalled).
+        InProgress => "IN_PROGRESS",
+        /// `SUCCESSFUL`: done.
+        Successful => "SUCCESSFUL",
+        /// `COMPLETED_WITH_WARNING`: done, with warnings.
+        CompletedWithWarning => "COMPLETED_WITH_WARNING",
+        /// `FAILED`.
+        Failed => "FAILED",
+        /// `TIMED_OUT` (newer managers): read as failed.
+        TimedOut => "TIMED_OUT",
+        /// `CANCELLED`.
+        Cancelled => "CANCELLED",
+        /// `SKIPPED`: read as done.
+        Skipped => "SKIPPED",
+    }
 }
 
 /// Upper snake case of a word in either of VMware's spellings.
-fn normalize(word: &str) -> String {
-    word.trim().to_ascii_uppercase().replace([' ', '-'], "_")
+fn normalize(word: &str) -> std::borrow::Cow<'_, str> {
+    std::borrow::Cow::Owned(word.trim().to_ascii_uppercase().replace([' ', '-'], "_"))
 }
 
 impl VcfStatus {
-    /// The word in upper snake case.
-    pub fn as_str(&self) -> &str {
-        match self {
-            VcfStatus::Pending => "PENDING",
-            VcfStatus::Queued => "QUEUED",
-            VcfStatus::InProgress => "IN_PROGRESS",
-            VcfStatus::Successful => "SUCCESSFUL",
-            VcfStatus::CompletedWithWarning => "COMPLETED_WITH_WARNING",
-            VcfStatus::Failed => "FAILED",
-            VcfStatus::TimedOut => "TIMED_OUT",
-            VcfStatus::Cancelled => "CANCELLED",
-            VcfStatus::Skipped => "SKIPPED",
-            VcfStatus::Other(word) => word,
-        }
-    }
-
     /// VMware's word for a canonical status; a done task with warnings is
     /// `COMPLETED_WITH_WARNING`.
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfStatus;
+    /// use taskstate::Status;
+    ///
+    /// assert_eq!(VcfStatus::from_canonical(Status::Done, true), VcfStatus::CompletedWithWarning);
+    /// assert_eq!(VcfStatus::from_canonical(Status::Stalled, false).as_str(), "IN_PROGRESS");
+    /// ```
     pub const fn from_canonical(status: Status, with_warnings: bool) -> VcfStatus {
         match status {
             Status::Pending => VcfStatus::Pending,
@@ -88,6 +78,18 @@ impl VcfStatus {
     }
 
     /// VMware's word for a task's status.
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfStatus;
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HOST_COMMISSION"),
+    /// #     Owner::new("admin"), ResourceRef::new("HOST", "h1"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("admin"), now)?;
+    /// assert_eq!(VcfStatus::of(&task), VcfStatus::Pending);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn of<K>(task: &Task<K>) -> VcfStatus {
         VcfStatus::from_canonical(task.status(), task.completed_with_warnings())
     }
@@ -97,6 +99,15 @@ impl VcfStatus {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a word this crate does not know.
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfStatus;
+    /// use taskstate::Status;
+    ///
+    /// assert_eq!(VcfStatus::TimedOut.to_canonical()?, Status::Failed);
+    /// assert!(VcfStatus::from("PAUSED".to_owned()).to_canonical().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_canonical(&self) -> Result<Status, UnknownStatus> {
         Ok(match self {
             VcfStatus::Pending | VcfStatus::Queued => Status::Pending,
@@ -119,6 +130,14 @@ impl VcfStatus {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a word this crate does not know.
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfStatus;
+    ///
+    /// let warned = VcfStatus::CompletedWithWarning.covers()?;
+    /// assert_eq!(warned.warnings, Some(true));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn covers(&self) -> Result<Covers, UnknownStatus> {
         Ok(match self {
             VcfStatus::Pending => Covers::statuses(&[Status::Pending]),
@@ -134,30 +153,6 @@ impl VcfStatus {
             VcfStatus::Queued | VcfStatus::TimedOut | VcfStatus::Skipped => Covers::NOTHING,
             VcfStatus::Other(_) => return Err(self.unknown()),
         })
-    }
-
-    fn unknown(&self) -> UnknownStatus {
-        UnknownStatus {
-            system: "VMware Cloud Foundation",
-            value: self.as_str().to_owned(),
-        }
-    }
-}
-
-impl From<String> for VcfStatus {
-    fn from(word: String) -> Self {
-        match normalize(&word).as_str() {
-            "PENDING" => VcfStatus::Pending,
-            "QUEUED" => VcfStatus::Queued,
-            "IN_PROGRESS" => VcfStatus::InProgress,
-            "SUCCESSFUL" => VcfStatus::Successful,
-            "COMPLETED_WITH_WARNING" => VcfStatus::CompletedWithWarning,
-            "FAILED" => VcfStatus::Failed,
-            "TIMED_OUT" => VcfStatus::TimedOut,
-            "CANCELLED" => VcfStatus::Cancelled,
-            "SKIPPED" => VcfStatus::Skipped,
-            _ => VcfStatus::Other(word),
-        }
     }
 }
 
@@ -194,6 +189,16 @@ impl VcfSubtaskStatus {
     /// # Errors
     ///
     /// [`UnknownStatus`] for a word this crate does not know.
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfSubtaskStatus;
+    /// use taskstate::SubtaskStatus;
+    ///
+    /// let read = VcfSubtaskStatus::from("Not Applicable".to_owned());
+    /// assert_eq!(read.to_canonical()?, SubtaskStatus::NotApplicable);
+    /// assert_eq!(read.as_str(), "NOT_APPLICABLE");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_canonical(&self) -> Result<SubtaskStatus, UnknownStatus> {
         match self {
             VcfSubtaskStatus::Known(status) => Ok(*status),
@@ -222,8 +227,6 @@ impl From<String> for VcfSubtaskStatus {
         }
     }
 }
-
-super::vocabulary_text!(VcfStatus);
 
 super::vocabulary_text!(VcfSubtaskStatus);
 
@@ -480,6 +483,19 @@ pub struct VcfTaskList {
 
 impl VcfTaskList {
     /// A page of `elements`, without page metadata.
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::{VcfTask, VcfTaskList};
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HOST_COMMISSION"),
+    /// #     Owner::new("admin"), ResourceRef::new("HOST", "h1"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("admin"), now)?;
+    /// let page = VcfTaskList::new(vec![VcfTask::of(&task, &Actor::customer("admin"), now)]);
+    /// assert_eq!(serde_json::to_value(&page)?["elements"][0]["type"], "HOST_COMMISSION");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(elements: Vec<VcfTask>) -> VcfTaskList {
         VcfTaskList {
             elements,
@@ -518,6 +534,17 @@ fn stamp(at: DateTime<Utc>) -> Timestamp {
 impl VcfError {
     /// VMware's error for a failure: its code, type (`ERROR` when it has
     /// none), message and causes.
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfError;
+    /// use taskstate::Failure;
+    /// # use chrono::{TimeZone, Utc};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    ///
+    /// let error = VcfError::of(&Failure::provider("COMMISION_HOST_FAILED", "the host did not answer", now));
+    /// assert_eq!((error.error_code.as_str(), error.error_type.as_deref()), ("COMMISION_HOST_FAILED", Some("ERROR")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn of(failure: &Failure) -> VcfError {
         VcfError {
             error_code: failure.code.clone(),
@@ -552,11 +579,39 @@ impl VcfError {
 impl VcfSubtask {
     /// The subtasks nested under this one (none when VMware left the list
     /// out).
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfTask;
+    /// # let json = r#"{"id":"t1","name":"Commission","status":"FAILED","creationTimestamp":"2026-11-23T09:00:00.000Z",
+    /// #   "subTasks":[{"name":"Validate","status":"FAILED","errors":[{"errorCode":"MM","message":"maintenance mode"}],
+    /// #     "subTasks":[{"name":"Vibs","status":"SUCCESSFUL"}]}],
+    /// #   "errors":[{"errorCode":"COMMISION_HOST_FAILED","message":"failed"}],
+    /// #   "resources":[{"resourceId":"h1","type":"HOST","fqdn":"esx05.rainpole.io"}],
+    /// #   "stages":[{"name":"Prepare","status":"SUCCESSFUL"}]}"#;
+    /// # let task: VcfTask = serde_json::from_str(json)?;
+    /// let validate = &task.subtasks()[0];
+    /// assert_eq!(validate.subtasks()[0].name, "Vibs");
+    /// assert!(validate.subtasks()[0].subtasks().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn subtasks(&self) -> &[VcfSubtask] {
         self.sub_tasks.as_deref().unwrap_or_default()
     }
 
     /// Its errors (none when VMware left the list out).
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfTask;
+    /// # let json = r#"{"id":"t1","name":"Commission","status":"FAILED","creationTimestamp":"2026-11-23T09:00:00.000Z",
+    /// #   "subTasks":[{"name":"Validate","status":"FAILED","errors":[{"errorCode":"MM","message":"maintenance mode"}],
+    /// #     "subTasks":[{"name":"Vibs","status":"SUCCESSFUL"}]}],
+    /// #   "errors":[{"errorCode":"COMMISION_HOST_FAILED","message":"failed"}],
+    /// #   "resources":[{"resourceId":"h1","type":"HOST","fqdn":"esx05.rainpole.io"}],
+    /// #   "stages":[{"name":"Prepare","status":"SUCCESSFUL"}]}"#;
+    /// # let task: VcfTask = serde_json::from_str(json)?;
+    /// assert_eq!(task.subtasks()[0].errors()[0].error_code, "MM");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn errors(&self) -> &[VcfError] {
         self.errors.as_deref().unwrap_or_default()
     }
@@ -649,21 +704,73 @@ fn details(errors: &[VcfError]) -> Vec<Detail> {
 
 impl VcfTask {
     /// Its subtasks (none when VMware left the list out).
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfTask;
+    /// # let json = r#"{"id":"t1","name":"Commission","status":"FAILED","creationTimestamp":"2026-11-23T09:00:00.000Z",
+    /// #   "subTasks":[{"name":"Validate","status":"FAILED","errors":[{"errorCode":"MM","message":"maintenance mode"}],
+    /// #     "subTasks":[{"name":"Vibs","status":"SUCCESSFUL"}]}],
+    /// #   "errors":[{"errorCode":"COMMISION_HOST_FAILED","message":"failed"}],
+    /// #   "resources":[{"resourceId":"h1","type":"HOST","fqdn":"esx05.rainpole.io"}],
+    /// #   "stages":[{"name":"Prepare","status":"SUCCESSFUL"}]}"#;
+    /// # let task: VcfTask = serde_json::from_str(json)?;
+    /// assert_eq!(task.subtasks().len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn subtasks(&self) -> &[VcfSubtask] {
         self.sub_tasks.as_deref().unwrap_or_default()
     }
 
     /// Its errors (none when VMware left the list out).
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfTask;
+    /// # let json = r#"{"id":"t1","name":"Commission","status":"FAILED","creationTimestamp":"2026-11-23T09:00:00.000Z",
+    /// #   "subTasks":[{"name":"Validate","status":"FAILED","errors":[{"errorCode":"MM","message":"maintenance mode"}],
+    /// #     "subTasks":[{"name":"Vibs","status":"SUCCESSFUL"}]}],
+    /// #   "errors":[{"errorCode":"COMMISION_HOST_FAILED","message":"failed"}],
+    /// #   "resources":[{"resourceId":"h1","type":"HOST","fqdn":"esx05.rainpole.io"}],
+    /// #   "stages":[{"name":"Prepare","status":"SUCCESSFUL"}]}"#;
+    /// # let task: VcfTask = serde_json::from_str(json)?;
+    /// assert_eq!(task.errors()[0].error_code, "COMMISION_HOST_FAILED");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn errors(&self) -> &[VcfError] {
         self.errors.as_deref().unwrap_or_default()
     }
 
     /// The resources it acts on (none when VMware left the list out).
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfTask;
+    /// # let json = r#"{"id":"t1","name":"Commission","status":"FAILED","creationTimestamp":"2026-11-23T09:00:00.000Z",
+    /// #   "subTasks":[{"name":"Validate","status":"FAILED","errors":[{"errorCode":"MM","message":"maintenance mode"}],
+    /// #     "subTasks":[{"name":"Vibs","status":"SUCCESSFUL"}]}],
+    /// #   "errors":[{"errorCode":"COMMISION_HOST_FAILED","message":"failed"}],
+    /// #   "resources":[{"resourceId":"h1","type":"HOST","fqdn":"esx05.rainpole.io"}],
+    /// #   "stages":[{"name":"Prepare","status":"SUCCESSFUL"}]}"#;
+    /// # let task: VcfTask = serde_json::from_str(json)?;
+    /// assert_eq!(task.resources()[0].fqdn.as_deref(), Some("esx05.rainpole.io"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn resources(&self) -> &[VcfResource] {
         self.resources.as_deref().unwrap_or_default()
     }
 
     /// Its stages (none when VMware left the list out).
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfTask;
+    /// # let json = r#"{"id":"t1","name":"Commission","status":"FAILED","creationTimestamp":"2026-11-23T09:00:00.000Z",
+    /// #   "subTasks":[{"name":"Validate","status":"FAILED","errors":[{"errorCode":"MM","message":"maintenance mode"}],
+    /// #     "subTasks":[{"name":"Vibs","status":"SUCCESSFUL"}]}],
+    /// #   "errors":[{"errorCode":"COMMISION_HOST_FAILED","message":"failed"}],
+    /// #   "resources":[{"resourceId":"h1","type":"HOST","fqdn":"esx05.rainpole.io"}],
+    /// #   "stages":[{"name":"Prepare","status":"SUCCESSFUL"}]}"#;
+    /// # let task: VcfTask = serde_json::from_str(json)?;
+    /// assert_eq!(task.stages()[0].name, "Prepare");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stages(&self) -> &[VcfStage] {
         self.stages.as_deref().unwrap_or_default()
     }
@@ -676,6 +783,19 @@ impl VcfTask {
     ///
     /// [`UnknownStatus`] for a task or subtask status this crate does not
     /// know.
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfTask;
+    /// use taskstate::Status;
+    ///
+    /// let json = r#"{"id":"t1","name":"Commissioning","type":"HOST_COMMISSION","status":"In Progress",
+    ///   "creationTimestamp":"2026-11-23T09:00:00.000Z","isCancellable":true,"isRetryable":false}"#;
+    /// let mirrored = serde_json::from_str::<VcfTask>(json)?.to_mirrored()?;
+    /// assert_eq!(mirrored.kind.as_deref(), Some("HOST_COMMISSION"));
+    /// assert_eq!(mirrored.status, Some(Status::Running));
+    /// assert_eq!((mirrored.flags.can_cancel, mirrored.flags.can_relaunch), (Some(true), Some(false)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_mirrored(&self) -> Result<MirroredTask, UnknownStatus> {
         let mut subtasks = Vec::new();
         for subtask in self.subtasks() {
@@ -709,6 +829,23 @@ impl VcfTask {
     /// errors are the current failure; subtasks nest as they were
     /// declared, each with its errors. Times are written as VMware writes
     /// them, in UTC to the millisecond.
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfTask;
+    /// use taskstate::NewSubtask;
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HOST_COMMISSION"),
+    ///     Owner::new("admin"), ResourceRef::new("HOST", "h1"))
+    ///     .subtask(NewSubtask::new("Validate", "validates the host"))
+    ///     .subtask(NewSubtask::new("Vibs", "checks the VIBs").under(0));
+    /// let (task, _) = Task::create(new, Actor::customer("admin"), now)?;
+    /// let json = serde_json::to_value(VcfTask::of(&task, &Actor::customer("admin"), now))?;
+    /// assert_eq!(json["subTasks"][0]["subTasks"][0]["name"], "Vibs");
+    /// assert_eq!(json["creationTimestamp"], "2026-11-23T09:00:00.000Z");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn of<K: TaskKind>(task: &Task<K>, viewer: &Actor, now: DateTime<Utc>) -> VcfTask {
         let subtasks: Vec<&Subtask> = task.subtasks().iter().collect();
         let mut roots = Vec::new();
