@@ -18,7 +18,7 @@ use taskstate::{
     ResourceRef, Role, RuleName, Rules, Status, Subtask, SubtaskChange, SubtaskStatus, Task,
 };
 
-use common::{Logged, alice, bob, logged_of, provider_failure, t};
+use common::{Logged, accept, alice, bob, logged_of, provider_failure, t};
 
 // ---------------------------------------------------------------------
 // Helpers
@@ -47,13 +47,6 @@ impl std::ops::Deref for Logged {
 
     fn deref(&self) -> &Task<NamedKind> {
         &self.task
-    }
-}
-
-/// Applies a command that must be accepted, logging its event.
-fn accept(task: &mut Logged, command: Command<NamedKind>, actor: Actor, now: DateTime<Utc>) {
-    if let Err(rejection) = task.apply(command.clone(), actor.clone(), now) {
-        panic!("{actor} {command:?} refused: {rejection}");
     }
 }
 

@@ -106,14 +106,49 @@ pub fn pending() -> Task<NamedKind> {
     task_of(NamedKind::new("DomainCreate"))
 }
 
-/// Applies a command that must be accepted.
+/// What commands are applied to in the tests: a task alone, or a task
+/// with its log (which then logs each event).
+pub trait Applies {
+    /// Applies `command`, logging its event where there is a log.
+    fn apply_command(
+        &mut self,
+        command: Command<NamedKind>,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), Rejection>;
+}
+
+impl Applies for Task<NamedKind> {
+    fn apply_command(
+        &mut self,
+        command: Command<NamedKind>,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), Rejection> {
+        self.apply(command, actor, now).map(drop)
+    }
+}
+
+impl Applies for Logged {
+    fn apply_command(
+        &mut self,
+        command: Command<NamedKind>,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), Rejection> {
+        self.apply(command, actor, now).map(drop)
+    }
+}
+
+/// Applies a command that must be accepted (to a task, or to a task and
+/// its log).
 pub fn accept(
-    task: &mut Task<NamedKind>,
+    task: &mut impl Applies,
     command: Command<NamedKind>,
     actor: Actor,
     now: DateTime<Utc>,
 ) {
-    if let Err(rejection) = task.apply(command.clone(), actor.clone(), now) {
+    if let Err(rejection) = task.apply_command(command.clone(), actor.clone(), now) {
         panic!("{actor} {command:?} refused: {rejection}");
     }
 }

@@ -2,14 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use taskstate::{
     Action, Actor, ArgumentSpec, CancelRules, Command, Event, Failure, FollowUp, NamedKind,
     Rejection, ReplayError, RetryPolicy, Rules, Status, Task,
 };
 
-use common::{accept, alice, bob, pending, provider_failure, reject, t, task_of};
+use crate::common::{accept, alice, bob, pending, provider_failure, reject, t, task_of};
 
 type T = Task<NamedKind>;
 
@@ -190,7 +188,8 @@ fn reading_a_task_rechecks_its_state() {
 
 /// A pending DomainCreate and its creation event.
 fn pending_with_log() -> (T, Event<NamedKind>) {
-    let common::Logged { task, mut log } = common::logged_of(NamedKind::new("DomainCreate"));
+    let crate::common::Logged { task, mut log } =
+        crate::common::logged_of(NamedKind::new("DomainCreate"));
     (task, log.remove(0))
 }
 

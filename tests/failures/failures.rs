@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use chrono::Duration;
 use taskstate::Problem;
 use taskstate::{
@@ -12,7 +10,7 @@ use taskstate::{
     NamedKind, Origin, Outcome, Rejection, RelaunchRefusal, RetryPolicy, Rules, Status, Task,
 };
 
-use common::{Logged, accept, alice, bob, provider_failure, reject, t, task_of};
+use crate::common::{Logged, accept, alice, bob, provider_failure, reject, t, task_of};
 
 fn domain_create() -> NamedKind {
     NamedKind::new("DomainCreate")

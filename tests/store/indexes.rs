@@ -10,11 +10,9 @@
 //! contract of `TaskStore` and the core's pure blocking rule; a save that
 //! drops its event is refused.
 //!
-//! More cases: `PROPTEST_CASES=2000 cargo test --test store_indexes`.
+//! More cases: `PROPTEST_CASES=2000 cargo test --test store indexes::`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -63,7 +61,7 @@ fn tasks() -> impl Strategy<Value = Vec<(Task<NamedKind>, Event<NamedKind>)>> {
         proptest::option::weighted(0.2, 0usize..2),
     )
         .prop_flat_map(|(seconds, resource, priority, key)| {
-            let at = common::t(seconds);
+            let at = crate::common::t(seconds);
             strategies::new_task(kinds(), at).prop_filter_map(
                 "a task of the kind",
                 move |mut new| {
@@ -177,7 +175,7 @@ impl FilterSeed {
             filter = filter.owner(owner.clone());
         }
         if let Some((from, until)) = self.created {
-            filter = filter.created(common::t(from), common::t(until));
+            filter = filter.created(crate::common::t(from), crate::common::t(until));
         }
         filter
     }
@@ -434,7 +432,7 @@ fn run(initial: Vec<(Task<NamedKind>, Event<NamedKind>)>, ops: Vec<Op>) {
             }
         }
     }
-    let mut now = common::t(3600);
+    let mut now = crate::common::t(3600);
     // At least the latest time the store knows has come: a claim's time,
     // a task's last change (the store's own horizon may be earlier).
     let mut horizon: Option<DateTime<Utc>> = model.tasks.values().map(Task::updated_at).max();
@@ -674,7 +672,7 @@ fn run(initial: Vec<(Task<NamedKind>, Event<NamedKind>)>, ops: Vec<Op>) {
 }
 
 proptest! {
-    #![proptest_config(common::cases(96))]
+    #![proptest_config(crate::common::cases(96))]
 
     #[test]
     fn memory_store_answers_as_a_scan_does(

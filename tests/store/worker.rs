@@ -5,8 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,7 +19,7 @@ use taskstate::{
     Rejection, ResourceRef, Rules, Status, Task, TaskId,
 };
 
-use common::{block_on, t};
+use crate::common::{block_on, t};
 
 type K = NamedKind;
 

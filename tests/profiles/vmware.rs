@@ -4,27 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use taskstate::{
     Actor, Aggregate, AggregatePolicy, CancelRules, Command, Failure, IdGenerator, NamedKind,
     NewSubtask, NewTask, Outcome, Owner, Rejection, RelaunchRules, Resolution, ResourceRef, Rules,
     Status, SubtaskChange, SubtaskStatus, Task,
 };
 
-use common::{Logged, t};
-
-/// Applies a command that must be accepted, logging its event.
-fn accept(
-    logged: &mut Logged,
-    command: Command<NamedKind>,
-    actor: Actor,
-    now: chrono::DateTime<chrono::Utc>,
-) {
-    if let Err(rejection) = logged.apply(command.clone(), actor.clone(), now) {
-        panic!("{actor} {command:?} refused: {rejection}");
-    }
-}
+use crate::common::{Logged, accept, t};
 
 fn admin() -> Actor {
     Actor::customer("administrator@vsphere.local")
@@ -285,7 +271,7 @@ fn tasks_made_of_tasks_fold_like_subtasks() {
 // VMware's JSON, nested and complete
 // ---------------------------------------------------------------------
 
-const NESTED_PAGE: &str = include_str!("fixtures/vcf_page_nested.json");
+const NESTED_PAGE: &str = include_str!("../fixtures/vcf_page_nested.json");
 
 #[test]
 fn a_nested_vmware_page_writes_back_as_printed_with_its_unknown_fields_and_times() {

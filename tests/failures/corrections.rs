@@ -10,8 +10,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -25,7 +23,7 @@ use taskstate::{
     Role, RuleName, Rules, Run, Status, StatusSet, Task,
 };
 
-use common::{Logged, alice, bob, logged_of, mallory, provider_failure, reject, t};
+use crate::common::{Logged, accept, alice, bob, logged_of, mallory, provider_failure, reject, t};
 
 type T = Task<NamedKind>;
 
@@ -42,14 +40,6 @@ fn create(kind: NamedKind, arguments: &[(&str, ArgumentValue)]) -> Result<Logged
         new = new.argument(*key, value.clone());
     }
     Task::create(new, alice(), t(0)).map(Logged::new)
-}
-
-/// Applies a command that must be accepted, appending its event to the
-/// log.
-fn accept(task: &mut Logged, command: Command<NamedKind>, actor: Actor, now: DateTime<Utc>) {
-    if let Err(rejection) = task.apply(command.clone(), actor.clone(), now) {
-        panic!("{actor} {command:?} refused: {rejection}");
-    }
 }
 
 /// Starts `task` for an executor, logging the start.

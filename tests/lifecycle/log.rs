@@ -6,8 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -21,7 +19,7 @@ use taskstate::{
     Timeline, WakeupReason,
 };
 
-use common::{Logged, alice, bob, cases, logged_of, start_task, t};
+use crate::common::{Logged, alice, bob, cases, logged_of, start_task, t};
 
 type T = Task<NamedKind>;
 type E = Event<NamedKind>;
@@ -157,7 +155,7 @@ fn a_retry_scheduled_after_a_cancel_request_is_refused_in_both_modes() {
     task.apply(Command::Cancel { reason: None }, alice(), t(2))
         .unwrap();
     let failed = run
-        .fail(&mut task.task, common::provider_failure(t(3)), t(3))
+        .fail(&mut task.task, crate::common::provider_failure(t(3)), t(3))
         .unwrap();
     assert!(matches!(
         failed.effect.as_deref(),
@@ -186,7 +184,7 @@ fn a_removed_retry_schedule_is_refused_strictly_and_taken_as_recorded_otherwise(
     let (run, started) = task.task.start(t(300), None, t(1)).unwrap();
     task.push(started);
     let failed = run
-        .fail(&mut task.task, common::provider_failure(t(3)), t(3))
+        .fail(&mut task.task, crate::common::provider_failure(t(3)), t(3))
         .unwrap();
     assert!(matches!(
         failed.effect.as_deref(),
@@ -218,7 +216,7 @@ fn a_counted_attempt_for_a_run_that_was_not_running_is_refused_as_recorded_too()
     task.apply(
         Command::Fail {
             token: None,
-            failure: Box::new(common::provider_failure(t(21))),
+            failure: Box::new(crate::common::provider_failure(t(21))),
         },
         bob(),
         t(21),
@@ -408,7 +406,7 @@ fn a_stored_state_no_command_produces_is_refused_on_reading() {
         serde_json::from_value::<T>(json)
     };
     // A pending task with a failure, with an outcome, with attempts but no runs.
-    let failure = serde_json::to_value(common::provider_failure(t(1))).unwrap();
+    let failure = serde_json::to_value(crate::common::provider_failure(t(1))).unwrap();
     assert!(with("failure", failure).is_err());
     assert!(with("outcome", serde_json::json!({})).is_err());
     assert!(with("attempts", serde_json::json!(3)).is_err());
@@ -532,7 +530,7 @@ fn every_move_is_stale(held: &T, token: LeaseToken, task: &mut T, now: DateTime<
     moves.push((
         "fail",
         next()
-            .fail(task, common::provider_failure(now), now)
+            .fail(task, crate::common::provider_failure(now), now)
             .map(drop)
             .map_err(Rejection::from),
     ));
@@ -1047,7 +1045,7 @@ fn a_save_whose_events_do_not_make_the_record_is_refused() {
         .unwrap();
     let fail = Run::rebuild(&failed, token)
         .unwrap()
-        .fail(&mut failed, common::provider_failure(t(2)), t(2))
+        .fail(&mut failed, crate::common::provider_failure(t(2)), t(2))
         .unwrap();
     assert_eq!(done.version, fail.version);
     // The done record with the failure's event: the versions line up,

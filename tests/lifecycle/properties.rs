@@ -1,11 +1,9 @@
 //! Properties over random sequences of commands from random actors at
 //! random (monotonic and non-monotonic) times, on tasks of random rules.
 //!
-//! More cases: `PROPTEST_CASES=20000 cargo test --test properties`.
+//! More cases: `PROPTEST_CASES=20000 cargo test --test lifecycle properties::`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use chrono::Duration;
 use proptest::prelude::*;
@@ -14,7 +12,7 @@ use taskstate::{
     TaskKind, table,
 };
 
-use common::{Logged, start_task};
+use crate::common::{Logged, start_task};
 use taskstate::testkit::strategies::{self, step};
 
 /// The rules of corrections, relaunches and retries, checked on every
@@ -190,7 +188,7 @@ fn assert_log_rebuilds(task: &Task<NamedKind>, log: &[Event<NamedKind>]) {
 }
 
 proptest! {
-    #![proptest_config(common::cases(512))]
+    #![proptest_config(crate::common::cases(512))]
 
     #[test]
     fn retry_schedule_is_monotonic_bounded_and_deterministic(

@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use taskstate::profiles::UnknownStatus;
 use taskstate::profiles::cloudflare::CloudflareStatus;
 use taskstate::profiles::dyn_dns::DynStatus;
@@ -12,7 +10,7 @@ use taskstate::profiles::ovh::OvhStatus;
 use taskstate::profiles::vcf::{VcfStatus, VcfSubtaskStatus};
 use taskstate::{Failure, Origin, Status, SubtaskStatus};
 
-use common::{pending, t};
+use crate::common::{pending, t};
 
 fn parse<T: std::str::FromStr<Err = std::convert::Infallible>>(word: &str) -> T {
     word.parse().unwrap_or_else(|never| match never {})
@@ -193,7 +191,7 @@ fn unknown_words_are_kept_and_refused_only_on_conversion() {
 #[test]
 fn the_vmware_seed_documents_parse_and_write_back_as_printed() {
     use taskstate::profiles::vcf::{VcfTask, VcfTaskList};
-    let list_text = include_str!("fixtures/vcf_tasks.json");
+    let list_text = include_str!("../fixtures/vcf_tasks.json");
     let list: VcfTaskList = serde_json::from_str(list_text).unwrap();
     assert_eq!(list.elements.len(), 2);
     assert_eq!(
@@ -226,7 +224,7 @@ fn the_vmware_seed_documents_parse_and_write_back_as_printed() {
     let printed: serde_json::Value = serde_json::from_str(list_text).unwrap();
     assert_eq!(written, printed);
 
-    let one_text = include_str!("fixtures/vcf_task.json");
+    let one_text = include_str!("../fixtures/vcf_task.json");
     let one: VcfTask = serde_json::from_str(one_text).unwrap();
     let printed: serde_json::Value = serde_json::from_str(one_text).unwrap();
     assert_eq!(serde_json::to_value(&one).unwrap(), printed);
@@ -236,7 +234,7 @@ fn the_vmware_seed_documents_parse_and_write_back_as_printed() {
 fn malformed_vmware_documents_are_typed_errors() {
     use taskstate::profiles::vcf::VcfTask;
     let good: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/vcf_task.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/vcf_task.json")).unwrap();
     let mutations: [(&str, serde_json::Value); 5] = [
         ("creationTimestamp", "not a time".into()),
         ("creationTimestamp", "+999999-01-01T00:00:00Z".into()),
@@ -257,7 +255,7 @@ fn malformed_vmware_documents_are_typed_errors() {
 #[test]
 fn the_cloudflare_seed_document_parses_and_writes_back_as_printed() {
     use taskstate::profiles::cloudflare::CloudflareTask;
-    let text = include_str!("fixtures/cloudflare_task.json");
+    let text = include_str!("../fixtures/cloudflare_task.json");
     let task: CloudflareTask = serde_json::from_str(text).unwrap();
     assert_eq!(task.status.value, CloudflareStatus::Pending);
     assert_eq!(task.warnings.as_ref().unwrap()[0].details[0].field, "field");
@@ -309,12 +307,12 @@ fn the_ovh_view_of_the_guides_failed_task() {
     let kind = NamedKind::new("DomainCreate").argument(
         ArgumentSpec::text("legitimacyAfnic", 10, 2000).describe("Why this name is yours"),
     );
-    let mut task = common::task_of(kind);
+    let mut task = crate::common::task_of(kind);
     let (run, _) = task.start(t(300), None, t(1)).unwrap();
     let failure =
         Failure::customer("AFNIC", "Afnic asks for a justification", t(2)).flag("legitimacyAfnic");
     run.fail(&mut task, failure, t(2)).unwrap();
-    let alice = common::alice();
+    let alice = crate::common::alice();
     let view = OvhTask::of(&task, 4_242, &alice, t(3));
     let json = serde_json::to_value(&view).unwrap();
     assert_eq!(json["status"], "error");
@@ -345,7 +343,7 @@ fn the_ovh_view_of_the_guides_failed_task() {
         (json["minimumSize"].as_u64(), json["maximumSize"].as_u64()),
         (Some(10), Some(2000))
     );
-    common::accept(
+    crate::common::accept(
         &mut task,
         Command::set_argument("legitimacyAfnic", "the city's tourist office"),
         alice,
@@ -382,7 +380,7 @@ fn the_dyn_view_reports_steps_blocking_and_posix_times() {
                 id,
                 change,
             };
-            common::accept(&mut task, command, Actor::System, t(2));
+            crate::common::accept(&mut task, command, Actor::System, t(2));
         }
     }
     let view = DynTask::of(&task, 1725);
@@ -434,7 +432,7 @@ fn a_mirror_keeps_the_providers_flags_as_read() {
     assert_eq!(snapshot.comment.as_deref(), Some("registry down"));
     // VMware's seed: the failed task is not cancellable, as read.
     let list: taskstate::profiles::vcf::VcfTaskList =
-        serde_json::from_str(include_str!("fixtures/vcf_tasks.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/vcf_tasks.json")).unwrap();
     let first: &VcfTask = &list.elements[0];
     let snapshot = first.to_mirrored().unwrap();
     assert_eq!(snapshot.flags.can_cancel, Some(false));
@@ -502,22 +500,22 @@ fn the_cloudflare_view_builds_links_package_fields_warnings_and_cancels_from_the
 
     // Cancelled: Cloudflare shows it failed, and the message says why.
     let mut cancelled = pending();
-    common::accept(
+    crate::common::accept(
         &mut cancelled,
         Command::Cancel {
             reason: Some("ordered by mistake".into()),
         },
-        common::alice(),
+        crate::common::alice(),
         t(1),
     );
     let view = CloudflareTask::of(&cancelled);
     assert_eq!(view.status.text(), "failed");
     assert_eq!(view.error_message.as_deref(), Some("ordered by mistake"));
     let mut silent = pending();
-    common::accept(
+    crate::common::accept(
         &mut silent,
         Command::Cancel { reason: None },
-        common::alice(),
+        crate::common::alice(),
         t(1),
     );
     assert_eq!(

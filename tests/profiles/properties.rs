@@ -3,11 +3,9 @@
 //! with the same status (as the system can say it), times (to the
 //! system's precision), flags and subtasks.
 //!
-//! More cases: `PROPTEST_CASES=5000 cargo test --test profiles_properties`.
+//! More cases: `PROPTEST_CASES=5000 cargo test --test profiles properties::`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use chrono::{DurationRound, TimeDelta};
 use proptest::prelude::*;
@@ -19,7 +17,7 @@ use taskstate::profiles::vcf::{VcfStatus, VcfTask};
 use taskstate::testkit::strategies::step;
 use taskstate::{Actor, Detail, NamedKind, Owner, Task, TaskKind};
 
-use common::start_task;
+use crate::common::start_task;
 
 fn round_trip<V>(view: &V) -> V
 where
@@ -221,7 +219,7 @@ fn depth_first(task: &Task<NamedKind>) -> Vec<MirroredSubtask> {
 }
 
 proptest! {
-    #![proptest_config(common::cases(256))]
+    #![proptest_config(crate::common::cases(256))]
 
     #[test]
     fn views_round_trip_and_read_back_the_task(

@@ -14,8 +14,7 @@ use taskstate::store::{
 use taskstate::testkit::store as conformance;
 use taskstate::{Event, NamedKind, Status, StatusSet, Task, TaskId, TaskKind};
 
-mod common;
-use common::{block_on, pending};
+use crate::common::{block_on, pending};
 
 type K = NamedKind;
 

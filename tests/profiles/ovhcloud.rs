@@ -6,8 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use taskstate::Pause;
 use taskstate::profiles::ovh::{OvhArgument, OvhQueryError, OvhStatus, OvhTask, OvhTaskQuery};
 use taskstate::store::{MemoryStore, PageRequest, Scope, TaskStore};
@@ -18,11 +16,11 @@ use taskstate::{
 use taskstate::{ArgumentHints, IdFormat, Problem};
 use taskstate_sqlite::SqliteStore;
 
-use common::{accept, alice, t};
+use crate::common::{accept, alice, t};
 
 #[test]
 fn ovhclouds_argument_objects_read_and_write_back_as_printed() {
-    let text = include_str!("fixtures/ovh_arguments.json");
+    let text = include_str!("../fixtures/ovh_arguments.json");
     let printed: Vec<serde_json::Value> = serde_json::from_str(text).unwrap();
     let read: Vec<OvhArgument> = serde_json::from_str(text).unwrap();
     for (argument, printed) in read.iter().zip(&printed) {
@@ -123,7 +121,8 @@ fn the_guides_contact_and_document_arguments_work_end_to_end() {
         ("newOwnerContact", "007", "/me/contact"),
         ("legitimacyDocument", "../../etc/passwd", "/me/document"),
     ] {
-        let rejection = common::reject(&mut task, Command::set_argument(key, bad), alice(), t(10));
+        let rejection =
+            crate::common::reject(&mut task, Command::set_argument(key, bad), alice(), t(10));
         let Rejection::InvalidArgument(error) = rejection else {
             panic!("{key}={bad}: {rejection:?}");
         };
@@ -166,7 +165,7 @@ fn the_guides_contact_and_document_arguments_work_end_to_end() {
 fn a_task_in_problem_shows_its_next_automatic_restart_as_its_todo_date() {
     let mut task = trade();
     let (run, _) = task.start(t(300), None, t(1)).unwrap();
-    run.fail(&mut task, common::provider_failure(t(2)), t(2))
+    run.fail(&mut task, crate::common::provider_failure(t(2)), t(2))
         .unwrap();
     let restart = task.next_retry_at().expect("a provider failure is retried");
     let view = OvhTask::of(&task, 987_654_321, &alice(), t(3));
@@ -182,7 +181,7 @@ fn a_task_in_problem_shows_its_next_automatic_restart_as_its_todo_date() {
 
     // OVHcloud's own document: read, the restart in canonical terms, and
     // written back byte for byte, offsets kept.
-    let text = include_str!("fixtures/ovh_task_problem.json");
+    let text = include_str!("../fixtures/ovh_task_problem.json");
     let read: OvhTask = serde_json::from_str(text).unwrap();
     let snapshot = read.to_mirrored().unwrap();
     assert_eq!(snapshot.status, Some(Status::Failed));
@@ -248,7 +247,7 @@ fn tasks_in_every_state<S: TaskStore<NamedKind>>(store: &S) -> Vec<Task<NamedKin
                 events.push(run.fail(&mut task, failure, t(2)).unwrap());
             }
             "problem" => {
-                let failure = common::provider_failure(t(2));
+                let failure = crate::common::provider_failure(t(2));
                 events.push(run.fail(&mut task, failure, t(2)).unwrap());
             }
             _ => {}

@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -14,7 +12,9 @@ use taskstate::{
     Rejection, ReplayError, Role, RoleSet, RuleName, Rules, Run, Status, Task,
 };
 
-use common::{Logged, alice, bob, logged_of, mallory, pending, provider_failure, reject, t};
+use crate::common::{
+    Logged, accept, alice, bob, logged_of, mallory, pending, provider_failure, reject, t,
+};
 
 type T = Task<NamedKind>;
 
@@ -28,14 +28,6 @@ fn running_kind() -> NamedKind {
 /// A pending DomainCreate with the standard rules, and its log.
 fn pending_logged() -> Logged {
     logged_of(NamedKind::new("DomainCreate"))
-}
-
-/// Applies a command that must be accepted, appending its event (if any)
-/// to the log.
-fn accept(task: &mut Logged, command: Command<NamedKind>, actor: Actor, now: DateTime<Utc>) {
-    if let Err(rejection) = task.apply(command.clone(), actor.clone(), now) {
-        panic!("{actor} {command:?} refused: {rejection}");
-    }
 }
 
 /// Starts the task for an executor, logging the start.
@@ -974,8 +966,8 @@ fn replay_rejects_broken_histories() {
 fn tokens_of_a_stale_run_are_refused_by_the_runtime_api_too() {
     let mut task = pending();
     let first = task.start(t(60), None, t(0)).unwrap().0.token();
-    common::accept(&mut task, Command::MarkStalled, Actor::System, t(61));
-    common::accept(&mut task, Command::Requeue { todo_at: None }, bob(), t(62));
+    crate::common::accept(&mut task, Command::MarkStalled, Actor::System, t(61));
+    crate::common::accept(&mut task, Command::Requeue { todo_at: None }, bob(), t(62));
     let _second = task.start(t(200), None, t(63)).unwrap();
     let stale = reject(
         &mut task,
