@@ -18,6 +18,11 @@
 //!   For both, every 100 cycles the completed tasks are removed and
 //!   replaced by as many new pending ones, untimed, so both stores keep
 //!   their size within 100 (target: MemoryStore within 2x of the floor).
+//!   A second floor, `floor_with_rules` (`RulesFloor` below), does the
+//!   crate's rule work as well (real `Task`s started with `Task::start`,
+//!   a copy handed out, saves checked by `check_save`) on the same two
+//!   sets: the MemoryStore over it is what the store's own indexes cost,
+//!   it over the floor what the rules and checks cost.
 //! - `threads`: the throughput of claim-and-complete cycles, 20 000 per
 //!   run over 100 000 pending tasks, from 1 thread and from 2 threads
 //!   sharing one `Arc` of the store (each does half), for the MemoryStore
@@ -40,7 +45,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
-use taskstate::store::{ClaimRequest, Claimed, MemoryStore, TaskStore};
+use taskstate::store::{ClaimRequest, Claimed, MemoryStore, TaskStore, check_save};
 use taskstate::{
     Actor, Event, IdGenerator, NamedKind, NewTask, Outcome, Owner, ResourceRef, Task, TaskId,
 };
@@ -353,6 +358,92 @@ fn floor_of(size: usize) -> (Floor, FloorMaker) {
 }
 
 // ---------------------------------------------------------------------
+// The floor with the rules
+
+/// The floor doing the crate's rule work too: the same two `BTreeSet`s
+/// and one lock, but holding real `Task`s, starting them with
+/// `Task::start`, handing out a copy with its `Run`, and checking a save
+/// with `check_save` before it replaces the record and appends the
+/// events. What it leaves out is what the MemoryStore adds over it: the
+/// listing indexes (owner, resource, kind, status, creation), blocking
+/// lanes, priorities, kinds, unique keys, sweeps and purges.
+#[derive(Default)]
+struct RulesFloor {
+    inner: Mutex<RulesInner>,
+}
+
+#[derive(Default)]
+struct RulesInner {
+    tasks: HashMap<TaskId, (Task<NamedKind>, Vec<Event<NamedKind>>)>,
+    pending: BTreeSet<(DateTime<Utc>, TaskId)>,
+    leased: BTreeSet<(DateTime<Utc>, TaskId)>,
+}
+
+impl RulesFloor {
+    fn insert(&self, task: Task<NamedKind>, created: Event<NamedKind>) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.pending.insert((task.created_at(), task.id()));
+        inner.tasks.insert(task.id(), (task, vec![created]));
+    }
+
+    fn remove(&self, id: TaskId) {
+        let mut inner = self.inner.lock().unwrap();
+        drop(black_box(inner.tasks.remove(&id)));
+    }
+
+    fn claim(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Option<Claimed<NamedKind>> {
+        let mut guard = self.inner.lock().unwrap();
+        let inner = &mut *guard;
+        let &(due, id) = inner.pending.first()?;
+        if due > now {
+            return None;
+        }
+        inner.pending.pop_first();
+        let (task, log) = inner.tasks.get_mut(&id)?;
+        let (run, started) = task.start(lease_until, None, now).ok()?;
+        log.push(started);
+        inner.leased.insert((lease_until, id));
+        Some(Claimed {
+            task: task.clone(),
+            run,
+        })
+    }
+
+    fn save(&self, task: &Task<NamedKind>, expected: u64, events: &[Event<NamedKind>]) {
+        let mut guard = self.inner.lock().unwrap();
+        let inner = &mut *guard;
+        let (stored, log) = inner.tasks.get_mut(&task.id()).unwrap();
+        assert_eq!(stored.version(), expected);
+        let last_logged = log.last().map_or(0, |event| event.version);
+        check_save(stored, task, expected, last_logged, events).unwrap();
+        if let Some(lease) = stored.lease() {
+            inner.leased.remove(&(lease.expires_at(), task.id()));
+        }
+        *stored = task.clone();
+        log.extend_from_slice(events);
+    }
+}
+
+fn rules_floor_of(size: usize) -> (RulesFloor, Maker) {
+    let floor = RulesFloor::default();
+    let mut maker = Maker::new(size as u64);
+    for _ in 0..size {
+        let (task, created) = maker.due();
+        floor.insert(task, created);
+    }
+    (floor, maker)
+}
+
+/// The same cycle through the rules floor.
+fn rules_floor_cycle(floor: &RulesFloor, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> TaskId {
+    let Claimed { mut task, run } = floor.claim(now, lease_until).unwrap();
+    let version = task.version();
+    let event = run.complete(&mut task, Outcome::new(), now).unwrap();
+    floor.save(&task, version, &[event]);
+    task.id()
+}
+
+// ---------------------------------------------------------------------
 // cycle
 
 fn store_of(size: usize) -> (MemoryStore<NamedKind>, Maker) {
@@ -416,6 +507,30 @@ fn cycle(c: &mut Criterion) {
             })
         });
         drop(store);
+        let (floor, mut maker) = rules_floor_of(size);
+        group.bench_with_input(BenchmarkId::new("floor_with_rules", size), &size, |b, _| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                let mut left = iters;
+                let mut done = Vec::with_capacity(CHUNK as usize);
+                while left > 0 {
+                    let chunk = left.min(CHUNK);
+                    left -= chunk;
+                    let started = Instant::now();
+                    for _ in 0..chunk {
+                        done.push(rules_floor_cycle(&floor, black_box(now), lease_until));
+                    }
+                    total += started.elapsed();
+                    for id in done.drain(..) {
+                        floor.remove(id);
+                        let (task, created) = maker.due();
+                        floor.insert(task, created);
+                    }
+                }
+                total
+            })
+        });
+        drop(floor);
         let (floor, mut maker) = floor_of(size);
         group.bench_with_input(BenchmarkId::new("floor", size), &size, |b, _| {
             b.iter_custom(|iters| {

@@ -152,4 +152,10 @@ const _: fn() = || {
     shared::<store::MemoryStore<NamedKind>>();
     shared::<store::StoreError>();
     shared::<store::ClaimRequest>();
+    shared::<store::Filter>();
+    shared::<profiles::MirroredTask>();
+    shared::<profiles::Timestamp>();
+    shared::<profiles::vcf::VcfTask>();
+    shared::<profiles::ovh::OvhTask>();
+    shared::<Percent>();
 };
