@@ -6,6 +6,21 @@ use crate::id::TaskId;
 
 /// The error type a store keeps as the cause of a failure: any error of
 /// its driver, file system or decoder.
+///
+/// The cause keeps its type: a host downcasts it to its driver's error.
+///
+/// ```
+/// use std::io;
+///
+/// use taskstate::store::{BoxError, StoreError};
+///
+/// let cause: BoxError = Box::new(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
+/// let error = StoreError::Backend { source: cause, retryable: false };
+/// let StoreError::Backend { source, .. } = &error else { return Err("a backend failure".into()) };
+/// let io = source.downcast_ref::<io::Error>().ok_or("an I/O error")?;
+/// assert_eq!(io.kind(), io::ErrorKind::StorageFull);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What a store refused or failed at.
@@ -101,7 +116,17 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// A failure of the storage, with its cause.
+    /// A failure of the storage, with its cause (anything that converts
+    /// into a [`BoxError`]: a driver's error, a message), and whether the
+    /// same call may succeed if made again.
+    ///
+    /// ```
+    /// use taskstate::store::StoreError;
+    ///
+    /// let error = StoreError::backend("no such table: tasks", false);
+    /// assert!(matches!(error, StoreError::Backend { retryable: false, .. }));
+    /// assert_eq!(error.to_string(), "storage failed: no such table: tasks");
+    /// ```
     pub fn backend(source: impl Into<BoxError>, retryable: bool) -> StoreError {
         StoreError::Backend {
             source: source.into(),
@@ -113,6 +138,16 @@ impl StoreError {
     /// [`Backend`](StoreError::Backend) failure its store marked
     /// retryable. A [`Conflict`](StoreError::Conflict) is not: the same
     /// save conflicts again, the caller reloads first.
+    ///
+    /// ```
+    /// use taskstate::TaskId;
+    /// use taskstate::store::StoreError;
+    ///
+    /// assert!(StoreError::backend("database is locked", true).is_retryable());
+    /// assert!(!StoreError::backend("disk full", false).is_retryable());
+    /// let id = TaskId::from(uuid::Uuid::nil());
+    /// assert!(!StoreError::Conflict { id, expected: 3, found: 4 }.is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,

@@ -23,6 +23,32 @@ use crate::task::error::Rejection;
 use crate::task::run::{Pause, Run};
 
 /// Why [`update`] did not save.
+///
+/// ```
+/// use taskstate::store::{MemoryStore, Scope, StoreError, TaskStore, UpdateError, update};
+/// use taskstate::{Command, Rejection};
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// # let (task, created) = Task::create(new, Actor::customer("alice"), now)?;
+/// # let store = MemoryStore::new();
+/// # let id = task.id();
+/// # store.insert(task, created)?;
+/// let cancel = |task: &mut Task<NamedKind>| {
+///     Ok(task.apply(Command::Cancel { reason: None }, Actor::customer("alice"), now)?
+///         .into_iter().collect())
+/// };
+/// update(&store, &Scope::Staff, id, cancel)?;
+/// // Cancelled already: the task refuses, and nothing is saved.
+/// let again = update(&store, &Scope::Staff, id, cancel);
+/// assert!(matches!(again, Err(UpdateError::Rejected(Rejection::IllegalMove { .. }))));
+/// // Out of the caller's scope: the store's answer.
+/// let mallory = update(&store, &Scope::Owner(Owner::new("mallory")), id, cancel);
+/// assert!(matches!(mallory, Err(UpdateError::Store(StoreError::NotFound { .. }))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Error)]
 pub enum UpdateError {
     /// The task refused the change.
@@ -68,9 +94,18 @@ const ATTEMPTS: usize = 16;
 ///
 /// # Errors
 ///
-/// [`UpdateError::Rejected`] with what `change` returned;
-/// [`UpdateError::Store`] with [`StoreError::NotFound`] when `scope` does
-/// not see the task, or what the store failed with.
+/// [`UpdateError::Rejected`] with the [`Rejection`] `change` returned
+/// (nothing is saved); [`UpdateError::Store`] with:
+///
+/// - [`StoreError::NotFound`] when no task `id` is stored or `scope` does
+///   not see it (or it was removed between two attempts);
+/// - [`StoreError::Conflict`] when every one of the 16 attempts met
+///   another writer;
+/// - [`StoreError::Refused`] when the events `change` returned do not make
+///   the record it left (it changed the task by hand, or dropped an
+///   event);
+/// - [`StoreError::Unreadable`] or [`StoreError::Backend`] from the load
+///   or the save.
 pub fn update<K, S, F>(
     store: &S,
     scope: &Scope,
@@ -86,6 +121,37 @@ where
 }
 
 /// [`update`] over an [`AsyncTaskStore`].
+///
+/// ```
+/// use taskstate::store::{AsyncTaskStore, MemoryStore, Scope, update_async};
+/// use taskstate::{Command, Status};
+/// # fn block_on<F: std::future::Future>(future: F) -> F::Output {
+/// #     let mut future = std::pin::pin!(future);
+/// #     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+/// #     loop {
+/// #         if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+/// #             return output;
+/// #         }
+/// #     }
+/// # }
+/// # use chrono::{TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// # let (task, created) = Task::create(new, Actor::customer("alice"), now)?;
+/// // `block_on` stands for the host's runtime (tokio's, …).
+/// let store = MemoryStore::new();
+/// let id = task.id();
+/// block_on(store.insert(task, created))?;
+/// let alice = Scope::Owner(Owner::new("alice"));
+/// let cancelled = block_on(update_async(&store, &alice, id, |task| {
+///     Ok(task.apply(Command::Cancel { reason: None }, Actor::customer("alice"), now)?
+///         .into_iter().collect())
+/// }))?;
+/// assert_eq!(cancelled.status(), Status::Cancelled);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// # Errors
 ///
@@ -142,7 +208,30 @@ where
     }
 }
 
-/// What a handler did with a claimed task's run.
+/// What a handler did with a claimed task's run: [`work_once`] records it
+/// with the run's token.
+///
+/// ```
+/// use taskstate::store::{HandlerReply, MemoryStore, Scope, TaskStore, Worker, work_once};
+/// use taskstate::{Pause, Status};
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// # let (task, created) = Task::create(new, Actor::customer("alice"), now)?;
+/// # let store = MemoryStore::new();
+/// # let id = task.id();
+/// # store.insert(task, created)?;
+/// let worker = Worker::new("registry-1", Duration::minutes(5));
+/// // The registry takes the order and answers within the hour.
+/// let pause = Pause::until(now + Duration::hours(1)).check_at(now + Duration::minutes(10));
+/// let report = work_once(&store, &worker, now, |_task, _run| HandlerReply::Wait(pause.clone()))?;
+/// assert_eq!(report.recorded, 1);
+/// let task = store.get(&Scope::Staff, id)?.ok_or("stored")?;
+/// assert_eq!(task.status(), Status::Waiting);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum HandlerReply {
@@ -217,6 +306,18 @@ pub struct Worker {
 impl Worker {
     /// A worker named `name` that claims one task at a time, of any kind,
     /// under leases of `lease`.
+    ///
+    /// ```
+    /// use chrono::Duration;
+    /// use taskstate::store::Worker;
+    /// # use chrono::{TimeZone, Utc};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let claim = Worker::new("worker-1", Duration::minutes(5)).claim_at(now);
+    /// assert_eq!(claim.lease_until, now + Duration::minutes(5));
+    /// assert_eq!(claim.limit, 1);
+    /// assert_eq!(claim.kinds, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(name: impl Into<String>, lease: Duration) -> Worker {
         Worker {
             name: name.into(),
@@ -228,12 +329,37 @@ impl Worker {
 
     /// This worker, claiming (and sweeping) up to `batch` tasks a step;
     /// at least one (a batch of 0 is taken as 1).
+    ///
+    /// ```
+    /// use chrono::Duration;
+    /// use taskstate::store::Worker;
+    /// # use chrono::{TimeZone, Utc};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let worker = Worker::new("worker-1", Duration::minutes(5));
+    /// assert_eq!(worker.clone().batch(8).claim_at(now).limit, 8);
+    /// assert_eq!(worker.batch(0).claim_at(now).limit, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn batch(mut self, batch: usize) -> Worker {
         self.batch = batch.max(1);
         self
     }
 
-    /// This worker, claiming only tasks of these kinds.
+    /// This worker, claiming only tasks of these kinds (by
+    /// [name](crate::TaskKind::name)); its sweeps still move on tasks of
+    /// every kind.
+    ///
+    /// ```
+    /// use chrono::Duration;
+    /// use taskstate::store::Worker;
+    /// # use chrono::{TimeZone, Utc};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let dns = Worker::new("dns-1", Duration::minutes(5)).kinds(["ZonePublish", "RecordUpdate"]);
+    /// let claim = dns.claim_at(now);
+    /// assert!(claim.wants("ZonePublish"));
+    /// assert!(!claim.wants("DomainCreate"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn kinds<I, S>(mut self, kinds: I) -> Worker
     where
         I: IntoIterator<Item = S>,
@@ -244,11 +370,44 @@ impl Worker {
     }
 
     /// Its name, recorded on the leases it takes.
+    ///
+    /// ```
+    /// use chrono::Duration;
+    /// use taskstate::store::Worker;
+    /// # use chrono::{TimeZone, Utc};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let worker = Worker::new("dns-1", Duration::minutes(5));
+    /// assert_eq!(worker.name(), "dns-1");
+    /// assert_eq!(worker.claim_at(now).worker.as_deref(), Some(worker.name()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// The claim it makes at `now`.
+    /// The claim it makes at `now`: up to its batch, of its kinds, leased
+    /// until `now` plus its lease, in its name. [`work_once`] makes it; a
+    /// host with its own loop passes it to [`TaskStore::claim`].
+    ///
+    /// ```
+    /// use taskstate::store::{MemoryStore, TaskStore, Worker};
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let first = IdGenerator::seeded(1).next_id(now);
+    /// # let new = NewTask::new(first, NamedKind::new("DomainCreate"), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// # let (task, created) = Task::create(new, Actor::customer("alice"), now)?;
+    /// # let store = MemoryStore::new();
+    /// # let id = task.id();
+    /// # store.insert(task, created)?;
+    /// let worker = Worker::new("worker-1", Duration::minutes(5));
+    /// let claims = store.claim(&worker.claim_at(now))?;
+    /// let lease = claims.claimed[0].task.lease().ok_or("a lease")?;
+    /// assert_eq!(lease.expires_at(), now + Duration::minutes(5));
+    /// assert_eq!(lease.worker(), Some("worker-1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn claim_at(&self, now: DateTime<Utc>) -> ClaimRequest {
         let mut request = ClaimRequest::new(now, now.checked_add_signed(self.lease).unwrap_or(now))
             .limit(self.batch)
@@ -264,7 +423,27 @@ impl Worker {
     ///
     /// # Errors
     ///
-    /// What the store fails with.
+    /// What [`TaskStore::next_due`] fails with: [`StoreError::Backend`]
+    /// when the storage fails.
+    ///
+    /// ```
+    /// use taskstate::store::{MemoryStore, TaskStore, Worker};
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let first = IdGenerator::seeded(1).next_id(now);
+    /// # let new = NewTask::new(first, NamedKind::new("DomainCreate"), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// let (store, worker) = (MemoryStore::new(), Worker::new("worker-1", Duration::minutes(5)));
+    /// let hour = Duration::hours(1);
+    /// assert_eq!(worker.idle_for(&store, now, hour)?, hour); // nothing scheduled
+    /// let soon = new.todo_at(now + Duration::minutes(10));
+    /// let (task, created) = Task::create(soon, Actor::System, now)?;
+    /// store.insert(task, created)?;
+    /// assert_eq!(worker.idle_for(&store, now, hour)?, Duration::minutes(10));
+    /// assert_eq!(worker.idle_for(&store, now, Duration::minutes(1))?, Duration::minutes(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn idle_for<K, S>(
         &self,
         store: &S,
@@ -281,7 +460,35 @@ impl Worker {
     ///
     /// # Errors
     ///
-    /// What the store fails with.
+    /// What [`AsyncTaskStore::next_due`] fails with:
+    /// [`StoreError::Backend`] when the storage fails.
+    ///
+    /// ```
+    /// use taskstate::store::{AsyncTaskStore, MemoryStore, Worker};
+    /// # fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    /// #     let mut future = std::pin::pin!(future);
+    /// #     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop {
+    /// #         if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+    /// #             return output;
+    /// #         }
+    /// #     }
+    /// # }
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let first = IdGenerator::seeded(1).next_id(now);
+    /// # let new = NewTask::new(first, NamedKind::new("DomainCreate"), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// // `block_on` stands for the host's runtime (tokio's, …).
+    /// let (store, worker) = (MemoryStore::new(), Worker::new("worker-1", Duration::minutes(5)));
+    /// let soon = new.todo_at(now + Duration::minutes(10));
+    /// let (task, created) = Task::create(soon, Actor::System, now)?;
+    /// block_on(store.insert(task, created))?;
+    /// let idle = block_on(worker.idle_for_async(&store, now, Duration::hours(1)))?;
+    /// assert_eq!(idle, Duration::minutes(10));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub async fn idle_for_async<K, S>(
         &self,
         store: &S,
@@ -309,6 +516,30 @@ impl Worker {
 }
 
 /// What one [`work_once`] step did.
+///
+/// ```
+/// use taskstate::store::{ClaimRequest, HandlerReply, MemoryStore, TaskStore, Worker, work_once};
+/// use taskstate::Outcome;
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let mut ids = IdGenerator::seeded(1);
+/// # let mut new = || NewTask::new(ids.next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// let store = MemoryStore::new();
+/// for _ in 0..2 {
+///     let (task, created) = Task::create(new(), Actor::System, now)?;
+///     store.insert(task, created)?;
+/// }
+/// // A worker that died holding one of them: its lease runs out.
+/// store.claim(&ClaimRequest::new(now, now + Duration::minutes(1)))?;
+/// let worker = Worker::new("worker-2", Duration::minutes(5)).batch(10);
+/// let later = now + Duration::minutes(2);
+/// let report = work_once(&store, &worker, later, |_, _| HandlerReply::Complete(Outcome::new()))?;
+/// assert_eq!((report.requeued, report.claimed, report.recorded), (1, 2, 2));
+/// assert!(report.unreadable.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WorkReport {
@@ -343,10 +574,46 @@ pub struct WorkReport {
 /// step's sweep finds it again (a lease still expired, a task still
 /// stalled). Sleep between steps with [`Worker::idle_for`].
 ///
+/// ```
+/// use taskstate::store::{HandlerReply, MemoryStore, Scope, TaskStore, Worker, work_once};
+/// use taskstate::{Outcome, Status};
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// # let (task, created) = Task::create(new, Actor::customer("alice"), now)?;
+/// # let store = MemoryStore::new();
+/// # let id = task.id();
+/// # store.insert(task, created)?;
+/// let worker = Worker::new("worker-1", Duration::minutes(5));
+/// let report = work_once(&store, &worker, now, |task, _run| {
+///     HandlerReply::Complete(Outcome::new().message(format!("{} created", task.resource().id)))
+/// })?;
+/// assert_eq!((report.claimed, report.recorded), (1, 1));
+/// let task = store.get(&Scope::Staff, id)?.ok_or("stored")?;
+/// assert_eq!(task.status(), Status::Done);
+/// // Nothing left to do: the next step claims nothing.
+/// assert_eq!(work_once(&store, &worker, now, |_, _| HandlerReply::Stopped)?.claimed, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # Errors
 ///
-/// What the store fails with. Tasks recorded before the failure stay
-/// recorded.
+/// The first [`StoreError`] that is not a refusal of one task, and the
+/// step stops there; tasks moved on or recorded before it stay so:
+///
+/// - from a sweep or the claim: [`StoreError::Backend`], or
+///   [`StoreError::InvalidRequest`] when the worker's claim could start
+///   nothing (a lease of zero or less, an empty set of kinds);
+/// - from a save or a reload: [`StoreError::Conflict`] when every one of
+///   [`update`]'s attempts met another writer, [`StoreError::Refused`],
+///   [`StoreError::Unreadable`], [`StoreError::Backend`].
+///
+/// A task the lifecycle refuses to move (a stale lease, a cancel
+/// acknowledged with no request) or that is gone
+/// ([`StoreError::NotFound`]) is not an error: it is skipped, and a
+/// handler's result counted in [`WorkReport::refused`].
 pub fn work_once<K, S, H>(
     store: &S,
     worker: &Worker,
@@ -368,6 +635,41 @@ where
 
 /// [`work_once`] over an [`AsyncTaskStore`], with a handler whose answer
 /// is a future (it may call the provider's API).
+///
+/// ```
+/// use taskstate::store::{
+///     AsyncTaskStore, HandlerReply, MemoryStore, Scope, Worker, work_once_async,
+/// };
+/// use taskstate::{Failure, Status};
+/// # fn block_on<F: std::future::Future>(future: F) -> F::Output {
+/// #     let mut future = std::pin::pin!(future);
+/// #     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+/// #     loop {
+/// #         if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+/// #             return output;
+/// #         }
+/// #     }
+/// # }
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// # let (task, created) = Task::create(new, Actor::customer("alice"), now)?;
+/// # let store = MemoryStore::new();
+/// # let id = task.id();
+/// # block_on(store.insert(task, created))?;
+/// // `block_on` stands for the host's runtime (tokio's, …).
+/// let worker = Worker::new("worker-1", Duration::minutes(5));
+/// let step = work_once_async(&store, &worker, now, |_task, _run| async move {
+///     // The provider's API answers: a document is missing.
+///     HandlerReply::Fail(Failure::customer("MISSING_DOCUMENT", "an ID card is required", now))
+/// });
+/// assert_eq!(block_on(step)?.recorded, 1);
+/// let task = block_on(store.get(&Scope::Staff, id))?.ok_or("stored")?;
+/// assert_eq!(task.status(), Status::Failed);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// # Errors
 ///

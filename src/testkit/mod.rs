@@ -8,6 +8,15 @@
 //! - [`strategies`]: proptest generators for the crate's types (random
 //!   rules, actors, argument values, failures, valid tasks of a host's
 //!   kinds, command sequences).
+//!
+//! ```
+//! use taskstate::store::MemoryStore;
+//! use taskstate::testkit;
+//!
+//! // The host's own store goes where the `MemoryStore` is.
+//! testkit::store::check_store(testkit::store::shared(MemoryStore::new))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod store;
 pub mod strategies;

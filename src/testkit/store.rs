@@ -59,6 +59,24 @@ use crate::task::run::Pause;
 
 /// `make` for a store whose one value is shared by its handles: each call
 /// builds a store with `constructor` and hands out `n` `Arc`s of it.
+///
+/// ```
+/// use taskstate::store::{MemoryStore, Scope, TaskStore};
+/// use taskstate::testkit::store::shared;
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// # let (task, created) = Task::create(new, Actor::customer("alice"), now)?;
+/// let mut make = shared(MemoryStore::new);
+/// let [one, other]: [_; 2] = make(2).try_into().map_err(|_| "two handles")?;
+/// let id = task.id();
+/// one.insert(task, created)?;
+/// assert!(other.get(&Scope::Staff, id)?.is_some()); // one backing store
+/// assert!(make(1)[0].is_empty()); // each call, a new one
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn shared<S>(constructor: impl Fn() -> S) -> impl FnMut(usize) -> Vec<Arc<S>> {
     move |n| {
         let store = Arc::new(constructor());
@@ -70,9 +88,22 @@ pub fn shared<S>(constructor: impl Fn() -> S) -> impl FnMut(usize) -> Vec<Arc<S>
 /// runs, over the store's blocking calls, then claims and inserts of one
 /// key from four threads at once.
 ///
+/// A host's test of its own store, here the [`MemoryStore`](crate::store::MemoryStore):
+///
+/// ```
+/// use taskstate::store::MemoryStore;
+/// use taskstate::testkit::store::{check_store, shared};
+///
+/// check_store(shared(MemoryStore::new))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # Errors
 ///
-/// The first [`ConformanceError`].
+/// The first [`ConformanceError`], naming the check that failed: a
+/// guarantee of the [store contract](crate::store) the store breaks, a
+/// call that fails where it must succeed, or `make` returning fewer
+/// handles than asked for.
 pub fn check_store<S, F>(mut make: F) -> Result<(), ConformanceError>
 where
     S: TaskStore<NamedKind> + Sync,
@@ -87,9 +118,26 @@ where
 
 /// Runs every check on an async store; await it on the host's runtime.
 ///
+/// ```
+/// use taskstate::store::MemoryStore;
+/// use taskstate::testkit::store::{check_async_store, shared};
+/// # fn block_on<F: std::future::Future>(future: F) -> F::Output {
+/// #     let mut future = std::pin::pin!(future);
+/// #     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+/// #     loop {
+/// #         if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+/// #             return output;
+/// #         }
+/// #     }
+/// # }
+/// // `block_on` stands for the host's runtime (`#[tokio::test]`, …).
+/// block_on(check_async_store(shared(MemoryStore::new)))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # Errors
 ///
-/// The first [`ConformanceError`].
+/// As [`check_store`]: the first [`ConformanceError`].
 pub async fn check_async_store<S, F>(mut make: F) -> Result<(), ConformanceError>
 where
     S: AsyncTaskStore<NamedKind>,
@@ -172,7 +220,20 @@ where
     }
 }
 
-/// A conformance check that failed.
+/// A conformance check that failed: which, and what the store did.
+///
+/// ```
+/// use taskstate::NamedKind;
+/// use taskstate::store::MemoryStore;
+/// use taskstate::testkit::store::check_store;
+///
+/// // A `make` that hands out no store fails the first check.
+/// let error = check_store(|_| Vec::<MemoryStore<NamedKind>>::new()).err().ok_or("a failure")?;
+/// assert_eq!(error.check, "make(1) returns a handle");
+/// assert_eq!(error.detail, "it returned none");
+/// assert!(error.to_string().starts_with("store conformance check `make(1) returns a handle`"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConformanceError {
     /// The check.

@@ -42,6 +42,37 @@ use crate::task::Task;
 /// ready at once: no call waits on anything but the lock). Nothing is
 /// dropped but by [`purge`](TaskStore::purge) and
 /// [`remove`](MemoryStore::remove).
+///
+/// Two workers' threads claim from one store; no task goes to both:
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::thread;
+///
+/// use taskstate::store::{ClaimRequest, MemoryStore, TaskStore};
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let mut ids = IdGenerator::seeded(1);
+/// let store = Arc::new(MemoryStore::new());
+/// for _ in 0..10 {
+///     let new = NewTask::new(ids.next_id(now), NamedKind::new("DomainCreate"),
+///         Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+///     let (task, created) = Task::create(new, Actor::System, now)?;
+///     store.insert(task, created)?;
+/// }
+/// let workers: Vec<_> = (0..2).map(|_| {
+///     let store = Arc::clone(&store);
+///     let request = ClaimRequest::new(now, now + Duration::minutes(5)).limit(10);
+///     thread::spawn(move || store.claim(&request).map(|claims| claims.claimed.len()))
+/// }).collect();
+/// let mut claimed = 0;
+/// for worker in workers {
+///     claimed += worker.join().map_err(|_| "a worker panicked")??;
+/// }
+/// assert_eq!(claimed, 10);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct MemoryStore<K> {
     inner: RwLock<Inner<K>>,
@@ -106,6 +137,15 @@ fn poisoned() -> StoreError {
 
 impl<K> MemoryStore<K> {
     /// An empty store.
+    ///
+    /// ```
+    /// use taskstate::NamedKind;
+    /// use taskstate::store::MemoryStore;
+    ///
+    /// let store = MemoryStore::<NamedKind>::new();
+    /// assert!(store.is_empty());
+    /// assert_eq!(store.len(), 0);
+    /// ```
     pub fn new() -> Self {
         MemoryStore::default()
     }
@@ -118,12 +158,46 @@ impl<K> MemoryStore<K> {
         self.inner.write().map_err(|_| poisoned())
     }
 
-    /// How many tasks are stored.
+    /// How many tasks are stored (0 once a thread panicked holding the
+    /// lock: see [`StoreError::Backend`]).
+    ///
+    /// ```
+    /// use taskstate::store::{MemoryStore, TaskStore};
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let first = IdGenerator::seeded(1).next_id(now);
+    /// # let new = NewTask::new(first, NamedKind::new("DomainCreate"), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// # let (task, created) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let store = MemoryStore::new();
+    /// store.insert(task, created)?;
+    /// assert_eq!(store.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.read().map_or(0, |inner| inner.tasks.len())
     }
 
     /// Whether no task is stored.
+    ///
+    /// ```
+    /// use taskstate::store::{MemoryStore, TaskStore};
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let first = IdGenerator::seeded(1).next_id(now);
+    /// # let new = NewTask::new(first, NamedKind::new("DomainCreate"), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// # let (task, created) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let store = MemoryStore::new();
+    /// let id = task.id();
+    /// store.insert(task, created)?;
+    /// assert!(!store.is_empty());
+    /// store.remove(id)?;
+    /// assert!(store.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -138,7 +212,35 @@ impl<K: TaskKind> MemoryStore<K> {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Backend`] only (a poisoned lock).
+    /// [`StoreError::Backend`] only, when a thread panicked while it held
+    /// the store's lock (the lock is poisoned, and every call fails).
+    ///
+    /// ```
+    /// use taskstate::store::{ClaimRequest, MemoryStore, Scope, TaskStore};
+    /// use taskstate::Failure;
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let first = IdGenerator::seeded(1).next_id(now);
+    /// # let new = NewTask::new(first, NamedKind::new("DomainCreate"), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// # let (task, created) = Task::create(new, Actor::customer("alice"), now)?;
+    /// # let store = MemoryStore::new();
+    /// # let id = task.id();
+    /// # store.insert(task, created)?;
+    /// let mut claims = store.claim(&ClaimRequest::new(now, now + Duration::minutes(5)))?;
+    /// let claimed = claims.claimed.pop().ok_or("a claim")?;
+    /// let (mut task, expected) = (claimed.task.clone(), claimed.task.version());
+    /// let failure = Failure::customer("MISSING_DOCUMENT", "an ID card is required", now);
+    /// let failed = claimed.run.fail(&mut task, failure, now)?;
+    /// store.save(&task, expected, &[failed])?;
+    /// // A purge keeps failed tasks; the host's own retention removes them.
+    /// assert_eq!(store.purge(now + Duration::days(365), 100)?, 0);
+    /// assert_eq!(store.remove(id)?.map(|task| task.id()), Some(id));
+    /// assert!(store.get(&Scope::Staff, id)?.is_none());
+    /// assert!(store.remove(id)?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn remove(&self, id: TaskId) -> Result<Option<Task<K>>, StoreError> {
         Ok(self.write()?.remove(id))
     }
