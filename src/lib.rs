@@ -32,6 +32,7 @@
 //! | [`table`] | the transition table: every legal move as data, and the state diagram |
 //! | [`store`] | [`TaskStore`](store::TaskStore) and [`AsyncTaskStore`](store::AsyncTaskStore): compare-and-swap with the log, claims by priority and kind under leases, blocking, unique keys, sweeps, purges, scoping; [`MemoryStore`](store::MemoryStore); the update loop and a worker step |
 //! | [`profiles`] | provider views: OVHcloud, Dyn, VMware Cloud Foundation and Cloudflare, their words both ways and their JSON; a guide for a fifth |
+//! | [`design`] | why it is built this way: the design notes |
 //! | `testkit` | (feature `testkit`) `testkit::store`, the conformance suites for a host's own store, and `testkit::strategies`, proptest generators for the crate's types |
 //!
 //! # Features
@@ -91,6 +92,10 @@ mod command;
 mod failure;
 mod id;
 mod lease;
+pub mod design {
+    //! Why the crate is built as it is: the design notes.
+    #![doc = include_str!("../docs/design.md")]
+}
 pub mod profiles;
 mod rules;
 mod status;
