@@ -36,6 +36,27 @@ use crate::subtask::{SubtaskAction, SubtaskId, SubtaskStatus};
 /// [`StoreError`](crate::store::StoreError) beside the store contract.
 ///
 /// Messages are lowercase, without trailing punctuation.
+///
+/// # Example
+///
+/// ```
+/// # use chrono::{TimeZone, Utc};
+/// # use taskstate::{Actor, Command, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Status, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+/// use taskstate::Rejection;
+///
+/// task.apply(Command::Cancel { reason: None }, Actor::customer("alice"), now)?;
+/// // A cancelled task absorbs: no move leaves it, and the record is unchanged.
+/// let before = task.clone();
+/// let rejection = task.apply(Command::Accelerate, Actor::customer("alice"), now).err().ok_or("accepted")?;
+/// assert!(matches!(&rejection, Rejection::IllegalMove { status: Status::Cancelled, legal, .. } if legal.is_empty()));
+/// assert_eq!(rejection.to_string(), "cannot accelerate a cancelled task (legal: none)");
+/// assert_eq!(task, before);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum Rejection {
@@ -200,6 +221,27 @@ impl Rejection {
 
 /// Why a relaunch is refused: what a UI shows next to a disabled
 /// "relaunch" button.
+///
+/// # Example
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, Command, Failure, IdGenerator, NamedKind, NewTask, Owner, RelaunchRules, ResourceRef, Rules, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// use taskstate::{RelaunchRefusal, Rejection};
+///
+/// let kind = NamedKind::with_rules("DomainCreate", Rules::new().relaunch(RelaunchRules::OPERATORS_ONLY));
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), kind,
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+/// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+/// run.fail(&mut task, Failure::customer("DOCUMENT_MISSING", "a document is missing", now), now)?;
+/// let refused = task.apply(Command::relaunch(), Actor::customer("alice"), now);
+/// assert!(matches!(refused, Err(Rejection::CannotRelaunch { reason: RelaunchRefusal::OperatorsOnly })));
+/// // What a UI shows beside the disabled button:
+/// assert_eq!(RelaunchRefusal::OperatorsOnly.to_string(), "only an operator may relaunch tasks of this kind");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum RelaunchRefusal {
@@ -259,6 +301,26 @@ fn shown<T: std::fmt::Display>(value: &Option<T>) -> String {
 }
 
 /// Why a log does not rebuild a task, or a record disagrees with its log.
+///
+/// # Example
+///
+/// ```
+/// # use chrono::{TimeZone, Utc};
+/// # use taskstate::{Actor, Command, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// use taskstate::ReplayError;
+///
+/// let (mut task, created) = Task::create(new, Actor::customer("alice"), now)?;
+/// let cancelled = task.apply(Command::Cancel { reason: None }, Actor::customer("alice"), now)?.ok_or("not logged")?;
+/// // The same event saved twice: version 3 is missing.
+/// let log = vec![created, cancelled.clone(), cancelled];
+/// let error = Task::replay(&log).err().ok_or("replayed")?;
+/// assert_eq!(error, ReplayError::VersionGap { expected: 3, found: 2 });
+/// assert_eq!(error.to_string(), "event version 2 where 3 was expected");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ReplayError {

@@ -78,7 +78,60 @@ impl<K: TaskKind> Task<K> {
     /// # Errors
     ///
     /// The [`Rejection`] of the first check that fails, in the order given
-    /// in the [record's docs](crate::Task#deciding-and-recording).
+    /// in the [record's docs](crate::Task#deciding-and-recording):
+    ///
+    /// 1. [`Rejection::NotOwner`] when a customer acts on a task that
+    ///    another owner owns.
+    /// 2. [`Rejection::StaleLease`] when an executor command carries a
+    ///    lease token that is not the current run's (the run was stalled,
+    ///    requeued, restarted or finished, or the task is not leased at
+    ///    all), whatever the status now is.
+    /// 3. [`Rejection::IllegalMove`] when the table has no row for the
+    ///    task's status and the command's action (`Done` and `Cancelled`
+    ///    have none, and a `Create` is never applied);
+    ///    [`Rejection::RoleNotAllowed`] when the row exists but not for
+    ///    the actor's role (a customer's `Start`, a system `Relaunch`, …).
+    /// 4. The row's guards:
+    ///    - [`Rejection::LeaseActive`]: `MarkStalled` before the lease runs
+    ///      out;
+    ///    - [`Rejection::NotDue`]: `Start` before the task's `todo_at`;
+    ///    - [`Rejection::AlreadyDue`]: `Accelerate` of a task already due;
+    ///    - [`Rejection::CancelAlreadyRequested`]: a second `Cancel` of the
+    ///      same run, or a `Requeue` of a stalled task that keeps a cancel
+    ///      request;
+    ///    - [`Rejection::CancelNotRequested`]: `AcknowledgeCancel` when no
+    ///      cancel was requested;
+    ///    - [`Rejection::RefusedByRule`]: the kind's rules refuse a
+    ///      `Cancel` or an `Accelerate` to this role in this status, an
+    ///      edit (`SetArgument`, or a `Relaunch` carrying corrections) in
+    ///      this status, or, under [`AggregatePolicy::FailFast`](crate::AggregatePolicy::FailFast),
+    ///      the start of a subtask after a required one failed;
+    ///    - [`Rejection::CannotCorrect`]: a `SetArgument` on a failed task
+    ///      that the actor could not relaunch, with the
+    ///      [`RelaunchRefusal`](crate::RelaunchRefusal);
+    ///    - [`Rejection::CannotRelaunch`]: a `Relaunch` that the kind's
+    ///      [relaunch rules](crate::RelaunchRules) refuse (a dedicated
+    ///      route, operators only, a provider-origin or final failure, the
+    ///      budget spent, flagged arguments not corrected), with the
+    ///      [`RelaunchRefusal`](crate::RelaunchRefusal);
+    ///    - [`Rejection::NoRetryScheduled`]: a `Retry` of a failure whose
+    ///      follow-up is not a retry; [`Rejection::RetryNotDue`]: a
+    ///      `Retry` before its time;
+    ///    - [`Rejection::IllegalSubtaskMove`]: a `Subtask` move that the
+    ///      subtask table does not have from the subtask's status;
+    ///    - [`Rejection::SubtasksUnsatisfied`]: `Complete`, or a subtask's
+    ///      `Succeed`, while required (child) subtasks are not satisfied.
+    /// 5. The command's data: [`Rejection::InvalidInput`], naming the
+    ///    field, for a deadline or check time that is not after `now`, a
+    ///    check time after the wait gives up, a heartbeat that would
+    ///    shorten the lease, an empty failure code, a flagged field that
+    ///    the kind does not declare or makes read-only, an unknown
+    ///    subtask, a failed subtask without errors, a subtask without a
+    ///    name or under a parent that is not an earlier, unsettled one,
+    ///    more steps done than in all, or steps on a task with subtasks;
+    ///    [`Rejection::InvalidArgument`] for an argument that the kind
+    ///    does not declare or makes read-only, a value that does not fit
+    ///    its spec, or a required argument cleared.
     ///
     /// # Example
     ///

@@ -30,6 +30,26 @@ use crate::table;
 use crate::task::error::ReplayError;
 
 /// How replay treats what a kind's rules decided.
+///
+/// # Example
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, Command, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// # let (mut task, created) = Task::create(new, Actor::customer("alice"), now)?;
+/// # let mut log = vec![created];
+/// # log.extend(task.apply(Command::Cancel { reason: None }, Actor::customer("alice"), now)?);
+/// use taskstate::ReplayMode;
+///
+/// assert_eq!(ReplayMode::default(), ReplayMode::Strict);
+/// // Under unchanged rules, both modes rebuild the same record.
+/// assert_eq!(Task::replay_with(&log, ReplayMode::Strict)?, task);
+/// assert_eq!(Task::replay_with(&log, ReplayMode::AsRecorded)?, task);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ReplayMode {
     /// Every event decided again under the kind its create event records:
@@ -103,6 +123,29 @@ impl<K: TaskKind> Task<K> {
     /// As [`replay`](Task::replay); under [`ReplayMode::AsRecorded`] an
     /// [`Undecided`](ReplayError::Undecided) names a decision the state
     /// does not allow.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, CancelRules, Command, IdGenerator, NamedKind, NewTask, Owner, ReplayError, ReplayMode, ResourceRef, Rules, Status, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// let (mut task, created) = Task::create(new.clone(), Actor::customer("alice"), now)?;
+    /// let mut log = vec![created];
+    /// log.extend(task.apply(Command::Cancel { reason: None }, Actor::customer("alice"), now)?);
+    ///
+    /// // Since then, the host changed the kind's rules in place: nobody may cancel.
+    /// let mut changed = new;
+    /// changed.kind = NamedKind::with_rules("DomainCreate", Rules::new().cancel(CancelRules::NEVER));
+    /// log[0].command = Command::Create(Arc::new(changed));
+    /// let strict = Task::replay_with(&log, ReplayMode::Strict);
+    /// assert!(matches!(strict, Err(ReplayError::Illegal { version: 2, .. })));
+    /// assert_eq!(Task::replay_with(&log, ReplayMode::AsRecorded)?.status(), Status::Cancelled);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn replay_with<E: Borrow<Event<K>>>(
         log: impl IntoIterator<Item = E>,
         mode: ReplayMode,
@@ -314,7 +357,27 @@ impl<K: TaskKind + PartialEq> Task<K> {
     ///
     /// # Errors
     ///
-    /// As [`check_log`](Task::check_log).
+    /// As [`check_log`](Task::check_log): what
+    /// [`replay_with`](Task::replay_with) refuses under `mode`, or
+    /// [`ReplayError::Diverged`] naming the first field that disagrees.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, Command, IdGenerator, NamedKind, NewTask, Owner, ReplayError, ReplayMode, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, created) = Task::create(new, Actor::customer("alice"), now)?;
+    /// # let mut log = vec![created];
+    /// # log.extend(task.apply(Command::Cancel { reason: None }, Actor::customer("alice"), now)?);
+    /// task.check_log_with(&log, ReplayMode::AsRecorded)?;
+    /// // A log missing its last event does not make this record.
+    /// let short = task.check_log_with(&log[..1], ReplayMode::AsRecorded);
+    /// assert_eq!(short, Err(ReplayError::Diverged { field: "status" }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check_log_with<E: Borrow<Event<K>>>(
         &self,
         log: impl IntoIterator<Item = E>,
@@ -361,8 +424,36 @@ impl<K: TaskKind> Task<K> {
     ///
     /// # Errors
     ///
-    /// What replay refuses of the events, or [`ReplayError::Diverged`]
-    /// naming the first field of `next` they do not make.
+    /// What [`replay`](Task::replay) refuses of the events, naming the
+    /// first that does not fit: a [`VersionGap`](ReplayError::VersionGap)
+    /// (an event's version does not follow `last_logged`, or the event
+    /// before it, by one plus the heartbeats it counts),
+    /// [`CreatedTwice`](ReplayError::CreatedTwice),
+    /// a [`Heartbeat`](ReplayError::Heartbeat),
+    /// [`Illegal`](ReplayError::Illegal) (a move the task refuses),
+    /// [`Inconsistent`](ReplayError::Inconsistent),
+    /// [`Undecided`](ReplayError::Undecided) or
+    /// [`Misclassified`](ReplayError::Misclassified); then
+    /// [`ReplayError::Diverged`] naming the first field of `next` the
+    /// events do not make (`identity` when `next` is not a record of this
+    /// task).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, Command, IdGenerator, NamedKind, NewTask, Owner, ReplayError, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (stored, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let mut next = stored.clone();
+    /// let events: Vec<_> = next.apply(Command::Cancel { reason: None }, Actor::customer("alice"), now)?.into_iter().collect();
+    /// // Before it saves `next` with `events`, a store checks that they make it.
+    /// stored.check_next(stored.version(), &events, &next)?;
+    /// assert_eq!(stored.check_next(stored.version(), &[], &next), Err(ReplayError::Diverged { field: "status" }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check_next(
         &self,
         last_logged: u64,
@@ -393,8 +484,33 @@ impl<K: TaskKind> Task<K> {
     ///
     /// # Errors
     ///
-    /// What replay refuses of the creation, or [`ReplayError::Diverged`]
-    /// naming the first field that differs.
+    /// What [`replay`](Task::replay) refuses of the creation:
+    /// [`NotCreatedFirst`](ReplayError::NotCreatedFirst) when `created` is
+    /// not a `create`, [`VersionGap`](ReplayError::VersionGap) when its
+    /// version is not 1, [`Inconsistent`](ReplayError::Inconsistent) when
+    /// its `from` or `to` is not the table's, [`Illegal`](ReplayError::Illegal)
+    /// when the creation is refused (see [`create`](Task::create)'s
+    /// errors), [`Undecided`](ReplayError::Undecided) when it records a
+    /// decision; then [`ReplayError::Diverged`] naming the first field
+    /// that differs (`identity` when `task` is another task).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ReplayError, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// let (task, created) = Task::create(new, Actor::customer("alice"), now)?;
+    /// Task::check_created(&task, &created)?;
+    /// // Another task's record is not what this creation makes.
+    /// let other = NewTask::new(IdGenerator::seeded(2).next_id(now), NamedKind::new("DomainCreate"),
+    ///     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// let (other, _) = Task::create(other, Actor::customer("alice"), now)?;
+    /// assert_eq!(Task::check_created(&other, &created), Err(ReplayError::Diverged { field: "identity" }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check_created(task: &Task<K>, created: &Event<K>) -> Result<(), ReplayError> {
         let rebuilt = Task::replay([created])?;
         if !task.same_identity(&rebuilt) {

@@ -107,6 +107,20 @@ pub struct Pause {
 
 impl Pause {
     /// A wait that gives up at `until`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// use taskstate::Pause;
+    ///
+    /// let pause = Pause::until(now + Duration::hours(1));
+    /// assert_eq!(pause.until, now + Duration::hours(1));
+    /// // No check time: the outside party calls back.
+    /// assert_eq!((pause.check_at, pause.reason), (None, None));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn until(until: DateTime<Utc>) -> Self {
         Pause {
             until,
@@ -116,12 +130,44 @@ impl Pause {
     }
 
     /// This wait, looking again at `at`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, Pause, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// let pause = Pause::until(now + Duration::days(1)).check_at(now + Duration::minutes(5));
+    /// run.wait(&mut task, pause, now)?;
+    /// assert_eq!(task.lease().and_then(|l| l.check_at()), Some(now + Duration::minutes(5)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check_at(mut self, at: DateTime<Utc>) -> Self {
         self.check_at = Some(at);
         self
     }
 
     /// This wait, saying what it waits for.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, Pause, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// let pause = Pause::until(now + Duration::days(1)).reason("waiting for the registry's answer");
+    /// run.wait(&mut task, pause, now)?;
+    /// assert_eq!(task.comment(), Some("waiting for the registry's answer"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
@@ -131,6 +177,28 @@ impl Pause {
 /// A finishing move was rejected: the handle comes back with the reason.
 ///
 /// Its `Display` and `source` are the rejection's.
+///
+/// # Example
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewSubtask, NewTask, Outcome, Owner, Rejection, ResourceRef, Status, SubtaskChange, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// let new = new.subtask(NewSubtask::new("register", "register the domain"));
+/// let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+/// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+/// // Completing before the required subtask succeeds: the handle comes back.
+/// let refused = run.complete(&mut task, Outcome::new(), now).err().ok_or("completed")?;
+/// assert!(matches!(refused.rejection, Rejection::SubtasksUnsatisfied { remaining: 1, .. }));
+/// let run = refused.run;
+/// run.subtask(&mut task, 0, SubtaskChange::Start, now)?;
+/// run.subtask(&mut task, 0, SubtaskChange::Succeed, now)?;
+/// run.complete(&mut task, Outcome::new(), now)?;
+/// assert_eq!(task.status(), Status::Done);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, PartialEq, Eq)]
 pub struct Refused {
     /// The handle, still usable.
@@ -215,12 +283,43 @@ impl Run {
     }
 
     /// The task this run belongs to.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// assert_eq!(run.task_id(), task.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn task_id(&self) -> TaskId {
         self.task
     }
 
     /// The run's lease token: what the executor keeps to rebuild the
     /// handle later.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Run, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (run, started) = task.start(now + Duration::minutes(5), None, now)?;
+    /// // The token is the version of the start that issued it.
+    /// assert_eq!(run.token().get(), started.version);
+    /// let kept = run.token();
+    /// assert_eq!(Run::rebuild(&task, kept)?, run);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn token(&self) -> LeaseToken {
         self.token
     }
@@ -276,10 +375,31 @@ impl Run {
     ///
     /// # Errors
     ///
-    /// [`Rejection::StaleLease`] when the run no longer holds the task;
-    /// [`Rejection::InvalidInput`] when `lease_until` is not after `now`
-    /// or is before the current deadline; [`Rejection::WrongTask`] for
-    /// another task's record.
+    /// - [`Rejection::WrongTask`] for another task's record.
+    /// - [`Rejection::StaleLease`] when the run no longer holds the task
+    ///   (it was stalled, requeued, restarted or finished).
+    /// - [`Rejection::InvalidInput`] when `lease_until` is not after `now`
+    ///   or is before the current deadline, or after `u32::MAX` heartbeats
+    ///   since the last logged event.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, Rejection, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// run.heartbeat(&mut task, now + Duration::minutes(10), Some("registry contacted".into()), now)?;
+    /// let lease = task.lease().ok_or("no lease")?;
+    /// assert_eq!((lease.expires_at(), lease.heartbeats()), (now + Duration::minutes(10), 1));
+    /// // A heartbeat only extends the lease.
+    /// let shorter = run.heartbeat(&mut task, now + Duration::minutes(8), None, now);
+    /// assert!(matches!(shorter, Err(Rejection::InvalidInput { field: "lease_until", .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn heartbeat<K: TaskKind>(
         &self,
         task: &mut Task<K>,
@@ -302,9 +422,31 @@ impl Run {
     ///
     /// # Errors
     ///
-    /// As [`heartbeat`](Run::heartbeat), and
-    /// [`Rejection::InvalidInput`] when the task is not waiting or
-    /// `check_at` is not after `now` or is after `lease_until`.
+    /// As [`heartbeat`](Run::heartbeat) ([`Rejection::WrongTask`],
+    /// [`Rejection::StaleLease`], [`Rejection::InvalidInput`]), and
+    /// [`Rejection::InvalidInput`] when the task is running rather than
+    /// waiting, or `check_at` is not after `now` or is after
+    /// `lease_until`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, Pause, ResourceRef, Status, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (run, _) = task.start(now + Duration::minutes(1), None, now)?;
+    /// let deadline = now + Duration::hours(1);
+    /// run.wait(&mut task, Pause::until(deadline).check_at(now + Duration::minutes(5)), now)?;
+    /// // At the check the registry has no answer yet: look again 10 minutes later.
+    /// let checked = now + Duration::minutes(5);
+    /// run.check_later(&mut task, checked + Duration::minutes(10), deadline, checked)?;
+    /// assert_eq!(task.check_due_at(), Some(checked + Duration::minutes(10)));
+    /// assert_eq!(task.status(), Status::Waiting);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check_later<K: TaskKind>(
         &self,
         task: &mut Task<K>,
@@ -325,10 +467,29 @@ impl Run {
     ///
     /// # Errors
     ///
+    /// [`Rejection::WrongTask`] for another task's record,
     /// [`Rejection::StaleLease`] when the run no longer holds the task,
-    /// [`Rejection::IllegalMove`] unless it is running, and
+    /// [`Rejection::IllegalMove`] when it is waiting already, and
     /// [`Rejection::InvalidInput`] when `until` is not after `now`, or
     /// the check time is not after `now` or is after `until`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, Pause, Rejection, ResourceRef, Status, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (run, _) = task.start(now + Duration::minutes(1), None, now)?;
+    /// // A check time after the wait gives up is refused.
+    /// let late = Pause::until(now + Duration::hours(1)).check_at(now + Duration::hours(2));
+    /// assert!(matches!(run.wait(&mut task, late, now), Err(Rejection::InvalidInput { field: "check_at", .. })));
+    /// let waited = run.wait(&mut task, Pause::until(now + Duration::hours(1)), now)?;
+    /// assert_eq!((waited.to, task.status()), (Status::Waiting, Status::Waiting));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wait<K: TaskKind>(
         &self,
         task: &mut Task<K>,
@@ -349,10 +510,31 @@ impl Run {
     ///
     /// # Errors
     ///
+    /// [`Rejection::WrongTask`] for another task's record,
     /// [`Rejection::StaleLease`] when the run no longer holds the task
     /// (the wait gave up and it was marked stalled, …),
-    /// [`Rejection::IllegalMove`] unless it is waiting, and
-    /// [`Rejection::InvalidInput`] when `lease_until` is not after `now`.
+    /// [`Rejection::IllegalMove`] when it is running rather than waiting,
+    /// and [`Rejection::InvalidInput`] when `lease_until` is not after
+    /// `now`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, Pause, ResourceRef, Status, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (run, _) = task.start(now + Duration::minutes(1), None, now)?;
+    /// run.wait(&mut task, Pause::until(now + Duration::hours(1)), now)?;
+    /// // The registry calls back: back to work, under a 5-minute lease.
+    /// let later = now + Duration::minutes(30);
+    /// run.resume(&mut task, later + Duration::minutes(5), later)?;
+    /// assert_eq!(task.status(), Status::Running);
+    /// assert_eq!(task.lease().map(|l| l.expires_at()), Some(later + Duration::minutes(5)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn resume<K: TaskKind>(
         &self,
         task: &mut Task<K>,
@@ -370,13 +552,36 @@ impl Run {
     ///
     /// # Errors
     ///
-    /// [`Rejection::StaleLease`]; [`Rejection::IllegalMove`] unless the
-    /// task is running; [`Rejection::IllegalSubtaskMove`] when the
-    /// subtask table has no such move; [`Rejection::SubtasksUnsatisfied`]
-    /// when a subtask would succeed before its required children;
-    /// [`Rejection::RefusedByRule`] when a fail-fast kind refuses to start
-    /// a subtask after a required one failed; [`Rejection::InvalidInput`]
-    /// for an unknown id or a failure without errors.
+    /// [`Rejection::WrongTask`] for another task's record;
+    /// [`Rejection::StaleLease`] when the run no longer holds the task;
+    /// [`Rejection::IllegalMove`] when the task is waiting;
+    /// [`Rejection::InvalidInput`] for an unknown id, or a failure without
+    /// errors or with an empty code; [`Rejection::IllegalSubtaskMove`]
+    /// when the subtask table has no such move from the subtask's status;
+    /// [`Rejection::SubtasksUnsatisfied`] when a subtask would succeed
+    /// before its required children; [`Rejection::RefusedByRule`] when a
+    /// fail-fast kind refuses to start a subtask after a required one
+    /// failed.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewSubtask, NewTask, Owner, Rejection, ResourceRef, SubtaskChange, SubtaskStatus, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// let new = new.subtask(NewSubtask::new("check", "check availability"));
+    /// let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// run.subtask(&mut task, 0, SubtaskChange::Start, now)?;
+    /// run.subtask(&mut task, 0, SubtaskChange::Succeed, now)?;
+    /// assert_eq!(task.subtasks().get(0).map(|s| s.status), Some(SubtaskStatus::Succeeded));
+    /// // A subtask that succeeded does not start again.
+    /// let again = run.subtask(&mut task, 0, SubtaskChange::Start, now);
+    /// assert!(matches!(again, Err(Rejection::IllegalSubtaskMove { subtask: 0, .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn subtask<K: TaskKind>(
         &self,
         task: &mut Task<K>,
@@ -396,9 +601,31 @@ impl Run {
     ///
     /// # Errors
     ///
-    /// [`Rejection::StaleLease`]; [`Rejection::IllegalMove`] unless the
-    /// task is running; [`Rejection::InvalidInput`] for an empty name or a
-    /// parent that is not an earlier, unsettled subtask.
+    /// [`Rejection::WrongTask`] for another task's record;
+    /// [`Rejection::StaleLease`] when the run no longer holds the task;
+    /// [`Rejection::IllegalMove`] when the task is waiting;
+    /// [`Rejection::InvalidInput`] for an empty name, a parent that is not
+    /// an earlier, unsettled subtask, or a subtask nested deeper than
+    /// [`MAX_SUBTASK_DEPTH`](crate::MAX_SUBTASK_DEPTH).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewSubtask, NewTask, Owner, Rejection, ResourceRef, SubtaskStatus, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// run.add_subtask(&mut task, NewSubtask::new("dnssec", "sign the zone"), now)?;
+    /// assert_eq!(task.subtasks().len(), 1);
+    /// assert_eq!(task.subtasks().get(0).map(|s| s.status), Some(SubtaskStatus::Pending));
+    /// // A subtask needs a name.
+    /// let unnamed = run.add_subtask(&mut task, NewSubtask::new("", ""), now);
+    /// assert!(matches!(unnamed, Err(Rejection::InvalidInput { field: "subtask.name", .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_subtask<K: TaskKind>(
         &self,
         task: &mut Task<K>,
@@ -417,10 +644,28 @@ impl Run {
     ///
     /// # Errors
     ///
-    /// [`Rejection::StaleLease`]; [`Rejection::IllegalMove`] unless the
-    /// task is running or waiting; [`Rejection::InvalidInput`] for a task
-    /// with subtasks (its steps are its subtasks) or more steps done than
-    /// in all.
+    /// [`Rejection::WrongTask`] for another task's record;
+    /// [`Rejection::StaleLease`] when the run no longer holds the task
+    /// (so also when the task is not running or waiting);
+    /// [`Rejection::InvalidInput`] for a task with subtasks (its steps are
+    /// its subtasks) or more steps done than in all.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// run.report_steps(&mut task, 1, 3, Some("contacting the registry".into()), now)?;
+    /// let progress = task.progress().ok_or("no progress")?;
+    /// assert_eq!((progress.step_count, progress.total_steps), (1, 3));
+    /// assert_eq!(progress.current_step.as_deref(), Some("contacting the registry"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn report_steps<K: TaskKind>(
         &self,
         task: &mut Task<K>,
@@ -443,8 +688,25 @@ impl Run {
     ///
     /// # Errors
     ///
-    /// [`Rejection::StaleLease`]; [`Rejection::IllegalMove`] unless the
-    /// task is running or waiting.
+    /// [`Rejection::WrongTask`] for another task's record;
+    /// [`Rejection::StaleLease`] when the run no longer holds the task
+    /// (so also when the task is not running or waiting).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// run.expect_done_at(&mut task, now + Duration::hours(2), now)?;
+    /// let progress = task.progress().ok_or("no progress")?;
+    /// assert_eq!(progress.expected_done_at, Some(now + Duration::hours(2)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn expect_done_at<K: TaskKind>(
         &self,
         task: &mut Task<K>,
@@ -483,8 +745,9 @@ impl Run {
     ///
     /// # Errors
     ///
-    /// [`Rejection::StaleLease`]; [`Rejection::IllegalMove`] unless the
-    /// task is running or waiting.
+    /// [`Rejection::WrongTask`] for another task's record;
+    /// [`Rejection::StaleLease`] when the run no longer holds the task
+    /// (so also when the task is not running or waiting).
     pub fn report_percent<K: TaskKind>(
         &self,
         task: &mut Task<K>,
@@ -506,10 +769,29 @@ impl Run {
     ///
     /// # Errors
     ///
-    /// The handle comes back with the rejection:
-    /// [`Rejection::StaleLease`], [`Rejection::IllegalMove`] unless the
-    /// task is running or waiting, [`Rejection::SubtasksUnsatisfied`]
-    /// while a required subtask is not satisfied.
+    /// The handle comes back with the rejection (see [`Refused`]):
+    /// [`Rejection::WrongTask`] for another task's record,
+    /// [`Rejection::StaleLease`] when the run no longer holds the task (so
+    /// also when the task is not running or waiting), and
+    /// [`Rejection::SubtasksUnsatisfied`] while a required subtask is not
+    /// satisfied.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Outcome, Owner, ResourceRef, Status, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// let done = run.complete(&mut task, Outcome::new().message("example.fr created"), now)?;
+    /// assert_eq!((done.to, task.status()), (Status::Done, Status::Done));
+    /// assert_eq!(task.comment(), Some("example.fr created"));
+    /// assert!(task.lease().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn complete<K: TaskKind>(
         self,
         task: &mut Task<K>,
@@ -527,10 +809,31 @@ impl Run {
     ///
     /// # Errors
     ///
-    /// The handle comes back with the rejection:
-    /// [`Rejection::StaleLease`], [`Rejection::IllegalMove`] unless the
-    /// task is running or waiting, [`Rejection::InvalidInput`] for an
-    /// empty failure code or a flagged field the customer cannot correct.
+    /// The handle comes back with the rejection (see [`Refused`]):
+    /// [`Rejection::WrongTask`] for another task's record,
+    /// [`Rejection::StaleLease`] when the run no longer holds the task (so
+    /// also when the task is not running or waiting), and
+    /// [`Rejection::InvalidInput`] for an empty failure code
+    /// (`failure.code`) or a flagged field that the kind does not declare
+    /// or makes read-only (`failure.fields`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, Failure, FollowUp, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Status, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// let failure = Failure::provider("REGISTRY_TIMEOUT", "the registry did not answer", now);
+    /// let failed = run.fail(&mut task, failure, now)?;
+    /// assert_eq!((failed.to, task.attempts()), (Status::Failed, 1));
+    /// // A provider fault: the system retries it.
+    /// assert!(matches!(task.follow_up(), Some(FollowUp::Retry { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn fail<K: TaskKind>(
         self,
         task: &mut Task<K>,
@@ -549,8 +852,30 @@ impl Run {
     ///
     /// # Errors
     ///
-    /// The handle comes back with the rejection:
-    /// [`Rejection::StaleLease`], [`Rejection::CancelNotRequested`].
+    /// The handle comes back with the rejection (see [`Refused`]):
+    /// [`Rejection::WrongTask`] for another task's record,
+    /// [`Rejection::StaleLease`] when the run no longer holds the task,
+    /// and [`Rejection::CancelNotRequested`] when no cancel was requested.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, CancelRules, Command, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Rules, Status, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let kind = NamedKind::with_rules("DomainCreate", Rules::new().cancel(CancelRules::STANDARD.with_running()));
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), kind,
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// // The customer asks to cancel the running task (its kind allows it).
+    /// task.apply(Command::Cancel { reason: None }, Actor::customer("alice"), now)?;
+    /// assert!(task.cancel_requested_at().is_some());
+    /// // The executor sees the request, stops, and confirms.
+    /// run.acknowledge_cancel(&mut task, now)?;
+    /// assert_eq!(task.status(), Status::Cancelled);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn acknowledge_cancel<K: TaskKind>(
         self,
         task: &mut Task<K>,
