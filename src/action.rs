@@ -8,6 +8,16 @@ crate::vocabulary::vocabulary! {
     ///
     /// [`Command`](crate::Command) carries the data of a command;
     /// `Action` is only its name.
+    ///
+    /// ```
+    /// use taskstate::{Action, Command, NamedKind};
+    ///
+    /// let command: Command<NamedKind> = Command::relaunch();
+    /// assert_eq!(command.action(), Action::Relaunch);
+    /// assert_eq!(Action::AcknowledgeCancel.to_string(), "acknowledge_cancel");
+    /// assert_eq!("mark_stalled".parse::<Action>()?, Action::MarkStalled);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     #[serde(rename_all = "snake_case")]
@@ -61,6 +71,14 @@ crate::vocabulary::vocabulary! {
 }
 
 /// Text that names no action.
+///
+/// ```
+/// use taskstate::Action;
+///
+/// let err = "launch".parse::<Action>().err().ok_or("parsed")?;
+/// assert_eq!(err.to_string(), "unknown action `launch`");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[error("unknown action `{value}`")]
 pub struct ParseActionError {
@@ -75,6 +93,14 @@ impl ParseActionError {
     }
 
     /// The text that was read.
+    ///
+    /// ```
+    /// use taskstate::Action;
+    ///
+    /// let err = "Start".parse::<Action>().err().ok_or("parsed")?;
+    /// assert_eq!(err.value(), "Start"); // words are exact: `start`
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn value(&self) -> &str {
         &self.value
     }

@@ -9,17 +9,40 @@ use serde::{Deserialize, Serialize};
 ///
 /// Serialized as a plain string. Cheap to clone (a shared string): every
 /// copy of a task and every store index keyed by owner holds one.
+///
+/// ```
+/// use taskstate::{Actor, Owner};
+///
+/// let owner = Owner::new("alice");
+/// assert_eq!(Actor::customer("alice").owner(), Some(&owner));
+/// assert_eq!(serde_json::to_string(&owner)?, r#""alice""#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Owner(Arc<str>);
 
 impl Owner {
     /// An owner with the given account name.
+    ///
+    /// ```
+    /// use taskstate::Owner;
+    ///
+    /// let owner = Owner::new("acme-42");
+    /// assert_eq!(owner.to_string(), "acme-42");
+    /// assert_eq!(owner.clone(), owner); // a clone shares the name
+    /// ```
     pub fn new(name: impl Into<String>) -> Self {
         Owner(Arc::from(name.into()))
     }
 
     /// The account name.
+    ///
+    /// ```
+    /// use taskstate::Owner;
+    ///
+    /// assert_eq!(Owner::new(String::from("alice")).as_str(), "alice");
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -33,6 +56,16 @@ impl fmt::Display for Owner {
 
 crate::vocabulary::vocabulary! {
     /// The role an actor plays; the transition table grants moves to roles.
+    ///
+    /// ```
+    /// use taskstate::{table, Action, Actor, Role, Status};
+    ///
+    /// assert_eq!(Actor::operator("bob").role(), Role::Operator);
+    /// // Only the system starts a task.
+    /// let start = table::find(Status::Pending, Action::Start).ok_or("no row")?;
+    /// assert_eq!(start.roles.iter().collect::<Vec<_>>(), [Role::System]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     #[serde(rename_all = "snake_case")]
@@ -62,11 +95,34 @@ pub struct RoleSet(u8);
 
 impl RoleSet {
     /// No role.
+    ///
+    /// ```
+    /// use taskstate::{Role, RoleSet};
+    ///
+    /// assert!(RoleSet::EMPTY.is_empty());
+    /// assert!(!RoleSet::EMPTY.contains(Role::System));
+    /// assert_eq!(RoleSet::EMPTY.to_string(), "nobody");
+    /// ```
     pub const EMPTY: RoleSet = RoleSet(0);
     /// Every role.
+    ///
+    /// ```
+    /// use taskstate::{Role, RoleSet};
+    ///
+    /// assert!(Role::ALL.into_iter().all(|role| RoleSet::ALL.contains(role)));
+    /// assert_eq!(RoleSet::ALL, RoleSet::of(&Role::ALL));
+    /// ```
     pub const ALL: RoleSet = RoleSet(0b111);
 
-    /// The set of the given roles.
+    /// The set of the given roles; usable in a `const`.
+    ///
+    /// ```
+    /// use taskstate::{Role, RoleSet};
+    ///
+    /// const PEOPLE: RoleSet = RoleSet::of(&[Role::Customer, Role::Operator]);
+    /// assert!(PEOPLE.contains(Role::Customer));
+    /// assert!(!PEOPLE.contains(Role::System));
+    /// ```
     pub const fn of(roles: &[Role]) -> RoleSet {
         let mut bits = 0;
         let mut i = 0;
@@ -78,22 +134,51 @@ impl RoleSet {
     }
 
     /// Whether `role` is in the set.
+    ///
+    /// ```
+    /// use taskstate::{Actor, Role, RoleSet};
+    ///
+    /// let staff = RoleSet::of(&[Role::Operator, Role::System]);
+    /// assert!(staff.contains(Actor::System.role()));
+    /// assert!(!staff.contains(Actor::customer("alice").role()));
+    /// ```
     #[inline]
     pub const fn contains(self, role: Role) -> bool {
         self.0 & (1 << role as u8) != 0
     }
 
     /// The union of two sets.
+    ///
+    /// ```
+    /// use taskstate::{Role, RoleSet};
+    ///
+    /// let both = RoleSet::of(&[Role::Customer]).union(RoleSet::of(&[Role::System]));
+    /// assert_eq!(both.to_string(), "customer, system");
+    /// ```
     pub const fn union(self, other: RoleSet) -> RoleSet {
         RoleSet(self.0 | other.0)
     }
 
     /// Whether the set has no role.
+    ///
+    /// ```
+    /// use taskstate::{Role, RoleSet};
+    ///
+    /// assert!(RoleSet::of(&[]).is_empty());
+    /// assert!(!RoleSet::of(&[Role::Operator]).is_empty());
+    /// ```
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
 
     /// The roles in the set, in declaration order.
+    ///
+    /// ```
+    /// use taskstate::{Role, RoleSet};
+    ///
+    /// let set = RoleSet::of(&[Role::System, Role::Customer]);
+    /// assert_eq!(set.iter().collect::<Vec<_>>(), [Role::Customer, Role::System]);
+    /// ```
     pub fn iter(self) -> impl Iterator<Item = Role> {
         Role::ALL.into_iter().filter(move |r| self.contains(*r))
     }
@@ -177,6 +262,14 @@ crate::strict::strict_tagged!(Actor, "role", ["system"]);
 
 impl Actor {
     /// The customer `owner`.
+    ///
+    /// ```
+    /// use taskstate::{Actor, Owner, Role};
+    ///
+    /// let alice = Actor::customer("alice");
+    /// assert_eq!(alice, Actor::Customer { owner: Owner::new("alice") });
+    /// assert_eq!(alice.role(), Role::Customer);
+    /// ```
     pub fn customer(owner: impl Into<String>) -> Self {
         Actor::Customer {
             owner: Owner::new(owner),
@@ -184,11 +277,28 @@ impl Actor {
     }
 
     /// The operator `name`.
+    ///
+    /// ```
+    /// use taskstate::{Actor, Role};
+    ///
+    /// let bob = Actor::operator("bob");
+    /// assert_eq!(bob.role(), Role::Operator);
+    /// assert_eq!(serde_json::to_string(&bob)?, r#"{"role":"operator","name":"bob"}"#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn operator(name: impl Into<String>) -> Self {
         Actor::Operator { name: name.into() }
     }
 
     /// The role this actor plays.
+    ///
+    /// ```
+    /// use taskstate::{Actor, Role};
+    ///
+    /// assert_eq!(Actor::customer("alice").role(), Role::Customer);
+    /// assert_eq!(Actor::operator("bob").role(), Role::Operator);
+    /// assert_eq!(Actor::System.role(), Role::System);
+    /// ```
     pub const fn role(&self) -> Role {
         match self {
             Actor::Customer { .. } => Role::Customer,
@@ -198,6 +308,14 @@ impl Actor {
     }
 
     /// The owner a customer acts as; `None` for operators and the system.
+    ///
+    /// ```
+    /// use taskstate::{Actor, Owner};
+    ///
+    /// assert_eq!(Actor::customer("alice").owner(), Some(&Owner::new("alice")));
+    /// assert_eq!(Actor::operator("bob").owner(), None);
+    /// assert_eq!(Actor::System.owner(), None);
+    /// ```
     pub fn owner(&self) -> Option<&Owner> {
         match self {
             Actor::Customer { owner } => Some(owner),

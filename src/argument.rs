@@ -8,6 +8,18 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// The type of an argument, with its bounds.
+///
+/// Serialized with a `type` tag, flattened into its spec:
+/// `{"key":"years","type":"integer","min":1,"max":10}`.
+///
+/// ```
+/// use taskstate::{ArgumentSpec, ArgumentType};
+///
+/// let spec: ArgumentSpec = serde_json::from_str(r#"{"key":"years","type":"integer","min":1,"max":10}"#)?;
+/// assert_eq!(spec.kind, ArgumentType::Integer { min: 1, max: 10 });
+/// assert_eq!(spec, ArgumentSpec::integer("years", 1, 10));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -56,6 +68,16 @@ pub enum ArgumentType {
 
 /// What the ids of a resource look like, for a
 /// [`Reference`](ArgumentType::Reference) argument.
+///
+/// ```
+/// use taskstate::{ArgumentSpec, IdFormat};
+///
+/// let document = ArgumentSpec::reference("idCard", "/me/document", IdFormat::Uuid);
+/// assert!(document.parse("8f1c0bd2-4c3e-4a8b-9f5e-2d7a6b1c0e9f").is_ok());
+/// assert!(document.parse("12345678").is_err());
+/// assert_eq!(serde_json::to_string(&IdFormat::Token)?, r#""token""#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdFormat {
@@ -70,7 +92,15 @@ pub enum IdFormat {
 }
 
 impl IdFormat {
-    /// The format's name: `number`, `uuid` or `token`.
+    /// The format's name: `number`, `uuid` or `token`, as serialized and
+    /// displayed.
+    ///
+    /// ```
+    /// use taskstate::IdFormat;
+    ///
+    /// assert_eq!(IdFormat::Number.name(), "number");
+    /// assert_eq!(IdFormat::Uuid.to_string(), "uuid");
+    /// ```
     pub const fn name(self) -> &'static str {
         match self {
             IdFormat::Number => "number",
@@ -124,7 +154,14 @@ crate::strict::strict_tagged!(
 
 impl ArgumentType {
     /// The type's name: `text`, `one_of`, `integer`, `boolean`, `date`,
-    /// `email`, `phone`, `json` or `reference`.
+    /// `email`, `phone`, `json` or `reference`: its `type` tag.
+    ///
+    /// ```
+    /// use taskstate::{ArgumentSpec, ArgumentType};
+    ///
+    /// assert_eq!(ArgumentSpec::one_of("period", ["1y", "2y"]).kind.name(), "one_of");
+    /// assert_eq!(ArgumentType::Phone.name(), "phone");
+    /// ```
     pub const fn name(&self) -> &'static str {
         match self {
             ArgumentType::Reference { .. } => "reference",
@@ -144,6 +181,18 @@ impl ArgumentType {
 ///
 /// Serialized with its type: `{"text":"…"}`, `{"integer":3}`,
 /// `{"boolean":true}`, `{"date":"2026-11-23"}`, `{"json":…}`.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use taskstate::ArgumentValue;
+///
+/// let date = ArgumentValue::from(NaiveDate::from_ymd_opt(2026, 11, 23).ok_or("date")?);
+/// assert_eq!(serde_json::to_string(&date)?, r#"{"date":"2026-11-23"}"#);
+/// assert_eq!(date.to_string(), "2026-11-23");
+/// assert_eq!(ArgumentValue::from(3_i64), ArgumentValue::Integer(3));
+/// assert_eq!(ArgumentValue::from("alice"), ArgumentValue::Text("alice".into()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
@@ -163,6 +212,13 @@ pub enum ArgumentValue {
 impl ArgumentValue {
     /// The value's type name: `text`, `integer`, `boolean`, `date` or
     /// `json`.
+    ///
+    /// ```
+    /// use taskstate::ArgumentValue;
+    ///
+    /// assert_eq!(ArgumentValue::from(true).type_name(), "boolean");
+    /// assert_eq!(ArgumentValue::from(serde_json::json!({"ns": ["a", "b"]})).type_name(), "json");
+    /// ```
     pub const fn type_name(&self) -> &'static str {
         match self {
             ArgumentValue::Text(_) => "text",
@@ -174,6 +230,13 @@ impl ArgumentValue {
     }
 
     /// The text, if this is a text value.
+    ///
+    /// ```
+    /// use taskstate::ArgumentValue;
+    ///
+    /// assert_eq!(ArgumentValue::from("ns1.example.fr").as_str(), Some("ns1.example.fr"));
+    /// assert_eq!(ArgumentValue::from(42_i64).as_str(), None); // shown as text by `Display`
+    /// ```
     pub fn as_str(&self) -> Option<&str> {
         match self {
             ArgumentValue::Text(text) => Some(text),
@@ -261,10 +324,11 @@ impl From<serde_json::Value> for ArgumentValue {
 ///     .describe("Why you may use this name (Afnic asks for it for city names)");
 /// assert!(spec.check(&ArgumentValue::from("I am the mayor of this town")).is_ok());
 ///
-/// let err = spec.check(&ArgumentValue::from("short")).unwrap_err();
+/// let err = spec.check(&ArgumentValue::from("short")).err().ok_or("accepted")?;
 /// assert_eq!(err.key, "legitimacyAfnic");
 /// assert_eq!(err.problem, Problem::TooShort { min: 10 });
 /// assert_eq!(err.to_string(), "argument legitimacyAfnic: shorter than 10 characters");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "StoredSpec")]
@@ -293,6 +357,17 @@ pub struct ArgumentSpec {
 /// `template`). The crate does not check values against them: a
 /// document's format and size are the host's to check when the document
 /// is uploaded.
+///
+/// ```
+/// use taskstate::{ArgumentHints, ArgumentSpec, IdFormat};
+///
+/// let hints = ArgumentHints::new().formats(["pdf", "jpg"]).sizes(1_024, 10_485_760);
+/// let spec = ArgumentSpec::reference("idCard", "/me/document", IdFormat::Uuid).hints(hints);
+/// assert_eq!(spec.hints.accepted_formats, ["pdf", "jpg"]);
+/// let json = serde_json::to_value(&spec)?;
+/// assert_eq!(json["hints"]["maximum_size"], 10_485_760);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArgumentHints {
@@ -315,24 +390,55 @@ pub struct ArgumentHints {
 }
 
 impl ArgumentHints {
-    /// No hints.
+    /// No hints: what a spec has unless given some.
+    ///
+    /// ```
+    /// use taskstate::{ArgumentHints, ArgumentSpec};
+    ///
+    /// assert!(ArgumentHints::new().is_empty());
+    /// assert_eq!(ArgumentSpec::text("city", 1, 64).hints, ArgumentHints::new());
+    /// ```
     pub fn new() -> ArgumentHints {
         ArgumentHints::default()
     }
 
-    /// Whether there are none.
+    /// Whether there are none (a spec then writes no `hints`).
+    ///
+    /// ```
+    /// use taskstate::{ArgumentHints, ArgumentSpec};
+    ///
+    /// assert!(!ArgumentHints::new().template("Name, date, signature").is_empty());
+    /// let json = serde_json::to_value(ArgumentSpec::text("city", 1, 64))?;
+    /// assert!(json.get("hints").is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         *self == ArgumentHints::default()
     }
 
-    /// These hints, with the accepted formats.
+    /// These hints, with the accepted formats (replacing any given before).
+    ///
+    /// ```
+    /// use taskstate::ArgumentHints;
+    ///
+    /// let hints = ArgumentHints::new().formats(["png"]).formats(vec![String::from("pdf")]);
+    /// assert_eq!(hints.accepted_formats, ["pdf"]);
+    /// ```
     #[must_use]
     pub fn formats<S: Into<String>>(mut self, formats: impl IntoIterator<Item = S>) -> Self {
         self.accepted_formats = formats.into_iter().map(Into::into).collect();
         self
     }
 
-    /// These hints, with the content's smallest and largest sizes.
+    /// These hints, with the content's smallest and largest sizes, in
+    /// bytes.
+    ///
+    /// ```
+    /// use taskstate::ArgumentHints;
+    ///
+    /// let hints = ArgumentHints::new().sizes(1, 5 * 1024 * 1024);
+    /// assert_eq!((hints.minimum_size, hints.maximum_size), (Some(1), Some(5_242_880)));
+    /// ```
     #[must_use]
     pub fn sizes(mut self, minimum: u64, maximum: u64) -> Self {
         self.minimum_size = Some(minimum);
@@ -340,7 +446,14 @@ impl ArgumentHints {
         self
     }
 
-    /// These hints, with the fields concerned.
+    /// These hints, with the fields concerned (replacing any given before).
+    ///
+    /// ```
+    /// use taskstate::ArgumentHints;
+    ///
+    /// let hints = ArgumentHints::new().fields(["address.city", "address.zip"]);
+    /// assert_eq!(hints.fields, ["address.city", "address.zip"]);
+    /// ```
     #[must_use]
     pub fn fields<S: Into<String>>(mut self, fields: impl IntoIterator<Item = S>) -> Self {
         self.fields = fields.into_iter().map(Into::into).collect();
@@ -348,6 +461,13 @@ impl ArgumentHints {
     }
 
     /// These hints, with a template of the content.
+    ///
+    /// ```
+    /// use taskstate::ArgumentHints;
+    ///
+    /// let hints = ArgumentHints::new().template("I, the undersigned, …");
+    /// assert_eq!(hints.template.as_deref(), Some("I, the undersigned, …"));
+    /// ```
     #[must_use]
     pub fn template(mut self, template: impl Into<String>) -> Self {
         self.template = Some(template.into());
@@ -391,7 +511,17 @@ impl TryFrom<StoredSpec> for ArgumentSpec {
 }
 
 impl ArgumentSpec {
-    /// An optional, editable argument of type `kind`.
+    /// An optional, editable argument of type `kind`, with no description.
+    ///
+    /// ```
+    /// use taskstate::{ArgumentSpec, ArgumentType, ArgumentValue};
+    ///
+    /// let dnssec = ArgumentSpec::new("dnssec", ArgumentType::Boolean);
+    /// assert!(!dnssec.required && !dnssec.read_only);
+    /// assert_eq!(dnssec.parse("true")?, ArgumentValue::Boolean(true));
+    /// assert!(dnssec.check(&ArgumentValue::from("yes")).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(key: impl Into<String>, kind: ArgumentType) -> Self {
         ArgumentSpec {
             key: key.into(),
@@ -411,9 +541,10 @@ impl ArgumentSpec {
     ///
     /// let contact = ArgumentSpec::reference("newOwner", "/me/contact", IdFormat::Number);
     /// assert!(contact.parse("12345678").is_ok());
-    /// let refused = contact.parse("john.doe").unwrap_err();
+    /// let refused = contact.parse("john.doe").err().ok_or("accepted")?;
     /// assert!(matches!(refused.problem, Problem::NotAnId { .. }));
     /// assert_eq!(refused.to_string(), "argument newOwner: not an id of /me/contact (a number)");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn reference(key: impl Into<String>, resource: impl Into<String>, id: IdFormat) -> Self {
         ArgumentSpec::new(
@@ -426,18 +557,46 @@ impl ArgumentSpec {
     }
 
     /// This spec, with what a provider shows beside it.
+    ///
+    /// ```
+    /// use taskstate::{ArgumentHints, ArgumentSpec, IdFormat};
+    ///
+    /// let proof = ArgumentSpec::reference("proofOfAddress", "/me/document", IdFormat::Uuid)
+    ///     .hints(ArgumentHints::new().formats(["pdf"]).fields(["address.city"]));
+    /// assert_eq!(proof.hints.fields, ["address.city"]);
+    /// ```
     #[must_use]
     pub fn hints(mut self, hints: ArgumentHints) -> Self {
         self.hints = hints;
         self
     }
 
-    /// Text of `min` to `max` characters.
+    /// Text of `min` to `max` characters (characters, not bytes).
+    ///
+    /// ```
+    /// use taskstate::{ArgumentSpec, ArgumentValue, Problem};
+    ///
+    /// let city = ArgumentSpec::text("city", 2, 5);
+    /// assert!(city.check(&ArgumentValue::from("Sète")).is_ok()); // 4 characters, 5 bytes
+    /// let err = city.check(&ArgumentValue::from("Marseille")).err().ok_or("accepted")?;
+    /// assert_eq!(err.problem, Problem::TooLong { max: 5 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn text(key: impl Into<String>, min: u32, max: u32) -> Self {
         ArgumentSpec::new(key, ArgumentType::Text { min, max })
     }
 
-    /// One of the `accepted` values.
+    /// One of the `accepted` values, compared exactly.
+    ///
+    /// ```
+    /// use taskstate::{ArgumentSpec, Problem};
+    ///
+    /// let period = ArgumentSpec::one_of("period", ["1y", "2y", "5y"]);
+    /// assert!(period.parse("2y").is_ok());
+    /// let err = period.parse("3y").err().ok_or("accepted")?;
+    /// assert!(matches!(err.problem, Problem::NotAccepted { ref accepted } if accepted.len() == 3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn one_of<S: Into<String>>(
         key: impl Into<String>,
         accepted: impl IntoIterator<Item = S>,
@@ -446,30 +605,84 @@ impl ArgumentSpec {
         ArgumentSpec::new(key, ArgumentType::OneOf { accepted })
     }
 
-    /// A whole number from `min` to `max`.
+    /// A whole number from `min` to `max`, both included.
+    ///
+    /// ```
+    /// use taskstate::{ArgumentSpec, ArgumentValue, Problem};
+    ///
+    /// let years = ArgumentSpec::integer("years", 1, 10);
+    /// assert!(years.check(&ArgumentValue::from(10_i64)).is_ok());
+    /// let err = years.check(&ArgumentValue::from(0_i64)).err().ok_or("accepted")?;
+    /// assert_eq!(err.problem, Problem::BelowMinimum { min: 1 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn integer(key: impl Into<String>, min: i64, max: i64) -> Self {
         ArgumentSpec::new(key, ArgumentType::Integer { min, max })
     }
 
-    /// This spec, read-only after creation.
+    /// This spec, read-only after creation: no correction may change it,
+    /// nor may a failure flag it.
+    ///
+    /// ```
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::{ArgumentSpec, NamedKind, Rules, Status, StatusSet};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let kind = NamedKind::with_rules("DomainCreate", Rules::new().edit(StatusSet::of(&[Status::Pending])))
+    ///     .argument(ArgumentSpec::text("domain", 1, 253).read_only());
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), kind,
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr")).argument("domain", "example.fr");
+    /// let (task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// assert!(!task.can_edit("domain", &Actor::customer("alice"), now));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn read_only(mut self) -> Self {
         self.read_only = true;
         self
     }
 
-    /// This spec, required: it must always have a value.
+    /// This spec, required: it must always have a value (from creation
+    /// on; a correction may not clear it).
+    ///
+    /// ```
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::{ArgumentSpec, NamedKind, Problem, Rejection};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let kind = NamedKind::new("DomainTrade").argument(ArgumentSpec::text("authCode", 6, 32).required());
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), kind,
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// let refused = Task::create(new.clone(), Actor::customer("alice"), now);
+    /// assert!(matches!(refused, Err(Rejection::InvalidArgument(e)) if e.problem == Problem::Required));
+    /// assert!(Task::create(new.argument("authCode", "X7#kd82!"), Actor::customer("alice"), now).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn required(mut self) -> Self {
         self.required = true;
         self
     }
 
     /// This spec, with a description for the customer.
+    ///
+    /// ```
+    /// use taskstate::ArgumentSpec;
+    ///
+    /// let code = ArgumentSpec::text("authCode", 6, 32).describe("The transfer code your registrar gave you");
+    /// assert_eq!(code.description, "The transfer code your registrar gave you");
+    /// ```
     pub fn describe(mut self, description: impl Into<String>) -> Self {
         self.description = description.into();
         self
     }
 
-    /// The accepted values, for a one-of argument.
+    /// The accepted values, for a one-of argument; empty for any other.
+    ///
+    /// ```
+    /// use taskstate::ArgumentSpec;
+    ///
+    /// assert_eq!(ArgumentSpec::one_of("period", ["1y", "2y"]).accepted_values(), ["1y", "2y"]);
+    /// assert!(ArgumentSpec::text("city", 1, 64).accepted_values().is_empty());
+    /// ```
     pub fn accepted_values(&self) -> &[String] {
         match &self.kind {
             ArgumentType::OneOf { accepted } => accepted,
@@ -490,6 +703,17 @@ impl ArgumentSpec {
     /// [`InvalidEmail`](Problem::InvalidEmail),
     /// [`InvalidPhone`](Problem::InvalidPhone),
     /// [`NotAnId`](Problem::NotAnId) or [`TooDeep`](Problem::TooDeep).
+    ///
+    /// ```
+    /// use taskstate::{ArgumentSpec, ArgumentType, ArgumentValue, Problem};
+    ///
+    /// let email = ArgumentSpec::new("contactEmail", ArgumentType::Email);
+    /// assert!(email.check(&ArgumentValue::from("alice@example.fr")).is_ok());
+    /// let err = email.check(&ArgumentValue::from(7_i64)).err().ok_or("accepted")?;
+    /// assert_eq!(err.problem, Problem::WrongType { expected: "email", found: "integer" });
+    /// assert!(email.check(&ArgumentValue::from("alice@localhost")).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check(&self, value: &ArgumentValue) -> Result<(), ArgumentError> {
         self.problem_with(value)
             .map_or(Ok(()), |problem| Err(self.error(problem)))
@@ -639,6 +863,18 @@ fn is_phone(text: &str) -> bool {
 /// close to that limit could be accepted and stored, yet make the record
 /// unreadable; this bound leaves the record, and a host's envelope around
 /// it, ample room.
+///
+/// ```
+/// use serde_json::json;
+/// use taskstate::{ArgumentSpec, ArgumentType, ArgumentValue, Problem, MAX_JSON_DEPTH};
+///
+/// let nested = |depth| (0..depth).fold(json!(1), |inner, _| json!([inner]));
+/// let spec = ArgumentSpec::new("records", ArgumentType::Json);
+/// assert!(spec.check(&ArgumentValue::from(nested(MAX_JSON_DEPTH))).is_ok());
+/// let err = spec.check(&ArgumentValue::from(nested(MAX_JSON_DEPTH + 1))).err().ok_or("accepted")?;
+/// assert_eq!(err.problem, Problem::TooDeep { max: MAX_JSON_DEPTH });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_JSON_DEPTH: usize = 64;
 
 /// Whether `json` nests arrays and objects more than `max` levels deep
@@ -662,6 +898,17 @@ fn nested_deeper_than(json: &serde_json::Value, max: usize) -> bool {
 }
 
 /// What is wrong with an argument value.
+///
+/// ```
+/// use taskstate::{ArgumentSpec, ArgumentType, Problem};
+///
+/// let phone = ArgumentSpec::new("phone", ArgumentType::Phone);
+/// let err = phone.parse("01 23 45 67 89").err().ok_or("accepted")?;
+/// assert_eq!(err.problem, Problem::InvalidPhone);
+/// assert_eq!(err.problem.to_string(), "not an international phone number (+CC.NNNNNNNN)");
+/// assert!(phone.parse("+33.123456789").is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum Problem {
@@ -742,6 +989,15 @@ pub enum Problem {
 }
 
 /// An argument value refused: which key, and why.
+///
+/// ```
+/// use taskstate::{ArgumentError, ArgumentSpec, Problem};
+///
+/// let err: ArgumentError = ArgumentSpec::integer("years", 1, 10).parse("ten").err().ok_or("accepted")?;
+/// assert_eq!((err.key.as_str(), &err.problem), ("years", &Problem::Unparsable { expected: "integer" }));
+/// assert_eq!(err.to_string(), "argument years: does not read as a value of type integer");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[error("argument {key}: {problem}")]
 pub struct ArgumentError {
@@ -752,9 +1008,37 @@ pub struct ArgumentError {
 }
 
 /// The current values of a task's arguments, by key.
+///
+/// ```
+/// use taskstate::{ArgumentValue, Arguments, Command, NamedKind};
+///
+/// let mut corrections = Arguments::new();
+/// corrections.insert("authCode".into(), ArgumentValue::from("X7#kd82!"));
+/// let relaunch: Command<NamedKind> = Command::Relaunch { arguments: corrections };
+/// assert_eq!(relaunch.summary(), "authCode = X7#kd82!");
+/// ```
 pub type Arguments = BTreeMap<String, ArgumentValue>;
 
 /// One argument as a UI shows it: its spec and its current value.
+///
+/// ```
+/// # use chrono::{TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NewTask, Owner, ResourceRef, Task};
+/// use taskstate::{ArgumentSpec, ArgumentValue, NamedKind};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// let kind = NamedKind::new("DomainCreate")
+///     .argument(ArgumentSpec::one_of("period", ["1y", "2y"]).describe("How long to register it"))
+///     .argument(ArgumentSpec::text("legitimacyAfnic", 10, 2000));
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), kind,
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr")).argument("period", "1y");
+/// # let (task, _) = Task::create(new, Actor::customer("alice"), now)?;
+/// let period = task.argument("period").ok_or("undeclared")?;
+/// assert_eq!(period.spec.description, "How long to register it");
+/// assert_eq!(period.value, Some(&ArgumentValue::from("1y")));
+/// // Declared, but without a value yet.
+/// assert_eq!(task.argument("legitimacyAfnic").map(|view| view.value), Some(None));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ArgumentView<'a> {
     /// The declaration: type, bounds, accepted values, description.

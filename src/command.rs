@@ -33,6 +33,14 @@ pub struct ResourceRef {
 
 impl ResourceRef {
     /// A reference to the resource `id` of sort `kind`.
+    ///
+    /// ```
+    /// use taskstate::ResourceRef;
+    ///
+    /// let zone = ResourceRef::new("zone", String::from("example.com"));
+    /// assert_eq!((zone.kind.as_str(), zone.id.as_str()), ("zone", "example.com"));
+    /// assert_ne!(zone, ResourceRef::new("domain", "example.com"));
+    /// ```
     pub fn new(kind: impl Into<String>, id: impl Into<String>) -> Self {
         ResourceRef {
             kind: kind.into(),
@@ -49,6 +57,19 @@ impl std::fmt::Display for ResourceRef {
 
 /// What a finished task produced: a link to its result (Cloudflare's
 /// `install_id`, the created domain) and a closing message.
+///
+/// ```
+/// use taskstate::{Outcome, ResourceRef, Warning};
+///
+/// let outcome = Outcome::new()
+///     .produced(ResourceRef::new("install", "7f2c"))
+///     .message("app installed")
+///     .warning(Warning::new("DNS_PENDING", "the DNS record is not visible yet"));
+/// assert_eq!(outcome.warnings.len(), 1);
+/// let json = serde_json::to_string(&outcome)?;
+/// assert_eq!(serde_json::from_str::<Outcome>(&json)?, outcome);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outcome {
@@ -65,23 +86,81 @@ pub struct Outcome {
 
 impl Outcome {
     /// An outcome with nothing to report.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, Outcome, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// run.complete(&mut task, Outcome::new(), now)?;
+    /// assert_eq!(task.outcome(), Some(&Outcome::default()));
+    /// assert_eq!(task.comment(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new() -> Self {
         Outcome::default()
     }
 
     /// This outcome, linking to what the task produced.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, Outcome, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// let domain = ResourceRef::new("domain", "example.fr");
+    /// run.complete(&mut task, Outcome::new().produced(domain.clone()), now)?;
+    /// assert_eq!(task.outcome().and_then(|o| o.produced.as_ref()), Some(&domain));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn produced(mut self, resource: ResourceRef) -> Self {
         self.produced = Some(resource);
         self
     }
 
-    /// This outcome, with a closing message.
+    /// This outcome, with a closing message: it becomes the task's
+    /// comment.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, Outcome, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// run.complete(&mut task, Outcome::new().message("example.fr registered"), now)?;
+    /// assert_eq!(task.comment(), Some("example.fr registered"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn message(mut self, message: impl Into<String>) -> Self {
         self.message = Some(message.into());
         self
     }
 
-    /// This outcome, with one more warning.
+    /// This outcome, with one more warning: the task completes with
+    /// warnings.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, Outcome, Warning, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// let late = Warning::new("DNSSEC_LATE", "DNSSEC keys publish within the hour");
+    /// run.complete(&mut task, Outcome::new().warning(late), now)?;
+    /// assert!(task.completed_with_warnings());
+    /// assert_eq!(task.warnings()[0].code, "DNSSEC_LATE");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn warning(mut self, warning: Warning) -> Self {
         self.warnings.push(warning);
         self
@@ -94,7 +173,7 @@ impl Outcome {
 /// use chrono::{TimeZone, Utc};
 /// use taskstate::{IdGenerator, NamedKind, NewTask, Owner, ResourceRef};
 ///
-/// let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+/// let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
 /// let new = NewTask::new(
 ///     IdGenerator::seeded(1).next_id(now),
 ///     NamedKind::new("DomainCreate"),
@@ -104,6 +183,7 @@ impl Outcome {
 /// .todo_at(now + chrono::Duration::minutes(1))
 /// .comment("waiting for the registry");
 /// assert_eq!(new.comment.as_deref(), Some("waiting for the registry"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -167,6 +247,21 @@ pub(crate) fn is_zero_priority(priority: &i32) -> bool {
 
 impl<K> NewTask<K> {
     /// A task to run as soon as possible, with no comment.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, Status, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let new = NewTask::new(
+    ///     IdGenerator::seeded(1).next_id(now),
+    ///     NamedKind::new("DomainCreate"),
+    ///     Owner::new("alice"),
+    ///     ResourceRef::new("domain", "example.fr"),
+    /// );
+    /// let (task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// assert_eq!((task.status(), task.todo_at(), task.comment()), (Status::Pending, None, None));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(id: TaskId, kind: K, owner: Owner, resource: ResourceRef) -> Self {
         NewTask {
             id,
@@ -187,30 +282,103 @@ impl<K> NewTask<K> {
     }
 
     /// This task, not to run before `at`.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, Rejection, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let id = IdGenerator::seeded(1).next_id(now);
+    /// # let new = NewTask::new(id, NamedKind::new("DomainCreate"), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// let later = now + Duration::hours(2);
+    /// let (mut task, _) = Task::create(new.todo_at(later), Actor::customer("alice"), now)?;
+    /// assert_eq!(task.todo_at(), Some(later));
+    /// let early = task.start(now + Duration::minutes(5), None, now);
+    /// assert!(matches!(early, Err(Rejection::NotDue { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn todo_at(mut self, at: DateTime<Utc>) -> Self {
         self.todo_at = Some(at);
         self
     }
 
     /// This task, with a first status message.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let id = IdGenerator::seeded(1).next_id(now);
+    /// # let new = NewTask::new(id, NamedKind::new("DomainCreate"), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// let new = new.comment("queued behind the registry's maintenance");
+    /// let (task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// assert_eq!(task.comment(), Some("queued behind the registry's maintenance"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn comment(mut self, comment: impl Into<String>) -> Self {
         self.comment = Some(comment.into());
         self
     }
 
-    /// This task, with a human-readable name.
+    /// This task, with a human-readable name, which stays as the comment
+    /// changes.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let id = IdGenerator::seeded(1).next_id(now);
+    /// # let new = NewTask::new(id, NamedKind::new("DomainCreate"), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// let new = new.title("Register example.fr").comment("waiting");
+    /// let (task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// assert_eq!(task.title(), Some("Register example.fr"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.title = Some(title.into());
         self
     }
 
-    /// This task, with one more subtask.
+    /// This task, with one more subtask; subtasks take ids in the order
+    /// they are added.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, NewSubtask, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let id = IdGenerator::seeded(1).next_id(now);
+    /// # let new = NewTask::new(id, NamedKind::new("DomainCreate"), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// let new = new
+    ///     .subtask(NewSubtask::new("CheckAvailability", "Ask the registry"))
+    ///     .subtask(NewSubtask::new("Register", "Create the domain"));
+    /// let (task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// assert_eq!(task.subtasks().len(), 2);
+    /// assert_eq!(task.subtasks().get(1).map(|s| s.name.as_str()), Some("Register"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn subtask(mut self, subtask: NewSubtask) -> Self {
         self.subtasks.push(subtask);
         self
     }
 
     /// This task, acting on one more resource.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let id = IdGenerator::seeded(1).next_id(now);
+    /// # let new = NewTask::new(id, NamedKind::new("DomainCreate"), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// let new = new.also_on(ResourceRef::new("zone", "example.fr"));
+    /// let (task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let ids: Vec<_> = task.resources().map(ToString::to_string).collect();
+    /// assert_eq!(ids, ["domain:example.fr", "zone:example.fr"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn also_on(mut self, resource: ResourceRef) -> Self {
         self.resources.push(resource);
         self
@@ -218,30 +386,98 @@ impl<K> NewTask<K> {
 
     /// This task, blocking (or not) other changes on its resource while in
     /// progress, whatever its kind's rule.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, Rules, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let id = IdGenerator::seeded(1).next_id(now);
+    /// # let new = NewTask::new(id, NamedKind::new("DomainCreate"), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// assert!(!Rules::STANDARD.blocking);
+    /// let (task, _) = Task::create(new.blocking(true), Actor::customer("alice"), now)?;
+    /// assert!(task.is_blocking());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn blocking(mut self, blocking: bool) -> Self {
         self.blocking = Some(blocking);
         self
     }
 
-    /// This task, claimed before due tasks of a lower priority.
+    /// This task, claimed before due tasks of a lower priority (0 by
+    /// default; negative for background work).
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let id = IdGenerator::seeded(1).next_id(now);
+    /// # let new = NewTask::new(id, NamedKind::new("DomainCreate"), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// let (task, _) = Task::create(new.priority(10), Actor::customer("alice"), now)?;
+    /// assert_eq!(task.priority(), 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn priority(mut self, priority: i32) -> Self {
         self.priority = priority;
         self
     }
 
     /// This task, refused by a store while another live task holds `key`.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let id = IdGenerator::seeded(1).next_id(now);
+    /// # let new = NewTask::new(id, NamedKind::new("DomainCreate"), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// let new = new.unique_key("order:example.fr");
+    /// let (task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// assert_eq!(task.unique_key(), Some("order:example.fr"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn unique_key(mut self, key: impl Into<String>) -> Self {
         self.unique_key = Some(key.into());
         self
     }
 
-    /// This task, as a child of `parent`.
+    /// This task, as a child of `parent`, for hosts that store children as
+    /// separate tasks.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let id = IdGenerator::seeded(1).next_id(now);
+    /// # let new = NewTask::new(id, NamedKind::new("DomainCreate"), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// let parent = IdGenerator::seeded(2).next_id(now);
+    /// let (task, _) = Task::create(new.child_of(parent), Actor::customer("alice"), now)?;
+    /// assert_eq!(task.parent(), Some(parent));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn child_of(mut self, parent: TaskId) -> Self {
         self.parent = Some(parent);
         self
     }
 
-    /// This task, with a first value for the argument `key`.
+    /// This task, with a first value for the argument `key`, which the
+    /// kind must declare.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::{ArgumentSpec, ArgumentValue};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let kind = NamedKind::new("DomainTransfer").argument(ArgumentSpec::text("authCode", 6, 32));
+    /// let new = NewTask::new(IdGenerator::seeded(1).next_id(now), kind, Owner::new("alice"),
+    ///     ResourceRef::new("domain", "example.fr"))
+    ///     .argument("authCode", "X7#kd82!");
+    /// let (task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// assert_eq!(task.arguments().get("authCode"), Some(&ArgumentValue::from("X7#kd82!")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn argument(mut self, key: impl Into<String>, value: impl Into<ArgumentValue>) -> Self {
         self.arguments.insert(key.into(), value.into());
         self
@@ -268,6 +504,23 @@ impl<K> NewTask<K> {
 ///
 /// Commands serialize with an `action` tag:
 /// `{"action":"heartbeat","token":7,"lease_until":"…"}`.
+///
+/// ## Example
+///
+/// ```
+/// # use chrono::{TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NewTask, Owner, ResourceRef, Task};
+/// use taskstate::{Command, NamedKind, Status};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+/// let cancel: Command<NamedKind> = serde_json::from_str(r#"{"action":"cancel","reason":"ordered twice"}"#)?;
+/// let event = task.apply(cancel, Actor::customer("alice"), now)?.ok_or("not logged")?;
+/// assert_eq!((event.from, event.to), (Some(Status::Pending), Status::Cancelled));
+/// assert_eq!(task.comment(), Some("ordered twice"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -442,6 +695,22 @@ crate::strict::strict_tagged!(
 
 impl<K> Command<K> {
     /// A relaunch with no corrections.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::{Command, Failure, Status};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// run.fail(&mut task, Failure::customer("PAYMENT_DECLINED", "the card was declined", now), now)?;
+    /// // Alice updated her card elsewhere: nothing to correct on the task.
+    /// task.apply(Command::relaunch(), Actor::customer("alice"), now + Duration::minutes(1))?;
+    /// assert_eq!((task.status(), task.relaunches()), (Status::Pending, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn relaunch() -> Self {
         Command::Relaunch {
             arguments: Arguments::new(),
@@ -449,6 +718,24 @@ impl<K> Command<K> {
     }
 
     /// Set the argument `key` to `value`.
+    ///
+    /// ```
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::{ArgumentSpec, ArgumentValue, Command, Decision, NamedKind, Rules, Status, StatusSet};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let kind = NamedKind::with_rules("DomainTransfer", Rules::new().edit(StatusSet::of(&[Status::Pending])))
+    ///     .argument(ArgumentSpec::text("authCode", 6, 32));
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), kind,
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let event = task.apply(Command::set_argument("authCode", "X7#kd82!"), Actor::customer("alice"), now)?;
+    /// assert_eq!(task.arguments().get("authCode"), Some(&ArgumentValue::from("X7#kd82!")));
+    /// // The event keeps the value it replaced (none here).
+    /// let effect = event.and_then(|e| e.effect).ok_or("no effect")?;
+    /// assert!(matches!(*effect, Decision::Replaced { ref previous } if previous["authCode"].is_none()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_argument(key: impl Into<String>, value: impl Into<ArgumentValue>) -> Self {
         Command::SetArgument {
             key: key.into(),
@@ -457,6 +744,16 @@ impl<K> Command<K> {
     }
 
     /// The command's name, the key of its row in the table.
+    ///
+    /// ```
+    /// use taskstate::{table, Action, Command, NamedKind, Status};
+    ///
+    /// let command: Command<NamedKind> = Command::Accelerate;
+    /// assert_eq!(command.action(), Action::Accelerate);
+    /// let row = table::find(Status::Pending, command.action()).ok_or("no row")?;
+    /// assert!(row.is_self_move());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const fn action(&self) -> Action {
         match self {
             Command::Create(_) => Action::Create,
@@ -481,7 +778,16 @@ impl<K> Command<K> {
         }
     }
 
-    /// The lease token the command presents, if it is an executor command.
+    /// The lease token the command presents, if it is an executor command
+    /// (a staff `fail` of a stalled task presents none).
+    ///
+    /// ```
+    /// use taskstate::{Command, LeaseToken, NamedKind};
+    ///
+    /// let ack: Command<NamedKind> = Command::AcknowledgeCancel { token: LeaseToken::new(4) };
+    /// assert_eq!(ack.token(), Some(LeaseToken::new(4)));
+    /// assert_eq!(Command::<NamedKind>::MarkStalled.token(), None);
+    /// ```
     pub const fn token(&self) -> Option<LeaseToken> {
         match self {
             Command::Heartbeat { token, .. }
@@ -508,6 +814,26 @@ impl<K> Command<K> {
 }
 
 /// One accepted command, with who issued it, when, and the move it made.
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// use taskstate::{Event, Status};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// let (mut task, created) = Task::create(new, Actor::customer("alice"), now)?;
+/// let (_run, started) = task.start(now + Duration::minutes(5), None, now)?;
+/// assert_eq!((created.version, created.from, created.to), (1, None, Status::Pending));
+/// assert_eq!((started.version, &started.actor), (2, &Actor::System));
+/// // Stored as JSON, read back as it was.
+/// let log = serde_json::to_string(&[created, started])?;
+/// let read: Vec<Event<NamedKind>> = serde_json::from_str(&log)?;
+/// assert_eq!(Task::replay(&read)?, task);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// An event in JSON:
 ///
 /// ```json
 /// {"version":4,"heartbeats":1,"at":"2026-11-23T09:00:30Z","actor":{"role":"system"},
@@ -545,6 +871,22 @@ pub struct Event<K> {
 
 /// What was decided in accepting a command, recorded with its event so
 /// that replay never re-decides it under rules that may have changed.
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// use taskstate::{Decision, Failure, FollowUp};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+/// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+/// let failed = run.fail(&mut task, Failure::customer("CONTACT_INVALID", "bad address", now), now)?;
+/// let effect = failed.effect.ok_or("no decision")?;
+/// assert!(matches!(*effect, Decision::Failed { follow_up: FollowUp::AwaitCorrection, .. }));
+/// assert!(effect.to_string().starts_with("follow-up await correction"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -599,6 +941,19 @@ impl std::fmt::Display for Decision {
 
 impl<K> Event<K> {
     /// The command's name.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::Action;
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// let (mut task, created) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (_run, started) = task.start(now + Duration::minutes(5), None, now)?;
+    /// assert_eq!([created.action(), started.action()], [Action::Create, Action::Start]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const fn action(&self) -> Action {
         self.command.action()
     }
@@ -608,6 +963,21 @@ impl<K> Command<K> {
     /// A one-line summary of the command's data, for timelines and logs:
     /// `lease #2 until 2026-11-23 09:05:00 UTC`, `provider failure
     /// REGISTRY_DOWN: the registry is down`.
+    ///
+    /// ```
+    /// # use chrono::{TimeZone, Utc};
+    /// use taskstate::{Command, Failure, NamedKind};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    ///
+    /// let fail: Command<NamedKind> = Command::Fail {
+    ///     token: None,
+    ///     failure: Box::new(Failure::provider("REGISTRY_DOWN", "the registry is down", now)),
+    /// };
+    /// assert_eq!(fail.summary(), "provider failure REGISTRY_DOWN: the registry is down");
+    /// assert_eq!(Command::<NamedKind>::set_argument("years", 2_i64).summary(), "years = 2");
+    /// assert_eq!(Command::<NamedKind>::Retry.summary(), "");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn summary(&self) -> String {
         match self {
             Command::Create(new) => {
@@ -751,7 +1121,24 @@ pub struct Timeline<'a, K> {
 }
 
 impl<'a, K> Timeline<'a, K> {
-    /// The timeline of a task's log (or of any page of it).
+    /// The timeline of a task's log (or of any page of it): a header line,
+    /// then one line per event.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::Timeline;
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// let (mut task, created) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (_run, started) = task.start(now + Duration::minutes(5), Some("worker-1".into()), now)?;
+    /// let log = [created, started];
+    /// let page = Timeline::new(&log[1..]).to_string();
+    /// assert_eq!(page.lines().count(), 2);
+    /// assert!(page.contains("worker-1 holds the lease until"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(events: &'a [Event<K>]) -> Self {
         Timeline { events }
     }

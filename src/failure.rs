@@ -7,6 +7,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Who can fix a failure.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use taskstate::{Failure, Origin};
+///
+/// let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// assert_eq!(Failure::customer("DOC_MISSING", "send the ID card", at).origin, Origin::Customer);
+/// assert_eq!(Failure::provider("REGISTRY_DOWN", "try later", at).origin, Origin::Provider);
+/// assert_eq!(serde_json::to_string(&Origin::Provider)?, r#""provider""#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
@@ -21,7 +32,14 @@ pub enum Origin {
 }
 
 impl Origin {
-    /// `"customer"` or `"provider"`.
+    /// `"customer"` or `"provider"`, as serialized and displayed.
+    ///
+    /// ```
+    /// use taskstate::Origin;
+    ///
+    /// assert_eq!(Origin::Customer.as_str(), "customer");
+    /// assert_eq!(Origin::Provider.to_string(), Origin::Provider.as_str());
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
             Origin::Customer => "customer",
@@ -57,7 +75,7 @@ impl fmt::Display for Origin {
 /// use chrono::{TimeZone, Utc};
 /// use taskstate::{Detail, Failure, Origin};
 ///
-/// let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 5, 0).unwrap();
+/// let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 5, 0).single().ok_or("time")?;
 /// let failure = Failure::customer(
 ///     "AFNIC_LEGITIMACY_REQUIRED",
 ///     "Afnic asks for a justification of use for this domain name",
@@ -67,6 +85,7 @@ impl fmt::Display for Origin {
 /// .detail(Detail::new("missing", "a justification is required").field("legitimacyAfnic"));
 /// assert_eq!(failure.origin, Origin::Customer);
 /// assert_eq!(failure.fields, ["legitimacyAfnic"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,7 +115,21 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// A failure of the given origin.
+    /// A failure of the given origin, with no flagged field and no
+    /// detail.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use taskstate::{Failure, Origin};
+    ///
+    /// let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// // An origin read from the executor's own report.
+    /// let origin: Origin = serde_json::from_str(r#""provider""#)?;
+    /// let failure = Failure::new(origin, "EPP_TIMEOUT", "the registry did not answer", at);
+    /// assert_eq!(failure, Failure::provider("EPP_TIMEOUT", "the registry did not answer", at));
+    /// assert!(failure.fields.is_empty() && failure.details.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(
         origin: Origin,
         code: impl Into<String>,
@@ -115,7 +148,25 @@ impl Failure {
         }
     }
 
-    /// A customer-origin failure: invalid or missing information.
+    /// A customer-origin failure: invalid or missing information. The task
+    /// awaits the customer's correction (unless the kind's rules classify
+    /// the code otherwise).
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// use taskstate::{Failure, FollowUp};
+    ///
+    /// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// run.fail(&mut task, Failure::customer("OWNER_INVALID", "the owner's email bounces", now), now)?;
+    /// assert_eq!(task.follow_up(), Some(FollowUp::AwaitCorrection));
+    /// assert!(task.can_relaunch(&Actor::customer("alice"), now));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn customer(
         code: impl Into<String>,
         message: impl Into<String>,
@@ -124,7 +175,25 @@ impl Failure {
         Failure::new(Origin::Customer, code, message, at)
     }
 
-    /// A provider-origin failure: a fault on the provider's side.
+    /// A provider-origin failure: a fault on the provider's side. The
+    /// system retries it on the kind's schedule; the customer cannot
+    /// relaunch it.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// use taskstate::{Failure, FollowUp};
+    ///
+    /// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// run.fail(&mut task, Failure::provider("REGISTRY_DOWN", "the registry is down", now), now)?;
+    /// assert!(matches!(task.follow_up(), Some(FollowUp::Retry { .. })));
+    /// assert!(!task.can_relaunch(&Actor::customer("alice"), now));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn provider(
         code: impl Into<String>,
         message: impl Into<String>,
@@ -133,25 +202,79 @@ impl Failure {
         Failure::new(Origin::Provider, code, message, at)
     }
 
-    /// This failure, flagging the argument `key` for correction.
+    /// This failure, flagging the argument `key` for correction. The kind
+    /// must declare `key`, and not as read-only.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::{ArgumentSpec, Failure, NamedKind};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let kind = NamedKind::new("DomainCreate").argument(ArgumentSpec::text("legitimacyAfnic", 10, 2000));
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), kind,
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "paris.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// let failure = Failure::customer("AFNIC_LEGITIMACY_REQUIRED", "justify the use", now)
+    ///     .flag("legitimacyAfnic");
+    /// run.fail(&mut task, failure, now)?;
+    /// assert_eq!(task.fields_to_correct(), ["legitimacyAfnic"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn flag(mut self, key: impl Into<String>) -> Self {
         self.fields.push(key.into());
         self
     }
 
     /// This failure, with an error type.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use taskstate::Failure;
+    ///
+    /// let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let failure = Failure::provider("COMMISION_HOST_FAILED", "host commissioning failed", at)
+    ///     .error_type("ERROR");
+    /// assert_eq!(failure.error_type.as_deref(), Some("ERROR"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn error_type(mut self, error_type: impl Into<String>) -> Self {
         self.error_type = Some(error_type.into());
         self
     }
 
-    /// This failure, with one more cause.
+    /// This failure, with one more cause; causes are kept outermost
+    /// first, in the order they are added.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use taskstate::{Detail, Failure};
+    ///
+    /// let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let failure = Failure::provider("COMMISION_HOST_FAILED", "host commissioning failed", at)
+    ///     .cause(Detail::new("VALIDATION_FAILED", "the host did not validate"))
+    ///     .cause(Detail::new("SSH_REFUSED", "the host refused the SSH connection"));
+    /// let codes: Vec<_> = failure.causes.iter().map(|c| c.code.as_str()).collect();
+    /// assert_eq!(codes, ["VALIDATION_FAILED", "SSH_REFUSED"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cause(mut self, cause: Detail) -> Self {
         self.causes.push(cause);
         self
     }
 
     /// This failure, with one more structured detail.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use taskstate::{Detail, Failure};
+    ///
+    /// let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let failure = Failure::customer("CONTACT_INVALID", "the contact is incomplete", at)
+    ///     .detail(Detail::new("missing", "the city is required").field("address.city"));
+    /// assert_eq!(failure.details[0].field.as_deref(), Some("address.city"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn detail(mut self, detail: Detail) -> Self {
         self.details.push(detail);
         self
@@ -161,6 +284,15 @@ impl Failure {
 /// One structured detail of a failure or a warning: a code and a message,
 /// about a field when it names one (a JSON path into the request, like
 /// Cloudflare's warning details).
+///
+/// ```
+/// use taskstate::Detail;
+///
+/// let detail = Detail::new("too_long", "at most 63 characters").field("/labels/0");
+/// let json = serde_json::to_string(&detail)?;
+/// assert_eq!(json, r#"{"code":"too_long","field":"/labels/0","message":"at most 63 characters"}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Detail {
@@ -175,6 +307,13 @@ pub struct Detail {
 
 impl Detail {
     /// A detail about no particular field.
+    ///
+    /// ```
+    /// use taskstate::Detail;
+    ///
+    /// let detail = Detail::new("quota", "the account's quota is reached");
+    /// assert_eq!((detail.code.as_str(), detail.field), ("quota", None));
+    /// ```
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
         Detail {
             code: code.into(),
@@ -184,13 +323,31 @@ impl Detail {
     }
 
     /// This detail, about `field`.
+    ///
+    /// ```
+    /// use taskstate::Detail;
+    ///
+    /// let detail = Detail::new("missing", "the city is required").field("address.city");
+    /// assert_eq!(detail.field.as_deref(), Some("address.city"));
+    /// ```
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
         self
     }
 }
 
-/// An informational warning about a task's outcome.
+/// An informational warning about a task's outcome: a task can finish
+/// `Done` with warnings.
+///
+/// ```
+/// use taskstate::{Detail, Warning};
+///
+/// let warning = Warning::new("RECORD_IGNORED", "one record was ignored")
+///     .detail(Detail::new("unsupported_type", "SPF records are deprecated").field("/records/3"));
+/// assert_eq!(warning.details.len(), 1);
+/// assert_eq!(serde_json::from_str::<Warning>(&serde_json::to_string(&warning)?)?, warning);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Warning {
@@ -205,6 +362,14 @@ pub struct Warning {
 
 impl Warning {
     /// A warning with no details.
+    ///
+    /// ```
+    /// use taskstate::Warning;
+    ///
+    /// let warning = Warning::new("DNS_PENDING", "the record is not visible yet");
+    /// assert_eq!(warning.code, "DNS_PENDING");
+    /// assert!(warning.details.is_empty());
+    /// ```
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
         Warning {
             code: code.into(),
@@ -214,6 +379,15 @@ impl Warning {
     }
 
     /// This warning, with one more detail.
+    ///
+    /// ```
+    /// use taskstate::{Detail, Warning};
+    ///
+    /// let warning = Warning::new("PARTIAL", "two hosts were skipped")
+    ///     .detail(Detail::new("skipped", "in maintenance").field("esx-01"))
+    ///     .detail(Detail::new("skipped", "in maintenance").field("esx-02"));
+    /// assert_eq!(warning.details.len(), 2);
+    /// ```
     pub fn detail(mut self, detail: Detail) -> Self {
         self.details.push(detail);
         self
@@ -222,6 +396,26 @@ impl Warning {
 
 /// What follows a failure, as the kind's rules decided when it was
 /// recorded.
+///
+/// Serialized with a `next` tag: `{"next":"retry","at":"…"}`,
+/// `{"next":"escalated"}`.
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+/// use taskstate::{Failure, FollowUp};
+///
+/// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+/// run.fail(&mut task, Failure::provider("REGISTRY_DOWN", "the registry is down", now), now)?;
+/// let Some(FollowUp::Retry { at }) = task.follow_up() else { return Err("no retry".into()) };
+/// assert!(at > now);
+/// assert_eq!(task.next_retry_at(), Some(at));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 #[serde(tag = "next", rename_all = "snake_case")]
@@ -255,6 +449,24 @@ impl std::fmt::Display for FollowUp {
 
 /// Whether a failed task's problem has been dealt with (VMware's
 /// `resolutionStatus`).
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+/// use taskstate::{Command, Failure, Resolution};
+///
+/// assert_eq!(task.resolution(), None); // never failed
+/// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+/// run.fail(&mut task, Failure::customer("DOC_REFUSED", "the document is unreadable", now), now)?;
+/// assert_eq!(task.resolution(), Some(Resolution::Unresolved));
+/// task.apply(Command::Resolve, Actor::operator("bob"), now)?;
+/// assert_eq!(task.resolution(), Some(Resolution::Resolved));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
@@ -267,10 +479,44 @@ pub enum Resolution {
 }
 
 /// The comment an escalated task shows after its failure's message.
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NewTask, Owner, ResourceRef, Task};
+/// use taskstate::{Failure, NamedKind, RetryPolicy, Rules, ESCALATION_NOTICE};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// let kind = NamedKind::with_rules("DomainCreate", Rules::new().retry(RetryPolicy::NEVER));
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), kind,
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+/// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+/// run.fail(&mut task, Failure::provider("REGISTRY_DOWN", "the registry is down", now), now)?;
+/// assert!(task.is_escalated());
+/// assert_eq!(task.comment(), Some(format!("the registry is down; {ESCALATION_NOTICE}").as_str()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const ESCALATION_NOTICE: &str =
     "the automatic retries are exhausted: please open a support request";
 
 /// How a failure is handled once classified.
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// use taskstate::{Failure, FailureRule, FollowUp, OnFailure, Origin, Rules};
+///
+/// // A customer-reported code the provider treats as final.
+/// static RULES: &[FailureRule] = &[FailureRule::exact("DOMAIN_TAKEN", Origin::Customer, OnFailure::Final)];
+/// let kind = NamedKind::with_rules("DomainCreate", Rules::new().failures(RULES));
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), kind,
+/// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+/// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+/// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+/// run.fail(&mut task, Failure::customer("DOMAIN_TAKEN", "someone registered it first", now), now)?;
+/// assert_eq!(task.follow_up(), Some(FollowUp::Final));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
@@ -287,6 +533,15 @@ pub enum OnFailure {
 }
 
 /// Which failure codes a [`FailureRule`] matches.
+///
+/// ```
+/// use taskstate::CodeMatch;
+///
+/// let ssh = CodeMatch::Prefix("SSH_".into());
+/// assert!(ssh.matches("SSH_TIMEOUT"));
+/// assert!(!ssh.matches("HTTP_TIMEOUT"));
+/// assert!(CodeMatch::Any.matches(""));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
@@ -300,7 +555,18 @@ pub enum CodeMatch {
 }
 
 impl CodeMatch {
-    /// Whether `code` matches.
+    /// Whether `code` matches: case-sensitively, the whole code for
+    /// [`Exact`](CodeMatch::Exact), its start for
+    /// [`Prefix`](CodeMatch::Prefix).
+    ///
+    /// ```
+    /// use taskstate::CodeMatch;
+    ///
+    /// let exact = CodeMatch::Exact("DOMAIN_TAKEN".into());
+    /// assert!(exact.matches("DOMAIN_TAKEN"));
+    /// assert!(!exact.matches("DOMAIN_TAKEN_BY_PEER"));
+    /// assert!(!exact.matches("domain_taken"));
+    /// ```
     pub fn matches(&self, code: &str) -> bool {
         match self {
             CodeMatch::Exact(exact) => code == exact,
@@ -336,7 +602,16 @@ pub struct FailureRule {
 }
 
 impl FailureRule {
-    /// A rule for exactly `code`.
+    /// A rule for exactly `code`; usable in a `const` or `static`.
+    ///
+    /// ```
+    /// use taskstate::{CodeMatch, FailureRule, OnFailure, Origin};
+    ///
+    /// const TAKEN: FailureRule = FailureRule::exact("DOMAIN_TAKEN", Origin::Customer, OnFailure::Final);
+    /// assert_eq!(TAKEN.code, CodeMatch::Exact("DOMAIN_TAKEN".into()));
+    /// assert!(!TAKEN.code.matches("DOMAIN_TAKEN_2"));
+    /// assert_eq!(TAKEN.origin, Some(Origin::Customer));
+    /// ```
     pub const fn exact(code: &'static str, origin: Origin, then: OnFailure) -> Self {
         FailureRule {
             code: CodeMatch::Exact(Cow::Borrowed(code)),
@@ -345,7 +620,17 @@ impl FailureRule {
         }
     }
 
-    /// A rule for every code starting with `prefix`.
+    /// A rule for every code starting with `prefix`; usable in a `const`
+    /// or `static`.
+    ///
+    /// ```
+    /// use taskstate::{FailureRule, OnFailure, Origin, Rules};
+    ///
+    /// static RULES: &[FailureRule] = &[FailureRule::prefix("SSH_", Origin::Provider, OnFailure::Retry)];
+    /// let rules = Rules::new().failures(RULES);
+    /// assert!(rules.failures[0].code.matches("SSH_REFUSED"));
+    /// assert_eq!(rules.failures[0].then, OnFailure::Retry);
+    /// ```
     pub const fn prefix(prefix: &'static str, origin: Origin, then: OnFailure) -> Self {
         FailureRule {
             code: CodeMatch::Prefix(Cow::Borrowed(prefix)),

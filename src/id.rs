@@ -31,13 +31,13 @@ use uuid::{Builder, Uuid};
 /// use taskstate::{IdGenerator, TaskId};
 ///
 /// let mut ids = IdGenerator::seeded(42);
-/// let t = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+/// let t = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
 /// let first = ids.next_id(t);
 /// let second = ids.next_id(t + chrono::Duration::seconds(1));
 /// assert!(first < second, "ids sort by creation");
 /// assert_eq!(first.as_uuid().get_version_num(), 7);
 /// assert_eq!(first.to_string().parse::<TaskId>()?, first);
-/// # Ok::<(), uuid::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -63,12 +63,33 @@ impl TaskId {
     ///
     /// Times before the Unix epoch are clamped to it (a v7 UUID cannot
     /// express them).
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use taskstate::TaskId;
+    ///
+    /// let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let id = TaskId::new_v7(at, [7; 10]); // entropy from the host's random source
+    /// assert_eq!(id.as_uuid().get_version_num(), 7);
+    /// assert!(id < TaskId::new_v7(at + chrono::Duration::milliseconds(1), [0; 10]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new_v7(at: DateTime<Utc>, entropy: [u8; 10]) -> TaskId {
         let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
         TaskId(Builder::from_unix_timestamp_millis(millis, &entropy).into_uuid())
     }
 
     /// The underlying UUID.
+    ///
+    /// ```
+    /// use taskstate::TaskId;
+    ///
+    /// let uuid: uuid::Uuid = "01936a4c-9f00-7000-8000-000000000001".parse()?;
+    /// let id = TaskId::from(uuid);
+    /// assert_eq!(id.as_uuid(), &uuid);
+    /// assert_eq!(id.to_string(), uuid.hyphenated().to_string());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const fn as_uuid(&self) -> &Uuid {
         &self.0
     }
@@ -95,6 +116,21 @@ impl fmt::Display for TaskId {
 impl FromStr for TaskId {
     type Err = uuid::Error;
 
+    /// Reads a UUID of any version and form `uuid` reads (hyphenated,
+    /// simple, braced, URN).
+    ///
+    /// # Errors
+    ///
+    /// A [`uuid::Error`] when `s` is not a UUID.
+    ///
+    /// ```
+    /// use taskstate::TaskId;
+    ///
+    /// let id: TaskId = "8f1c0bd2-4c3e-4a8b-9f5e-2d7a6b1c0e9f".parse()?;
+    /// assert_eq!(id.as_uuid().get_version_num(), 4); // older v4 ids are read too
+    /// assert!("task-1".parse::<TaskId>().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Uuid::parse_str(s).map(TaskId)
     }
@@ -107,6 +143,17 @@ impl FromStr for TaskId {
 /// a real random source per process (two processes with the same seed
 /// would make the same ids in the same millisecond), or use
 /// `uuid::Uuid::now_v7()`.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use taskstate::IdGenerator;
+///
+/// let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// let (mut a, mut b) = (IdGenerator::seeded(3), IdGenerator::seeded(3));
+/// assert_eq!(a.next_id(at), b.next_id(at), "same seed, same ids");
+/// assert_ne!(a.next_id(at), IdGenerator::seeded(4).next_id(at));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdGenerator {
     state: u64,
@@ -114,11 +161,38 @@ pub struct IdGenerator {
 
 impl IdGenerator {
     /// A generator whose sequence is fixed by `seed`.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use taskstate::IdGenerator;
+    ///
+    /// // A simulation seeded from its run number replays the same ids.
+    /// let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let ids = |seed| {
+    ///     let mut ids = IdGenerator::seeded(seed);
+    ///     [ids.next_id(at), ids.next_id(at), ids.next_id(at)]
+    /// };
+    /// assert_eq!(ids(2026), ids(2026));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const fn seeded(seed: u64) -> Self {
         IdGenerator { state: seed }
     }
 
-    /// The next id, for a task created at `at`.
+    /// The next id, for a task created at `at`: its leading bits are `at`
+    /// in milliseconds, so ids made later sort after.
+    ///
+    /// ```
+    /// use chrono::{Duration, TimeZone, Utc};
+    /// use taskstate::IdGenerator;
+    ///
+    /// let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let mut ids = IdGenerator::seeded(1);
+    /// let (first, second) = (ids.next_id(at), ids.next_id(at));
+    /// assert_ne!(first, second, "the same millisecond, still two ids");
+    /// assert!(ids.next_id(at + Duration::milliseconds(1)) > first.max(second));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn next_id(&mut self, at: DateTime<Utc>) -> TaskId {
         let high = self.next_u64().to_be_bytes();
         let low = self.next_u64().to_be_bytes();

@@ -6,12 +6,37 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The token of one run of a task. Serialized as a number.
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// use taskstate::{LeaseToken, Run};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("ZonePublish"),
+/// #     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
+/// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+/// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+/// // The executor keeps the token as a number, and rebuilds its handle from it.
+/// let kept: u64 = serde_json::from_str(&serde_json::to_string(&run.token())?)?;
+/// let rebuilt = Run::rebuild(&task, LeaseToken::new(kept))?;
+/// assert_eq!(rebuilt.token(), run.token());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct LeaseToken(u64);
 
 impl LeaseToken {
     /// A token from its number, as a host that stored it reads it back.
+    ///
+    /// ```
+    /// use taskstate::LeaseToken;
+    ///
+    /// let token = LeaseToken::new(7);
+    /// assert_eq!(token.get(), 7);
+    /// assert_eq!(token.to_string(), "#7");
+    /// assert!(LeaseToken::new(2) < token, "later runs have larger tokens");
+    /// ```
     pub const fn new(value: u64) -> Self {
         LeaseToken(value)
     }
@@ -21,7 +46,14 @@ impl LeaseToken {
         LeaseToken(version)
     }
 
-    /// The token's number.
+    /// The token's number, what a host stores.
+    ///
+    /// ```
+    /// use taskstate::LeaseToken;
+    ///
+    /// assert_eq!(LeaseToken::new(42).get(), 42);
+    /// assert_eq!(LeaseToken::new(LeaseToken::new(3).get()), LeaseToken::new(3));
+    /// ```
     pub const fn get(self) -> u64 {
         self.0
     }
@@ -75,6 +107,24 @@ impl fmt::Display for LeaseToken {
 /// current token is accepted even after the deadline, as long as nobody
 /// has marked the task stalled in between (the store's compare-and-swap
 /// orders the two).
+///
+/// ## Example
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("ZonePublish"),
+/// #     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
+/// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+/// let (run, _) = task.start(now + Duration::minutes(5), Some("worker-1".into()), now)?;
+/// let lease = task.lease().ok_or("no lease")?;
+/// assert!(lease.is_held_by(run.token()));
+/// assert_eq!(lease.worker(), Some("worker-1"));
+/// assert!(!lease.is_expired(now + Duration::minutes(4)));
+/// assert!(lease.is_expired(now + Duration::minutes(5)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lease {
@@ -109,6 +159,24 @@ impl Lease {
 
     /// Whether `token` is this lease's: whether a command presenting it
     /// comes from the run that holds the task now.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, Command, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("ZonePublish"),
+    /// #     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// let (first, _) = task.start(now + Duration::minutes(1), None, now)?;
+    /// let later = now + Duration::minutes(2);
+    /// task.apply(Command::MarkStalled, Actor::System, later)?;
+    /// task.apply(Command::Requeue { todo_at: None }, Actor::System, later)?;
+    /// let (second, _) = task.start(later + Duration::minutes(5), None, later)?;
+    /// let lease = task.lease().ok_or("no lease")?;
+    /// assert!(lease.is_held_by(second.token()));
+    /// assert!(!lease.is_held_by(first.token()), "the stalled run is fenced off");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_held_by(&self, token: LeaseToken) -> bool {
         self.token == token
     }
@@ -119,11 +187,37 @@ impl Lease {
 
     /// When the lease runs out unless a heartbeat extends it (while
     /// waiting: when the wait gives up).
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("ZonePublish"),
+    /// #     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// run.heartbeat(&mut task, now + Duration::minutes(10), None, now + Duration::minutes(1))?;
+    /// let lease = task.lease().ok_or("no lease")?;
+    /// assert_eq!(lease.expires_at(), now + Duration::minutes(10));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn expires_at(&self) -> DateTime<Utc> {
         self.expires_at
     }
 
     /// Which worker holds it, if the executor said so at `start`.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("ZonePublish"),
+    /// #     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// task.start(now + Duration::minutes(5), Some("worker-7".into()), now)?;
+    /// assert_eq!(task.lease().and_then(|lease| lease.worker()), Some("worker-7"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn worker(&self) -> Option<&str> {
         self.worker.as_deref()
     }
@@ -131,22 +225,85 @@ impl Lease {
     /// While waiting: when to look again (a poll's next time, a
     /// `Retry-After`), before the wait gives up at
     /// [`expires_at`](Lease::expires_at).
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, Pause, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("ZonePublish"),
+    /// #     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// let (check, give_up) = (now + Duration::minutes(10), now + Duration::hours(1));
+    /// run.wait(&mut task, Pause::until(give_up).check_at(check), now)?;
+    /// let lease = task.lease().ok_or("no lease")?;
+    /// assert_eq!((lease.check_at(), lease.expires_at()), (Some(check), give_up));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check_at(&self) -> Option<DateTime<Utc>> {
         self.check_at
     }
 
     /// The progress message of the run's latest heartbeat, until a logged
     /// event sets the task's comment (a wait's reason, a cancel's).
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("ZonePublish"),
+    /// #     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// let step = Some("3 of 8 records signed".to_owned());
+    /// run.heartbeat(&mut task, now + Duration::minutes(6), step, now + Duration::minutes(1))?;
+    /// assert_eq!(task.lease().and_then(|lease| lease.note()), Some("3 of 8 records signed"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn note(&self) -> Option<&str> {
         self.note.as_deref()
     }
 
     /// How many heartbeats were accepted since the last logged event.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, Outcome, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("ZonePublish"),
+    /// #     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// for minute in 1..=3 {
+    ///     let at = now + Duration::minutes(minute);
+    ///     run.heartbeat(&mut task, at + Duration::minutes(5), None, at)?;
+    /// }
+    /// assert_eq!(task.lease().map(|lease| lease.heartbeats()), Some(3));
+    /// let done = run.complete(&mut task, Outcome::new(), now + Duration::minutes(4))?;
+    /// assert_eq!(done.heartbeats, 3, "the next logged event counts them");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn heartbeats(&self) -> u32 {
         self.heartbeats
     }
 
-    /// Whether the lease has run out at `now`.
+    /// Whether the lease has run out at `now`: its deadline is `now` or
+    /// earlier.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("ZonePublish"),
+    /// #     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// task.start(now + Duration::minutes(5), None, now)?;
+    /// let lease = task.lease().ok_or("no lease")?;
+    /// assert!(!lease.is_expired(now + Duration::seconds(299)));
+    /// assert!(lease.is_expired(now + Duration::minutes(5)));
+    /// assert!(task.can_mark_stalled(now + Duration::minutes(5)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         self.expires_at <= now
     }

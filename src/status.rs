@@ -94,28 +94,65 @@ impl Status {
 
     /// `Done`, `Failed` or `Cancelled`: no work is going on and none is
     /// scheduled. A `Failed` task is settled but not final.
+    ///
+    /// ```
+    /// use taskstate::Status;
+    ///
+    /// assert!(Status::Failed.is_settled());
+    /// assert!(Status::Cancelled.is_settled());
+    /// assert!(!Status::Stalled.is_settled()); // a requeue may run it again
+    /// ```
     pub const fn is_settled(self) -> bool {
         matches!(self, Status::Done | Status::Failed | Status::Cancelled)
     }
 
     /// `Pending`, `Running`, `Waiting` or `Stalled`: the task is still
     /// underway (the opposite of [`is_settled`](Status::is_settled)).
+    ///
+    /// ```
+    /// use taskstate::Status;
+    ///
+    /// assert!(Status::Pending.is_active());
+    /// assert!(Status::Stalled.is_active());
+    /// assert!(!Status::Failed.is_active());
+    /// ```
     pub const fn is_active(self) -> bool {
         !self.is_settled()
     }
 
     /// `Running` or `Waiting`: an executor's run holds a lease on the task.
+    ///
+    /// ```
+    /// use taskstate::Status;
+    ///
+    /// assert!(Status::Waiting.is_leased());
+    /// assert!(!Status::Stalled.is_leased()); // its lease ran out
+    /// ```
     pub const fn is_leased(self) -> bool {
         matches!(self, Status::Running | Status::Waiting)
     }
 
     /// `Running`, `Waiting` or `Stalled`: a run has started and not
     /// ended, so the task holds its resource (what blocking looks at).
+    ///
+    /// ```
+    /// use taskstate::Status;
+    ///
+    /// assert!(Status::Stalled.is_in_progress());
+    /// assert!(!Status::Pending.is_in_progress()); // not started yet
+    /// ```
     pub const fn is_in_progress(self) -> bool {
         matches!(self, Status::Running | Status::Waiting | Status::Stalled)
     }
 
     /// `Done`.
+    ///
+    /// ```
+    /// use taskstate::Status;
+    ///
+    /// assert!(Status::Done.is_success());
+    /// assert!(!Status::Cancelled.is_success()); // final, but not a success
+    /// ```
     pub const fn is_success(self) -> bool {
         matches!(self, Status::Done)
     }
@@ -141,12 +178,36 @@ pub struct StatusSet(u8);
 
 impl StatusSet {
     /// No status.
+    ///
+    /// ```
+    /// use taskstate::{Status, StatusSet};
+    ///
+    /// assert!(StatusSet::EMPTY.is_empty());
+    /// assert_eq!(StatusSet::EMPTY.with(Status::Done), StatusSet::of(&[Status::Done]));
+    /// assert_eq!(StatusSet::EMPTY, StatusSet::default());
+    /// ```
     pub const EMPTY: StatusSet = StatusSet(0);
 
     /// Every status.
+    ///
+    /// ```
+    /// use taskstate::{Status, StatusSet};
+    ///
+    /// assert_eq!(StatusSet::ALL.iter().count(), Status::COUNT);
+    /// let unfinished = StatusSet::ALL.without(Status::Done).without(Status::Cancelled);
+    /// assert!(!unfinished.contains(Status::Done) && unfinished.contains(Status::Failed));
+    /// ```
     pub const ALL: StatusSet = StatusSet((1 << Status::COUNT) - 1);
 
-    /// The set of the given statuses.
+    /// The set of the given statuses; usable in a `const`.
+    ///
+    /// ```
+    /// use taskstate::{Status, StatusSet};
+    ///
+    /// const RETRYABLE: StatusSet = StatusSet::of(&[Status::Stalled, Status::Failed]);
+    /// assert!(RETRYABLE.contains(Status::Stalled));
+    /// assert_eq!(RETRYABLE.to_string(), "{stalled, failed}");
+    /// ```
     pub const fn of(statuses: &[Status]) -> StatusSet {
         let mut bits = 0;
         let mut i = 0;
@@ -158,32 +219,79 @@ impl StatusSet {
     }
 
     /// Whether `status` is in the set.
+    ///
+    /// ```
+    /// use taskstate::{Status, StatusSet};
+    ///
+    /// let set = StatusSet::of(&[Status::Pending]);
+    /// assert!(set.contains(Status::Pending));
+    /// assert!(!set.contains(Status::Running));
+    /// ```
     #[inline]
     pub const fn contains(self, status: Status) -> bool {
         self.0 & (1 << status.index()) != 0
     }
 
-    /// This set with `status` added.
+    /// This set with `status` added (unchanged if it was there).
+    ///
+    /// ```
+    /// use taskstate::{Status, StatusSet};
+    ///
+    /// let set = StatusSet::EMPTY.with(Status::Waiting).with(Status::Waiting);
+    /// assert_eq!(set.iter().collect::<Vec<_>>(), [Status::Waiting]);
+    /// ```
     pub const fn with(self, status: Status) -> StatusSet {
         StatusSet(self.0 | (1 << status.index()))
     }
 
-    /// This set with `status` removed.
+    /// This set with `status` removed (unchanged if it was not there).
+    ///
+    /// ```
+    /// use taskstate::{Status, StatusSet};
+    ///
+    /// let set = StatusSet::of(&[Status::Pending, Status::Failed]).without(Status::Failed);
+    /// assert_eq!(set, StatusSet::of(&[Status::Pending]));
+    /// assert_eq!(set.without(Status::Done), set);
+    /// ```
     pub const fn without(self, status: Status) -> StatusSet {
         StatusSet(self.0 & !(1 << status.index()))
     }
 
     /// The statuses in either set.
+    ///
+    /// ```
+    /// use taskstate::{Status, StatusSet};
+    ///
+    /// let leased = StatusSet::of(&[Status::Running, Status::Waiting]);
+    /// let both = StatusSet::of(&[Status::Pending]).union(leased);
+    /// assert_eq!(both.to_string(), "{pending, running, waiting}");
+    /// ```
     pub const fn union(self, other: StatusSet) -> StatusSet {
         StatusSet(self.0 | other.0)
     }
 
     /// Whether the set has no status.
+    ///
+    /// ```
+    /// use taskstate::{Status, StatusSet};
+    ///
+    /// assert!(StatusSet::of(&[]).is_empty());
+    /// assert!(StatusSet::of(&[Status::Done]).without(Status::Done).is_empty());
+    /// assert!(!StatusSet::ALL.is_empty());
+    /// ```
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
 
-    /// The statuses in the set, in declaration order.
+    /// The statuses in the set, in declaration order (not the order they
+    /// were given in).
+    ///
+    /// ```
+    /// use taskstate::{Status, StatusSet};
+    ///
+    /// let set = StatusSet::of(&[Status::Failed, Status::Pending]);
+    /// assert_eq!(set.iter().collect::<Vec<_>>(), [Status::Pending, Status::Failed]);
+    /// ```
     pub fn iter(self) -> impl Iterator<Item = Status> {
         Status::ALL.into_iter().filter(move |s| self.contains(*s))
     }
@@ -222,6 +330,14 @@ impl fmt::Display for StatusSet {
 }
 
 /// Text that names no canonical status.
+///
+/// ```
+/// use taskstate::Status;
+///
+/// let err = "doing".parse::<Status>().err().ok_or("parsed")?;
+/// assert_eq!(err.to_string(), "unknown status `doing`");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[error("unknown status `{value}`")]
 pub struct ParseStatusError {
@@ -236,6 +352,15 @@ impl ParseStatusError {
     }
 
     /// The text that was read.
+    ///
+    /// ```
+    /// use taskstate::Status;
+    ///
+    /// // Provider words are not canonical statuses: read them with a profile.
+    /// let err = "todo".parse::<Status>().err().ok_or("parsed")?;
+    /// assert_eq!(err.value(), "todo");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn value(&self) -> &str {
         &self.value
     }

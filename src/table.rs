@@ -54,6 +54,15 @@ use crate::actor::{Role, RoleSet};
 use crate::status::Status;
 
 /// A condition a row needs besides status and role.
+///
+/// ```
+/// use taskstate::{table, Action, Status};
+/// use taskstate::table::Guard;
+///
+/// let complete = table::find(Status::Running, Action::Complete).ok_or("no row")?;
+/// assert_eq!(complete.guards, [Guard::LeaseHolder, Guard::SubtasksSatisfied]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,7 +122,15 @@ impl Guard {
 }
 
 impl Guard {
-    /// A short description, as the docs and diagrams show it.
+    /// A short description, as the docs and diagrams show it (and
+    /// `Display` writes).
+    ///
+    /// ```
+    /// use taskstate::table::Guard;
+    ///
+    /// assert_eq!(Guard::LeaseExpired.describe(), "lease expired");
+    /// assert_eq!(Guard::Due.to_string(), Guard::Due.describe());
+    /// ```
     pub const fn describe(self) -> &'static str {
         match self {
             Guard::LeaseHolder => "holds the current lease",
@@ -142,6 +159,15 @@ impl fmt::Display for Guard {
 }
 
 /// One row of the table: a legal move.
+///
+/// ```
+/// use taskstate::{table, Action, Role, Status};
+///
+/// let requeue = table::find(Status::Stalled, Action::Requeue).ok_or("no row")?;
+/// assert_eq!((requeue.from, requeue.to), (Some(Status::Stalled), Status::Pending));
+/// assert!(requeue.roles.contains(Role::Operator) && !requeue.roles.contains(Role::Customer));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Transition {
     /// The status the move starts from; `None` for [`Action::Create`],
@@ -158,7 +184,19 @@ pub struct Transition {
 }
 
 impl Transition {
-    /// Whether the move leaves the status unchanged.
+    /// Whether the move leaves the status unchanged. The creation row,
+    /// which starts from no status, is not a self-move.
+    ///
+    /// ```
+    /// use taskstate::{table, Action, Status};
+    ///
+    /// let heartbeat = table::find(Status::Running, Action::Heartbeat).ok_or("no row")?;
+    /// assert!(heartbeat.is_self_move());
+    /// let wait = table::find(Status::Running, Action::Wait).ok_or("no row")?;
+    /// assert!(!wait.is_self_move());
+    /// assert!(!table::TRANSITIONS[0].is_self_move()); // create
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const fn is_self_move(&self) -> bool {
         match self.from {
             Some(from) => from as u8 == self.to as u8,
@@ -197,6 +235,15 @@ use Guard as G;
 use Status as S;
 
 /// Every legal move. The only place where legality is written.
+///
+/// ```
+/// use taskstate::table::TRANSITIONS;
+/// use taskstate::{Action, Status};
+///
+/// assert_eq!(TRANSITIONS[0].action, Action::Create);
+/// // Done and Cancelled absorb: no row leaves them.
+/// assert!(TRANSITIONS.iter().all(|row| !matches!(row.from, Some(Status::Done | Status::Cancelled))));
+/// ```
 #[rustfmt::skip]
 pub const TRANSITIONS: &[Transition] = &[
     Transition { from: None, action: A::Create, to: S::Pending, roles: ANYONE, guards: &[] },
@@ -260,7 +307,18 @@ const fn build_index() -> [[u8; Action::COUNT]; Status::COUNT] {
     index
 }
 
-/// The row for `action` from `status`, if the move exists at all.
+/// The row for `action` from `status`, if the move exists at all (for
+/// some role: check [`Transition::roles`], or use [`target`]).
+///
+/// ```
+/// use taskstate::{table, Action, Role, Status};
+///
+/// let retry = table::find(Status::Failed, Action::Retry).ok_or("no row")?;
+/// assert_eq!(retry.to, Status::Pending);
+/// assert!(retry.roles.contains(Role::System));
+/// assert!(table::find(Status::Pending, Action::Retry).is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[inline]
 pub fn find(status: Status, action: Action) -> Option<&'static Transition> {
     match INDEX[status.index()][action.index()] {
@@ -291,7 +349,15 @@ pub(crate) fn creation() -> &'static Transition {
     &TRANSITIONS[0]
 }
 
-/// The rows that leave `status`, in table order.
+/// The rows that leave `status`, in table order: what may happen next.
+///
+/// ```
+/// use taskstate::{table, Action, Status};
+///
+/// let next: Vec<Action> = table::from(Status::Stalled).map(|row| row.action).collect();
+/// assert_eq!(next, [Action::Requeue, Action::Fail, Action::Cancel]);
+/// assert_eq!(table::from(Status::Cancelled).count(), 0);
+/// ```
 pub fn from(status: Status) -> impl Iterator<Item = &'static Transition> {
     TRANSITIONS
         .iter()
@@ -334,7 +400,15 @@ impl Default for Coverage {
 }
 
 impl Coverage {
-    /// Nothing recorded yet.
+    /// Nothing recorded yet: every row is missing.
+    ///
+    /// ```
+    /// use taskstate::table::{Coverage, TRANSITIONS};
+    ///
+    /// let coverage = Coverage::new();
+    /// assert_eq!(coverage.missing().count(), TRANSITIONS.len());
+    /// assert_eq!(coverage, Coverage::default());
+    /// ```
     pub fn new() -> Self {
         Coverage {
             taken: vec![0; TRANSITIONS.len()],
@@ -343,6 +417,17 @@ impl Coverage {
 
     /// Records one taking of the row `(from, action)`; ignored if there is
     /// no such row.
+    ///
+    /// ```
+    /// use taskstate::table::Coverage;
+    /// use taskstate::{Action, Status};
+    ///
+    /// let mut coverage = Coverage::new();
+    /// coverage.record(None, Action::Create);
+    /// coverage.record(Some(Status::Done), Action::Start); // no such row: ignored
+    /// assert_eq!(coverage.count(None, Action::Create), 1);
+    /// assert_eq!(coverage.count(Some(Status::Done), Action::Start), 0);
+    /// ```
     pub fn record(&mut self, from: Option<Status>, action: Action) {
         if let Some(slot) = position(from, action).and_then(|i| self.taken.get_mut(i)) {
             *slot += 1;
@@ -350,20 +435,61 @@ impl Coverage {
     }
 
     /// Records every event of a task's history.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::table::Coverage;
+    /// use taskstate::{Action, Status};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// let (mut task, created) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (_run, started) = task.start(now + Duration::minutes(5), None, now)?;
+    /// let mut coverage = Coverage::new();
+    /// coverage.record_history(&[created, started]);
+    /// assert_eq!(coverage.count(Some(Status::Pending), Action::Start), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn record_history<K>(&mut self, history: &[crate::Event<K>]) {
         for event in history {
             self.record(event.from, event.action());
         }
     }
 
-    /// How many times the row `(from, action)` was taken.
+    /// How many times the row `(from, action)` was taken (0 for a row that
+    /// does not exist).
+    ///
+    /// ```
+    /// use taskstate::table::Coverage;
+    /// use taskstate::{Action, Status};
+    ///
+    /// let mut coverage = Coverage::new();
+    /// for _ in 0..3 {
+    ///     coverage.record(Some(Status::Running), Action::Heartbeat);
+    /// }
+    /// assert_eq!(coverage.count(Some(Status::Running), Action::Heartbeat), 3);
+    /// assert_eq!(coverage.count(Some(Status::Waiting), Action::Heartbeat), 0);
+    /// ```
     pub fn count(&self, from: Option<Status>, action: Action) -> u64 {
         position(from, action)
             .and_then(|i| self.taken.get(i).copied())
             .unwrap_or(0)
     }
 
-    /// The rows never taken, in table order.
+    /// The rows never taken, in table order: what a suite that means to
+    /// cover the table asserts is empty.
+    ///
+    /// ```
+    /// use taskstate::table::{Coverage, TRANSITIONS};
+    ///
+    /// let mut coverage = Coverage::new();
+    /// for row in &TRANSITIONS[1..] {
+    ///     coverage.record(row.from, row.action);
+    /// }
+    /// let missing: Vec<_> = coverage.missing().collect();
+    /// assert_eq!(missing, [&TRANSITIONS[0]]); // create, never recorded
+    /// ```
     pub fn missing(&self) -> impl Iterator<Item = &'static Transition> + '_ {
         TRANSITIONS
             .iter()
@@ -372,7 +498,21 @@ impl Coverage {
             .map(|(row, _)| row)
     }
 
-    /// Adds another coverage's counts to this one.
+    /// Adds another coverage's counts to this one (one per test thread or
+    /// binary, merged at the end).
+    ///
+    /// ```
+    /// use taskstate::table::Coverage;
+    /// use taskstate::{Action, Status};
+    ///
+    /// let (mut all, mut other) = (Coverage::new(), Coverage::new());
+    /// all.record(Some(Status::Pending), Action::Start);
+    /// other.record(Some(Status::Pending), Action::Start);
+    /// other.record(Some(Status::Running), Action::Complete);
+    /// all.merge(&other);
+    /// assert_eq!(all.count(Some(Status::Pending), Action::Start), 2);
+    /// assert_eq!(all.count(Some(Status::Running), Action::Complete), 1);
+    /// ```
     pub fn merge(&mut self, other: &Coverage) {
         for (mine, theirs) in self.taken.iter_mut().zip(&other.taken) {
             *mine += theirs;
@@ -404,6 +544,15 @@ fn roles_label(roles: RoleSet) -> String {
 /// The state diagram as Mermaid `stateDiagram-v2`, one edge per row,
 /// labelled with the action and who may take it. Final statuses lead to
 /// `[*]`.
+///
+/// ```
+/// use taskstate::table;
+///
+/// let diagram = table::mermaid();
+/// assert!(diagram.starts_with("stateDiagram-v2\n"));
+/// assert!(diagram.contains("    [*] --> Pending : create (anyone)\n"));
+/// assert!(diagram.contains("    Done --> [*]\n"));
+/// ```
 pub fn mermaid() -> String {
     let mut out = String::from("stateDiagram-v2\n");
     for row in TRANSITIONS {
@@ -421,7 +570,17 @@ pub fn mermaid() -> String {
     out
 }
 
-/// The state diagram in Graphviz DOT, one edge per row.
+/// The state diagram in Graphviz DOT, one edge per row; final statuses
+/// are drawn as double circles.
+///
+/// ```
+/// use taskstate::table;
+///
+/// let dot = table::dot();
+/// assert!(dot.starts_with("digraph taskstate {"));
+/// assert!(dot.contains("Done [shape=doublecircle];"));
+/// assert!(dot.contains("Pending -> Running [label=\"start (system)\"];"));
+/// ```
 pub fn dot() -> String {
     let mut out = String::from("digraph taskstate {\n    rankdir=LR;\n    start [shape=point];\n");
     for status in Status::ALL {
@@ -451,7 +610,17 @@ pub fn dot() -> String {
     out
 }
 
-/// The table as a Markdown table: from, action, to, roles, guards.
+/// The table as a Markdown table: from, action, to, roles, guards (what
+/// `docs/table.md` holds).
+///
+/// ```
+/// use taskstate::table::{self, TRANSITIONS};
+///
+/// let markdown = table::markdown();
+/// assert!(markdown.starts_with("| from | action | to | who | guards |"));
+/// assert!(markdown.contains("| pending | `start` | running | system | todo_at reached |"));
+/// assert_eq!(markdown.lines().count(), TRANSITIONS.len() + 2); // header and rule
+/// ```
 pub fn markdown() -> String {
     let mut out = String::from("| from | action | to | who | guards |\n|---|---|---|---|---|\n");
     for row in TRANSITIONS {

@@ -42,6 +42,12 @@
 /// - with `fn index;`, `index`, the variant's position in `ALL`;
 /// - with `impl FromStr<Err = E>;`, `FromStr`, reading the words exactly
 ///   and refusing anything else with `E::new(text)`.
+///
+/// Each generated item's docs carry a runnable example written from the
+/// enum's name and its first variant, which name the enum as
+/// `taskstate::Name`: a public vocabulary must be re-exported at the
+/// crate's root (all of them are), and `E` must implement
+/// `std::error::Error`.
 macro_rules! vocabulary {
     (@from_str [] $($rest:tt)*) => {};
     (
@@ -53,7 +59,19 @@ macro_rules! vocabulary {
 
             #[doc = concat!(
                 "Parses the ", $noun, "'s name exactly, as [`as_str`](", stringify!($name),
-                "::as_str) writes it; any other text is refused."
+                "::as_str) writes it; any other text is refused.\n\n",
+                "# Errors\n\n",
+                "The error type of this impl, naming the text read, for any text that ",
+                "`as_str` does not write exactly (another case, surrounding spaces, an ",
+                "unknown word).\n\n",
+                "```\n",
+                "use taskstate::", stringify!($name), ";\n\n",
+                "let parsed: ", stringify!($name), " = \"", $first_word, "\".parse()?;\n",
+                "assert_eq!(parsed, ", stringify!($name), "::", stringify!($first), ");\n",
+                "assert!(\" ", $first_word, "\".parse::<", stringify!($name), ">().is_err());\n",
+                "assert!(\"no such word\".parse::<", stringify!($name), ">().is_err());\n",
+                "# Ok::<(), Box<dyn std::error::Error>>(())\n",
+                "```"
             )]
             fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
                 match s {
@@ -89,16 +107,41 @@ macro_rules! vocabulary {
         }
 
         impl $name {
-            #[doc = concat!("Every ", $noun, ", in declaration order.")]
+            #[doc = concat!(
+                "Every ", $noun, ", in declaration order.\n\n",
+                "```\n",
+                "use taskstate::", stringify!($name), ";\n\n",
+                "assert_eq!(", stringify!($name), "::ALL[0], ", stringify!($name), "::",
+                stringify!($first), ");\n",
+                "assert_eq!(", stringify!($name), "::ALL.len(), ", stringify!($name), "::COUNT);\n",
+                "```"
+            )]
             pub const ALL: [$name; Self::COUNT] = [$name::$first, $($name::$variant),*];
 
-            #[doc = concat!("The number of ", $plural, ".")]
+            #[doc = concat!(
+                "The number of ", $plural, ".\n\n",
+                "```\n",
+                "use taskstate::", stringify!($name), ";\n\n",
+                "// A table with one slot per ", $noun, ".\n",
+                "let words: [&str; ", stringify!($name), "::COUNT] = ", stringify!($name),
+                "::ALL.map(", stringify!($name), "::as_str);\n",
+                "assert_eq!(words[0], \"", $first_word, "\");\n",
+                "assert_eq!(words.len(), ", stringify!($name), "::ALL.len());\n",
+                "```"
+            )]
             pub const COUNT: usize = [$first_word, $($word),*].len();
 
             $(
                 #[doc = concat!(
                     "The ", $noun, "'s position in [`", stringify!($name),
-                    "::ALL`], a dense index for tables."
+                    "::ALL`], a dense index for tables.\n\n",
+                    "```\n",
+                    "use taskstate::", stringify!($name), ";\n\n",
+                    "assert_eq!(", stringify!($name), "::", stringify!($first), ".index(), 0);\n",
+                    "for (position, value) in ", stringify!($name), "::ALL.into_iter().enumerate() {\n",
+                    "    assert_eq!(value.index(), position);\n",
+                    "}\n",
+                    "```"
                 )]
                 #[inline]
                 pub const fn $index(self) -> usize {
@@ -109,7 +152,14 @@ macro_rules! vocabulary {
             #[doc = concat!(
                 "The ", $noun, "'s name, as serialized and displayed: `\"", $first_word, "\"`",
                 $(", `\"", $word, "\"`",)*
-                "."
+                ".\n\n",
+                "```\n",
+                "use taskstate::", stringify!($name), ";\n\n",
+                "assert_eq!(", stringify!($name), "::", stringify!($first), ".as_str(), \"",
+                $first_word, "\");\n",
+                "assert_eq!(", stringify!($name), "::", stringify!($first), ".to_string(), \"",
+                $first_word, "\");\n",
+                "```"
             )]
             pub const fn as_str(self) -> &'static str {
                 match self {

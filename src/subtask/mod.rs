@@ -16,6 +16,15 @@ use shared::SharedVec;
 
 crate::vocabulary::vocabulary! {
     /// The status of a subtask.
+    ///
+    /// ```
+    /// use taskstate::SubtaskStatus;
+    ///
+    /// let status: SubtaskStatus = "not_applicable".parse()?;
+    /// assert_eq!(status, SubtaskStatus::NotApplicable);
+    /// assert!(status.is_satisfied() && status.is_settled());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     #[serde(rename_all = "snake_case")]
@@ -42,6 +51,14 @@ crate::vocabulary::vocabulary! {
 impl SubtaskStatus {
     /// Succeeded, skipped or not applicable: nothing is left to do and
     /// nothing went wrong.
+    ///
+    /// ```
+    /// use taskstate::SubtaskStatus;
+    ///
+    /// assert!(SubtaskStatus::Skipped.is_satisfied());
+    /// assert!(!SubtaskStatus::Cancelled.is_satisfied()); // settled, but not satisfied
+    /// assert!(!SubtaskStatus::Running.is_satisfied());
+    /// ```
     pub const fn is_satisfied(self) -> bool {
         matches!(
             self,
@@ -50,12 +67,45 @@ impl SubtaskStatus {
     }
 
     /// Neither pending nor running.
+    ///
+    /// ```
+    /// use taskstate::SubtaskStatus;
+    ///
+    /// assert!(SubtaskStatus::Failed.is_settled());
+    /// assert!(!SubtaskStatus::Pending.is_settled());
+    /// ```
     pub const fn is_settled(self) -> bool {
         !matches!(self, SubtaskStatus::Pending | SubtaskStatus::Running)
     }
 }
 
 /// What an executor does to a subtask.
+///
+/// Serialized with a `change` tag: `{"change":"skip"}`,
+/// `{"change":"fail","errors":[…]}`.
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewSubtask, NewTask, Owner, ResourceRef, Task};
+/// use taskstate::{Failure, SubtaskChange, SubtaskStatus};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+/// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"))
+/// #     .subtask(NewSubtask::new("Validate", "Validate the host"))
+/// #     .subtask(NewSubtask::new("CheckVib", "Check the VIBs").under(0))
+/// #     .subtask(NewSubtask::new("Commission", "Add the host to the pool"))
+/// #     .subtask(NewSubtask::new("Tag", "Tag the host").optional());
+/// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+/// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+/// // Validate (0), CheckVib (1) under it, Commission (2), optional Tag (3).
+/// run.subtask(&mut task, 2, SubtaskChange::Start, now)?;
+/// let errors = vec![Failure::provider("POOL_FULL", "the pool is full", now)];
+/// run.subtask(&mut task, 2, SubtaskChange::Fail { errors }, now)?;
+/// assert_eq!(task.subtasks().get(2).map(|s| s.status), Some(SubtaskStatus::Failed));
+/// let skip: SubtaskChange = serde_json::from_str(r#"{"change":"skip"}"#)?;
+/// assert_eq!(skip, SubtaskChange::Skip);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 #[serde(tag = "change", rename_all = "snake_case")]
@@ -85,6 +135,13 @@ crate::strict::strict_tagged!(
 
 impl SubtaskChange {
     /// The change's name in the subtask table.
+    ///
+    /// ```
+    /// use taskstate::{SubtaskAction, SubtaskChange};
+    ///
+    /// assert_eq!(SubtaskChange::MarkNotApplicable.action(), SubtaskAction::MarkNotApplicable);
+    /// assert_eq!(SubtaskChange::Fail { errors: vec![] }.action(), SubtaskAction::Fail);
+    /// ```
     pub const fn action(&self) -> SubtaskAction {
         match self {
             SubtaskChange::Start => SubtaskAction::Start,
@@ -99,6 +156,16 @@ impl SubtaskChange {
 
 crate::vocabulary::vocabulary! {
     /// The name of a [`SubtaskChange`], the key of the subtask table.
+    ///
+    /// ```
+    /// use taskstate::{SubtaskAction, SubtaskChange, SubtaskStatus, SUBTASK_TRANSITIONS};
+    ///
+    /// let action = SubtaskChange::Succeed.action();
+    /// assert_eq!(action, SubtaskAction::Succeed);
+    /// let from: Vec<SubtaskStatus> = SUBTASK_TRANSITIONS.iter()
+    ///     .filter(|(_, a, _)| *a == action).map(|(from, _, _)| *from).collect();
+    /// assert_eq!(from, [SubtaskStatus::Running]); // only running work succeeds
+    /// ```
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     #[serde(rename_all = "snake_case")]
@@ -121,6 +188,16 @@ crate::vocabulary::vocabulary! {
 /// The subtasks' transition table: `(from, action, to)`. Resets to pending
 /// on a retry are not moves of this table: they are part of the task's
 /// relaunch, retry and requeue.
+///
+/// ```
+/// use taskstate::{SubtaskAction, SubtaskStatus, SUBTASK_TRANSITIONS};
+///
+/// let target = |from, action| SUBTASK_TRANSITIONS.iter()
+///     .find(|(f, a, _)| *f == from && *a == action).map(|(_, _, to)| *to);
+/// assert_eq!(target(SubtaskStatus::Pending, SubtaskAction::Skip), Some(SubtaskStatus::Skipped));
+/// assert_eq!(target(SubtaskStatus::Pending, SubtaskAction::Succeed), None); // start it first
+/// assert!(SUBTASK_TRANSITIONS.iter().all(|(from, _, _)| !from.is_settled()));
+/// ```
 pub const SUBTASK_TRANSITIONS: &[(SubtaskStatus, SubtaskAction, SubtaskStatus)] = {
     use SubtaskAction as A;
     use SubtaskStatus as S;
@@ -148,6 +225,26 @@ pub(crate) fn subtask_target(
 
 /// The index of a subtask within its task: its position in
 /// [`Subtasks::iter`], given in order of declaration.
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewSubtask, NewTask, Owner, ResourceRef, Task};
+/// use taskstate::SubtaskId;
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+/// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"))
+/// #     .subtask(NewSubtask::new("Validate", "Validate the host"))
+/// #     .subtask(NewSubtask::new("CheckVib", "Check the VIBs").under(0))
+/// #     .subtask(NewSubtask::new("Commission", "Add the host to the pool"))
+/// #     .subtask(NewSubtask::new("Tag", "Tag the host").optional());
+/// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+/// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+/// // Validate (0), CheckVib (1) under it, Commission (2), optional Tag (3).
+/// let commission: SubtaskId = 2;
+/// assert_eq!(task.subtasks().get(commission).map(|s| s.name.as_str()), Some("Commission"));
+/// assert!(task.subtasks().iter().enumerate().all(|(i, s)| s.id as usize == i));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type SubtaskId = u32;
 
 /// How deep subtasks nest at most: a top-level subtask is at depth 1. A
@@ -155,10 +252,45 @@ pub type SubtaskId = u32;
 /// ([`Rejection::InvalidInput`](crate::Rejection::InvalidInput)), so
 /// that every view of the tree (VMware's nested `subTasks`) stays within
 /// what a JSON reader takes.
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// use taskstate::{NewSubtask, Rejection, MAX_SUBTASK_DEPTH};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+/// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"));
+/// // A chain of `depth` subtasks, each nested under the one before.
+/// let chain = |depth: u32| (0..depth).fold(new.clone(), |new, i| {
+///     let step = NewSubtask::new(format!("Step{i}"), "one level down");
+///     new.subtask(if i == 0 { step } else { step.under(i - 1) })
+/// });
+/// let deepest = MAX_SUBTASK_DEPTH as u32;
+/// assert!(Task::create(chain(deepest), Actor::System, now).is_ok());
+/// let refused = Task::create(chain(deepest + 1), Actor::System, now);
+/// assert!(matches!(refused, Err(Rejection::InvalidInput { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_SUBTASK_DEPTH: usize = 16;
 
 /// The declaration of a subtask, as a task is created with it or an
 /// executor adds it.
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// use taskstate::{NewSubtask, SubtaskStatus};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+/// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"));
+/// let new = new
+///     .subtask(NewSubtask::new("Validate", "Validate the host"))
+///     .subtask(NewSubtask::new("CheckVib", "Check the VIBs").under(0).optional());
+/// let (task, _) = Task::create(new, Actor::System, now)?;
+/// let vib = task.subtasks().get(1).ok_or("no subtask")?;
+/// assert_eq!((vib.parent, vib.optional, vib.status), (Some(0), true, SubtaskStatus::Pending));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewSubtask {
@@ -177,6 +309,14 @@ pub struct NewSubtask {
 
 impl NewSubtask {
     /// A required, top-level subtask.
+    ///
+    /// ```
+    /// use taskstate::NewSubtask;
+    ///
+    /// let validate = NewSubtask::new("Validate", "Validate the host");
+    /// assert_eq!((validate.parent, validate.optional), (None, false));
+    /// assert_eq!(validate.description, "Validate the host");
+    /// ```
     pub fn new(name: impl Into<String>, description: impl Into<String>) -> Self {
         NewSubtask {
             name: name.into(),
@@ -187,12 +327,52 @@ impl NewSubtask {
     }
 
     /// This subtask, optional: its failure is a warning on the task.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::{Failure, NewSubtask, Outcome, SubtaskChange};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+    /// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"));
+    /// let new = new
+    ///     .subtask(NewSubtask::new("Commission", "Add the host to the pool"))
+    ///     .subtask(NewSubtask::new("Tag", "Tag the host").optional());
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// # for change in [SubtaskChange::Start, SubtaskChange::Succeed] {
+    /// #     run.subtask(&mut task, 0, change, now)?;
+    /// # }
+    /// run.subtask(&mut task, 1, SubtaskChange::Start, now)?;
+    /// let errors = vec![Failure::provider("TAGS_DOWN", "the tagging service is down", now)];
+    /// run.subtask(&mut task, 1, SubtaskChange::Fail { errors }, now)?;
+    /// run.complete(&mut task, Outcome::new(), now)?; // the failed optional subtask does not stop it
+    /// assert!(task.completed_with_warnings());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn optional(mut self) -> Self {
         self.optional = true;
         self
     }
 
-    /// This subtask, nested under `parent`.
+    /// This subtask, nested under `parent`, which must be declared before
+    /// it.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::NewSubtask;
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+    /// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"));
+    /// let new = new
+    ///     .subtask(NewSubtask::new("Validate", "Validate the host"))
+    ///     .subtask(NewSubtask::new("CheckVib", "Check the VIBs").under(0));
+    /// let (task, _) = Task::create(new, Actor::System, now)?;
+    /// let nested: Vec<_> = task.subtasks().children(Some(0)).map(|s| s.name.as_str()).collect();
+    /// assert_eq!(nested, ["CheckVib"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn under(mut self, parent: SubtaskId) -> Self {
         self.parent = Some(parent);
         self
@@ -200,6 +380,31 @@ impl NewSubtask {
 }
 
 /// A subtask of a task.
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewSubtask, NewTask, Owner, ResourceRef, Task};
+/// use taskstate::{Failure, SubtaskChange, SubtaskStatus};
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+/// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"))
+/// #     .subtask(NewSubtask::new("Validate", "Validate the host"))
+/// #     .subtask(NewSubtask::new("CheckVib", "Check the VIBs").under(0))
+/// #     .subtask(NewSubtask::new("Commission", "Add the host to the pool"))
+/// #     .subtask(NewSubtask::new("Tag", "Tag the host").optional());
+/// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+/// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+/// // Validate (0), CheckVib (1) under it, Commission (2), optional Tag (3).
+/// run.subtask(&mut task, 2, SubtaskChange::Start, now)?;
+/// let later = now + Duration::minutes(1);
+/// let errors = vec![Failure::provider("POOL_FULL", "the pool is full", later)];
+/// run.subtask(&mut task, 2, SubtaskChange::Fail { errors }, later)?;
+/// let commission = task.subtasks().get(2).ok_or("no subtask")?;
+/// assert_eq!((commission.status, commission.started_at, commission.finished_at),
+///     (SubtaskStatus::Failed, Some(now), Some(later)));
+/// assert_eq!(commission.errors[0].code, "POOL_FULL");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Subtask {
@@ -227,6 +432,16 @@ pub struct Subtask {
 
 /// Counts of subtasks (or child tasks) by status, required and optional
 /// apart: all that aggregation and progress need.
+///
+/// ```
+/// use taskstate::{Aggregate, AggregatePolicy, SubtaskStatus, Tally};
+///
+/// let mut tally = Tally::default();
+/// tally.add(SubtaskStatus::Succeeded, false);
+/// tally.add(SubtaskStatus::Running, false);
+/// assert_eq!((tally.satisfied(), tally.total()), (1, 2));
+/// assert_eq!(tally.aggregate(AggregatePolicy::FailFast), Aggregate::Running);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Tally {
     counts: [[u32; SubtaskStatus::COUNT]; 2],
@@ -236,17 +451,49 @@ impl Tally {
     /// Folds the tally into the outcome of the task it counts for, by
     /// `policy` (what [`Subtasks::aggregate`] answers for a task's own
     /// subtasks, here for child tasks counted with [`Tally::of_tasks`]).
+    ///
+    /// ```
+    /// use taskstate::{Aggregate, AggregatePolicy, Status, Tally};
+    ///
+    /// // Child tasks: two done, one optional failed.
+    /// let children = Tally::of_tasks([(Status::Done, false), (Status::Done, false), (Status::Failed, true)]);
+    /// assert_eq!(children.aggregate(AggregatePolicy::FailFast), Aggregate::SucceededWithWarnings);
+    /// ```
     pub fn aggregate(&self, policy: AggregatePolicy) -> Aggregate {
         aggregate(policy, self)
     }
 
-    /// Counts one more subtask in `status`.
+    /// Counts one more subtask in `status`, optional or not.
+    ///
+    /// ```
+    /// use taskstate::{SubtaskStatus, Tally};
+    ///
+    /// let mut tally = Tally::default();
+    /// tally.add(SubtaskStatus::Pending, false);
+    /// tally.add(SubtaskStatus::Pending, true);
+    /// assert_eq!(tally.count(SubtaskStatus::Pending, false), 1);
+    /// assert_eq!(tally.total_in(SubtaskStatus::Pending), 2);
+    /// ```
     pub fn add(&mut self, status: SubtaskStatus, optional: bool) {
         let slot = &mut self.counts[usize::from(optional)][status.index()];
         *slot = slot.saturating_add(1);
     }
 
-    /// Counts one subtask fewer in `status`.
+    /// Counts one subtask fewer in `status` (none below zero): with
+    /// [`add`](Tally::add), what a subtask's move does to the counts.
+    ///
+    /// ```
+    /// use taskstate::{SubtaskStatus, Tally};
+    ///
+    /// let mut tally = Tally::default();
+    /// tally.add(SubtaskStatus::Running, false);
+    /// // It succeeded.
+    /// tally.remove(SubtaskStatus::Running, false);
+    /// tally.add(SubtaskStatus::Succeeded, false);
+    /// assert_eq!((tally.total_in(SubtaskStatus::Running), tally.satisfied()), (0, 1));
+    /// tally.remove(SubtaskStatus::Failed, false); // none there: nothing changes
+    /// assert_eq!(tally.total(), 1);
+    /// ```
     pub fn remove(&mut self, status: SubtaskStatus, optional: bool) {
         let slot = &mut self.counts[usize::from(optional)][status.index()];
         *slot = slot.saturating_sub(1);
@@ -254,24 +501,64 @@ impl Tally {
 
     /// How many subtasks are in `status`, required (`optional == false`)
     /// or optional.
+    ///
+    /// ```
+    /// use taskstate::{SubtaskStatus, Tally};
+    ///
+    /// let mut tally = Tally::default();
+    /// tally.add(SubtaskStatus::Failed, true);
+    /// assert_eq!(tally.count(SubtaskStatus::Failed, true), 1); // optional: a warning
+    /// assert_eq!(tally.count(SubtaskStatus::Failed, false), 0);
+    /// ```
     pub fn count(&self, status: SubtaskStatus, optional: bool) -> u32 {
         self.counts[usize::from(optional)][status.index()]
     }
 
     /// How many subtasks are in `status`, required and optional.
+    ///
+    /// ```
+    /// use taskstate::{SubtaskStatus, Tally};
+    ///
+    /// let mut tally = Tally::default();
+    /// tally.add(SubtaskStatus::Skipped, false);
+    /// tally.add(SubtaskStatus::Skipped, true);
+    /// assert_eq!(tally.total_in(SubtaskStatus::Skipped), 2);
+    /// ```
     pub fn total_in(&self, status: SubtaskStatus) -> u32 {
         self.count(status, false)
             .saturating_add(self.count(status, true))
     }
 
-    /// How many subtasks there are.
+    /// How many subtasks there are, in every status.
+    ///
+    /// ```
+    /// use taskstate::{SubtaskStatus, Tally};
+    ///
+    /// let mut tally = Tally::default();
+    /// assert_eq!(tally.total(), 0);
+    /// for status in SubtaskStatus::ALL {
+    ///     tally.add(status, false);
+    /// }
+    /// assert_eq!(tally.total(), SubtaskStatus::COUNT as u32);
+    /// ```
     pub fn total(&self) -> u32 {
         SubtaskStatus::ALL.into_iter().fold(0u32, |sum, status| {
             sum.saturating_add(self.total_in(status))
         })
     }
 
-    /// How many subtasks are satisfied (succeeded, skipped, not applicable).
+    /// How many subtasks are satisfied (succeeded, skipped, not applicable):
+    /// the steps done of a task's progress.
+    ///
+    /// ```
+    /// use taskstate::{SubtaskStatus, Tally};
+    ///
+    /// let mut tally = Tally::default();
+    /// for status in SubtaskStatus::ALL {
+    ///     tally.add(status, false);
+    /// }
+    /// assert_eq!(tally.satisfied(), 3);
+    /// ```
     pub fn satisfied(&self) -> u32 {
         SubtaskStatus::ALL
             .into_iter()
@@ -283,7 +570,16 @@ impl Tally {
 
     /// The statuses of child tasks, folded as subtasks: pending is pending;
     /// running, waiting and stalled are running; done succeeded; failed
-    /// failed; cancelled cancelled.
+    /// failed; cancelled cancelled. Each child comes with whether it is
+    /// optional.
+    ///
+    /// ```
+    /// use taskstate::{Status, SubtaskStatus, Tally};
+    ///
+    /// let tally = Tally::of_tasks([(Status::Waiting, false), (Status::Stalled, false), (Status::Done, true)]);
+    /// assert_eq!(tally.total_in(SubtaskStatus::Running), 2);
+    /// assert_eq!(tally.count(SubtaskStatus::Succeeded, true), 1);
+    /// ```
     pub fn of_tasks(children: impl IntoIterator<Item = (Status, bool)>) -> Tally {
         let mut tally = Tally::default();
         for (status, optional) in children {
@@ -305,6 +601,17 @@ pub(crate) const fn subtask_status_of(status: Status) -> SubtaskStatus {
 }
 
 /// How a kind folds its subtasks into the task's outcome.
+///
+/// ```
+/// use taskstate::{Aggregate, AggregatePolicy, SubtaskStatus, Tally};
+///
+/// let mut tally = Tally::default();
+/// tally.add(SubtaskStatus::Failed, false);
+/// tally.add(SubtaskStatus::Pending, false);
+/// assert_eq!(tally.aggregate(AggregatePolicy::FailFast), Aggregate::Failed);
+/// assert_eq!(tally.aggregate(AggregatePolicy::SettleAll), Aggregate::Running); // until all settle
+/// assert_eq!(AggregatePolicy::default(), AggregatePolicy::FailFast);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
@@ -319,6 +626,17 @@ pub enum AggregatePolicy {
 }
 
 /// What the subtasks say of the task.
+///
+/// ```
+/// use taskstate::{Aggregate, AggregatePolicy, SubtaskStatus, Tally};
+///
+/// let mut tally = Tally::default();
+/// tally.add(SubtaskStatus::Pending, false);
+/// assert_eq!(tally.aggregate(AggregatePolicy::FailFast), Aggregate::Pending);
+/// tally.remove(SubtaskStatus::Pending, false);
+/// tally.add(SubtaskStatus::NotApplicable, false);
+/// assert_eq!(tally.aggregate(AggregatePolicy::FailFast), Aggregate::Succeeded);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
@@ -375,6 +693,23 @@ fn aggregate(policy: AggregatePolicy, tally: &Tally) -> Aggregate {
 /// provider reports it (Azure's `percentComplete`), the current step and
 /// an expected finish (OVHcloud), and, through [`Subtasks::iter`], the
 /// subtask tree (VMware).
+///
+/// ```
+/// # use chrono::{Duration, TimeZone, Utc};
+/// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+/// use taskstate::Progress;
+/// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+/// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+/// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"));
+/// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+/// let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+/// run.report_steps(&mut task, 2, 5, Some("signing the zone".into()), now)?;
+/// let progress: Progress = task.progress().ok_or("no progress")?;
+/// assert_eq!((progress.step_count, progress.total_steps), (2, 5));
+/// assert_eq!(progress.current_step.as_deref(), Some("signing the zone"));
+/// assert_eq!(progress.percent().whole(), 40);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Progress {
@@ -398,6 +733,17 @@ impl Progress {
     /// The share done: the reported percentage with its precision where
     /// there is one, else the steps done as a whole percentage of the
     /// total (0 when there are no steps).
+    ///
+    /// ```
+    /// use taskstate::{Percent, Progress};
+    ///
+    /// let steps = Progress { step_count: 1, total_steps: 3, ..Progress::default() };
+    /// assert_eq!(steps.percent(), Percent::from_parts(33, 0)?);
+    /// let reported = Progress { reported_percent: Some("55.5".parse()?), ..steps };
+    /// assert_eq!(reported.percent().to_string(), "55.5");
+    /// assert_eq!(Progress::default().percent(), Percent::ZERO);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn percent(&self) -> Percent {
         self.reported_percent
             .unwrap_or_else(|| Percent::of_steps(self.step_count, self.total_steps))
@@ -483,37 +829,178 @@ const fn is_unfinished(status: SubtaskStatus) -> bool {
 
 impl Subtasks {
     /// Every subtask, in order of declaration (their ids).
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewSubtask, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::Subtask;
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+    /// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"))
+    /// #     .subtask(NewSubtask::new("Validate", "Validate the host"))
+    /// #     .subtask(NewSubtask::new("CheckVib", "Check the VIBs").under(0))
+    /// #     .subtask(NewSubtask::new("Commission", "Add the host to the pool"))
+    /// #     .subtask(NewSubtask::new("Tag", "Tag the host").optional());
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// // Validate (0), CheckVib (1) under it, Commission (2), optional Tag (3).
+    /// let names: Vec<&str> = task.subtasks().iter().map(|s: &Subtask| s.name.as_str()).collect();
+    /// assert_eq!(names, ["Validate", "CheckVib", "Commission", "Tag"]);
+    /// assert_eq!(task.subtasks().iter().next_back().map(|s| s.id), Some(3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Subtask> + '_ {
         self.nodes.iter().map(|node| &node.subtask)
     }
 
-    /// The subtask `id`.
+    /// The subtask `id`; `None` if the task has no such subtask.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewSubtask, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::SubtaskStatus;
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+    /// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"))
+    /// #     .subtask(NewSubtask::new("Validate", "Validate the host"))
+    /// #     .subtask(NewSubtask::new("CheckVib", "Check the VIBs").under(0))
+    /// #     .subtask(NewSubtask::new("Commission", "Add the host to the pool"))
+    /// #     .subtask(NewSubtask::new("Tag", "Tag the host").optional());
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// // Validate (0), CheckVib (1) under it, Commission (2), optional Tag (3).
+    /// let vib = task.subtasks().get(1).ok_or("no subtask")?;
+    /// assert_eq!((vib.name.as_str(), vib.parent, vib.status), ("CheckVib", Some(0), SubtaskStatus::Pending));
+    /// assert!(task.subtasks().get(4).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get(&self, id: SubtaskId) -> Option<&Subtask> {
         self.nodes.get(id as usize).map(|node| &node.subtask)
     }
 
-    /// The number of subtasks.
+    /// The number of subtasks, at every level.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::NewSubtask;
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+    /// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"))
+    /// #     .subtask(NewSubtask::new("Validate", "Validate the host"))
+    /// #     .subtask(NewSubtask::new("CheckVib", "Check the VIBs").under(0))
+    /// #     .subtask(NewSubtask::new("Commission", "Add the host to the pool"))
+    /// #     .subtask(NewSubtask::new("Tag", "Tag the host").optional());
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// // Validate (0), CheckVib (1) under it, Commission (2), optional Tag (3).
+    /// assert_eq!(task.subtasks().len(), 4);
+    /// run.add_subtask(&mut task, NewSubtask::new("Report", "Send the report"), now)?;
+    /// assert_eq!(task.subtasks().len(), 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.nodes.len()
     }
 
     /// Whether there are none.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::Status;
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+    /// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"));
+    /// let (task, _) = Task::create(new, Actor::System, now)?;
+    /// assert!(task.subtasks().is_empty());
+    /// assert_eq!(task.status(), Status::Pending);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.nodes.len() == 0
     }
 
-    /// The counts by status.
+    /// The counts by status, kept current as subtasks change.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewSubtask, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::{SubtaskChange, SubtaskStatus};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+    /// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"))
+    /// #     .subtask(NewSubtask::new("Validate", "Validate the host"))
+    /// #     .subtask(NewSubtask::new("CheckVib", "Check the VIBs").under(0))
+    /// #     .subtask(NewSubtask::new("Commission", "Add the host to the pool"))
+    /// #     .subtask(NewSubtask::new("Tag", "Tag the host").optional());
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// // Validate (0), CheckVib (1) under it, Commission (2), optional Tag (3).
+    /// run.subtask(&mut task, 0, SubtaskChange::Start, now)?;
+    /// run.subtask(&mut task, 3, SubtaskChange::Skip, now)?;
+    /// let tally = task.subtasks().tally();
+    /// assert_eq!(tally.total_in(SubtaskStatus::Running), 1);
+    /// assert_eq!(tally.count(SubtaskStatus::Skipped, true), 1);
+    /// assert_eq!(tally.count(SubtaskStatus::Pending, false), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn tally(&self) -> &Tally {
         &self.tally
     }
 
     /// What the subtasks say of the task, by `policy`.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewSubtask, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::{Aggregate, AggregatePolicy, Failure, SubtaskChange};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+    /// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"))
+    /// #     .subtask(NewSubtask::new("Validate", "Validate the host"))
+    /// #     .subtask(NewSubtask::new("CheckVib", "Check the VIBs").under(0))
+    /// #     .subtask(NewSubtask::new("Commission", "Add the host to the pool"))
+    /// #     .subtask(NewSubtask::new("Tag", "Tag the host").optional());
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// // Validate (0), CheckVib (1) under it, Commission (2), optional Tag (3).
+    /// let subtasks = |task: &Task<NamedKind>, policy| task.subtasks().aggregate(policy);
+    /// assert_eq!(subtasks(&task, AggregatePolicy::FailFast), Aggregate::Pending);
+    /// run.subtask(&mut task, 2, SubtaskChange::Start, now)?;
+    /// let errors = vec![Failure::provider("POOL_FULL", "the pool is full", now)];
+    /// run.subtask(&mut task, 2, SubtaskChange::Fail { errors }, now)?;
+    /// assert_eq!(subtasks(&task, AggregatePolicy::FailFast), Aggregate::Failed);
+    /// assert_eq!(subtasks(&task, AggregatePolicy::SettleAll), Aggregate::Running);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn aggregate(&self, policy: AggregatePolicy) -> Aggregate {
         aggregate(policy, &self.tally)
     }
 
     /// The running subtask started last (the latest start time, then the
     /// highest id): the current step. Visits only the unfinished ones.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewSubtask, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::SubtaskChange;
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+    /// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"))
+    /// #     .subtask(NewSubtask::new("Validate", "Validate the host"))
+    /// #     .subtask(NewSubtask::new("CheckVib", "Check the VIBs").under(0))
+    /// #     .subtask(NewSubtask::new("Commission", "Add the host to the pool"))
+    /// #     .subtask(NewSubtask::new("Tag", "Tag the host").optional());
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// // Validate (0), CheckVib (1) under it, Commission (2), optional Tag (3).
+    /// assert!(task.subtasks().current().is_none());
+    /// run.subtask(&mut task, 0, SubtaskChange::Start, now)?;
+    /// run.subtask(&mut task, 1, SubtaskChange::Start, now + Duration::seconds(5))?;
+    /// assert_eq!(task.subtasks().current().map(|s| s.name.as_str()), Some("CheckVib"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn current(&self) -> Option<&Subtask> {
         self.unfinished
             .iter()
@@ -523,11 +1010,56 @@ impl Subtasks {
     }
 
     /// The subtasks nested directly under `parent` (`None`: the top level).
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewSubtask, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::Subtask;
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+    /// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"))
+    /// #     .subtask(NewSubtask::new("Validate", "Validate the host"))
+    /// #     .subtask(NewSubtask::new("CheckVib", "Check the VIBs").under(0))
+    /// #     .subtask(NewSubtask::new("Commission", "Add the host to the pool"))
+    /// #     .subtask(NewSubtask::new("Tag", "Tag the host").optional());
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// // Validate (0), CheckVib (1) under it, Commission (2), optional Tag (3).
+    /// let names = |parent| {
+    ///     let children = task.subtasks().children(parent);
+    ///     children.map(|s: &Subtask| s.name.as_str()).collect::<Vec<_>>()
+    /// };
+    /// assert_eq!(names(None), ["Validate", "Commission", "Tag"]);
+    /// assert_eq!(names(Some(0)), ["CheckVib"]);
+    /// assert!(names(Some(2)).is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn children(&self, parent: Option<SubtaskId>) -> impl Iterator<Item = &Subtask> {
         self.iter().filter(move |subtask| subtask.parent == parent)
     }
 
-    /// How many required subtasks, at every level, are not satisfied.
+    /// How many required subtasks, at every level, are not satisfied: while
+    /// any is, the task cannot complete.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewSubtask, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::SubtaskChange;
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+    /// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"))
+    /// #     .subtask(NewSubtask::new("Validate", "Validate the host"))
+    /// #     .subtask(NewSubtask::new("CheckVib", "Check the VIBs").under(0))
+    /// #     .subtask(NewSubtask::new("Commission", "Add the host to the pool"))
+    /// #     .subtask(NewSubtask::new("Tag", "Tag the host").optional());
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// // Validate (0), CheckVib (1) under it, Commission (2), optional Tag (3).
+    /// assert_eq!(task.subtasks().unsatisfied_required(), 3); // the optional Tag aside
+    /// run.subtask(&mut task, 2, SubtaskChange::MarkNotApplicable, now)?;
+    /// assert_eq!(task.subtasks().unsatisfied_required(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn unsatisfied_required(&self) -> u32 {
         SubtaskStatus::ALL
             .into_iter()
@@ -537,7 +1069,30 @@ impl Subtasks {
             })
     }
 
-    /// How many required children of subtask `id` are not satisfied.
+    /// How many required children of subtask `id` are not satisfied: while
+    /// any is, `id` cannot succeed.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewSubtask, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::SubtaskChange;
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("HostCommission"),
+    /// #     Owner::new("acme"), ResourceRef::new("host", "esx-01"))
+    /// #     .subtask(NewSubtask::new("Validate", "Validate the host"))
+    /// #     .subtask(NewSubtask::new("CheckVib", "Check the VIBs").under(0))
+    /// #     .subtask(NewSubtask::new("Commission", "Add the host to the pool"))
+    /// #     .subtask(NewSubtask::new("Tag", "Tag the host").optional());
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// # let (run, _) = task.start(now + Duration::minutes(5), None, now)?;
+    /// // Validate (0), CheckVib (1) under it, Commission (2), optional Tag (3).
+    /// assert_eq!(task.subtasks().unsatisfied_children(0), 1);
+    /// for change in [SubtaskChange::Start, SubtaskChange::Succeed] {
+    ///     run.subtask(&mut task, 1, change, now)?;
+    /// }
+    /// assert_eq!(task.subtasks().unsatisfied_children(0), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn unsatisfied_children(&self, id: SubtaskId) -> u32 {
         self.nodes
             .get(id as usize)

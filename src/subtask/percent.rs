@@ -35,6 +35,15 @@ pub struct Percent {
 }
 
 /// Why a value is not a [`Percent`].
+///
+/// ```
+/// use taskstate::{Percent, PercentError};
+///
+/// assert_eq!("1e2".parse::<Percent>(), Err(PercentError::NotADecimal("1e2".into())));
+/// assert_eq!("0.1234567891".parse::<Percent>(), Err(PercentError::TooPrecise));
+/// assert_eq!(Percent::from_parts(1001, 1), Err(PercentError::AboveHundred));
+/// assert_eq!(PercentError::AboveHundred.to_string(), "above 100 percent");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum PercentError {
     /// Not a decimal number (`55.5`, `100`): signs, exponents and other
@@ -51,15 +60,39 @@ pub enum PercentError {
 
 impl Percent {
     /// The most decimals a percentage keeps.
+    ///
+    /// ```
+    /// use taskstate::Percent;
+    ///
+    /// assert!(Percent::from_parts(1, Percent::MAX_DECIMALS).is_ok());
+    /// assert!(Percent::from_parts(1, Percent::MAX_DECIMALS + 1).is_err());
+    /// ```
     pub const MAX_DECIMALS: u8 = 9;
 
     /// No work done.
+    ///
+    /// ```
+    /// use taskstate::Percent;
+    ///
+    /// assert_eq!(Percent::ZERO, "0.00".parse()?);
+    /// assert_eq!(Percent::of_steps(0, 0), Percent::ZERO);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const ZERO: Percent = Percent {
         units: 0,
         decimals: 0,
     };
 
     /// All the work done.
+    ///
+    /// ```
+    /// use taskstate::Percent;
+    ///
+    /// assert_eq!(Percent::HUNDRED, "100.0".parse()?);
+    /// assert_eq!(Percent::of_steps(7, 7), Percent::HUNDRED);
+    /// assert!("55.5".parse::<Percent>()? < Percent::HUNDRED);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const HUNDRED: Percent = Percent {
         units: 100,
         decimals: 0,
@@ -71,6 +104,16 @@ impl Percent {
     ///
     /// [`PercentError::TooPrecise`] beyond [`Percent::MAX_DECIMALS`],
     /// [`PercentError::AboveHundred`] above 100.
+    ///
+    /// ```
+    /// use taskstate::{Percent, PercentError};
+    ///
+    /// let third = Percent::from_parts(33_333, 3)?; // 33.333
+    /// assert_eq!(third.to_string(), "33.333");
+    /// assert_eq!(Percent::from_parts(10_001, 2), Err(PercentError::AboveHundred));
+    /// assert_eq!(Percent::from_parts(1, 10), Err(PercentError::TooPrecise));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_parts(units: u64, decimals: u8) -> Result<Percent, PercentError> {
         if decimals > Percent::MAX_DECIMALS {
             return Err(PercentError::TooPrecise);
@@ -83,6 +126,14 @@ impl Percent {
     }
 
     /// The whole percentage, rounded down: 55 for 55.9.
+    ///
+    /// ```
+    /// use taskstate::Percent;
+    ///
+    /// assert_eq!("55.9".parse::<Percent>()?.whole(), 55);
+    /// assert_eq!(Percent::HUNDRED.whole(), 100);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn whole(self) -> u8 {
         let whole = self.units / 10u64.pow(u32::from(self.decimals));
         u8::try_from(whole).unwrap_or(100)
@@ -90,18 +141,45 @@ impl Percent {
 
     /// The value as a float (for display and arithmetic; the exact value
     /// is the decimal).
+    ///
+    /// ```
+    /// use taskstate::Percent;
+    ///
+    /// let share = "12.5".parse::<Percent>()?.as_f64() / 100.0;
+    /// assert_eq!(share * 8.0, 1.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[allow(clippy::cast_precision_loss)]
     pub fn as_f64(self) -> f64 {
         self.units as f64 / 10f64.powi(i32::from(self.decimals))
     }
 
-    /// The decimals it was given.
+    /// The decimals it was given (kept, though equal values compare equal
+    /// whatever their decimals).
+    ///
+    /// ```
+    /// use taskstate::Percent;
+    ///
+    /// let written: Percent = "55.50".parse()?;
+    /// assert_eq!(written.decimals(), 2);
+    /// assert_eq!(written, "55.5".parse()?);
+    /// assert_eq!(written.to_string(), "55.50");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn decimals(self) -> u8 {
         self.decimals
     }
 
     /// `done` of `total` as a whole percentage, rounded down (0 of 0 is
     /// 0); more done than in all counts as all.
+    ///
+    /// ```
+    /// use taskstate::Percent;
+    ///
+    /// assert_eq!(Percent::of_steps(2, 3).to_string(), "66");
+    /// assert_eq!(Percent::of_steps(5, 3), Percent::HUNDRED);
+    /// assert_eq!(Percent::of_steps(0, 0), Percent::ZERO);
+    /// ```
     pub fn of_steps(done: u32, total: u32) -> Percent {
         if total == 0 {
             return Percent::ZERO;
@@ -170,6 +248,25 @@ impl fmt::Display for Percent {
 impl FromStr for Percent {
     type Err = PercentError;
 
+    /// Reads a decimal from 0 to 100: digits, optionally a `.` and up to
+    /// [`Percent::MAX_DECIMALS`] more digits.
+    ///
+    /// # Errors
+    ///
+    /// [`PercentError::NotADecimal`] for anything else (a sign, an
+    /// exponent, spaces, a `.` without digits after it),
+    /// [`PercentError::TooPrecise`] beyond [`Percent::MAX_DECIMALS`]
+    /// decimals, [`PercentError::AboveHundred`] above 100.
+    ///
+    /// ```
+    /// use taskstate::{Percent, PercentError};
+    ///
+    /// assert_eq!("007.25".parse::<Percent>()?.to_string(), "7.25");
+    /// assert!(matches!("+5".parse::<Percent>(), Err(PercentError::NotADecimal(_))));
+    /// assert!(matches!("5.".parse::<Percent>(), Err(PercentError::NotADecimal(_))));
+    /// assert_eq!("100.01".parse::<Percent>(), Err(PercentError::AboveHundred));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn from_str(text: &str) -> Result<Percent, PercentError> {
         let not_decimal = || PercentError::NotADecimal(text.chars().take(40).collect());
         let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
