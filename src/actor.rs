@@ -77,6 +77,44 @@ crate::vocabulary::vocabulary! {
         /// The scheduler and the executors that run tasks.
         System => "system",
     }
+    impl FromStr<Err = ParseRoleError>;
+}
+
+/// Text that names no role.
+///
+/// ```
+/// use taskstate::Role;
+///
+/// assert_eq!("operator".parse::<Role>()?, Role::Operator);
+/// let err = "admin".parse::<Role>().err().ok_or("parsed")?;
+/// assert_eq!(err.to_string(), "unknown role `admin`");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role `{value}`")]
+pub struct ParseRoleError {
+    value: String,
+}
+
+impl ParseRoleError {
+    pub(crate) fn new(value: &str) -> Self {
+        ParseRoleError {
+            value: value.to_owned(),
+        }
+    }
+
+    /// The text that was read.
+    ///
+    /// ```
+    /// use taskstate::Role;
+    ///
+    /// let err = "admin".parse::<Role>().err().ok_or("parsed")?;
+    /// assert_eq!(err.value(), "admin");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn value(&self) -> &str {
+        &self.value
+    }
 }
 
 /// A set of roles, as a bit mask.

@@ -109,7 +109,7 @@ pub mod testkit;
 mod vocabulary;
 
 pub use action::{Action, ParseActionError};
-pub use actor::{Actor, Owner, Role, RoleSet};
+pub use actor::{Actor, Owner, ParseRoleError, Role, RoleSet};
 pub use argument::{
     ArgumentError, ArgumentHints, ArgumentSpec, ArgumentType, ArgumentValue, ArgumentView,
     Arguments, IdFormat, MAX_JSON_DEPTH, Problem,

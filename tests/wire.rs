@@ -355,3 +355,19 @@ fn times_keep_their_full_precision() {
     assert_eq!(back.updated_at(), precise);
     assert_eq!(back, task);
 }
+
+#[test]
+fn roles_and_subtask_actions_read_from_their_words() {
+    use taskstate::{Role, SubtaskAction};
+    for role in Role::ALL {
+        assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+    }
+    for action in SubtaskAction::ALL {
+        assert_eq!(action.as_str().parse::<SubtaskAction>().unwrap(), action);
+    }
+    assert_eq!("Admin".parse::<Role>().unwrap_err().value(), "Admin");
+    assert_eq!(
+        "explode".parse::<SubtaskAction>().unwrap_err().value(),
+        "explode"
+    );
+}

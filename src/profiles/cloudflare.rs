@@ -105,6 +105,19 @@ impl CloudflareStatus {
 /// fields are left out when empty, as Cloudflare does. Times keep the text
 /// they were read with; [`CloudflareTask::of`] writes them as Cloudflare
 /// does, in UTC to the millisecond.
+///
+/// ```
+/// use taskstate::profiles::cloudflare::CloudflareTask;
+///
+/// let json = serde_json::json!({
+///     "id": "t1", "created_at": "2019-12-27T18:11:19.117Z", "operation": "create",
+///     "status": "completed", "updated_at": "2019-12-27T18:12:00.000Z", "install_id": "inst-7"
+/// });
+/// let read: CloudflareTask = serde_json::from_value(json.clone())?;
+/// assert_eq!(read.install_id.as_deref(), Some("inst-7"));
+/// assert_eq!(serde_json::to_value(&read)?, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CloudflareTask {
     /// The task's id.
@@ -141,6 +154,16 @@ pub struct CloudflareTask {
 }
 
 /// A link from a task to a related entity, as Cloudflare shows it.
+///
+/// ```
+/// use taskstate::profiles::cloudflare::CloudflareLink;
+///
+/// let json = serde_json::json!({"href": "#www", "rel": "dns_record", "titles": {"en": "www record"}});
+/// let read: CloudflareLink = serde_json::from_value(json.clone())?;
+/// assert_eq!(read.rel, "dns_record");
+/// assert_eq!(serde_json::to_value(&read)?, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CloudflareLink {
     /// The target: `#name` for an entity of the same graph, an absolute
@@ -160,6 +183,19 @@ pub struct CloudflareLink {
 }
 
 /// A warning as Cloudflare shows it.
+///
+/// ```
+/// use taskstate::profiles::cloudflare::CloudflareWarning;
+///
+/// let json = serde_json::json!({
+///     "code": "conflict", "details": [{"code": "conflict", "field": "$.records[0]", "message": "kept"}],
+///     "message": "an adopted record is kept", "status": 409, "timestamp": "2019-12-27T18:11:19.117Z"
+/// });
+/// let read: CloudflareWarning = serde_json::from_value(json.clone())?;
+/// assert_eq!((read.status, read.details[0].field.as_str()), (Some(409), "$.records[0]"));
+/// assert_eq!(serde_json::to_value(&read)?, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CloudflareWarning {
     /// `validation_error`, `conflict`, … (kept as text: Cloudflare adds
@@ -201,6 +237,16 @@ pub(crate) fn http_status_of(code: &str) -> Option<u16> {
 }
 
 /// One detail of a Cloudflare warning.
+///
+/// ```
+/// use taskstate::profiles::cloudflare::CloudflareDetail;
+///
+/// let json = serde_json::json!({"code": "validation_error", "field": "$.name", "message": "too long"});
+/// let read: CloudflareDetail = serde_json::from_value(json.clone())?;
+/// assert_eq!(read.field, "$.name");
+/// assert_eq!(serde_json::to_value(&read)?, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CloudflareDetail {
     /// Its code.
@@ -219,6 +265,13 @@ fn stamp(at: DateTime<Utc>) -> Timestamp {
 /// What an HTTP handler answers for a task: Cloudflare answers a completed
 /// task with a `303 See Other` to its install, and any other with `200`
 /// and the task. Given as data, so a web layer does not re-derive it.
+///
+/// ```
+/// use taskstate::profiles::cloudflare::HttpAnswer;
+///
+/// let answer = HttpAnswer::SeeOther { location: "/installs/inst-7".into() };
+/// assert_eq!(answer.status(), 303);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HttpAnswer {
     /// `200 OK` with the task as body.

@@ -104,6 +104,20 @@ impl DynStatus {
 /// `DELETE /REST/task/<task_id>/`), field for field. Dyn's ids are
 /// numbers and its customers and zones have names: the host supplies
 /// them. Times are POSIX seconds; `blocking` is `Y` or `N`.
+///
+/// ```
+/// use taskstate::profiles::dyn_dns::DynTask;
+///
+/// let json = serde_json::json!({
+///     "task_id": 4321, "name": "ZonePublish", "customer_name": "acme", "zone_name": "example.com",
+///     "status": "running", "step_count": 2, "total_steps": 5, "blocking": "Y",
+///     "message": "publishing", "created_ts": 1795000000, "modified_ts": 1795000060
+/// });
+/// let read: DynTask = serde_json::from_value(json.clone())?;
+/// assert_eq!((read.step_count, read.total_steps), (2, 5));
+/// assert_eq!(serde_json::to_value(&read)?, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DynTask {
     /// Dyn's numeric id.
@@ -134,6 +148,14 @@ pub struct DynTask {
 }
 
 /// Dyn's booleans: `Y` or `N`.
+///
+/// ```
+/// use taskstate::profiles::dyn_dns::YesNo;
+///
+/// assert_eq!(serde_json::to_string(&YesNo::Yes)?, "\"Y\"");
+/// assert_eq!(serde_json::from_str::<YesNo>("\"N\"")?, YesNo::No);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum YesNo {
     /// `Y`.

@@ -201,6 +201,19 @@ macro_rules! provider_vocabulary {
         }
     ) => {
         $(#[$meta])*
+        ///
+        /// Read from any text (an unknown word is kept as `Other`), written
+        /// back as read:
+        ///
+        /// ```
+        #[doc = concat!("use ", module_path!(), "::", stringify!($name), ";")]
+        ///
+        #[doc = concat!("let novel: ", stringify!($name), " = serde_json::from_str(\"\\\"PAUSED\\\"\")?;")]
+        #[doc = concat!("assert_eq!(novel, ", stringify!($name), "::Other(\"PAUSED\".into()));")]
+        /// assert_eq!(serde_json::to_string(&novel)?, "\"PAUSED\"");
+        /// assert!(novel.to_canonical().is_err());
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[serde(from = "String", into = "String")]
         pub enum $name {
@@ -210,7 +223,17 @@ macro_rules! provider_vocabulary {
         }
 
         impl $name {
-            /// The word, as the provider spells it.
+            /// The word, as the provider spells it (an unknown word as it
+            /// was read).
+            ///
+            /// ```
+            #[doc = concat!("use ", module_path!(), "::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("assert_eq!(", stringify!($name), "::from(\"novel\".to_owned()).as_str(), \"novel\");")]
+            #[doc = concat!("for known in [", $( stringify!($name), "::", stringify!($variant), ", ", )+ "] {")]
+            #[doc = concat!("    assert_eq!(", stringify!($name), "::from(known.as_str().to_owned()), known);")]
+            /// }
+            /// ```
             pub fn as_str(&self) -> &str {
                 match self {
                     $( $name::$variant => $word, )+

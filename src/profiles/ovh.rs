@@ -173,6 +173,21 @@ impl OvhStatus {
 /// mapping, supplies it. Times keep the text they were read with; the
 /// view built by [`OvhTask::of`] writes them as OVHcloud does, to the
 /// second with an offset (`2026-11-23T09:00:00+00:00`).
+///
+/// ```
+/// use taskstate::profiles::ovh::OvhTask;
+///
+/// let json = serde_json::json!({
+///     "id": 1234567, "function": "DomainCreate", "status": "error", "comment": "Afnic asks for a justification",
+///     "canRelaunch": true, "canCancel": true, "canAccelerate": false, "todoDate": null,
+///     "creationDate": "2026-11-23T10:00:00+01:00", "lastUpdate": "2026-11-23T10:02:00+01:00",
+///     "doneDate": "2026-11-23T10:02:00+01:00", "domain": "example.fr"
+/// });
+/// let read: OvhTask = serde_json::from_value(json.clone())?;
+/// assert_eq!(read.creation_date.text(), "2026-11-23T10:00:00+01:00");
+/// assert_eq!(serde_json::to_value(&read)?, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OvhTask {
@@ -439,6 +454,13 @@ pub struct OvhTaskQuery {
 }
 
 /// A query OVHcloud's listing routes would refuse.
+///
+/// ```
+/// use taskstate::profiles::ovh::{OvhQueryError, OvhTaskQuery};
+///
+/// let refused = OvhTaskQuery::me([("status", "doing"), ("status", "done")]);
+/// assert_eq!(refused, Err(OvhQueryError::Repeated("status".into())));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum OvhQueryError {
     /// A parameter the route does not take.

@@ -158,6 +158,16 @@ impl VcfStatus {
 
 /// A VMware Cloud Foundation subtask status, one-to-one with
 /// [`SubtaskStatus`].
+///
+/// ```
+/// use taskstate::profiles::vcf::VcfSubtaskStatus;
+/// use taskstate::SubtaskStatus;
+///
+/// let read: VcfSubtaskStatus = serde_json::from_str("\"NOT_APPLICABLE\"")?;
+/// assert_eq!(read.to_canonical()?, SubtaskStatus::NotApplicable);
+/// assert_eq!(VcfSubtaskStatus::from(SubtaskStatus::Running).as_str(), "IN_PROGRESS");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 pub enum VcfSubtaskStatus {
@@ -169,6 +179,14 @@ pub enum VcfSubtaskStatus {
 
 impl VcfSubtaskStatus {
     /// The word in upper snake case.
+    ///
+    /// ```
+    /// use taskstate::profiles::vcf::VcfSubtaskStatus;
+    /// use taskstate::SubtaskStatus;
+    ///
+    /// assert_eq!(VcfSubtaskStatus::from(SubtaskStatus::Succeeded).as_str(), "SUCCESSFUL");
+    /// assert_eq!(VcfSubtaskStatus::from("Waiting".to_owned()).as_str(), "Waiting");
+    /// ```
     pub fn as_str(&self) -> &str {
         match self {
             VcfSubtaskStatus::Known(status) => match status {
@@ -308,6 +326,19 @@ pub struct VcfTask {
 }
 
 /// A subtask as VMware shows it; subtasks nest.
+///
+/// ```
+/// use taskstate::profiles::vcf::VcfSubtask;
+///
+/// let json = serde_json::json!({
+///     "name": "HostValidation", "status": "FAILED",
+///     "subTasks": [{"name": "HostVibValidationAction", "status": "SUCCESSFUL"}]
+/// });
+/// let read: VcfSubtask = serde_json::from_value(json.clone())?;
+/// assert_eq!(read.subtasks()[0].name, "HostVibValidationAction");
+/// assert_eq!(serde_json::to_value(&read)?, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VcfSubtask {
@@ -345,6 +376,16 @@ pub struct VcfSubtask {
 }
 
 /// A stage of a task or subtask as VMware shows it.
+///
+/// ```
+/// use taskstate::profiles::vcf::VcfStage;
+///
+/// let json = serde_json::json!({"name": "Prepare", "type": "CHECK", "status": "SUCCESSFUL", "completionTimestamp": "2026-11-23T09:00:05.000Z"});
+/// let read: VcfStage = serde_json::from_value(json.clone())?;
+/// assert_eq!(read.kind.as_deref(), Some("CHECK"));
+/// assert_eq!(serde_json::to_value(&read)?, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VcfStage {
@@ -373,6 +414,20 @@ pub struct VcfStage {
 }
 
 /// An error as VMware shows it.
+///
+/// ```
+/// use taskstate::profiles::vcf::VcfError;
+///
+/// let json = serde_json::json!({
+///     "errorCode": "COMMISION_HOST_FAILED", "errorType": "ERROR", "message": "failed",
+///     "causes": [], "referenceToken": "K2Q4XE", "notifications": []
+/// });
+/// let read: VcfError = serde_json::from_value(json.clone())?;
+/// assert_eq!(read.reference_token.as_deref(), Some("K2Q4XE"));
+/// assert!(read.unknown.contains_key("notifications"));
+/// assert_eq!(serde_json::to_value(&read)?, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VcfError {
@@ -408,6 +463,16 @@ pub struct VcfError {
 }
 
 /// One cause of an error.
+///
+/// ```
+/// use taskstate::profiles::vcf::VcfCause;
+///
+/// let json = serde_json::json!({"type": "MaintenanceModeException", "message": "in maintenance mode"});
+/// let read: VcfCause = serde_json::from_value(json.clone())?;
+/// assert_eq!(read.kind, "MaintenanceModeException");
+/// assert_eq!(serde_json::to_value(&read)?, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VcfCause {
     /// The cause's type.
@@ -421,6 +486,16 @@ pub struct VcfCause {
 }
 
 /// A resource as VMware shows it.
+///
+/// ```
+/// use taskstate::profiles::vcf::VcfResource;
+///
+/// let json = serde_json::json!({"resourceId": "f0f2f355", "type": "HOST", "fqdn": "esx05.rainpole.io"});
+/// let read: VcfResource = serde_json::from_value(json.clone())?;
+/// assert_eq!(read.fqdn.as_deref(), Some("esx05.rainpole.io"));
+/// assert_eq!(serde_json::to_value(&read)?, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VcfResource {
@@ -444,6 +519,16 @@ pub struct VcfResource {
 }
 
 /// A localizable message as VMware shows it (`localizableDescriptionPack`).
+///
+/// ```
+/// use taskstate::profiles::vcf::VcfMessagePack;
+///
+/// let json = serde_json::json!({"component": "com.vmware.vcf", "messageKey": "host.commission", "arguments": ["esx05"]});
+/// let read: VcfMessagePack = serde_json::from_value(json.clone())?;
+/// assert_eq!(read.message_key.as_deref(), Some("host.commission"));
+/// assert_eq!(serde_json::to_value(&read)?, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VcfMessagePack {
@@ -468,6 +553,19 @@ pub struct VcfMessagePack {
 }
 
 /// VMware's list envelope (`GET /v1/tasks`), a page of tasks.
+///
+/// ```
+/// use taskstate::profiles::vcf::VcfTaskList;
+///
+/// let json = serde_json::json!({
+///     "elements": [{"id": "t1", "name": "Commission", "status": "Successful", "creationTimestamp": "2026-11-23T09:00:00.000Z"}],
+///     "pageMetadata": {"pageNumber": 0, "pageSize": 1, "totalElements": 3, "totalPages": 3}
+/// });
+/// let read: VcfTaskList = serde_json::from_value(json.clone())?;
+/// assert_eq!(read.page_metadata.as_ref().and_then(|m| m.total_pages), Some(3));
+/// assert_eq!(serde_json::to_value(&read)?, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VcfTaskList {
@@ -506,6 +604,16 @@ impl VcfTaskList {
 }
 
 /// Where a page is among all (`pageMetadata`).
+///
+/// ```
+/// use taskstate::profiles::vcf::VcfPageMetadata;
+///
+/// let json = serde_json::json!({"pageNumber": 1, "pageSize": 20, "totalElements": 41, "totalPages": 3});
+/// let read: VcfPageMetadata = serde_json::from_value(json.clone())?;
+/// assert_eq!(read.total_elements, Some(41));
+/// assert_eq!(serde_json::to_value(&read)?, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VcfPageMetadata {

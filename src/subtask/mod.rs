@@ -183,6 +183,7 @@ crate::vocabulary::vocabulary! {
         /// See [`SubtaskChange::Cancel`].
         Cancel => "cancel",
     }
+    impl FromStr<Err = crate::ParseActionError>;
 }
 
 /// The subtasks' transition table: `(from, action, to)`. Resets to pending
