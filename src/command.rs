@@ -898,6 +898,11 @@ pub enum Decision {
         follow_up: FollowUp,
         /// Whether the run used up an attempt.
         counted: bool,
+        /// The notice an escalated task's comment ends with, as the kind's
+        /// rules said it then ([`Rules::escalation_notice`](crate::Rules::escalation_notice));
+        /// `None` when the failure is not escalated.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notice: Option<String>,
     },
     /// A `set_argument` or a `relaunch` with corrections: the values the
     /// changed arguments had before (`None` where they had none).
@@ -914,7 +919,9 @@ fn is_zero(n: &u32) -> bool {
 impl std::fmt::Display for Decision {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Decision::Failed { follow_up, counted } => {
+            Decision::Failed {
+                follow_up, counted, ..
+            } => {
                 write!(f, "follow-up {follow_up}")?;
                 f.write_str(if *counted {
                     ", counted"

@@ -267,6 +267,20 @@ pub struct Rules {
     /// Whether tasks of this kind block other changes on their resource
     /// while in progress (Dyn's `blocking`); a task may override it.
     pub blocking: bool,
+    /// What an escalated task's comment ends with, after the failure's
+    /// message: the text a customer reads when the automatic retries are
+    /// spent ([`ESCALATION_NOTICE`](crate::ESCALATION_NOTICE) by
+    /// default). Recorded with each escalation, so a log replays to the
+    /// comment it made even after the text changes.
+    #[serde(skip_serializing_if = "is_default_notice")]
+    pub escalation_notice: Cow<'static, str>,
+}
+
+/// Whether `notice` is the default, which a kind's JSON leaves out.
+// serde hands `skip_serializing_if` a reference to the field's own type.
+#[allow(clippy::ptr_arg)]
+fn is_default_notice(notice: &Cow<'static, str>) -> bool {
+    notice == crate::failure::ESCALATION_NOTICE
 }
 
 impl Rules {
@@ -293,6 +307,7 @@ impl Rules {
         failures: Cow::Borrowed(&[]),
         subtasks: AggregatePolicy::FailFast,
         blocking: false,
+        escalation_notice: Cow::Borrowed(crate::failure::ESCALATION_NOTICE),
     };
 
     /// The defaults, to build on; usable in a `static`.
@@ -439,6 +454,36 @@ impl Rules {
     /// ```
     pub const fn subtasks(mut self, policy: AggregatePolicy) -> Self {
         self.subtasks = policy;
+        self
+    }
+
+    /// These rules with another escalation notice: what an escalated
+    /// task's comment ends with (in the customers' language, say).
+    ///
+    /// ```
+    /// # use chrono::{TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::{Failure, NamedKind, RetryPolicy, Rules};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// let rules = Rules::new()
+    ///     .retry(RetryPolicy::STANDARD.max_attempts(1))
+    ///     .escalation_notice("les relances automatiques sont épuisées : ouvrez une demande");
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now),
+    /// #     NamedKind::with_rules("DomainTrade", rules), Owner::new("alice"),
+    /// #     ResourceRef::new("domain", "example.fr"));
+    /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (run, _) = task.start(now + chrono::Duration::minutes(5), None, now)?;
+    /// run.fail(&mut task, Failure::provider("DOWN", "le registre ne répond pas", now), now)?;
+    /// assert!(task.is_escalated());
+    /// assert_eq!(
+    ///     task.comment(),
+    ///     Some("le registre ne répond pas; les relances automatiques sont épuisées : ouvrez une demande")
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn escalation_notice(mut self, notice: impl Into<String>) -> Self {
+        self.escalation_notice = Cow::Owned(notice.into());
         self
     }
 

@@ -3770,6 +3770,7 @@ fn damaged_logs_are_refused_and_the_damage_named() {
                 l[fail].effect = Some(Box::new(Decision::Failed {
                     follow_up: FollowUp::Final,
                     counted: true,
+                    notice: None,
                 }));
             }),
             undecided,
@@ -3780,6 +3781,7 @@ fn damaged_logs_are_refused_and_the_damage_named() {
                 l[fail].effect = Some(Box::new(Decision::Failed {
                     follow_up: FollowUp::AwaitCorrection,
                     counted: false,
+                    notice: None,
                 }));
             }),
             undecided,

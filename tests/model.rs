@@ -1181,7 +1181,14 @@ impl Model {
                 } else {
                     Comment::Exact(FAILURE_MESSAGE)
                 };
-                effect = Some(Decision::Failed { follow_up, counted });
+                // The model's kinds keep the default escalation notice.
+                let notice =
+                    (follow_up == FollowUp::Escalated).then(|| ESCALATION_NOTICE.to_owned());
+                effect = Some(Decision::Failed {
+                    follow_up,
+                    counted,
+                    notice,
+                });
                 self.failure = Some(ModelFailure {
                     origin,
                     follow_up,

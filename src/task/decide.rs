@@ -93,7 +93,13 @@ impl<K: TaskKind> Task<K> {
                 let counted = self.state.status.is_leased() && then != OnFailure::RetryUncounted;
                 let follow_up = self.follow_up_of(then, counted, now);
                 decision.origin = Some(origin);
-                decision.effect = Some(Box::new(Decision::Failed { follow_up, counted }));
+                let notice = (follow_up == FollowUp::Escalated)
+                    .then(|| self.identity.kind.rules().escalation_notice.to_string());
+                decision.effect = Some(Box::new(Decision::Failed {
+                    follow_up,
+                    counted,
+                    notice,
+                }));
             }
             Command::SetArgument { key, value } => {
                 argument::check_edit(specs, key, value.as_ref())?;

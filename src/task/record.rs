@@ -345,15 +345,23 @@ impl<K: Clone> Task<K> {
                 state.outcome = Some(Arc::new((**outcome).clone()));
             }
             Command::Fail { failure, .. } => {
-                let (follow_up, counted) = match event.effect.as_deref() {
-                    Some(Decision::Failed { follow_up, counted }) => (*follow_up, *counted),
-                    _ => (FollowUp::Final, false),
+                let (follow_up, counted, notice) = match event.effect.as_deref() {
+                    Some(Decision::Failed {
+                        follow_up,
+                        counted,
+                        notice,
+                    }) => (*follow_up, *counted, notice.as_deref()),
+                    _ => (FollowUp::Final, false, None),
                 };
                 if counted {
                     state.attempts = state.attempts.saturating_add(1);
                 }
                 let comment = match follow_up {
-                    FollowUp::Escalated => format!("{}; {ESCALATION_NOTICE}", failure.message),
+                    FollowUp::Escalated => format!(
+                        "{}; {}",
+                        failure.message,
+                        notice.unwrap_or(ESCALATION_NOTICE)
+                    ),
                     _ => failure.message.clone(),
                 };
                 set_comment(state, Some(comment));

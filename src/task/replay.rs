@@ -278,7 +278,12 @@ impl<K: TaskKind> Task<K> {
         };
         let recorded = event.effect.as_deref();
         match (&event.command, recorded) {
-            (Command::Fail { .. }, Some(Decision::Failed { follow_up, counted })) => {
+            (
+                Command::Fail { .. },
+                Some(Decision::Failed {
+                    follow_up, counted, ..
+                }),
+            ) => {
                 let counted_ok = !*counted || self.state.status.is_leased();
                 let follow_up_ok = match follow_up {
                     FollowUp::Retry { at } => {

@@ -126,6 +126,23 @@ use crate::task::Task;
 /// The failure rules [`rules`] gives half of its values: a customer-origin
 /// code awaiting correction, a prefix of uncounted provider retries, and a
 /// final code. [`CODES`] matches each of them, and one more matches none.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies::{self, CODES, FAILURE_RULES};
+///
+/// assert!(!FAILURE_RULES.iter().any(|rule| rule.code.matches(CODES[0])));
+/// for (rule, code) in FAILURE_RULES.iter().zip(&CODES[1..]) {
+///     assert!(rule.code.matches(code));
+/// }
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let rules = strategies::rules().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(rules.failures.is_empty() || rules.failures[..] == *FAILURE_RULES);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const FAILURE_RULES: &[FailureRule] = &[
     FailureRule::exact("AUTH_INVALID", Origin::Customer, OnFailure::AwaitCorrection),
     FailureRule::prefix("INFRA_", Origin::Provider, OnFailure::RetryUncounted),
@@ -134,9 +151,37 @@ pub const FAILURE_RULES: &[FailureRule] = &[
 
 /// The codes random failures carry: one no rule of [`FAILURE_RULES`]
 /// matches, then one for each rule.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies::{self, CODES};
+///
+/// let mut runner = TestRunner::deterministic();
+/// let at = strategies::created_at().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+/// for _ in 0..16 {
+///     let failure = strategies::failure(at, Vec::new()).new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(CODES.contains(&failure.code.as_str()));
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const CODES: [&str; 4] = ["SOME_CODE", "AUTH_INVALID", "INFRA_DOWN", "QUOTA_FINAL"];
 
 /// A failure code from [`CODES`], the unclassified one most often.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies::{self, CODES};
+///
+/// let mut runner = TestRunner::deterministic();
+/// let codes = strategies::code();
+/// for _ in 0..16 {
+///     let code = codes.new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(CODES.contains(&code));
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn code() -> impl Strategy<Value = &'static str> {
     prop_oneof![
         6 => Just(CODES[0]),
@@ -151,6 +196,20 @@ pub fn code() -> impl Strategy<Value = &'static str> {
 /// relaunch rules (sometimes a dedicated route); a random retry budget and
 /// delay; edits on failed tasks, on pending and failed ones, or never;
 /// either subtask policy; with or without [`FAILURE_RULES`].
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let rules = strategies::rules().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(rules.retry.max_attempts < 4 && rules.retry.max_delay_secs == 600);
+///     assert!(rules.relaunch.max < 3);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn rules() -> impl Strategy<Value = Rules> {
     let cancel = prop_oneof![
         Just(CancelRules::STANDARD),
@@ -220,6 +279,21 @@ pub fn rules() -> impl Strategy<Value = Rules> {
 }
 
 /// Any set of statuses.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::StatusSet;
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let set = strategies::status_set().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert_eq!(set.iter().collect::<StatusSet>(), set);
+///     assert_eq!(StatusSet::ALL.union(set), StatusSet::ALL);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn status_set() -> impl Strategy<Value = StatusSet> {
     any::<u8>().prop_map(|bits| {
         Status::ALL
@@ -232,6 +306,21 @@ pub fn status_set() -> impl Strategy<Value = StatusSet> {
 }
 
 /// Any set of roles.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::RoleSet;
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let roles = strategies::role_set().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(roles.iter().all(|role| roles.contains(role)));
+///     assert_eq!(RoleSet::ALL.union(roles), RoleSet::ALL);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn role_set() -> impl Strategy<Value = RoleSet> {
     (0u8..8).prop_map(|bits| {
         let roles: Vec<Role> = Role::ALL
@@ -247,6 +336,22 @@ pub fn role_set() -> impl Strategy<Value = RoleSet> {
 /// A valid failure reported at `at`: either origin, a code from
 /// [`code`], a message, some of `keys` flagged for correction, sometimes
 /// an error type.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// let at = strategies::created_at().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+/// let keys = vec!["zone".to_string(), "ttl".to_string()];
+/// for _ in 0..16 {
+///     let failure = strategies::failure(at, keys.clone()).new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert_eq!(failure.at, at);
+///     assert!(failure.fields.iter().all(|field| keys.contains(field)));
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn failure(at: DateTime<Utc>, keys: Vec<String>) -> impl Strategy<Value = Failure> {
     let count = keys.len();
     (
@@ -269,6 +374,20 @@ pub fn failure(at: DateTime<Utc>, keys: Vec<String>) -> impl Strategy<Value = Fa
 }
 
 /// Either origin.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::Origin;
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let origin = strategies::origin().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(matches!(origin, Origin::Customer | Origin::Provider));
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn origin() -> impl Strategy<Value = Origin> {
     prop_oneof![Just(Origin::Customer), Just(Origin::Provider)]
 }
@@ -278,17 +397,76 @@ pub fn origin() -> impl Strategy<Value = Origin> {
 // ---------------------------------------------------------------------
 
 /// The customer accounts that own [`task_of`]'s tasks.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies::{self, OWNERS};
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let owner = strategies::owner().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(OWNERS.contains(&owner.as_str()));
+///     assert!(!OWNERS.contains(&strategies::other_owner(&owner).as_str()));
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const OWNERS: &[&str] = &["alice", "carol", "dave", "erin"];
 
 /// The operator of random actors.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies::{self, OPERATOR};
+/// use taskstate::{Actor, Owner};
+///
+/// let mut runner = TestRunner::deterministic();
+/// let owner = Owner::new("alice");
+/// for _ in 0..16 {
+///     if let Actor::Operator { name } = strategies::actor(&owner).new_tree(&mut runner).map_err(|e| e.to_string())?.current() {
+///         assert_eq!(name, OPERATOR);
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const OPERATOR: &str = "support";
 
 /// An owner from [`OWNERS`].
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies::{self, OWNERS};
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let owner = strategies::owner().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(OWNERS.contains(&owner.as_str()));
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn owner() -> impl Strategy<Value = Owner> {
     select(OWNERS).prop_map(Owner::new)
 }
 
 /// Which party a random actor is, relative to a task's owner.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::Owner;
+/// use taskstate::testkit::strategies::{self, ActorChoice};
+///
+/// let mut runner = TestRunner::deterministic();
+/// let owner = Owner::new("alice");
+/// for _ in 0..16 {
+///     let choice = strategies::actor_choice().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     let role = choice.actor(&owner).role();
+///     assert_eq!(ActorChoice::of(role) == choice, choice != ActorChoice::OtherCustomer);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ActorChoice {
     /// The customer who owns the task.
@@ -304,6 +482,22 @@ pub enum ActorChoice {
 impl ActorChoice {
     /// The choice that plays `role` for the task's owner: the owner itself
     /// for [`Role::Customer`].
+    ///
+    /// ```
+    /// # use proptest::strategy::{Strategy, ValueTree};
+    /// # use proptest::test_runner::TestRunner;
+    /// use taskstate::Role;
+    /// use taskstate::testkit::strategies::{self, ActorChoice};
+    ///
+    /// let mut runner = TestRunner::deterministic();
+    /// for _ in 0..4 {
+    ///     let owner = strategies::owner().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+    ///     for role in Role::ALL {
+    ///         assert_eq!(ActorChoice::of(role).actor(&owner).role(), role);
+    ///     }
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const fn of(role: Role) -> Self {
         match role {
             Role::Customer => ActorChoice::Owner,
@@ -313,6 +507,21 @@ impl ActorChoice {
     }
 
     /// The actor for a task owned by `owner`.
+    ///
+    /// ```
+    /// # use proptest::strategy::{Strategy, ValueTree};
+    /// # use proptest::test_runner::TestRunner;
+    /// use taskstate::testkit::strategies::{self, ActorChoice};
+    ///
+    /// let mut runner = TestRunner::deterministic();
+    /// for _ in 0..16 {
+    ///     let owner = strategies::owner().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+    ///     assert_eq!(ActorChoice::Owner.actor(&owner).owner(), Some(&owner));
+    ///     let other = ActorChoice::OtherCustomer.actor(&owner);
+    ///     assert!(other.owner().is_some_and(|someone| *someone != owner));
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn actor(self, owner: &Owner) -> Actor {
         match self {
             ActorChoice::Owner => Actor::Customer {
@@ -329,6 +538,22 @@ impl ActorChoice {
 
 /// A customer account other than `owner`: `mallory`, or `trudy` for
 /// mallory's tasks.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::Owner;
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let owner = strategies::owner().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert_ne!(strategies::other_owner(&owner), owner);
+/// }
+/// let mallory = Owner::new("mallory");
+/// assert_eq!(strategies::other_owner(&mallory).as_str(), "trudy");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn other_owner(owner: &Owner) -> Owner {
     if owner.as_str() == "mallory" {
         Owner::new("trudy")
@@ -339,6 +564,22 @@ pub fn other_owner(owner: &Owner) -> Owner {
 
 /// A random party: the owner most of the time among customers, the
 /// system most often of all (it issues most commands in real life).
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::Owner;
+/// use taskstate::testkit::strategies::{self, ActorChoice};
+///
+/// let mut runner = TestRunner::deterministic();
+/// let owner = Owner::new("alice");
+/// for _ in 0..16 {
+///     let choice = strategies::actor_choice().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     let actor = choice.actor(&owner);
+///     assert_eq!(actor.owner() == Some(&owner), choice == ActorChoice::Owner);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn actor_choice() -> impl Strategy<Value = ActorChoice> {
     prop_oneof![
         3 => Just(ActorChoice::Owner),
@@ -350,6 +591,24 @@ pub fn actor_choice() -> impl Strategy<Value = ActorChoice> {
 
 /// A random actor for a task owned by `owner`: the owner, another
 /// customer, an operator or the system (see [`actor_choice`]).
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies::{self, OPERATOR};
+/// use taskstate::{Actor, Owner};
+///
+/// let mut runner = TestRunner::deterministic();
+/// let owner = Owner::new("alice");
+/// for _ in 0..16 {
+///     match strategies::actor(&owner).new_tree(&mut runner).map_err(|e| e.to_string())?.current() {
+///         Actor::Customer { owner: customer } => assert!(!customer.as_str().is_empty()),
+///         Actor::Operator { name } => assert_eq!(name, OPERATOR),
+///         Actor::System => {}
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn actor(owner: &Owner) -> impl Strategy<Value = Actor> + use<> {
     let owner = owner.clone();
     actor_choice().prop_map(move |choice| choice.actor(&owner))
@@ -362,6 +621,21 @@ pub fn actor(owner: &Owner) -> impl Strategy<Value = Actor> + use<> {
 /// The longest text a [`ValueSeed`] builds; a text argument whose minimum
 /// is beyond it gets no valid value, and one whose maximum is beyond it no
 /// value too long.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::ArgumentSpec;
+/// use taskstate::testkit::strategies::{self, MAX_TEXT_CHARS};
+///
+/// let mut runner = TestRunner::deterministic();
+/// let huge = ArgumentSpec::text("blob", MAX_TEXT_CHARS + 1, MAX_TEXT_CHARS + 2);
+/// for _ in 0..8 {
+///     let value = strategies::valid_value(&huge).new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(huge.check(&value).is_err());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_TEXT_CHARS: u32 = 1 << 16;
 
 /// How many characters beyond its minimum a valid text has at most.
@@ -370,6 +644,21 @@ const EXTRA_CHARS: u32 = 40;
 /// Random material for one argument value, that [`ValueSeed::value_for`]
 /// turns into a value for a given spec. A [`Step`] carries one because the
 /// spec it will set is known only once the step meets its task.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::ArgumentSpec;
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// let ttl = ArgumentSpec::integer("ttl", 60, 86_400);
+/// for _ in 0..16 {
+///     let seed = strategies::value_seed().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert_eq!(ttl.check(&seed.value_for(&ttl)).is_ok(), seed.valid);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ValueSeed {
     /// Whether the value should fit the spec.
@@ -389,6 +678,21 @@ impl ValueSeed {
     /// one-of list, integer bounds not crossed), else one that fails it:
     /// too short, too long, not accepted, out of bounds, malformed, or of
     /// the wrong type.
+    ///
+    /// ```
+    /// # use proptest::strategy::{Strategy, ValueTree};
+    /// # use proptest::test_runner::TestRunner;
+    /// use taskstate::testkit::strategies;
+    ///
+    /// let mut runner = TestRunner::deterministic();
+    /// for _ in 0..16 {
+    ///     let spec = strategies::argument_spec().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+    ///     let seed = strategies::value_seed().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+    ///     // Every spec `argument_spec` makes has values that fit it.
+    ///     assert_eq!(spec.check(&seed.value_for(&spec)).is_ok(), seed.valid);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn value_for(&self, spec: &ArgumentSpec) -> ArgumentValue {
         if self.valid
             && let Some(value) = self.fitting(&spec.kind)
@@ -651,12 +955,43 @@ fn seeds(valid: impl Strategy<Value = bool>) -> impl Strategy<Value = ValueSeed>
 }
 
 /// A random [`ValueSeed`], valid two times in three.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::ArgumentSpec;
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// let zone = ArgumentSpec::text("zone", 1, 253);
+/// for _ in 0..16 {
+///     let seed = strategies::value_seed().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(seed.text.chars().count() <= 16);
+///     assert_eq!(zone.check(&seed.value_for(&zone)).is_ok(), seed.valid);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn value_seed() -> impl Strategy<Value = ValueSeed> {
     seeds(proptest::bool::weighted(2.0 / 3.0))
 }
 
 /// Values that fit `spec` (see [`ValueSeed::value_for`] for the specs no
 /// value fits), the bounds themselves often.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::ArgumentSpec;
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// let zone = ArgumentSpec::text("zone", 1, 253).required();
+/// for _ in 0..16 {
+///     let value = strategies::valid_value(&zone).new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(zone.check(&value).is_ok());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn valid_value(spec: &ArgumentSpec) -> impl Strategy<Value = ArgumentValue> + use<> {
     let spec = spec.clone();
     seeds(Just(true)).prop_map(move |seed| seed.value_for(&spec))
@@ -664,12 +999,43 @@ pub fn valid_value(spec: &ArgumentSpec) -> impl Strategy<Value = ArgumentValue> 
 
 /// Values that `spec` refuses: too short or too long, not accepted, out of
 /// bounds by one or more, malformed, or of the wrong type.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::ArgumentSpec;
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// let ttl = ArgumentSpec::integer("ttl", 60, 86_400);
+/// for _ in 0..16 {
+///     let value = strategies::invalid_value(&ttl).new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(ttl.check(&value).is_err());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn invalid_value(spec: &ArgumentSpec) -> impl Strategy<Value = ArgumentValue> + use<> {
     let spec = spec.clone();
     seeds(Just(false)).prop_map(move |seed| seed.value_for(&spec))
 }
 
 /// Values for `spec`, valid two times in three.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies;
+/// use taskstate::{ArgumentSpec, ArgumentValue};
+///
+/// let mut runner = TestRunner::deterministic();
+/// let ttl = ArgumentSpec::integer("ttl", 60, 86_400);
+/// for _ in 0..16 {
+///     let value = strategies::argument_value(&ttl).new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     let fits = matches!(value, ArgumentValue::Integer(60..=86_400));
+///     assert_eq!(ttl.check(&value).is_ok(), fits);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn argument_value(spec: &ArgumentSpec) -> impl Strategy<Value = ArgumentValue> + use<> {
     let spec = spec.clone();
     value_seed().prop_map(move |seed| seed.value_for(&spec))
@@ -677,6 +1043,24 @@ pub fn argument_value(spec: &ArgumentSpec) -> impl Strategy<Value = ArgumentValu
 
 /// A valid set of values for `specs`: one for every required argument,
 /// and for each optional one half of the time.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::ArgumentSpec;
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// let specs = [ArgumentSpec::text("zone", 1, 253).required(), ArgumentSpec::integer("ttl", 60, 86_400)];
+/// for _ in 0..16 {
+///     let arguments = strategies::arguments(&specs).new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(arguments.contains_key("zone") && arguments.len() <= 2);
+///     for spec in specs.iter().filter(|spec| arguments.contains_key(&spec.key)) {
+///         assert!(spec.check(&arguments[&spec.key]).is_ok());
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn arguments(specs: &[ArgumentSpec]) -> impl Strategy<Value = Arguments> + use<> {
     let entries: Vec<BoxedStrategy<Option<(String, ArgumentValue)>>> = specs
         .iter()
@@ -695,6 +1079,24 @@ pub fn arguments(specs: &[ArgumentSpec]) -> impl Strategy<Value = Arguments> + u
 
 /// A random argument declaration: any type with sound bounds, read-only
 /// one time in five, required half of the time.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::{ArgumentType, testkit::strategies};
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let spec = strategies::argument_spec().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     match spec.kind {
+///         ArgumentType::Text { min, max } => assert!(min <= max),
+///         ArgumentType::Integer { min, max } => assert!(min <= max),
+///         ArgumentType::OneOf { accepted } => assert!(!accepted.is_empty()),
+///         _ => {}
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn argument_spec() -> impl Strategy<Value = ArgumentSpec> {
     let kind = prop_oneof![
         (0u32..20, 0u32..60).prop_map(|(min, extra)| ArgumentType::Text {
@@ -741,6 +1143,22 @@ pub fn argument_spec() -> impl Strategy<Value = ArgumentSpec> {
 
 /// A data-driven kind: a name, random [`rules`] and up to four random
 /// arguments with distinct keys.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use std::collections::BTreeSet;
+///
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let kind = strategies::named_kind().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     let keys: BTreeSet<_> = kind.arguments.iter().map(|spec| &spec.key).collect();
+///     assert!(kind.arguments.len() <= 4 && keys.len() == kind.arguments.len());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn named_kind() -> impl Strategy<Value = NamedKind> {
     (
         "[A-Z][a-zA-Z]{2,12}",
@@ -768,6 +1186,20 @@ fn first_creation() -> DateTime<Utc> {
 }
 
 /// A creation time in 2026, to the second.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use chrono::{Datelike, Timelike};
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let at = strategies::created_at().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert_eq!((at.year(), at.nanosecond()), (2026, 0));
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn created_at() -> impl Strategy<Value = DateTime<Utc>> {
     (0i64..365 * 24 * 3600).prop_map(|seconds| first_creation() + Duration::seconds(seconds))
 }
@@ -776,6 +1208,20 @@ pub fn created_at() -> impl Strategy<Value = DateTime<Utc>> {
 const RESOURCE_KINDS: &[&str] = &["domain", "zone", "host"];
 
 /// A resource: a domain, a zone or a host, with a name.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let resource = strategies::resource().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(["domain", "zone", "host"].contains(&resource.kind.as_str()));
+///     assert!(resource.id.contains('.'));
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn resource() -> impl Strategy<Value = ResourceRef> {
     (select(RESOURCE_KINDS), "[a-z]{1,10}\\.(fr|com|net)")
         .prop_map(|(kind, id)| ResourceRef::new(kind, id))
@@ -783,6 +1229,22 @@ pub fn resource() -> impl Strategy<Value = ResourceRef> {
 
 /// Up to four subtasks: named, optional half of the time, some nested
 /// under an earlier one.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let subtasks = strategies::subtasks().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(subtasks.len() <= 4);
+///     for (position, subtask) in subtasks.iter().enumerate() {
+///         assert!(subtask.parent.is_none_or(|parent| (parent as usize) < position));
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn subtasks() -> impl Strategy<Value = Vec<NewSubtask>> {
     proptest::collection::vec((any::<bool>(), proptest::option::of(0u32..4)), 0..5).prop_map(
         |declared| {
@@ -848,6 +1310,23 @@ fn new_task_of_kind<K: TaskKind + Debug + 'static>(
 
 /// Valid new tasks of one of `kinds`, created at `at` (see [`task_of`]).
 ///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies::{self, OWNERS};
+/// use taskstate::{ArgumentSpec, NamedKind};
+///
+/// let mut runner = TestRunner::deterministic();
+/// let at = strategies::created_at().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+/// let kind = NamedKind::new("ZoneCreate").argument(ArgumentSpec::text("zone", 1, 253).required());
+/// for _ in 0..16 {
+///     let new = strategies::new_task(vec![kind.clone()], at).new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(OWNERS.contains(&new.owner.as_str()) && new.arguments.contains_key("zone"));
+///     assert!(new.todo_at.is_none_or(|todo_at| todo_at >= at));
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # Panics
 ///
 /// When `kinds` is empty.
@@ -868,6 +1347,24 @@ pub fn new_task<K: TaskKind + Debug + 'static>(
 /// A kind that no task can be created of (a required argument no value
 /// fits, a retry policy with a non-finite number) makes proptest give up
 /// with too many rejections naming this strategy.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies::{self, OWNERS};
+/// use taskstate::{NamedKind, Status};
+///
+/// let mut runner = TestRunner::deterministic();
+/// let tasks = strategies::task_of(vec![NamedKind::new("ZonePublish")]);
+/// for _ in 0..16 {
+///     let (task, created) = tasks.new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert_eq!((created.from, created.to), (None, Status::Pending));
+///     assert_eq!(task.status(), Status::Pending);
+///     assert!(OWNERS.contains(&task.owner().as_str()));
+///     assert!(task.check_log(&[created]).is_ok());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// # Panics
 ///
@@ -896,6 +1393,25 @@ pub fn task_of<K: TaskKind + Debug + 'static>(
 // ---------------------------------------------------------------------
 
 /// How a step's executor command picks its lease token.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies::{self, TokenChoice};
+/// use taskstate::{Action, NamedKind};
+///
+/// let mut runner = TestRunner::deterministic();
+/// let tasks = strategies::task_of(vec![NamedKind::new("ZonePublish")]);
+/// let (task, _) = tasks.new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+/// for _ in 0..16 {
+///     let mut step = strategies::step().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     step.action = Action::Heartbeat; // a pending task has no lease: no current token
+///     let expected = if let TokenChoice::Stale(n) = step.token { n } else { 0 };
+///     let command = step.command(&task, task.created_at());
+///     assert_eq!(command.token().map(|token| token.get()), Some(expected));
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TokenChoice {
     /// The task's current token (or none if it has no lease).
@@ -910,6 +1426,20 @@ pub enum TokenChoice {
 /// when applied ([`Step::resolve`]), so that executor commands present the
 /// current token most of the time, corrections name the kind's arguments,
 /// and most steps take a row of the table that leaves the task's status.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::testkit::strategies::{self, CODES};
+///
+/// let mut runner = TestRunner::deterministic();
+/// for _ in 0..16 {
+///     let step = strategies::step().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     assert!(step.code.is_empty() || CODES.contains(&step.code));
+///     assert!((-600..4000).contains(&step.advance) && (-60..900).contains(&step.horizon));
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Step {
     /// The action, when the step is not drawn from the table.
@@ -953,6 +1483,25 @@ pub struct Step {
 /// A random [`Step`]. Every action is possible; corrections and relaunches
 /// are twice as likely as the others, and four steps in five are drawn
 /// from the table when resolved.
+///
+/// ```
+/// # use proptest::strategy::{Strategy, ValueTree};
+/// # use proptest::test_runner::TestRunner;
+/// use taskstate::NamedKind;
+/// use taskstate::testkit::strategies;
+///
+/// let mut runner = TestRunner::deterministic();
+/// let tasks = strategies::task_of(vec![NamedKind::new("ZonePublish")]);
+/// let (task, _) = tasks.new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+/// for _ in 0..16 {
+///     let step = strategies::step().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+///     let (command, _actor) = step.resolve(&task, task.created_at());
+///     if !step.from_table {
+///         assert_eq!(command.action(), step.action);
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn step() -> impl Strategy<Value = Step> {
     let action = prop_oneof![
         1 => Just(Action::Create),
@@ -1037,6 +1586,25 @@ impl Step {
     /// one time in four, so sequences do not end early) and, seven times
     /// in eight, a party the row allows: the task's owner for the
     /// customer.
+    ///
+    /// ```
+    /// # use proptest::strategy::{Strategy, ValueTree};
+    /// # use proptest::test_runner::TestRunner;
+    /// use taskstate::testkit::strategies;
+    /// use taskstate::{NamedKind, table};
+    ///
+    /// let mut runner = TestRunner::deterministic();
+    /// let tasks = strategies::task_of(vec![NamedKind::new("ZonePublish")]);
+    /// let (task, _) = tasks.new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+    /// for _ in 0..16 {
+    ///     let step = strategies::step().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+    ///     let (command, _actor) = step.resolve(&task, task.created_at());
+    ///     // A step drawn from the table takes a row leaving the task's status.
+    ///     let from_table = table::from(task.status()).any(|row| row.action == command.action());
+    ///     assert!(!step.from_table || from_table);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn resolve<K: TaskKind>(&self, task: &Task<K>, now: DateTime<Utc>) -> (Command<K>, Actor) {
         let mut step = self.clone();
         if self.from_table {
@@ -1063,6 +1631,23 @@ impl Step {
 
     /// The argument key this step names for `task`: one of its kind's, or
     /// one the kind does not declare.
+    ///
+    /// ```
+    /// # use proptest::strategy::{Strategy, ValueTree};
+    /// # use proptest::test_runner::TestRunner;
+    /// use taskstate::testkit::strategies;
+    /// use taskstate::{ArgumentSpec, NamedKind};
+    ///
+    /// let mut runner = TestRunner::deterministic();
+    /// let kind = NamedKind::new("ZoneCreate").argument(ArgumentSpec::integer("ttl", 60, 86_400));
+    /// let (task, _) = strategies::task_of(vec![kind]).new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+    /// for _ in 0..16 {
+    ///     let key = strategies::step().new_tree(&mut runner).map_err(|e| e.to_string())?.current().key_for(&task);
+    ///     let declared = task.kind().arguments.iter().any(|spec| spec.key == key);
+    ///     assert!(declared || key.starts_with("undeclared"));
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn key_for<K: TaskKind>(&self, task: &Task<K>) -> String {
         let specs = task.kind().arguments();
         match specs.get(usize::from(self.key) % (specs.len() + 1)) {
@@ -1074,6 +1659,23 @@ impl Step {
     /// The value this step sets for `key` on `task`: from its
     /// [`value`](Step::value) seed for a declared argument; any value for
     /// an undeclared one.
+    ///
+    /// ```
+    /// # use proptest::strategy::{Strategy, ValueTree};
+    /// # use proptest::test_runner::TestRunner;
+    /// use taskstate::testkit::strategies;
+    /// use taskstate::{ArgumentSpec, NamedKind};
+    ///
+    /// let mut runner = TestRunner::deterministic();
+    /// let ttl = ArgumentSpec::integer("ttl", 60, 86_400);
+    /// let tasks = strategies::task_of(vec![NamedKind::new("ZoneCreate").argument(ttl.clone())]);
+    /// let (task, _) = tasks.new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+    /// for _ in 0..16 {
+    ///     let step = strategies::step().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+    ///     assert_eq!(ttl.check(&step.value_for(&task, "ttl")).is_ok(), step.value.valid);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn value_for<K: TaskKind>(&self, task: &Task<K>, key: &str) -> ArgumentValue {
         match task.kind().arguments().iter().find(|spec| spec.key == key) {
             Some(spec) => self.value.value_for(spec),
@@ -1084,6 +1686,24 @@ impl Step {
     /// The failure this step reports at `now`: its origin and code,
     /// flagging [`key_for`](Step::key_for) unless
     /// [`empty`](Step::empty).
+    ///
+    /// ```
+    /// # use proptest::strategy::{Strategy, ValueTree};
+    /// # use proptest::test_runner::TestRunner;
+    /// use taskstate::NamedKind;
+    /// use taskstate::testkit::strategies;
+    ///
+    /// let mut runner = TestRunner::deterministic();
+    /// let tasks = strategies::task_of(vec![NamedKind::new("ZonePublish")]);
+    /// let (task, _) = tasks.new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+    /// for _ in 0..16 {
+    ///     let step = strategies::step().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+    ///     let failure = step.failure(&task, task.created_at());
+    ///     assert_eq!((failure.origin, failure.code.as_str()), (step.origin, step.code));
+    ///     assert_eq!(failure.fields.is_empty(), step.empty);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn failure<K: TaskKind>(&self, task: &Task<K>, now: DateTime<Utc>) -> Failure {
         let failure = Failure::new(self.origin, self.code, "it failed", now);
         if self.empty {
@@ -1103,6 +1723,22 @@ impl Step {
 
     /// The concrete command for `task` at `now`, for this step's action
     /// (without drawing from the table: see [`resolve`](Step::resolve)).
+    ///
+    /// ```
+    /// # use proptest::strategy::{Strategy, ValueTree};
+    /// # use proptest::test_runner::TestRunner;
+    /// use taskstate::NamedKind;
+    /// use taskstate::testkit::strategies;
+    ///
+    /// let mut runner = TestRunner::deterministic();
+    /// let tasks = strategies::task_of(vec![NamedKind::new("ZonePublish")]);
+    /// let (task, _) = tasks.new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+    /// for _ in 0..16 {
+    ///     let step = strategies::step().new_tree(&mut runner).map_err(|e| e.to_string())?.current();
+    ///     assert_eq!(step.command(&task, task.created_at()).action(), step.action);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn command<K: TaskKind>(&self, task: &Task<K>, now: DateTime<Utc>) -> Command<K> {
         let current = task.lease().map(crate::Lease::token);
         let token = match self.token {

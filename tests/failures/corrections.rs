@@ -1202,7 +1202,8 @@ fn an_uncounted_retry_leaves_attempts_alone_and_schedules_a_retry() {
         last_event(&task).effect.as_deref(),
         Some(&Decision::Failed {
             follow_up: FollowUp::Retry { at: due },
-            counted: false
+            counted: false,
+            notice: None,
         })
     );
     assert_eq!(task.task.failure().unwrap().origin, Origin::Provider);

@@ -299,3 +299,52 @@ fn the_same_task_retried_twice_gets_the_same_schedule() {
     let delay = policy.delay(task.id(), 1);
     assert!(delay <= Duration::seconds(60) && delay >= Duration::zero());
 }
+
+#[test]
+fn the_escalation_notice_is_the_kinds_and_is_recorded_with_the_escalation() {
+    use taskstate::{ESCALATION_NOTICE, IdGenerator, NewTask, Owner, ReplayMode, ResourceRef};
+    let french = "les relances automatiques sont épuisées : ouvrez une demande";
+    let kind = |notice: &str| {
+        NamedKind::with_rules(
+            "DomainTrade",
+            Rules::new()
+                .retry(RetryPolicy::STANDARD.max_attempts(1))
+                .escalation_notice(notice),
+        )
+    };
+    let new = NewTask::new(
+        IdGenerator::seeded(3).next_id(t(0)),
+        kind(french),
+        Owner::new("alice"),
+        ResourceRef::new("domain", "example.fr"),
+    );
+    let mut task = Logged::new(Task::create(new, alice(), t(0)).unwrap());
+    let (run, started) = task.task.start(t(300), None, t(1)).unwrap();
+    task.push(started);
+    let failed = run
+        .fail(&mut task.task, provider_failure(t(2)), t(2))
+        .unwrap();
+    task.push(failed);
+    assert_eq!(task.task.follow_up(), Some(FollowUp::Escalated));
+    let comment = task.task.comment().unwrap();
+    assert!(comment.ends_with(french), "{comment}");
+    assert!(matches!(
+        task.log.last().unwrap().effect.as_deref(),
+        Some(Decision::Failed { notice: Some(notice), .. }) if notice == french
+    ));
+    // The log replays to the record.
+    assert_eq!(Task::replay(&task.log).unwrap(), task.task);
+    // The default notice is what a kind says unless told otherwise.
+    assert_eq!(Rules::new().escalation_notice, ESCALATION_NOTICE);
+    // Under other text, a strict replay refuses the recorded decision; as
+    // recorded, it rebuilds the comment that was written.
+    let mut edited = task.log.clone();
+    let serde_json::Value::Object(mut created) = serde_json::to_value(&edited[0]).unwrap() else {
+        panic!("an event is an object");
+    };
+    created["command"]["kind"]["rules"]["escalation_notice"] = "autre texte".into();
+    edited[0] = serde_json::from_value(serde_json::Value::Object(created)).unwrap();
+    assert!(Task::replay(&edited).is_err());
+    let rebuilt = Task::replay_with(&edited, ReplayMode::AsRecorded).unwrap();
+    assert_eq!(rebuilt.comment(), task.task.comment());
+}

@@ -138,6 +138,7 @@ fn an_edited_counted_attempt_is_refused() {
     last.effect = Some(Box::new(Decision::Failed {
         follow_up: FollowUp::AwaitCorrection,
         counted: false,
+        notice: None,
     }));
     let error = refused_at(&log, 3);
     assert!(matches!(error, ReplayError::Undecided { .. }), "{error}");
@@ -169,6 +170,7 @@ fn a_retry_scheduled_after_a_cancel_request_is_refused_in_both_modes() {
     log.last_mut().unwrap().effect = Some(Box::new(Decision::Failed {
         follow_up: FollowUp::Retry { at: t(100) },
         counted: true,
+        notice: None,
     }));
     refused_at(&log, 4);
     let as_recorded = Task::replay_with(&log, ReplayMode::AsRecorded);
@@ -198,6 +200,7 @@ fn a_removed_retry_schedule_is_refused_strictly_and_taken_as_recorded_otherwise(
     log.last_mut().unwrap().effect = Some(Box::new(Decision::Failed {
         follow_up: FollowUp::Final,
         counted: true,
+        notice: None,
     }));
     refused_at(&log, 3);
     // A host whose retry rules changed since: the decision stands as
@@ -230,6 +233,7 @@ fn a_counted_attempt_for_a_run_that_was_not_running_is_refused_as_recorded_too()
     log.last_mut().unwrap().effect = Some(Box::new(Decision::Failed {
         follow_up,
         counted: true,
+        notice: None,
     }));
     refused_at(&log, 4);
     assert!(matches!(
@@ -890,6 +894,7 @@ fn edit(event: &mut E, how: u8) -> bool {
                 event.effect = Some(Box::new(Decision::Failed {
                     follow_up: FollowUp::Final,
                     counted: false,
+                    notice: None,
                 }))
             }
         },
