@@ -170,25 +170,18 @@ fn claim_behind_held_back(c: &mut Criterion) {
         let (store, mut maker) = held_back_store(held);
         group.bench_with_input(BenchmarkId::new("held_back", held), &held, |b, _| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut left = iters;
-                while left > 0 {
-                    let chunk = left.min(CHUNK);
-                    left -= chunk;
-                    let mut claims = Vec::with_capacity(CHUNK as usize);
-                    let started = Instant::now();
-                    for _ in 0..chunk {
-                        claims.push(store.claim(black_box(&request)).unwrap().claimed);
-                    }
-                    total += started.elapsed();
-                    for claim in claims.into_iter().flatten() {
-                        assert_ne!(claim.task.resource(), &resource);
-                        drop(black_box(store.remove(claim.task.id()).unwrap()));
-                        let (task, created) = maker.due();
-                        store.insert(task, created).unwrap();
-                    }
-                }
-                total
+                in_chunks(
+                    iters,
+                    || store.claim(black_box(&request)).unwrap().claimed,
+                    |claimed| {
+                        for claim in claimed {
+                            assert_ne!(claim.task.resource(), &resource);
+                            drop(black_box(store.remove(claim.task.id()).unwrap()));
+                            let (task, created) = maker.due();
+                            store.insert(task, created).unwrap();
+                        }
+                    },
+                )
             })
         });
     }
@@ -476,6 +469,26 @@ fn floor_cycle(floor: &Floor, now: DateTime<Utc>, lease_until: DateTime<Utc>) ->
     claim.id
 }
 
+/// Times `iters` calls of `cycle`, in chunks of [`CHUNK`]; after each
+/// chunk, untimed, `replace` takes each id a cycle returned (to remove the
+/// done task and add a pending one).
+fn in_chunks<T>(iters: u64, mut cycle: impl FnMut() -> T, mut replace: impl FnMut(T)) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    let mut done = Vec::with_capacity(CHUNK as usize);
+    while left > 0 {
+        let chunk = left.min(CHUNK);
+        left -= chunk;
+        let started = Instant::now();
+        for _ in 0..chunk {
+            done.push(cycle());
+        }
+        total += started.elapsed();
+        done.drain(..).for_each(&mut replace);
+    }
+    total
+}
+
 fn cycle(c: &mut Criterion) {
     let mut group = c.benchmark_group("cycle");
     group.sample_size(20);
@@ -486,71 +499,44 @@ fn cycle(c: &mut Criterion) {
         let (store, mut maker) = store_of(size);
         group.bench_with_input(BenchmarkId::new("memory_store", size), &size, |b, _| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut left = iters;
-                let mut done = Vec::with_capacity(CHUNK as usize);
-                while left > 0 {
-                    let chunk = left.min(CHUNK);
-                    left -= chunk;
-                    let started = Instant::now();
-                    for _ in 0..chunk {
-                        done.push(store_cycle(&store, black_box(&request), now));
-                    }
-                    total += started.elapsed();
-                    for id in done.drain(..) {
+                in_chunks(
+                    iters,
+                    || store_cycle(&store, black_box(&request), now),
+                    |id| {
                         drop(black_box(store.remove(id).unwrap()));
                         let (task, created) = maker.due();
                         store.insert(task, created).unwrap();
-                    }
-                }
-                total
+                    },
+                )
             })
         });
         drop(store);
         let (floor, mut maker) = rules_floor_of(size);
         group.bench_with_input(BenchmarkId::new("floor_with_rules", size), &size, |b, _| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut left = iters;
-                let mut done = Vec::with_capacity(CHUNK as usize);
-                while left > 0 {
-                    let chunk = left.min(CHUNK);
-                    left -= chunk;
-                    let started = Instant::now();
-                    for _ in 0..chunk {
-                        done.push(rules_floor_cycle(&floor, black_box(now), lease_until));
-                    }
-                    total += started.elapsed();
-                    for id in done.drain(..) {
+                in_chunks(
+                    iters,
+                    || rules_floor_cycle(&floor, black_box(now), lease_until),
+                    |id| {
                         floor.remove(id);
                         let (task, created) = maker.due();
                         floor.insert(task, created);
-                    }
-                }
-                total
+                    },
+                )
             })
         });
         drop(floor);
         let (floor, mut maker) = floor_of(size);
         group.bench_with_input(BenchmarkId::new("floor", size), &size, |b, _| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut left = iters;
-                let mut done = Vec::with_capacity(CHUNK as usize);
-                while left > 0 {
-                    let chunk = left.min(CHUNK);
-                    left -= chunk;
-                    let started = Instant::now();
-                    for _ in 0..chunk {
-                        done.push(floor_cycle(&floor, black_box(now), lease_until));
-                    }
-                    total += started.elapsed();
-                    for id in done.drain(..) {
+                in_chunks(
+                    iters,
+                    || floor_cycle(&floor, black_box(now), lease_until),
+                    |id| {
                         floor.remove(id);
                         maker.add(&floor);
-                    }
-                }
-                total
+                    },
+                )
             })
         });
     }

@@ -236,9 +236,10 @@ impl From<SubtaskStatus> for VcfSubtaskStatus {
 
 impl From<String> for VcfSubtaskStatus {
     fn from(word: String) -> Self {
+        let read = normalize(&word);
         let known = SubtaskStatus::ALL
             .into_iter()
-            .find(|status| VcfSubtaskStatus::Known(*status).as_str() == normalize(&word));
+            .find(|status| VcfSubtaskStatus::Known(*status).as_str() == read);
         match known {
             Some(status) => VcfSubtaskStatus::Known(status),
             None => VcfSubtaskStatus::Other(word),
