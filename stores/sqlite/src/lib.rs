@@ -2,7 +2,7 @@
 //! SQLite, and [`AsyncSqliteStore`], the store behind
 //! [`AsyncTaskStore`](taskstate::store::AsyncTaskStore).
 //!
-//! # The schema (version 4)
+//! # The schema (version 5)
 //!
 //! Two tables. `tasks` holds the record: the task as JSON in `body`
 //! (identity and state; the log is not in it), and beside it the columns
@@ -193,6 +193,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Datelike, SecondsFormat, Utc};
+use rusqlite::config::DbConfig;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{
     Connection, ErrorCode, OptionalExtension, ToSql, Transaction, TransactionBehavior, params,
@@ -214,8 +215,12 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// when the log moved out of the record into `events`, 3 with the columns
 /// of priorities, unique keys, blocking, stalls, settlements and
 /// quarantine, 4 with `held`, which takes the pending rows a blocking
-/// task holds back out of the claim index.
-pub const SCHEMA_VERSION: i64 = 4;
+/// task holds back out of the claim index, 5 without the index of due
+/// rows by time (`tasks_due`), which every insert, claim and
+/// cancellation of a pending row wrote a page of and only
+/// [`TaskStore::next_due`] read: it now walks the claim index, one seek
+/// per priority.
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// SQLite's `synchronous` setting, which decides when a commit waits
 /// for the disk (see [Durability](self#durability)).
@@ -366,10 +371,13 @@ const HELD_EXPR: &str = "CASE WHEN tasks.due_at IS NOT NULL AND EXISTS (
           AND (tasks.blocking = 1 OR o.blocking = 1))
     THEN 1 ELSE 0 END";
 
-/// The indexes of version 4 (those of earlier versions are kept as they
-/// were, but for `tasks_claim`, which version 4 makes again).
+/// From version 4 to 5: no index of due rows by time.
+const MIGRATE_4_TO_5: &str = "DROP INDEX IF EXISTS tasks_due;";
+
+/// The indexes of version 5 (those of earlier versions are kept as they
+/// were, but for `tasks_claim`, which version 4 makes again, and
+/// `tasks_due`, which version 5 drops).
 const INDEXES: &str = "
-CREATE INDEX IF NOT EXISTS tasks_due ON tasks (due_at, id) WHERE due_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_claim ON tasks (priority DESC, due_at, id)
     WHERE due_at IS NOT NULL AND held = 0;
 CREATE INDEX IF NOT EXISTS tasks_lease ON tasks (lease_until, id) WHERE lease_until IS NOT NULL;
@@ -455,9 +463,9 @@ const APPEND: &str = "INSERT INTO events (task_id, version, action, at, body)
 ///
 /// `INDEXED BY` pins the plan: the walk in claim order on `tasks_claim`,
 /// which stops at the batch's length, and the look-up of tasks in progress
-/// on the small partial index. Left to itself, SQLite takes the range
-/// `due_at <= ?1` on `tasks_due` and sorts every due row for each claim,
-/// and looks tasks in progress up among all the resource's rows.
+/// on the small partial index. Left to itself, SQLite may take the range
+/// `due_at <= ?1` on another index and sort every due row for each claim,
+/// and look tasks in progress up among all the resource's rows.
 const CANDIDATES: &str =
     "SELECT t.id, t.resource_kind, t.resource_id, t.priority, t.due_at, t.body,
     t.owner, t.resource_kind, t.resource_id, t.kind_name, t.status, t.parent, t.created_at,
@@ -478,9 +486,18 @@ const CANDIDATES: &str =
 
 /// The earliest time anything is due ([`TaskStore::next_due`]); `?1` the
 /// kinds as a JSON array, or NULL.
-const NEXT_DUE: &str = "SELECT min(at) FROM (
-    SELECT (SELECT t.due_at FROM tasks AS t
-            WHERE t.due_at IS NOT NULL AND t.held = 0 AND t.quarantined = 0
+const NEXT_DUE: &str = "WITH RECURSIVE levels(priority) AS (
+    SELECT max(priority) FROM tasks INDEXED BY tasks_claim
+        WHERE due_at IS NOT NULL AND held = 0
+    UNION ALL
+    SELECT (SELECT max(t.priority) FROM tasks AS t INDEXED BY tasks_claim
+            WHERE t.due_at IS NOT NULL AND t.held = 0 AND t.priority < levels.priority)
+    FROM levels WHERE levels.priority IS NOT NULL
+)
+SELECT min(at) FROM (
+    SELECT (SELECT t.due_at FROM tasks AS t INDEXED BY tasks_claim
+            WHERE t.due_at IS NOT NULL AND t.held = 0 AND t.priority = levels.priority
+              AND t.quarantined = 0
               AND (?1 IS NULL OR t.kind_name IN (SELECT value FROM json_each(?1)))
               AND NOT EXISTS (
                   SELECT 1 FROM tasks AS o INDEXED BY tasks_in_progress
@@ -488,6 +505,7 @@ const NEXT_DUE: &str = "SELECT min(at) FROM (
                     AND o.resource_kind = t.resource_kind AND o.resource_id = t.resource_id
                     AND (t.blocking = 1 OR o.blocking = 1))
             ORDER BY t.due_at LIMIT 1) AS at
+    FROM levels WHERE levels.priority IS NOT NULL
     UNION ALL
     SELECT (SELECT lease_until FROM tasks WHERE lease_until IS NOT NULL AND quarantined = 0
             ORDER BY lease_until LIMIT 1)
@@ -564,6 +582,14 @@ where
         conn.busy_handler(Some(busy)).map_err(backend)?;
         arm(options.busy_timeout);
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // The query planner stability guarantee: a plan never depends on
+        // the values bound to it. Without it, a statement whose `LIMIT`
+        // or range is a parameter is marked for a new plan at each
+        // binding, and the bundled SQLite (built with STAT4) prepared the
+        // claim's query again at every claim, a fifth of its time. The
+        // plans that matter are pinned with `INDEXED BY` anyway.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .map_err(backend)?;
         // WAL: readers do not wait for the writer, and a commit is one
         // append. `journal_mode` answers with the mode it set.
         let _mode: String = conn
@@ -597,6 +623,10 @@ where
                     tx.execute_batch(INDEXES).map_err(backend)?;
                     hold_all(&tx)?;
                     4
+                }
+                4 => {
+                    tx.execute_batch(MIGRATE_4_TO_5).map_err(backend)?;
+                    5
                 }
                 other => {
                     return Err(StoreError::backend(

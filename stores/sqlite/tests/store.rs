@@ -777,7 +777,7 @@ fn a_file_of_schema_3_is_migrated_and_its_held_back_rows_leave_the_claim_index()
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(SCHEMA_VERSION, 5);
     // `held` is computed: the one task held back (behind the blocking task
     // in progress on zone.fr) is, and nothing else.
     assert_eq!(derived(&raw), want);
@@ -808,6 +808,50 @@ fn a_file_of_schema_3_is_migrated_and_its_held_back_rows_leave_the_claim_index()
     let store = db.open();
     assert_eq!(derived(&db.raw()), want);
     assert_eq!(every_task(&store), tasks);
+}
+
+#[test]
+fn a_file_of_schema_4_is_migrated_and_loses_the_index_of_due_rows() {
+    let (db, tasks, want, _) = every_status_file("schema-4");
+    let store = db.open();
+    let next_due = store.next_due(None).unwrap();
+    let next_due_of_kind = store
+        .next_due(Some(&BTreeSet::from(["DomainCreate".to_owned()])))
+        .unwrap();
+    drop(store);
+    // The file as version 4 left it: an index of due rows by time beside
+    // the claim index.
+    db.raw()
+        .execute_batch(
+            "CREATE INDEX tasks_due ON tasks (due_at, id) WHERE due_at IS NOT NULL;
+             PRAGMA user_version = 4;",
+        )
+        .unwrap();
+    let store = db.open();
+    let raw = db.raw();
+    let version: i64 = raw
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let due_index: i64 = raw
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'tasks_due'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(due_index, 0);
+    assert_eq!(derived(&raw), want);
+    assert_eq!(every_task(&store), tasks);
+    // The earliest due time, now read from the claim index, is the same.
+    assert!(next_due.is_some());
+    assert_eq!(store.next_due(None).unwrap(), next_due);
+    assert_eq!(
+        store
+            .next_due(Some(&BTreeSet::from(["DomainCreate".to_owned()])))
+            .unwrap(),
+        next_due_of_kind
+    );
 }
 
 /// Every task and every unreadable row a listing gives.
