@@ -86,9 +86,13 @@ pub trait TaskKind: Clone {
 /// declare kinds in data (a config file, a database) rather than in code.
 ///
 /// Serialized as `{"name": "...", "rules": {...}, "arguments": [...]}`;
-/// `rules` and `arguments` may be omitted and then take the defaults. They
-/// are stored with every task, so a task keeps the rules it was created
-/// under when the host's configuration changes later.
+/// `rules` and `arguments` may be omitted and then take the defaults, and
+/// are left out when they are the defaults ([`Rules::STANDARD`], no
+/// arguments), so a kind of the standard rules is written as its name.
+/// Other rules are stored with every task, so a task keeps the rules it
+/// was created under when the host's configuration changes later (the
+/// standard rules are the crate's, and a release that changed them would
+/// be a breaking one).
 ///
 /// ```
 /// use taskstate::{NamedKind, Rules, TaskKind};
@@ -103,11 +107,16 @@ pub struct NamedKind {
     /// The kind's name.
     pub name: String,
     /// The kind's rules.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_standard")]
     pub rules: Rules,
     /// The kind's arguments.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub arguments: Vec<ArgumentSpec>,
+}
+
+/// Whether `rules` are the standard ones, which a kind's JSON leaves out.
+fn is_standard(rules: &Rules) -> bool {
+    *rules == Rules::STANDARD
 }
 
 impl NamedKind {
