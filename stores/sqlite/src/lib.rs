@@ -47,8 +47,9 @@
 //! columns, and every row's columns are derived again from its body (a
 //! body that does not read is quarantined); version 3 gets `held`,
 //! computed for every row from the rows in progress, and the claim index
-//! made again without the held rows. Version 1, whose bodies held the
-//! log, is refused.
+//! made again without the held rows; version 4 loses the index of due
+//! rows by time and gets a status index without the running rows.
+//! Version 1, whose bodies held the log, is refused.
 //!
 //! # Queries
 //!
@@ -97,10 +98,15 @@
 //! [`StoreError::KeyTaken`]. A save that settles the holder, or a purge
 //! that deletes it, frees the key.
 //!
-//! Sweeps, `next_due` and purges read partial indexes on `lease_until`,
-//! `retry_at`, `check_at`, `stalled_at`, `done_at` and `due_at`, which
-//! hold only the rows that have one; indexes on owner, resource, kind,
-//! status, parent and creation serve the listing filters in id order.
+//! Sweeps and purges read partial indexes on `lease_until`, `retry_at`,
+//! `check_at`, `stalled_at` and `done_at`, which hold only the rows that
+//! have one; `next_due` reads the first of them and seeks the claim index
+//! once per priority. Indexes on owner, resource, kind, status, parent
+//! and creation serve the listing filters in id order; the status index
+//! leaves the running rows out (a claim and a completion would each
+//! write a page of it), and a listing of running tasks reads them on the
+//! lease index and sorts them: its cost follows the number of running
+//! tasks, not the page.
 //!
 //! # Records that do not read
 //!
@@ -205,7 +211,7 @@ use taskstate::store::{
     BoxError, ClaimRequest, Claimed, Claims, Filter, Page, PageRequest, Scope, StoreError, Sweep,
     Swept, TaskStore, Unreadable, check_insert, check_save,
 };
-use taskstate::{Event, Origin, Status, Task, TaskId, TaskKind};
+use taskstate::{Event, Origin, Status, StatusSet, Task, TaskId, TaskKind};
 
 /// How long a connection waits for another one's write lock before it
 /// reports the database busy.
@@ -218,8 +224,9 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// task holds back out of the claim index, 5 without the index of due
 /// rows by time (`tasks_due`), which every insert, claim and
 /// cancellation of a pending row wrote a page of and only
-/// [`TaskStore::next_due`] read: it now walks the claim index, one seek
-/// per priority.
+/// [`TaskStore::next_due`] read (it now walks the claim index, one seek
+/// per priority), and with running tasks out of the status index, which
+/// a claim and a completion each wrote a page of for them.
 pub const SCHEMA_VERSION: i64 = 5;
 
 /// SQLite's `synchronous` setting, which decides when a commit waits
@@ -371,12 +378,23 @@ const HELD_EXPR: &str = "CASE WHEN tasks.due_at IS NOT NULL AND EXISTS (
           AND (tasks.blocking = 1 OR o.blocking = 1))
     THEN 1 ELSE 0 END";
 
-/// From version 4 to 5: no index of due rows by time.
-const MIGRATE_4_TO_5: &str = "DROP INDEX IF EXISTS tasks_due;";
+/// From version 4 to 5: no index of due rows by time, and a status index
+/// without the running rows, which [`INDEXES`] makes again.
+const MIGRATE_4_TO_5: &str = "DROP INDEX IF EXISTS tasks_due; DROP INDEX IF EXISTS tasks_status;";
 
 /// The indexes of version 5 (those of earlier versions are kept as they
-/// were, but for `tasks_claim`, which version 4 makes again, and
-/// `tasks_due`, which version 5 drops).
+/// were, but for `tasks_claim`, which version 4 makes again, `tasks_due`,
+/// which version 5 drops, and `tasks_status`, which version 5 makes
+/// again).
+///
+/// `tasks_status` leaves the running rows out: every claim would write a
+/// page of it for the row it starts and every completion one for the row
+/// it ends (a claim-and-complete cycle wrote 4 pages of it, now 2). A
+/// listing of running tasks reads them on `tasks_lease` instead (every
+/// running task has a lease) and sorts them by id: its cost follows the
+/// number of running tasks, which the workers' leases bound, not the
+/// page. A listing of any other single status says `status <> 'running'`
+/// so that SQLite sees the partial index answers it.
 const INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS tasks_claim ON tasks (priority DESC, due_at, id)
     WHERE due_at IS NOT NULL AND held = 0;
@@ -392,7 +410,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS tasks_live_key ON tasks (unique_key)
 CREATE INDEX IF NOT EXISTS tasks_owner ON tasks (owner, id);
 CREATE INDEX IF NOT EXISTS tasks_resource ON tasks (resource_kind, resource_id, id);
 CREATE INDEX IF NOT EXISTS tasks_kind ON tasks (kind_name, id);
-CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, id);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, id) WHERE status <> 'running';
 CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent, id) WHERE parent IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at);
 ";
@@ -626,6 +644,7 @@ where
                 }
                 4 => {
                     tx.execute_batch(MIGRATE_4_TO_5).map_err(backend)?;
+                    tx.execute_batch(INDEXES).map_err(backend)?;
                     5
                 }
                 other => {
@@ -1522,6 +1541,94 @@ fn candidates(
     rows.collect::<Result<Vec<_>, _>>().map_err(backend)
 }
 
+/// The query of a listing page, and its values.
+fn listing(scope: &Scope, filter: &Filter, page: PageRequest) -> (String, Vec<Value>) {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    let mut clause = |sql: &str, value: Value| {
+        clauses.push(sql.to_owned());
+        values.push(value);
+    };
+    if let Scope::Owner(owner) = scope {
+        clause("owner = ?", Value::Text(owner.as_str().to_owned()));
+    }
+    if let Some(owner) = &filter.owner {
+        clause("owner = ?", Value::Text(owner.as_str().to_owned()));
+    }
+    if let Some(resource) = &filter.resource {
+        clause("resource_kind = ?", Value::Text(resource.kind.clone()));
+        clause("resource_id = ?", Value::Text(resource.id.clone()));
+    }
+    if let Some(kind) = &filter.kind {
+        clause("kind_name = ?", Value::Text(kind.clone()));
+    }
+    if let Some(parent) = filter.parent {
+        clause("parent = ?", Value::Text(parent.to_string()));
+    }
+    if let Some(from) = filter.created_from {
+        clause("created_at >= ?", Value::Text(bound(from)));
+    }
+    if let Some(until) = filter.created_until {
+        clause("created_at < ?", Value::Text(bound(until)));
+    }
+    if let Some(after) = page.after {
+        clause("id > ?", Value::Text(after.to_string()));
+    }
+    // The terms that let SQLite use the index that holds the statuses
+    // asked for (see [`INDEXES`]).
+    let running_only = filter.statuses == StatusSet::of(&[Status::Running]);
+    if running_only {
+        clauses.push("lease_until IS NOT NULL".to_owned());
+    } else if !filter.statuses.is_empty() && !filter.statuses.contains(Status::Running) {
+        clauses.push(format!("status <> '{}'", Status::Running.as_str()));
+    }
+    if !filter.statuses.is_empty() {
+        let marks = vec!["?"; filter.statuses.iter().count()].join(", ");
+        clauses.push(format!("status IN ({marks})"));
+        values.extend(
+            filter
+                .statuses
+                .iter()
+                .map(|status| Value::Text(status.as_str().to_owned())),
+        );
+    }
+    // Read from the body: a failure's origin and a done task's
+    // warnings have no column of their own, and the status index
+    // narrows the rows to read first when the filter names one.
+    if let Some(origin) = filter.failure_origin {
+        clauses.push(format!(
+            "(status <> '{failed}' OR \
+             COALESCE(json_extract(body, '$.state.failure.origin'), '{customer}') = ?)",
+            failed = Status::Failed.as_str(),
+            customer = Origin::Customer.as_str(),
+        ));
+        values.push(Value::Text(origin.as_str().to_owned()));
+    }
+    if let Some(with) = filter.warnings {
+        clauses.push(format!(
+            "(status <> '{done}' OR \
+             (COALESCE(json_array_length(body, '$.state.warnings'), 0) > 0) = ?)",
+            done = Status::Done.as_str(),
+        ));
+        values.push(Value::Integer(i64::from(with)));
+    }
+    values.push(Value::Integer(sql_limit(page.limit)));
+    let condition = if clauses.is_empty() {
+        "1".to_owned()
+    } else {
+        clauses.join(" AND ")
+    };
+    // Left to itself, SQLite walks every row in id order for running
+    // tasks, however few they are.
+    let index = if running_only {
+        " INDEXED BY tasks_lease"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT id, body FROM tasks{index} WHERE {condition} ORDER BY id LIMIT ?");
+    (sql, values)
+}
+
 impl<K> TaskStore<K> for SqliteStore<K>
 where
     K: TaskKind + Serialize + DeserializeOwned,
@@ -1686,74 +1793,7 @@ where
                 unreadable: Vec::new(),
             });
         }
-        let mut clauses: Vec<String> = Vec::new();
-        let mut values: Vec<Value> = Vec::new();
-        let mut clause = |sql: &str, value: Value| {
-            clauses.push(sql.to_owned());
-            values.push(value);
-        };
-        if let Scope::Owner(owner) = scope {
-            clause("owner = ?", Value::Text(owner.as_str().to_owned()));
-        }
-        if let Some(owner) = &filter.owner {
-            clause("owner = ?", Value::Text(owner.as_str().to_owned()));
-        }
-        if let Some(resource) = &filter.resource {
-            clause("resource_kind = ?", Value::Text(resource.kind.clone()));
-            clause("resource_id = ?", Value::Text(resource.id.clone()));
-        }
-        if let Some(kind) = &filter.kind {
-            clause("kind_name = ?", Value::Text(kind.clone()));
-        }
-        if let Some(parent) = filter.parent {
-            clause("parent = ?", Value::Text(parent.to_string()));
-        }
-        if let Some(from) = filter.created_from {
-            clause("created_at >= ?", Value::Text(bound(from)));
-        }
-        if let Some(until) = filter.created_until {
-            clause("created_at < ?", Value::Text(bound(until)));
-        }
-        if let Some(after) = page.after {
-            clause("id > ?", Value::Text(after.to_string()));
-        }
-        if !filter.statuses.is_empty() {
-            let marks = vec!["?"; filter.statuses.iter().count()].join(", ");
-            clauses.push(format!("status IN ({marks})"));
-            values.extend(
-                filter
-                    .statuses
-                    .iter()
-                    .map(|status| Value::Text(status.as_str().to_owned())),
-            );
-        }
-        // Read from the body: a failure's origin and a done task's
-        // warnings have no column of their own, and the status index
-        // narrows the rows to read first when the filter names one.
-        if let Some(origin) = filter.failure_origin {
-            clauses.push(format!(
-                "(status <> '{failed}' OR \
-                 COALESCE(json_extract(body, '$.state.failure.origin'), '{customer}') = ?)",
-                failed = Status::Failed.as_str(),
-                customer = Origin::Customer.as_str(),
-            ));
-            values.push(Value::Text(origin.as_str().to_owned()));
-        }
-        if let Some(with) = filter.warnings {
-            clauses.push(format!(
-                "(status <> '{done}' OR \
-                 (COALESCE(json_array_length(body, '$.state.warnings'), 0) > 0) = ?)",
-                done = Status::Done.as_str(),
-            ));
-            values.push(Value::Integer(i64::from(with)));
-        }
-        values.push(Value::Integer(sql_limit(page.limit)));
-        let condition = if clauses.is_empty() {
-            "1".to_owned()
-        } else {
-            clauses.join(" AND ")
-        };
-        let sql = format!("SELECT id, body FROM tasks WHERE {condition} ORDER BY id LIMIT ?");
+        let (sql, values) = listing(scope, filter, page);
         let conn = self.lock()?;
         let read: Read<K> = query_tasks(&conn, &sql, params_from_iter(values))?;
         drop(conn);
@@ -2037,6 +2077,55 @@ mod tests {
                 other => format!("{other:?}"),
             })
             .unwrap()
+    }
+
+    /// SQLite's plan of the listing page of `statuses` in `scope`.
+    fn plan_of(store: &SqliteStore<NamedKind>, scope: &Scope, statuses: &[Status]) -> String {
+        let filter = Filter::new().statuses(taskstate::StatusSet::of(statuses));
+        let (sql, values) = listing(scope, &filter, PageRequest::first(10));
+        let conn = store.lock().unwrap();
+        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let details = statement
+            .query_map(params_from_iter(values), |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        details.join("; ")
+    }
+
+    #[test]
+    fn a_listing_of_one_status_reads_the_index_that_holds_it() {
+        let db = Db(temp_path("status-plans"));
+        let store: SqliteStore<NamedKind> = SqliteStore::open(&db.0).unwrap();
+        // Every status but running on the partial status index, in id
+        // order: no sort, the walk stops at the page.
+        for status in Status::ALL.into_iter().filter(|s| *s != Status::Running) {
+            let plan = plan_of(&store, &Scope::Staff, &[status]);
+            assert!(
+                plan.contains("USING INDEX tasks_status"),
+                "{status}: {plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{status}: {plan}");
+        }
+        // Running tasks, which that index leaves out, on the lease index
+        // (every running task has a lease), sorted.
+        let plan = plan_of(&store, &Scope::Staff, &[Status::Running]);
+        assert!(plan.contains("USING INDEX tasks_lease"), "{plan}");
+        // A customer's listing of any status but running walks the
+        // customer's rows or the status's, in id order; of running tasks,
+        // the running ones.
+        let alice = Scope::Owner(Owner::new("alice"));
+        let plan = plan_of(&store, &alice, &[Status::Running]);
+        assert!(plan.contains("USING INDEX tasks_lease"), "{plan}");
+        for status in Status::ALL.into_iter().filter(|s| *s != Status::Running) {
+            let plan = plan_of(&store, &alice, &[status]);
+            assert!(
+                plan.contains("USING INDEX tasks_owner")
+                    || plan.contains("USING INDEX tasks_status"),
+                "{status}: {plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{status}: {plan}");
+        }
     }
 
     #[test]

@@ -811,7 +811,7 @@ fn a_file_of_schema_3_is_migrated_and_its_held_back_rows_leave_the_claim_index()
 }
 
 #[test]
-fn a_file_of_schema_4_is_migrated_and_loses_the_index_of_due_rows() {
+fn a_file_of_schema_4_is_migrated_without_due_rows_and_running_rows_indexed() {
     let (db, tasks, want, _) = every_status_file("schema-4");
     let store = db.open();
     let next_due = store.next_due(None).unwrap();
@@ -841,6 +841,18 @@ fn a_file_of_schema_4_is_migrated_and_loses_the_index_of_due_rows() {
         )
         .unwrap();
     assert_eq!(due_index, 0);
+    // The status index is made again without the running rows.
+    let status_index: String = raw
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'tasks_status'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(
+        status_index.contains("status <> 'running'"),
+        "{status_index}"
+    );
     assert_eq!(derived(&raw), want);
     assert_eq!(every_task(&store), tasks);
     // The earliest due time, now read from the claim index, is the same.
