@@ -78,6 +78,11 @@ enum Flaw {
     PurgesFailedTasks,
     /// A listing ignores who must act on a failure, and warnings.
     IgnoresProviderConditions,
+    /// A listing of running tasks finds none (a status index that leaves
+    /// them out, read as if it held them).
+    RunningUnlisted,
+    /// A filtered listing's cursor skips the first task of the next page.
+    FilteredCursorSkips,
 }
 
 /// A handle on a shared `MemoryStore`, with one flaw.
@@ -211,6 +216,18 @@ impl TaskStore<K> for Broken {
             filter.kind.is_some() || filter.resource.is_some() || !filter.statuses.is_empty();
         if self.flaw == Flaw::ScopeDroppedUnderFilters && narrows {
             return self.inner.list(&Scope::Staff, filter, page);
+        }
+        if self.flaw == Flaw::RunningUnlisted && filter.statuses.contains(Status::Running) {
+            let mut page = self.inner.list(scope, filter, page)?;
+            page.tasks.retain(|task| task.status() != Status::Running);
+            return Ok(page);
+        }
+        if self.flaw == Flaw::FilteredCursorSkips && narrows && page.after.is_some() {
+            let mut page = self.inner.list(scope, filter, page)?;
+            if !page.tasks.is_empty() {
+                page.tasks.remove(0);
+            }
+            return Ok(page);
         }
         if self.flaw == Flaw::IgnoresProviderConditions {
             let mut loose = filter.clone();
@@ -357,6 +374,8 @@ fn every_broken_store_fails_the_suite_naming_its_flaw() {
         (Flaw::NextDueWithoutLeases, "the next due time"),
         (Flaw::PurgesFailedTasks, "purge of settled tasks"),
         (Flaw::IgnoresProviderConditions, "filters"),
+        (Flaw::RunningUnlisted, "filters"),
+        (Flaw::FilteredCursorSkips, "filters"),
     ] {
         match conformance::check_store(Broken::make(flaw)) {
             Err(error) => assert_eq!(error.check, check, "{flaw:?}: {}", error.detail),
