@@ -67,7 +67,8 @@
 //! what is in progress on a resource or adds a pending row there: an
 //! insert computes the new row's own flag; a claim's start and a save
 //! compute what is in progress on the resource before and after the
-//! write (two look-ups on the index of the rows in progress), and when
+//! write (two look-ups on the index of the rows in progress, made by the
+//! query that reads the row, so no statement of their own), and when
 //! that changes, an `UPDATE` over the resource's rows on `tasks_resource`
 //! sets the flag of its pending rows where it differs. A purge deletes
 //! settled rows only, which are neither pending nor in progress: it moves
@@ -459,12 +460,30 @@ const DERIVED: [&str; 17] = [
     "done_at",
 ];
 
+/// The two columns of [`Progress`] on the resource of the row `t`, that
+/// row left out: whether any other task is in progress there, and
+/// whether one that is blocks. Read with the row, so that a claim's start
+/// and a save need no query of their own for it.
+macro_rules! progress_of_others {
+    () => {
+        "EXISTS (SELECT 1 FROM tasks AS p INDEXED BY tasks_in_progress
+             WHERE p.in_progress = 1 AND p.resource_kind = t.resource_kind
+               AND p.resource_id = t.resource_id AND p.id != t.id),
+         EXISTS (SELECT 1 FROM tasks AS p INDEXED BY tasks_in_progress
+             WHERE p.in_progress = 1 AND p.resource_kind = t.resource_kind
+               AND p.resource_id = t.resource_id AND p.blocking = 1 AND p.id != t.id)"
+    };
+}
+
 /// What a save reads of the stored row: the version, the body, the
 /// [`DERIVED`] columns and `held`.
-const STORED: &str = "SELECT version, body, owner, resource_kind, resource_id, kind_name,
+const STORED: &str = concat!(
+    "SELECT version, body, owner, resource_kind, resource_id, kind_name,
     status, parent, created_at, priority, unique_key, blocking, in_progress, due_at,
-    lease_until, retry_at, check_at, stalled_at, done_at, held
-    FROM tasks WHERE id = ?1";
+    lease_until, retry_at, check_at, stalled_at, done_at, held, ",
+    progress_of_others!(),
+    " FROM tasks AS t WHERE t.id = ?1"
+);
 
 /// Appends one event to a task's log. No `ON CONFLICT`: an event that
 /// would replace another is an error, never a silent overwrite.
@@ -475,7 +494,8 @@ const APPEND: &str = "INSERT INTO events (task_id, version, action, at, body)
 /// cursor: `?1` the claim's time, `?2` the kinds as a JSON array (or
 /// NULL for every kind), `?3`..`?5` the cursor's priority, due time and id
 /// (NULL for the start), `?6` the batch's length. After the body come the
-/// stored [`DERIVED`] columns, which the start compares its own with. A
+/// stored [`DERIVED`] columns, which the start compares its own with, and
+/// what else is in progress on the row's resource. A
 /// row is held back when a task in progress on its resource blocks, or
 /// when it blocks and any task is in progress there.
 ///
@@ -484,11 +504,13 @@ const APPEND: &str = "INSERT INTO events (task_id, version, action, at, body)
 /// on the small partial index. Left to itself, SQLite may take the range
 /// `due_at <= ?1` on another index and sort every due row for each claim,
 /// and look tasks in progress up among all the resource's rows.
-const CANDIDATES: &str =
+const CANDIDATES: &str = concat!(
     "SELECT t.id, t.resource_kind, t.resource_id, t.priority, t.due_at, t.body,
     t.owner, t.resource_kind, t.resource_id, t.kind_name, t.status, t.parent, t.created_at,
     t.priority, t.unique_key, t.blocking, t.in_progress, t.due_at, t.lease_until, t.retry_at,
-    t.check_at, t.stalled_at, t.done_at
+    t.check_at, t.stalled_at, t.done_at, ",
+    progress_of_others!(),
+    "
     FROM tasks AS t INDEXED BY tasks_claim
     WHERE t.due_at IS NOT NULL AND t.held = 0 AND t.due_at <= ?1 AND t.quarantined = 0
       AND (?2 IS NULL OR t.kind_name IN (SELECT value FROM json_each(?2)))
@@ -500,7 +522,8 @@ const CANDIDATES: &str =
             AND o.resource_kind = t.resource_kind AND o.resource_id = t.resource_id
             AND (t.blocking = 1 OR o.blocking = 1))
     ORDER BY t.priority DESC, t.due_at, t.id
-    LIMIT ?6";
+    LIMIT ?6"
+);
 
 /// The earliest time anything is due ([`TaskStore::next_due`]); `?1` the
 /// kinds as a JSON array, or NULL.
@@ -1039,12 +1062,14 @@ fn hold_pending(
 }
 
 /// A row as stored before a write, as far as `held` is concerned: its
-/// resource, whether it was in progress, and whether it blocked.
+/// resource, whether it was in progress, whether it blocked, and what
+/// else was in progress on its resource.
 struct Before<'a> {
     resource_kind: &'a str,
     resource_id: &'a str,
     in_progress: bool,
     blocking: bool,
+    others: Progress,
 }
 
 /// [`Before`] as a save reads it, with the stored `held`.
@@ -1053,6 +1078,7 @@ struct Held {
     resource_id: String,
     in_progress: bool,
     blocking: bool,
+    others: Progress,
     held: bool,
 }
 
@@ -1063,6 +1089,7 @@ impl Held {
             resource_id: &self.resource_id,
             in_progress: self.in_progress,
             blocking: self.blocking,
+            others: self.others,
         }
     }
 }
@@ -1076,10 +1103,15 @@ fn keep_held(
     row: &Row,
     before: Option<&Before<'_>>,
 ) -> Result<bool, StoreError> {
-    let others = progress_on(conn, &row.resource_kind, &row.resource_id, &row.id)?;
     let same = before.is_none_or(|before| {
         before.resource_kind == row.resource_kind && before.resource_id == row.resource_id
     });
+    // What else is in progress there, as read with the row when the row
+    // stays on its resource (the write lock is held since, so it holds).
+    let others = match before {
+        Some(before) if same => before.others,
+        _ => progress_on(conn, &row.resource_kind, &row.resource_id, &row.id)?,
+    };
     let was = match before {
         Some(before) if same => others.with(before.in_progress, before.blocking),
         _ => others,
@@ -1093,7 +1125,7 @@ fn keep_held(
     {
         // A row moved to another resource (only a body edited by hand
         // does that): what it leaves behind.
-        let left = progress_on(conn, before.resource_kind, before.resource_id, &row.id)?;
+        let left = before.others;
         if left.with(before.in_progress, before.blocking) != left {
             hold_pending(
                 conn,
@@ -1508,6 +1540,8 @@ struct Candidate {
     body: Vec<u8>,
     /// The stored [`DERIVED`] columns.
     stored: Vec<Value>,
+    /// What else is in progress on its resource.
+    others: Progress,
 }
 
 /// One batch of the rows a claim may start, up to `limit`, after
@@ -1535,6 +1569,10 @@ fn candidates(
                 stored: (6..6 + DERIVED.len())
                     .map(|index| row.get(index))
                     .collect::<Result<_, _>>()?,
+                others: Progress {
+                    any: row.get(6 + DERIVED.len())?,
+                    blocking: row.get(7 + DERIVED.len())?,
+                },
             })
         })
         .map_err(backend)?;
@@ -1740,6 +1778,10 @@ where
                             resource_id: r.get(4)?,
                             in_progress: r.get(12)?,
                             blocking: r.get(11)?,
+                            others: Progress {
+                                any: r.get(3 + DERIVED.len())?,
+                                blocking: r.get(4 + DERIVED.len())?,
+                            },
                             held: r.get(2 + DERIVED.len())?,
                         };
                         Ok((r.get(0)?, body(r, 1)?, row.changed(&columns), held))
@@ -1876,6 +1918,7 @@ where
                     resource_id: &candidate.resource.1,
                     in_progress: candidate.stored.get(10) == Some(&Value::Integer(1)),
                     blocking: candidate.stored.get(9) == Some(&Value::Integer(1)),
+                    others: candidate.others,
                 };
                 let held = keep_held(&tx, &row, Some(&before))?;
                 let held = held.then_some(true);
