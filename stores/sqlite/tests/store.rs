@@ -787,13 +787,7 @@ fn a_file_of_schema_3_is_migrated_and_its_held_back_rows_leave_the_claim_index()
         })
         .unwrap();
     assert_eq!(held, 1);
-    let index: String = raw
-        .query_row(
-            "SELECT sql FROM sqlite_master WHERE name = 'tasks_claim'",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
+    let index = index_sql(&raw, "tasks_claim").unwrap();
     assert!(index.contains("held = 0"), "{index}");
     assert_eq!(every_task(&store), tasks);
     assert!(
@@ -833,22 +827,9 @@ fn a_file_of_schema_4_is_migrated_without_due_rows_and_running_rows_indexed() {
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    let due_index: i64 = raw
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE name = 'tasks_due'",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
-    assert_eq!(due_index, 0);
+    assert_eq!(index_sql(&raw, "tasks_due"), None);
     // The status index is made again without the running rows.
-    let status_index: String = raw
-        .query_row(
-            "SELECT sql FROM sqlite_master WHERE name = 'tasks_status'",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
+    let status_index = index_sql(&raw, "tasks_status").unwrap();
     assert!(
         status_index.contains("status <> 'running'"),
         "{status_index}"
@@ -864,6 +845,18 @@ fn a_file_of_schema_4_is_migrated_without_due_rows_and_running_rows_indexed() {
             .unwrap(),
         next_due_of_kind
     );
+}
+
+/// The `CREATE INDEX` statement of the index `name`, if there is one.
+fn index_sql(raw: &rusqlite::Connection, name: &str) -> Option<String> {
+    use rusqlite::OptionalExtension;
+    raw.query_row(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+        [name],
+        |row| row.get(0),
+    )
+    .optional()
+    .unwrap()
 }
 
 /// Every task and every unreadable row a listing gives.
