@@ -711,11 +711,7 @@ fn a_file_of_schema_2_is_migrated_and_its_columns_derived_from_the_bodies() {
         .unwrap();
 
     let store = old.open();
-    let version: i64 = old
-        .raw()
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(user_version(&old.raw()), SCHEMA_VERSION);
     // Every derived column is what version 3 writes itself, the priorities
     // and the flags of the blocking rule included.
     let mut got = derived(&old.raw());
@@ -773,10 +769,7 @@ fn a_file_of_schema_3_is_migrated_and_its_held_back_rows_leave_the_claim_index()
         .unwrap();
     let store = db.open();
     let raw = db.raw();
-    let version: i64 = raw
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(user_version(&raw), SCHEMA_VERSION);
     assert_eq!(SCHEMA_VERSION, 5);
     // `held` is computed: the one task held back (behind the blocking task
     // in progress on zone.fr) is, and nothing else.
@@ -814,19 +807,18 @@ fn a_file_of_schema_4_is_migrated_without_due_rows_and_running_rows_indexed() {
         .unwrap();
     drop(store);
     // The file as version 4 left it: an index of due rows by time beside
-    // the claim index.
+    // the claim index, and every status in the status index.
     db.raw()
         .execute_batch(
             "CREATE INDEX tasks_due ON tasks (due_at, id) WHERE due_at IS NOT NULL;
+             DROP INDEX tasks_status;
+             CREATE INDEX tasks_status ON tasks (status, id);
              PRAGMA user_version = 4;",
         )
         .unwrap();
     let store = db.open();
     let raw = db.raw();
-    let version: i64 = raw
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(user_version(&raw), SCHEMA_VERSION);
     assert_eq!(index_sql(&raw, "tasks_due"), None);
     // The status index is made again without the running rows.
     let status_index = index_sql(&raw, "tasks_status").unwrap();
@@ -845,6 +837,12 @@ fn a_file_of_schema_4_is_migrated_without_due_rows_and_running_rows_indexed() {
             .unwrap(),
         next_due_of_kind
     );
+}
+
+/// The schema version a file says it has.
+fn user_version(raw: &rusqlite::Connection) -> i64 {
+    raw.query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap()
 }
 
 /// The `CREATE INDEX` statement of the index `name`, if there is one.
