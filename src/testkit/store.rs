@@ -55,7 +55,7 @@ use crate::store::{
 };
 use crate::subtask::{NewSubtask, SubtaskChange};
 use crate::task::Task;
-use crate::task::run::Pause;
+use crate::task::run::{Pause, Run};
 
 /// `make` for a store whose one value is shared by its handles: each call
 /// builds a store with `constructor` and hands out `n` `Arc`s of it.
@@ -298,6 +298,24 @@ async fn insert<S: AsyncTaskStore<NamedKind>>(
     Ok(task.clone())
 }
 
+/// Starts `task` at `at` (a lease of five minutes) and saves it: its run.
+async fn start_saved<S: AsyncTaskStore<NamedKind>>(
+    store: &S,
+    task: &mut Task<NamedKind>,
+    at: DateTime<Utc>,
+    check: &'static str,
+) -> Result<Run, ConformanceError> {
+    let version = task.version();
+    let (run, started) = task
+        .start(at + Duration::minutes(5), None, at)
+        .map_err(failed(check))?;
+    store
+        .save(task, version, &[started])
+        .await
+        .map_err(failed(check))?;
+    Ok(run)
+}
+
 /// Starts `task` and saves it, then ends its run as `how` says and saves
 /// it again: 1 failed by the provider, 3 by the customer, 5 done with a
 /// warning, anything else done without.
@@ -308,14 +326,7 @@ async fn finish_saved<S: AsyncTaskStore<NamedKind>>(
     at: DateTime<Utc>,
     check: &'static str,
 ) -> Result<(), ConformanceError> {
-    let version = task.version();
-    let (run, started) = task
-        .start(at + Duration::minutes(5), None, at)
-        .map_err(failed(check))?;
-    store
-        .save(task, version, &[started])
-        .await
-        .map_err(failed(check))?;
+    let run = start_saved(store, task, at, check).await?;
     let version = task.version();
     let ended = match how {
         1 => run.fail(task, Failure::provider("DOWN", "registry down", at), at),
@@ -698,16 +709,10 @@ async fn paging_and_filters<S: AsyncTaskStore<NamedKind>>(
             // the failure-origin and warnings filters tell apart.
             finish_saved(store, &mut task, i % 6, at, CHECK).await?;
         } else if i % 6 == 4 {
-            // Left running: a store may keep running tasks apart (the
-            // SQLite store's status index leaves them out).
-            let version = task.version();
-            let (_run, started) = task
-                .start(at + Duration::minutes(5), None, at)
-                .map_err(failed(CHECK))?;
-            store
-                .save(&task, version, &[started])
-                .await
-                .map_err(failed(CHECK))?;
+            // Left running (four of them): a store may keep running
+            // tasks apart (the SQLite store's status index leaves them
+            // out).
+            let _left_running = start_saved(store, &mut task, at, CHECK).await?;
         }
         all.push(task);
     }
@@ -808,13 +813,6 @@ async fn paging_and_filters<S: AsyncTaskStore<NamedKind>>(
             format!("{filter:?} by pages of 2: got {paged:?}, want {want:?}")
         })?;
     }
-    let running = all
-        .iter()
-        .filter(|task| task.status() == Status::Running)
-        .count();
-    ensure(running >= 3, CHECK, || {
-        format!("the check left {running} tasks running, not 3 or more")
-    })?;
     Ok(())
 }
 

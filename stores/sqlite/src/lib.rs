@@ -2124,7 +2124,7 @@ mod tests {
 
     /// SQLite's plan of the listing page of `statuses` in `scope`.
     fn plan_of(store: &SqliteStore<NamedKind>, scope: &Scope, statuses: &[Status]) -> String {
-        let filter = Filter::new().statuses(taskstate::StatusSet::of(statuses));
+        let filter = Filter::new().statuses(StatusSet::of(statuses));
         let (sql, values) = listing(scope, &filter, PageRequest::first(10));
         let conn = store.lock().unwrap();
         let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
