@@ -2,13 +2,16 @@
 
 mod queue;
 
-use std::collections::{BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::ops::Bound;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{
+    Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError,
+};
 
 use chrono::{DateTime, Utc};
 
-use self::queue::{Entry, Queue};
+use self::queue::{Entry, Pick, Queue};
 use super::block_on::ready_async_store;
 use super::{
     ClaimRequest, Claimed, Claims, Filter, Page, PageRequest, Scope, StoreError, Sweep, Swept,
@@ -23,11 +26,18 @@ use crate::status::Status;
 use crate::task::Task;
 
 /// The embedded store: every task in memory with its log beside it,
-/// behind one lock, with indexes so that a claim, an expiry scan and a
-/// filtered listing do not visit every task.
+/// with indexes so that a claim, an expiry scan and a filtered listing do
+/// not visit every task.
 ///
-/// `Send + Sync`: share it between threads with an `Arc`. Every method
-/// takes the lock once and holds it only for its own work.
+/// `Send + Sync`: share it between threads with an `Arc`. The tasks are
+/// split by id among 32 shards, each behind its own lock with its tasks'
+/// logs and indexes; the claim queue and the unique keys are behind one
+/// more. A save takes its task's shard, and the queue's lock only when
+/// what a claim sees changes (a task becomes due or leaves the queue, or
+/// enters or leaves progress), so saves of tasks in different shards run
+/// side by side. A claim picks its tasks under the queue's lock, then
+/// starts each under its shard. A listing, a sweep and a purge read every
+/// shard at once: what they see is one moment of the store.
 ///
 /// Indexes: a claim queue that keeps the tasks a blocking task holds back
 /// out of a claim's way (so a claim costs the same behind none or 100 000
@@ -39,7 +49,7 @@ use crate::task::Task;
 /// scope name, in id order from its cursor.
 ///
 /// It implements [`TaskStore`] and [`AsyncTaskStore`](super::AsyncTaskStore) (whose futures are
-/// ready at once: no call waits on anything but the lock). Nothing is
+/// ready at once: no call waits on anything but the locks). Nothing is
 /// dropped but by [`purge`](TaskStore::purge) and
 /// [`remove`](MemoryStore::remove).
 ///
@@ -75,30 +85,86 @@ use crate::task::Task;
 /// ```
 #[derive(Debug)]
 pub struct MemoryStore<K> {
-    inner: RwLock<Inner<K>>,
+    shards: [RwLock<Shard<K>>; SHARDS],
+    core: Mutex<Core>,
 }
 
+/// How many shards the tasks are split among.
+const SHARDS: usize = 32;
+
+/// How many times a writer tries a lock before it waits on it: a few
+/// microseconds.
+const TRIES: usize = 200;
+
+/// A lock taken with `try_lock`, tried again for a while, before `lock`
+/// waits on it. The store's locks are held for microseconds, less than a
+/// thread takes to fall asleep and be woken again: two threads that meet
+/// on one lock lose less by trying again than by sleeping.
+fn locked<G>(
+    try_lock: impl Fn() -> Result<G, TryLockError<G>>,
+    lock: impl FnOnce() -> Result<G, PoisonError<G>>,
+) -> Result<G, StoreError> {
+    for _ in 0..TRIES {
+        match try_lock() {
+            Ok(guard) => return Ok(guard),
+            Err(TryLockError::Poisoned(_)) => return Err(poisoned()),
+            Err(TryLockError::WouldBlock) => {
+                for _ in 0..16 {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+    }
+    lock().map_err(|_| poisoned())
+}
+
+/// The shard of a task: a mix of all of its id's bits (ids made together
+/// share their time bits, and spread over the shards by the rest).
+fn shard_of(id: TaskId) -> usize {
+    let bits = uuid::Uuid::from(id).as_u128();
+    let mixed = ((bits as u64) ^ ((bits >> 64) as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 59) as usize % SHARDS
+}
+
+/// The tasks of one shard, their logs and their indexes.
 #[derive(Debug)]
-struct Inner<K> {
+struct Shard<K> {
     /// The tasks, by id: one lookup to reach a task.
     tasks: HashMap<TaskId, Task<K>>,
     /// Each task's log, beside it: a save appends, a read never copies it.
     logs: HashMap<TaskId, Vec<Event<K>>>,
-    /// The unique keys of live tasks, and which holds each.
-    keys: HashMap<String, TaskId>,
     /// The indexes, apart from the tasks so that a task and the indexes
     /// can be borrowed together while the task changes.
     index: Index,
 }
 
+impl<K> Default for Shard<K> {
+    fn default() -> Self {
+        Shard {
+            tasks: HashMap::new(),
+            logs: HashMap::new(),
+            index: Index::default(),
+        }
+    }
+}
+
+/// What every shard shares: the claim queue and the unique keys.
+#[derive(Debug, Default)]
+struct Core {
+    /// Pending tasks, for claims, and what is in progress on each
+    /// resource.
+    queue: Queue,
+    /// The unique keys of live tasks, and which holds each.
+    keys: HashMap<String, TaskId>,
+}
+
+/// The indexes of one shard's tasks.
 #[derive(Debug, Default)]
 struct Index {
     /// Every id, in order, for listings no index narrows.
     ids: BTreeSet<TaskId>,
     /// Every task by creation time, for listings of a creation window.
     by_created: BTreeSet<(DateTime<Utc>, TaskId)>,
-    /// Pending tasks, for claims.
-    queue: Queue,
     leases: BTreeSet<(DateTime<Utc>, TaskId)>,
     retries: BTreeSet<(DateTime<Utc>, TaskId)>,
     /// Waiting tasks by their time to look again.
@@ -119,18 +185,14 @@ struct Index {
 impl<K> Default for MemoryStore<K> {
     fn default() -> Self {
         MemoryStore {
-            inner: RwLock::new(Inner {
-                tasks: HashMap::new(),
-                logs: HashMap::new(),
-                keys: HashMap::new(),
-                index: Index::default(),
-            }),
+            shards: std::array::from_fn(|_| RwLock::new(Shard::default())),
+            core: Mutex::new(Core::default()),
         }
     }
 }
 
-/// A thread panicked while it held the lock: the indexes may disagree with
-/// the tasks, and no call will succeed again.
+/// A thread panicked while it held a lock: the indexes may disagree with
+/// the tasks, and the calls that need that lock will not succeed again.
 fn poisoned() -> StoreError {
     StoreError::backend("the store's lock is poisoned", false)
 }
@@ -150,16 +212,35 @@ impl<K> MemoryStore<K> {
         MemoryStore::default()
     }
 
-    fn read(&self) -> Result<RwLockReadGuard<'_, Inner<K>>, StoreError> {
-        self.inner.read().map_err(|_| poisoned())
+    fn shard(&self, id: TaskId) -> &RwLock<Shard<K>> {
+        &self.shards[shard_of(id)]
     }
 
-    fn write(&self) -> Result<RwLockWriteGuard<'_, Inner<K>>, StoreError> {
-        self.inner.write().map_err(|_| poisoned())
+    fn read(&self, id: TaskId) -> Result<RwLockReadGuard<'_, Shard<K>>, StoreError> {
+        self.shard(id).read().map_err(|_| poisoned())
     }
 
-    /// How many tasks are stored (0 once a thread panicked holding the
-    /// lock: see [`StoreError::Backend`]).
+    fn write(&self, id: TaskId) -> Result<RwLockWriteGuard<'_, Shard<K>>, StoreError> {
+        let shard = self.shard(id);
+        locked(|| shard.try_write(), || shard.write())
+    }
+
+    /// Every shard, read at once (in shard order, as every call that
+    /// holds more than one takes them).
+    fn read_all(&self) -> Result<Vec<RwLockReadGuard<'_, Shard<K>>>, StoreError> {
+        self.shards
+            .iter()
+            .map(|shard| shard.read().map_err(|_| poisoned()))
+            .collect()
+    }
+
+    /// The queue and the keys: taken after a shard, never before one.
+    fn core(&self) -> Result<MutexGuard<'_, Core>, StoreError> {
+        locked(|| self.core.try_lock(), || self.core.lock())
+    }
+
+    /// How many tasks are stored (not counting those of a shard whose lock
+    /// a panicking thread poisoned: see [`StoreError::Backend`]).
     ///
     /// ```
     /// use taskstate::store::{MemoryStore, TaskStore};
@@ -176,7 +257,10 @@ impl<K> MemoryStore<K> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn len(&self) -> usize {
-        self.read().map_or(0, |inner| inner.tasks.len())
+        self.shards
+            .iter()
+            .map(|shard| shard.read().map_or(0, |shard| shard.tasks.len()))
+            .sum()
     }
 
     /// Whether no task is stored.
@@ -213,7 +297,8 @@ impl<K: TaskKind> MemoryStore<K> {
     /// # Errors
     ///
     /// [`StoreError::Backend`] only, when a thread panicked while it held
-    /// the store's lock (the lock is poisoned, and every call fails).
+    /// one of the store's locks (the lock is poisoned, and every call that
+    /// needs it fails).
     ///
     /// ```
     /// use taskstate::store::{ClaimRequest, MemoryStore, Scope, TaskStore};
@@ -242,7 +327,12 @@ impl<K: TaskKind> MemoryStore<K> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn remove(&self, id: TaskId) -> Result<Option<Task<K>>, StoreError> {
-        Ok(self.write()?.remove(id))
+        let mut shard = self.write(id)?;
+        let Some(task) = shard.tasks.get(&id) else {
+            return Ok(None);
+        };
+        self.core()?.leave(task);
+        Ok(shard.take(id))
     }
 }
 
@@ -313,12 +403,103 @@ fn put<T: Ord>(set: &mut BTreeSet<T>, value: T, add: bool) {
     }
 }
 
+impl Core {
+    /// A task enters the store: its unique key is taken (refused if a
+    /// live task holds it), and its queue entry made.
+    fn enter<K: TaskKind>(&mut self, task: &Task<K>) -> Result<(), StoreError> {
+        if let Some(key) = task.unique_key() {
+            if let Some(&holder) = self.keys.get(key) {
+                return Err(StoreError::KeyTaken {
+                    key: key.to_owned(),
+                    holder,
+                });
+            }
+            if !is_absorbed(task.status()) {
+                self.keys.insert(key.to_owned(), task.id());
+            }
+        }
+        self.queued(task, StateKeys::of(task), true);
+        Ok(())
+    }
+
+    /// A task leaves the store: its key is freed and its queue entry
+    /// goes. (A task a claim has picked has none: the claim finds the task
+    /// gone and unpicks it.)
+    fn leave<K: TaskKind>(&mut self, task: &Task<K>) {
+        self.release_key(task);
+        self.queued(task, StateKeys::of(task), false);
+    }
+
+    /// Adds or removes what the queue holds of `task` in the state `keys`
+    /// describes: its entry if it is pending, its count on its resource
+    /// if it is in progress.
+    fn queued<K: TaskKind>(&mut self, task: &Task<K>, keys: StateKeys, add: bool) {
+        if let Some(due) = keys.due {
+            let entry = entry(task, due);
+            if add {
+                self.queue.add(&entry);
+            } else {
+                self.queue.remove(&entry);
+            }
+        }
+        if keys.status.is_in_progress() {
+            self.queue
+                .in_progress(task.resource(), task.is_blocking(), add);
+        }
+    }
+
+    /// Whether a change of state from `before` to `after` concerns the
+    /// queue or the keys.
+    fn concerned(before: StateKeys, after: StateKeys) -> bool {
+        before.due != after.due
+            || before.status.is_in_progress() != after.status.is_in_progress()
+            || is_absorbed(before.status) != is_absorbed(after.status)
+    }
+
+    /// A saved task moved from `before` to `after`.
+    fn moved<K: TaskKind>(&mut self, task: &Task<K>, before: StateKeys, after: StateKeys) {
+        if is_absorbed(after.status) && !is_absorbed(before.status) {
+            self.release_key(task);
+        }
+        // A task entering progress is counted on its resource before it
+        // leaves its lane, and one leaving it after: the resource's entry
+        // in the queue lives on in between.
+        let progress = (
+            before.status.is_in_progress(),
+            after.status.is_in_progress(),
+        );
+        if progress == (false, true) {
+            self.queue
+                .in_progress(task.resource(), task.is_blocking(), true);
+        }
+        if let Some(due) = before.due {
+            self.queue.remove(&entry(task, due));
+        }
+        if let Some(due) = after.due {
+            self.queue.add(&entry(task, due));
+        }
+        if progress == (true, false) {
+            self.queue
+                .in_progress(task.resource(), task.is_blocking(), false);
+        }
+    }
+
+    /// Frees the unique key `task` holds, if it is the holder.
+    fn release_key<K: TaskKind>(&mut self, task: &Task<K>) {
+        if let Some(key) = task.unique_key()
+            && self.keys.get(key) == Some(&task.id())
+        {
+            self.keys.remove(key);
+        }
+    }
+}
+
 impl Index {
     /// Adds or removes (`add == false`) the entries of `task` that
     /// change with its state, as `keys` describes it.
     fn state_entries<K: TaskKind>(&mut self, task: &Task<K>, keys: StateKeys, add: bool) {
         let id = task.id();
-        self.timed_entries(task, keys, add);
+        self.timed_entries(id, keys, add);
         if let Some(set) = self.by_status.get_mut(keys.status.index()) {
             put(set, id, add);
         }
@@ -334,24 +515,11 @@ impl Index {
         if let Some(set) = sets.and_then(|sets| sets.get_mut(keys.status.index())) {
             put(set, id, add);
         }
-        if keys.status.is_in_progress() {
-            self.queue
-                .in_progress(task.resource(), task.is_blocking(), add);
-        }
     }
 
-    /// Adds or removes the entries of the time indexes: the claim queue,
-    /// leases, retries, checks, stalled and settled tasks.
-    fn timed_entries<K: TaskKind>(&mut self, task: &Task<K>, keys: StateKeys, add: bool) {
-        let id = task.id();
-        if let Some(due) = keys.due {
-            let entry = entry(task, due);
-            if add {
-                self.queue.add(&entry);
-            } else {
-                self.queue.remove(&entry);
-            }
-        }
+    /// Adds or removes the entries of the time indexes: leases, retries,
+    /// checks, stalled and settled tasks.
+    fn timed_entries(&mut self, id: TaskId, keys: StateKeys, add: bool) {
         if let Some(lease) = keys.lease {
             put(&mut self.leases, (lease, id), add);
         }
@@ -376,21 +544,9 @@ impl Index {
             return;
         }
         let id = task.id();
+        self.timed_entries(id, before, false);
+        self.timed_entries(id, after, true);
         let (from, to) = (before.status, after.status);
-        // A task entering progress is counted on its resource before it
-        // leaves its lane, and one leaving it after: the resource's entry
-        // in the claim queue lives on in between.
-        let progress = (from.is_in_progress(), to.is_in_progress());
-        if progress == (false, true) {
-            self.queue
-                .in_progress(task.resource(), task.is_blocking(), true);
-        }
-        self.timed_entries(task, before, false);
-        self.timed_entries(task, after, true);
-        if progress == (true, false) {
-            self.queue
-                .in_progress(task.resource(), task.is_blocking(), false);
-        }
         if from == to {
             return;
         }
@@ -465,53 +621,78 @@ impl Index {
     }
 }
 
-impl<K: TaskKind> Inner<K> {
-    /// Stores a task that is not stored yet.
-    fn add(&mut self, task: Task<K>) {
+/// Up to `limit` items of walks that are each in order of `key`, merged
+/// in that order (a heap of each walk's next item: a step costs the
+/// logarithm of the number of walks).
+fn merged<T, O: Ord>(
+    walks: impl IntoIterator<Item = impl Iterator<Item = T>>,
+    key: impl Fn(&T) -> O,
+    limit: usize,
+) -> Vec<T> {
+    let mut walks: Vec<_> = walks.into_iter().collect();
+    let mut heads = BinaryHeap::new();
+    let mut items: Vec<Option<T>> = Vec::with_capacity(walks.len());
+    if limit > 0 {
+        for (at, walk) in walks.iter_mut().enumerate() {
+            let item = walk.next();
+            if let Some(item) = &item {
+                heads.push(Reverse((key(item), at)));
+            }
+            items.push(item);
+        }
+    }
+    let mut out = Vec::new();
+    while out.len() < limit
+        && let Some(Reverse((_, at))) = heads.pop()
+    {
+        let (Some(slot), Some(walk)) = (items.get_mut(at), walks.get_mut(at)) else {
+            break;
+        };
+        let next = walk.next();
+        if let Some(item) = &next {
+            heads.push(Reverse((key(item), at)));
+        }
+        if let Some(item) = std::mem::replace(slot, next) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// The tasks of the time index `pick` names in every shard whose time has
+/// come at `now` (every one for `None`), earliest first, up to `limit`.
+fn timed<'a, K>(
+    shards: &'a [RwLockReadGuard<'_, Shard<K>>],
+    pick: impl Fn(&Index) -> &BTreeSet<(DateTime<Utc>, TaskId)>,
+    now: Option<DateTime<Utc>>,
+    limit: usize,
+) -> Vec<&'a Task<K>> {
+    let walks = shards.iter().map(|shard| {
+        pick(&shard.index)
+            .iter()
+            .take_while(move |(at, _)| now.is_none_or(|now| *at <= now))
+            .filter_map(|(at, id)| Some((*at, shard.tasks.get(id)?)))
+    });
+    merged(walks, |(at, task)| (*at, task.id()), limit)
+        .into_iter()
+        .map(|(_, task)| task)
+        .collect()
+}
+
+impl<K: TaskKind> Shard<K> {
+    /// Stores a task that is not stored yet, with its log.
+    fn add(&mut self, task: Task<K>, created: Event<K>) {
         self.index.entries(&task, true);
+        self.logs.insert(task.id(), vec![created]);
         self.tasks.insert(task.id(), task);
     }
 
-    /// Replaces the stored task with `task`, touching only the index
-    /// entries that changed: its identity is the stored one's
-    /// ([`check_save`] refused any other).
-    fn replace(&mut self, task: Task<K>) {
-        let Some(old) = self.tasks.get_mut(&task.id()) else {
-            self.add(task);
-            return;
-        };
-        let (before, after) = (StateKeys::of(old), StateKeys::of(&task));
-        self.index.moved(&task, before, after);
-        if is_absorbed(after.status) && !is_absorbed(before.status) {
-            release_key(&mut self.keys, &task);
-        }
-        *old = task;
-    }
-
-    /// Deletes a task, its log, its key and its index entries.
-    fn remove(&mut self, id: TaskId) -> Option<Task<K>> {
+    /// Deletes a task, its log and its index entries.
+    fn take(&mut self, id: TaskId) -> Option<Task<K>> {
         let task = self.tasks.remove(&id)?;
         self.logs.remove(&id);
-        release_key(&mut self.keys, &task);
         self.index.entries(&task, false);
         Some(task)
-    }
-
-    /// Up to `limit` tasks of a time index whose time has come at `now`,
-    /// earliest first.
-    fn come_by(
-        &self,
-        index: &BTreeSet<(DateTime<Utc>, TaskId)>,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Vec<Task<K>> {
-        index
-            .iter()
-            .take_while(|(at, _)| *at <= now)
-            .filter_map(|(_, id)| self.tasks.get(id))
-            .take(limit)
-            .cloned()
-            .collect()
     }
 
     /// The sets of ids the scope and the filter name, smallest first.
@@ -553,12 +734,17 @@ impl<K: TaskKind> Inner<K> {
     }
 
     /// The ids of the tasks created in the filter's window, if it has one
-    /// and it holds no more than `at_most` tasks (beyond that, walking a
-    /// smaller index costs less than collecting the window).
-    fn created_window(&self, filter: &Filter, at_most: usize) -> Option<BTreeSet<TaskId>> {
+    /// and it holds no more than the smallest of `sets` (beyond that,
+    /// walking that set costs less than collecting the window).
+    fn created_window(
+        &self,
+        filter: &Filter,
+        sets: &[&BTreeSet<TaskId>],
+    ) -> Option<BTreeSet<TaskId>> {
         if filter.created_from.is_none() && filter.created_until.is_none() {
             return None;
         }
+        let at_most = sets.first().map_or(self.index.ids.len(), |set| set.len());
         // The smallest id: a window's bounds fall before every task of
         // their time.
         let first = TaskId::from(uuid::Uuid::nil());
@@ -581,164 +767,31 @@ impl<K: TaskKind> Inner<K> {
         Some(window)
     }
 
-    fn page(&self, scope: &Scope, filter: &Filter, page: PageRequest) -> Page<K> {
-        let start = page.after.map_or(Bound::Unbounded, Bound::Excluded);
-        let mut tasks = Vec::new();
-        let mut sets = self.candidate_sets(scope, filter);
-        let smallest = sets.first().map_or(self.index.ids.len(), |set| set.len());
-        let window = self.created_window(filter, smallest);
-        if let Some(window) = &window {
+    /// The tasks of this shard `scope` sees and `filter` matches, after
+    /// the cursor `start`, in id order: the smallest index they name is
+    /// walked, and the others are checked by membership before a task is
+    /// read.
+    fn matching<'a>(
+        &'a self,
+        scope: &'a Scope,
+        filter: &'a Filter,
+        mut sets: Vec<&'a BTreeSet<TaskId>>,
+        window: Option<&'a BTreeSet<TaskId>>,
+        start: Bound<TaskId>,
+    ) -> impl Iterator<Item = &'a Task<K>> + 'a {
+        if let Some(window) = window {
             sets.insert(0, window);
         }
-        let mut take = |task: &Task<K>| {
-            if filter.matches(scope, task) {
-                tasks.push(task.clone());
-            }
-            tasks.len() < page.limit
-        };
-        match sets.split_first() {
-            // Walk the smallest index; the others are checked by
-            // membership before a task is read.
-            Some((smallest, others)) => {
-                for id in smallest.range((start, Bound::Unbounded)) {
-                    if page.limit == 0 {
-                        break;
-                    }
-                    if !others.iter().all(|set| set.contains(id)) {
-                        continue;
-                    }
-                    if let Some(task) = self.tasks.get(id)
-                        && !take(task)
-                    {
-                        break;
-                    }
-                }
-            }
-            None => {
-                for id in self.index.ids.range((start, Bound::Unbounded)) {
-                    if page.limit == 0 {
-                        break;
-                    }
-                    if let Some(task) = self.tasks.get(id)
-                        && !take(task)
-                    {
-                        break;
-                    }
-                }
-            }
-        }
-        let next = if tasks.len() == page.limit && page.limit > 0 {
-            tasks.last().map(Task::id)
+        let walked = if sets.is_empty() {
+            &self.index.ids
         } else {
-            None
+            sets.remove(0)
         };
-        Page {
-            tasks,
-            next,
-            unreadable: Vec::new(),
-        }
-    }
-
-    /// Moves the scheduled tasks due at `now` into the claim queue.
-    fn promote(&mut self, now: DateTime<Utc>) {
-        let Inner { tasks, index, .. } = self;
-        for id in index.queue.due_by(now) {
-            if let Some(task) = tasks.get(&id) {
-                index.queue.promote(&entry(task, due_at(task)));
-            }
-        }
-    }
-
-    fn claim(&mut self, request: &ClaimRequest) -> Claims<K> {
-        let now = request.now;
-        self.promote(now);
-        let mut claims = Claims::default();
-        let Inner {
-            tasks, logs, index, ..
-        } = self;
-        while claims.claimed.len() < request.limit {
-            let Some((rank, lane)) = index.queue.best(request.kinds.as_ref()) else {
-                break;
-            };
-            let (_, due, id) = rank;
-            // A claim whose clock is behind an earlier claim's finds tasks
-            // in the queue that are not due at its time: back to the
-            // schedule until their time.
-            let Some(task) = tasks.get_mut(&id).filter(|_| due <= now) else {
-                index.queue.defer(lane, rank);
-                continue;
-            };
-            // Started in place: the stored task changes only if `start`
-            // accepts.
-            let before = StateKeys::of(task);
-            let Ok((run, started)) = task.start(request.lease_until, request.worker.clone(), now)
-            else {
-                index.queue.defer(lane, rank);
-                continue;
-            };
-            if let Some(log) = logs.get_mut(&id) {
-                log.push(started);
-            }
-            index.moved(task, before, StateKeys::of(task));
-            claims.claimed.push(Claimed {
-                task: task.clone(),
-                run,
-            });
-        }
-        claims
-    }
-
-    fn insert(&mut self, task: Task<K>, created: Event<K>) -> Result<(), StoreError> {
-        if self.tasks.contains_key(&task.id()) {
-            return Err(StoreError::Duplicate { id: task.id() });
-        }
-        if let Some(key) = task.unique_key() {
-            if let Some(&holder) = self.keys.get(key) {
-                return Err(StoreError::KeyTaken {
-                    key: key.to_owned(),
-                    holder,
-                });
-            }
-            if !is_absorbed(task.status()) {
-                self.keys.insert(key.to_owned(), task.id());
-            }
-        }
-        self.logs.insert(task.id(), vec![created]);
-        self.add(task);
-        Ok(())
-    }
-
-    fn save(
-        &mut self,
-        task: &Task<K>,
-        expected: u64,
-        events: &[Event<K>],
-    ) -> Result<(), StoreError> {
-        let stored = self
-            .tasks
-            .get(&task.id())
-            .ok_or(StoreError::NotFound { id: task.id() })?;
-        let found = stored.version();
-        if found != expected {
-            return Err(StoreError::Conflict {
-                id: task.id(),
-                expected,
-                found,
-            });
-        }
-        let last_logged = self
-            .logs
-            .get(&task.id())
-            .and_then(|log| log.last())
-            .map_or(0, |event| event.version);
-        check_save(stored, task, expected, last_logged, events)?;
-        if !events.is_empty()
-            && let Some(log) = self.logs.get_mut(&task.id())
-        {
-            log.extend_from_slice(events);
-        }
-        self.replace(task.clone());
-        Ok(())
+        walked
+            .range((start, Bound::Unbounded))
+            .filter(move |id| sets.iter().all(|set| set.contains(id)))
+            .filter_map(|id| self.tasks.get(id))
+            .filter(|task| filter.matches(scope, task))
     }
 
     fn log(
@@ -759,79 +812,120 @@ impl<K: TaskKind> Inner<K> {
         let start = log.partition_point(|event| event.version <= after);
         Ok(log.iter().skip(start).take(limit).cloned().collect())
     }
+}
 
-    fn sweep(&self, sweep: Sweep, now: DateTime<Utc>, limit: usize) -> Swept<K> {
-        let index = match sweep {
-            Sweep::ExpiredLeases => &self.index.leases,
-            Sweep::RetriesDue => &self.index.retries,
-            Sweep::ChecksDue => &self.index.checks,
-            Sweep::Stalled => {
-                return Swept {
-                    tasks: self
-                        .index
-                        .stalled
-                        .iter()
-                        .filter_map(|(_, id)| self.tasks.get(id))
-                        .take(limit)
-                        .cloned()
-                        .collect(),
-                    unreadable: Vec::new(),
-                };
-            }
-        };
-        Swept {
-            tasks: self.come_by(index, now, limit),
-            unreadable: Vec::new(),
-        }
-    }
-
-    fn next_due(&self, kinds: Option<&BTreeSet<String>>) -> Option<DateTime<Utc>> {
-        let first = |set: &BTreeSet<(DateTime<Utc>, TaskId)>| set.first().map(|(at, _)| *at);
-        [
-            self.index.queue.next_due(kinds),
-            first(&self.index.leases),
-            first(&self.index.retries),
-            first(&self.index.stalled),
-        ]
+/// One page of a listing over every shard: each shard's matching tasks
+/// in id order, merged.
+fn page<K: TaskKind>(
+    shards: &[RwLockReadGuard<'_, Shard<K>>],
+    scope: &Scope,
+    filter: &Filter,
+    page: PageRequest,
+) -> Page<K> {
+    let start = page.after.map_or(Bound::Unbounded, Bound::Excluded);
+    let sets: Vec<_> = shards
+        .iter()
+        .map(|shard| shard.candidate_sets(scope, filter))
+        .collect();
+    let windows: Vec<_> = shards
+        .iter()
+        .zip(&sets)
+        .map(|(shard, sets)| shard.created_window(filter, sets))
+        .collect();
+    let walks = shards
+        .iter()
+        .zip(sets)
+        .zip(&windows)
+        .map(|((shard, sets), window)| shard.matching(scope, filter, sets, window.as_ref(), start));
+    let tasks: Vec<Task<K>> = merged(walks, |task| task.id(), page.limit)
         .into_iter()
-        .flatten()
-        .min()
-    }
-
-    fn purge(&mut self, settled_before: DateTime<Utc>, limit: usize) -> usize {
-        let ids: Vec<TaskId> = self
-            .index
-            .settled
-            .iter()
-            .take_while(|(at, _)| *at < settled_before)
-            .take(limit)
-            .map(|(_, id)| *id)
-            .collect();
-        for id in &ids {
-            self.remove(*id);
-        }
-        ids.len()
+        .cloned()
+        .collect();
+    let next = if tasks.len() == page.limit && page.limit > 0 {
+        tasks.last().map(Task::id)
+    } else {
+        None
+    };
+    Page {
+        tasks,
+        next,
+        unreadable: Vec::new(),
     }
 }
 
-/// Frees the unique key `task` holds, if it is the holder.
-fn release_key<K: TaskKind>(keys: &mut HashMap<String, TaskId>, task: &Task<K>) {
-    if let Some(key) = task.unique_key()
-        && keys.get(key) == Some(&task.id())
-    {
-        keys.remove(key);
+impl<K: TaskKind> MemoryStore<K> {
+    /// Starts the task a claim picked, under its shard, if it is still
+    /// pending and due at the claim's time; otherwise it is unpicked and
+    /// (if pending) put back in the schedule. Whether it started.
+    fn start_picked(
+        &self,
+        pick: &Pick,
+        request: &ClaimRequest,
+        claims: &mut Claims<K>,
+    ) -> Result<bool, StoreError> {
+        let mut shard = self.write(pick.id)?;
+        let Shard {
+            tasks, logs, index, ..
+        } = &mut *shard;
+        let Some(task) = tasks
+            .get_mut(&pick.id)
+            .filter(|task| task.status() == Status::Pending && task.is_blocking() == pick.blocking)
+        else {
+            // Gone, or moved on by a save since the pick: that save put
+            // what the queue needs of it in the queue.
+            self.core()?.queue.unpick(pick);
+            return Ok(false);
+        };
+        let due = due_at(task);
+        let before = StateKeys::of(task);
+        // Started in place: the stored task changes only if `start`
+        // accepts.
+        let started = (due <= request.now)
+            .then(|| {
+                task.start(request.lease_until, request.worker.clone(), request.now)
+                    .ok()
+            })
+            .flatten();
+        let Some((run, event)) = started else {
+            // Not due at the claim's time (a save moved it since the
+            // pick) or refused: back to the schedule, where the next claim
+            // looks at it again. A save since the pick may have queued it.
+            let mut core = self.core()?;
+            core.queue.unpick(pick);
+            let entry = entry(task, due);
+            core.queue.remove(&entry);
+            core.queue.schedule(&entry);
+            return Ok(false);
+        };
+        // A save since the pick may have queued it again.
+        self.core()?.queue.remove(&entry(task, due));
+        if let Some(log) = logs.get_mut(&pick.id) {
+            log.push(event);
+        }
+        index.moved(task, before, StateKeys::of(task));
+        claims.claimed.push(Claimed {
+            task: task.clone(),
+            run,
+        });
+        Ok(true)
     }
 }
 
 impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
     fn insert(&self, task: Task<K>, created: Event<K>) -> Result<(), StoreError> {
         check_insert(&task, &created)?;
-        self.write()?.insert(task, created)
+        let mut shard = self.write(task.id())?;
+        if shard.tasks.contains_key(&task.id()) {
+            return Err(StoreError::Duplicate { id: task.id() });
+        }
+        self.core()?.enter(&task)?;
+        shard.add(task, created);
+        Ok(())
     }
 
     fn get(&self, scope: &Scope, id: TaskId) -> Result<Option<Task<K>>, StoreError> {
-        let inner = self.read()?;
-        Ok(inner
+        Ok(self
+            .read(id)?
             .tasks
             .get(&id)
             .filter(|task| scope.sees(task.owner()))
@@ -845,25 +939,76 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
         after: u64,
         limit: usize,
     ) -> Result<Vec<Event<K>>, StoreError> {
-        self.read()?.log(scope, id, after, limit)
+        self.read(id)?.log(scope, id, after, limit)
     }
 
     fn save(&self, task: &Task<K>, expected: u64, events: &[Event<K>]) -> Result<(), StoreError> {
-        self.write()?.save(task, expected, events)
+        let id = task.id();
+        let mut shard = self.write(id)?;
+        let Shard {
+            tasks, logs, index, ..
+        } = &mut *shard;
+        let stored = tasks.get_mut(&id).ok_or(StoreError::NotFound { id })?;
+        let found = stored.version();
+        if found != expected {
+            return Err(StoreError::Conflict {
+                id,
+                expected,
+                found,
+            });
+        }
+        let log = logs.get_mut(&id);
+        let last_logged = log
+            .as_ref()
+            .and_then(|log| log.last())
+            .map_or(0, |event| event.version);
+        check_save(stored, task, expected, last_logged, events)?;
+        let (before, after) = (StateKeys::of(stored), StateKeys::of(task));
+        if Core::concerned(before, after) {
+            self.core()?.moved(task, before, after);
+        }
+        if let Some(log) = log {
+            log.extend_from_slice(events);
+        }
+        index.moved(task, before, after);
+        *stored = task.clone();
+        Ok(())
     }
 
     fn list(
         &self,
         scope: &Scope,
         filter: &Filter,
-        page: PageRequest,
+        page_request: PageRequest,
     ) -> Result<Page<K>, StoreError> {
-        Ok(self.read()?.page(scope, filter, page))
+        Ok(page(&self.read_all()?, scope, filter, page_request))
     }
 
     fn claim(&self, request: &ClaimRequest) -> Result<Claims<K>, StoreError> {
         request.check()?;
-        Ok(self.write()?.claim(request))
+        let mut claims = Claims::default();
+        let mut promote = true;
+        loop {
+            let wanted = request.limit.saturating_sub(claims.claimed.len());
+            if wanted == 0 {
+                break;
+            }
+            let picks =
+                self.core()?
+                    .queue
+                    .pick(request.now, request.kinds.as_ref(), wanted, promote);
+            promote = false;
+            let mut all_started = true;
+            for pick in &picks {
+                all_started &= self.start_picked(pick, request, &mut claims)?;
+            }
+            // A pick that did not start went back to the schedule, which
+            // only the next claim promotes: another round ends.
+            if picks.is_empty() || all_started {
+                break;
+            }
+        }
+        Ok(claims)
     }
 
     fn sweep(
@@ -872,21 +1017,68 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Swept<K>, StoreError> {
-        Ok(self.read()?.sweep(sweep, now, limit))
+        let shards = self.read_all()?;
+        let tasks = match sweep {
+            Sweep::ExpiredLeases => timed(&shards, |index| &index.leases, Some(now), limit),
+            Sweep::RetriesDue => timed(&shards, |index| &index.retries, Some(now), limit),
+            Sweep::ChecksDue => timed(&shards, |index| &index.checks, Some(now), limit),
+            Sweep::Stalled => timed(&shards, |index| &index.stalled, None, limit),
+        };
+        Ok(Swept {
+            tasks: tasks.into_iter().cloned().collect(),
+            unreadable: Vec::new(),
+        })
     }
 
     fn next_due(
         &self,
         kinds: Option<&BTreeSet<String>>,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(self.read()?.next_due(kinds))
+        let first = |set: &BTreeSet<(DateTime<Utc>, TaskId)>| set.first().map(|(at, _)| *at);
+        let mut earliest = self.core()?.queue.next_due(kinds);
+        for shard in &self.shards {
+            let shard = shard.read().map_err(|_| poisoned())?;
+            let index = &shard.index;
+            earliest = [
+                earliest,
+                first(&index.leases),
+                first(&index.retries),
+                first(&index.stalled),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+        }
+        Ok(earliest)
     }
 
     fn purge(&self, settled_before: DateTime<Utc>, limit: usize) -> Result<usize, StoreError> {
-        Ok(self.write()?.purge(settled_before, limit))
+        let ids: Vec<TaskId> = {
+            let shards = self.read_all()?;
+            let walks = shards.iter().map(|shard| {
+                shard
+                    .index
+                    .settled
+                    .iter()
+                    .take_while(|(at, _)| *at < settled_before)
+            });
+            merged(walks, |entry| **entry, limit)
+                .into_iter()
+                .map(|(_, id)| *id)
+                .collect()
+        };
+        // Settled tasks never change: those another call has not removed
+        // meanwhile are removed here.
+        let mut purged = 0;
+        for id in ids {
+            if self.remove(id)?.is_some() {
+                purged += 1;
+            }
+        }
+        Ok(purged)
     }
 }
 
-// The futures are ready at once: each call does its work under the lock
+// The futures are ready at once: each call does its work under the locks
 // when it is made, as the blocking call does.
 ready_async_store!(impl<K> for MemoryStore<K> where [K: TaskKind + Send + Sync], |this| this);

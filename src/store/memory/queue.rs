@@ -13,6 +13,13 @@
 //! due by the *horizon* (the latest time the queue knows has come: a
 //! claim's time, or a task's last change) wait in `scheduled`, and move
 //! to their lane when a claim's time passes theirs.
+//!
+//! The queue needs no task to do its work: a scheduled entry names its
+//! lane, so a claim [`pick`](Queue::pick)s tasks holding the queue's lock
+//! only, and starts each afterwards under its task's shard. A pick takes
+//! the task out of its lane and counts it in progress on its resource at
+//! once, so that no other claim breaks the blocking rule meanwhile; a
+//! pick that does not start is [`unpick`](Queue::unpick)ed.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -67,18 +74,33 @@ struct OnResource {
     lanes: Vec<Lane>,
     in_progress: usize,
     blocking_in_progress: usize,
+    /// How many scheduled entries name a lane of this resource: the
+    /// resource's entry lives while it has any.
+    scheduled: usize,
 }
 
 impl OnResource {
     fn is_unused(&self) -> bool {
-        self.in_progress == 0 && self.lanes.iter().all(|lane| lane.ranks.is_empty())
+        self.in_progress == 0
+            && self.scheduled == 0
+            && self.lanes.iter().all(|lane| lane.ranks.is_empty())
     }
+}
+
+/// A task a claim took out of its lane, counted in progress on its
+/// resource until it starts or is [`unpick`](Queue::unpick)ed.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Pick {
+    pub id: TaskId,
+    pub blocking: bool,
+    lane: LaneId,
 }
 
 #[derive(Debug, Default)]
 pub(super) struct Queue {
-    /// Pending tasks not yet due at the latest claim's time, by due time.
-    scheduled: BTreeSet<(DateTime<Utc>, TaskId)>,
+    /// Pending tasks not yet due at the latest claim's time, by due time,
+    /// with their lane and priority.
+    scheduled: BTreeMap<(DateTime<Utc>, TaskId), (LaneId, i32)>,
     scheduled_by_kind: HashMap<String, BTreeSet<(DateTime<Utc>, TaskId)>>,
     /// The latest time a claim promoted scheduled tasks at.
     horizon: Option<DateTime<Utc>>,
@@ -96,9 +118,25 @@ impl Queue {
         self.saw(entry.seen);
         if self.horizon.is_some_and(|horizon| entry.due <= horizon) {
             self.add_to_lane(entry);
-            return;
+        } else {
+            self.schedule(entry);
         }
-        self.scheduled.insert((entry.due, entry.id));
+    }
+
+    /// A pending task into the schedule, whatever its due time: a claim
+    /// promotes it when its time has come, the next claim at the earliest.
+    pub(super) fn schedule(&mut self, entry: &Entry<'_>) {
+        let Some(lane) = self.lane_of(entry) else {
+            return;
+        };
+        if self
+            .scheduled
+            .insert((entry.due, entry.id), (lane, entry.priority))
+            .is_none()
+            && let Some(on) = self.on_mut(lane.resource)
+        {
+            on.scheduled += 1;
+        }
         match self.scheduled_by_kind.get_mut(entry.kind) {
             Some(set) => {
                 set.insert((entry.due, entry.id));
@@ -113,23 +151,28 @@ impl Queue {
     }
 
     /// A pending task leaves the queue (started, cancelled, removed).
-    pub(super) fn remove(&mut self, entry: &Entry<'_>) {
+    /// Whether it was there: it is not while a claim has it picked.
+    pub(super) fn remove(&mut self, entry: &Entry<'_>) -> bool {
         if self.unschedule(entry.kind, entry.due, entry.id) {
-            return;
+            return true;
         }
         let Some(&resource) = self.ids.get(entry.resource) else {
-            return;
+            return false;
         };
-        if let Some(slot) = self.slot(resource, entry.kind, entry.blocking) {
-            let lane = LaneId { resource, slot };
-            self.take(lane, entry.rank());
-        }
+        let Some(slot) = self.slot(resource, entry.kind, entry.blocking) else {
+            return false;
+        };
+        self.take(LaneId { resource, slot }, entry.rank())
     }
 
     /// A task on `resource` enters (`add`) or leaves progress.
     pub(super) fn in_progress(&mut self, resource: &ResourceRef, blocking: bool, add: bool) {
         let index = self.resource_index(resource);
-        let Some(on) = self.resources.get_mut(index).and_then(Option::as_mut) else {
+        self.count_progress(index, blocking, add);
+    }
+
+    fn count_progress(&mut self, index: usize, blocking: bool, add: bool) {
+        let Some(on) = self.on_mut(index) else {
             return;
         };
         let step = |count: usize| {
@@ -152,6 +195,51 @@ impl Queue {
         self.release(index);
     }
 
+    /// Up to `limit` tasks for a claim at `now` of one of `kinds` (any
+    /// kind for `None`), best rank first, each out of its lane and counted
+    /// in progress on its resource. With `promote`, the scheduled tasks
+    /// due at `now` enter their lanes first. A task in a lane but not due
+    /// at `now` (the claim's clock is behind an earlier claim's) goes back
+    /// to the schedule.
+    pub(super) fn pick(
+        &mut self,
+        now: DateTime<Utc>,
+        kinds: Option<&BTreeSet<String>>,
+        limit: usize,
+        promote: bool,
+    ) -> Vec<Pick> {
+        if promote {
+            self.promote(now);
+        }
+        let mut picks = Vec::new();
+        while picks.len() < limit {
+            let Some((rank, lane)) = self.best(kinds) else {
+                break;
+            };
+            let (_, due, id) = rank;
+            if due > now {
+                self.defer(lane, rank);
+                continue;
+            }
+            let Some(found) = self.lane_mut(lane) else {
+                break;
+            };
+            found.ranks.remove(&rank);
+            let blocking = found.blocking;
+            self.relist(lane);
+            self.count_progress(lane.resource, blocking, true);
+            picks.push(Pick { id, blocking, lane });
+        }
+        picks
+    }
+
+    /// A pick that did not start: no longer counted in progress. The
+    /// caller puts the task back ([`add`](Queue::add) or
+    /// [`schedule`](Queue::schedule)) if it is still pending.
+    pub(super) fn unpick(&mut self, pick: &Pick) {
+        self.count_progress(pick.lane.resource, pick.blocking, false);
+    }
+
     /// Moves the horizon to `at` if it is later: a time that has come.
     fn saw(&mut self, at: DateTime<Utc>) {
         if self.horizon.is_none_or(|horizon| horizon < at) {
@@ -159,31 +247,40 @@ impl Queue {
         }
     }
 
-    /// Takes the scheduled tasks due at `now` out of the schedule, for the
-    /// caller to [`promote`](Queue::promote) each.
-    pub(super) fn due_by(&mut self, now: DateTime<Utc>) -> Vec<TaskId> {
+    /// Moves the scheduled tasks due at `now` into their lanes.
+    fn promote(&mut self, now: DateTime<Utc>) {
         self.saw(now);
-        let mut due = Vec::new();
-        while let Some(&(at, id)) = self.scheduled.first()
-            && at <= now
+        while let Some((&(due, id), &(lane, priority))) = self.scheduled.first_key_value()
+            && due <= now
         {
-            self.scheduled.remove(&(at, id));
-            due.push(id);
+            self.scheduled.remove(&(due, id));
+            // The fields apart: the lane's kind names its set in
+            // `scheduled_by_kind`.
+            let Some(on) = self
+                .resources
+                .get_mut(lane.resource)
+                .and_then(Option::as_mut)
+            else {
+                continue;
+            };
+            on.scheduled = on.scheduled.saturating_sub(1);
+            let Some(found) = on.lanes.get_mut(lane.slot) else {
+                continue;
+            };
+            found.ranks.insert((Reverse(priority), due, id));
+            if let Some(set) = self.scheduled_by_kind.get_mut(&found.kind) {
+                set.remove(&(due, id));
+                if set.is_empty() {
+                    self.scheduled_by_kind.remove(&found.kind);
+                }
+            }
+            self.relist(lane);
         }
-        due
-    }
-
-    /// A task [`due_by`](Queue::due_by) returned, into its lane.
-    pub(super) fn promote(&mut self, entry: &Entry<'_>) {
-        if let Some(set) = self.scheduled_by_kind.get_mut(entry.kind) {
-            set.remove(&(entry.due, entry.id));
-        }
-        self.add_to_lane(entry);
     }
 
     /// The best rank of an open lane of one of `kinds` (any kind for
     /// `None`), and its lane.
-    pub(super) fn best(&self, kinds: Option<&BTreeSet<String>>) -> Option<(Rank, LaneId)> {
+    fn best(&self, kinds: Option<&BTreeSet<String>>) -> Option<(Rank, LaneId)> {
         match kinds {
             None => self
                 .open
@@ -199,13 +296,19 @@ impl Queue {
 
     /// A task a claim found in its lane but could not start yet (the
     /// claim's time is behind an earlier claim's): back to the schedule.
-    pub(super) fn defer(&mut self, lane: LaneId, rank: Rank) {
+    fn defer(&mut self, lane: LaneId, rank: Rank) {
         let Some(kind) = self.lane(lane).map(|lane| lane.kind.clone()) else {
             return;
         };
+        let (Reverse(priority), due, id) = rank;
+        // Counted on the resource before the lane lets go of it, so that
+        // its entry lives on.
+        if self.scheduled.insert((due, id), (lane, priority)).is_none()
+            && let Some(on) = self.on_mut(lane.resource)
+        {
+            on.scheduled += 1;
+        }
         self.take(lane, rank);
-        let (_, due, id) = rank;
-        self.scheduled.insert((due, id));
         self.scheduled_by_kind
             .entry(kind)
             .or_default()
@@ -217,7 +320,7 @@ impl Queue {
     pub(super) fn next_due(&self, kinds: Option<&BTreeSet<String>>) -> Option<DateTime<Utc>> {
         let open = self.best(kinds).map(|((_, due, _), _)| due);
         let scheduled = match kinds {
-            None => self.scheduled.first().map(|(at, _)| *at),
+            None => self.scheduled.first_key_value().map(|((at, _), _)| *at),
             Some(kinds) => kinds
                 .iter()
                 .filter_map(|kind| self.scheduled_by_kind.get(kind)?.first())
@@ -228,8 +331,11 @@ impl Queue {
     }
 
     fn unschedule(&mut self, kind: &str, due: DateTime<Utc>, id: TaskId) -> bool {
-        if !self.scheduled.remove(&(due, id)) {
+        let Some((lane, _)) = self.scheduled.remove(&(due, id)) else {
             return false;
+        };
+        if let Some(on) = self.on_mut(lane.resource) {
+            on.scheduled = on.scheduled.saturating_sub(1);
         }
         if let Some(set) = self.scheduled_by_kind.get_mut(kind) {
             set.remove(&(due, id));
@@ -237,14 +343,24 @@ impl Queue {
                 self.scheduled_by_kind.remove(kind);
             }
         }
+        self.release(lane.resource);
         true
     }
 
     fn add_to_lane(&mut self, entry: &Entry<'_>) {
-        let resource = self.resource_index(entry.resource);
-        let Some(on) = self.resources.get_mut(resource).and_then(Option::as_mut) else {
+        let Some(lane) = self.lane_of(entry) else {
             return;
         };
+        if let Some(found) = self.lane_mut(lane) {
+            found.ranks.insert(entry.rank());
+        }
+        self.relist(lane);
+    }
+
+    /// The lane of `entry`, made (and its resource's entry) if it has none.
+    fn lane_of(&mut self, entry: &Entry<'_>) -> Option<LaneId> {
+        let resource = self.resource_index(entry.resource);
+        let on = self.on_mut(resource)?;
         let slot = match on
             .lanes
             .iter()
@@ -261,20 +377,18 @@ impl Queue {
                 on.lanes.len() - 1
             }
         };
-        if let Some(lane) = on.lanes.get_mut(slot) {
-            lane.ranks.insert(entry.rank());
-        }
-        self.relist(LaneId { resource, slot });
+        Some(LaneId { resource, slot })
     }
 
     /// Removes `rank` from `lane`, and the resource's entry if nothing is
-    /// left on it.
-    fn take(&mut self, lane: LaneId, rank: Rank) {
-        if let Some(found) = self.lane_mut(lane) {
-            found.ranks.remove(&rank);
-        }
+    /// left on it. Whether the lane held it.
+    fn take(&mut self, lane: LaneId, rank: Rank) -> bool {
+        let held = self
+            .lane_mut(lane)
+            .is_some_and(|found| found.ranks.remove(&rank));
         self.relist(lane);
         self.release(lane.resource);
+        held
     }
 
     /// Puts `lane` in the open sets at its best rank if its resource lets
@@ -325,6 +439,7 @@ impl Queue {
             lanes: Vec::new(),
             in_progress: 0,
             blocking_in_progress: 0,
+            scheduled: 0,
         };
         let index = match self.free.pop() {
             Some(index) => {
@@ -363,6 +478,10 @@ impl Queue {
             .lanes
             .iter()
             .position(|lane| lane.blocking == blocking && lane.kind == kind)
+    }
+
+    fn on_mut(&mut self, index: usize) -> Option<&mut OnResource> {
+        self.resources.get_mut(index).and_then(Option::as_mut)
     }
 
     fn lane(&self, id: LaneId) -> Option<&Lane> {
