@@ -150,19 +150,18 @@ impl Queue {
         }
     }
 
-    /// A pending task leaves the queue (started, cancelled, removed).
-    /// Whether it was there: it is not while a claim has it picked.
-    pub(super) fn remove(&mut self, entry: &Entry<'_>) -> bool {
+    /// A pending task leaves the queue (started, cancelled, removed), if
+    /// it is there: it is not while a claim has it picked.
+    pub(super) fn remove(&mut self, entry: &Entry<'_>) {
         if self.unschedule(entry.kind, entry.due, entry.id) {
-            return true;
+            return;
         }
         let Some(&resource) = self.ids.get(entry.resource) else {
-            return false;
+            return;
         };
-        let Some(slot) = self.slot(resource, entry.kind, entry.blocking) else {
-            return false;
-        };
-        self.take(LaneId { resource, slot }, entry.rank())
+        if let Some(slot) = self.slot(resource, entry.kind, entry.blocking) {
+            self.take(LaneId { resource, slot }, entry.rank());
+        }
     }
 
     /// A task on `resource` enters (`add`) or leaves progress.
@@ -381,14 +380,13 @@ impl Queue {
     }
 
     /// Removes `rank` from `lane`, and the resource's entry if nothing is
-    /// left on it. Whether the lane held it.
-    fn take(&mut self, lane: LaneId, rank: Rank) -> bool {
-        let held = self
-            .lane_mut(lane)
-            .is_some_and(|found| found.ranks.remove(&rank));
+    /// left on it.
+    fn take(&mut self, lane: LaneId, rank: Rank) {
+        if let Some(found) = self.lane_mut(lane) {
+            found.ranks.remove(&rank);
+        }
         self.relist(lane);
         self.release(lane.resource);
-        held
     }
 
     /// Puts `lane` in the open sets at its best rank if its resource lets
