@@ -28,7 +28,7 @@ use taskstate::{
 
 /// Three kinds: plain, blocking (Dyn's zone publish) and retried
 /// automatically after provider failures.
-fn kinds() -> Vec<NamedKind> {
+pub(crate) fn kinds() -> Vec<NamedKind> {
     vec![
         NamedKind::new("DomainRenew"),
         NamedKind::with_rules(

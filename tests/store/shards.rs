@@ -19,11 +19,12 @@ use taskstate::store::{
     ClaimRequest, Claimed, Filter, MemoryStore, PageRequest, Scope, StoreError, TaskStore,
 };
 use taskstate::{
-    Actor, Command, Event, IdGenerator, NamedKind, NewTask, Outcome, Owner, ResourceRef, Rules,
-    Status, StatusSet, Task, TaskId,
+    Actor, Command, Event, IdGenerator, NamedKind, NewTask, Outcome, Owner, ResourceRef, Status,
+    StatusSet, Task, TaskId,
 };
 
 use crate::common::t;
+use crate::indexes::kinds;
 
 type K = NamedKind;
 
@@ -39,19 +40,6 @@ impl XorShift {
     }
 }
 
-fn kinds() -> [NamedKind; 2] {
-    [
-        NamedKind::new("DomainRenew"),
-        NamedKind::with_rules(
-            "ZonePublish",
-            Rules {
-                blocking: true,
-                ..Rules::default()
-            },
-        ),
-    ]
-}
-
 /// A pending task `id` on one of four zones, of either kind, created at
 /// `created` and due at `todo_at` (at its creation for `None`).
 fn make(
@@ -60,6 +48,7 @@ fn make(
     created: DateTime<Utc>,
     todo_at: Option<DateTime<Utc>>,
 ) -> (Task<K>, Event<K>) {
+    // The plain kind or the blocking one.
     let kind = kinds()[random.below(2)].clone();
     let zone = format!("z{}.fr", random.below(4));
     let mut new = NewTask::new(id, kind, Owner::new("acme"), ResourceRef::new("zone", zone));
