@@ -1,5 +1,6 @@
 //! The in-memory store.
 
+mod ids;
 mod queue;
 
 use std::cmp::Reverse;
@@ -11,6 +12,7 @@ use std::sync::{
 
 use chrono::{DateTime, Utc};
 
+use self::ids::IdMap;
 use self::queue::{Entry, Pick, Queue};
 use super::block_on::ready_async_store;
 use super::{
@@ -127,23 +129,30 @@ fn shard_of(id: TaskId) -> usize {
     (mixed >> (u64::BITS - SHARDS.ilog2())) as usize
 }
 
+/// The most a claim reserves room for before it has picked anything.
+const CLAIMED_CAPACITY: usize = 64;
+
 /// The tasks of one shard, their logs and their indexes.
 #[derive(Debug)]
 struct Shard<K> {
-    /// The tasks, by id: one lookup to reach a task.
-    tasks: HashMap<TaskId, Task<K>>,
-    /// Each task's log, beside it: a save appends, a read never copies it.
-    logs: HashMap<TaskId, Vec<Event<K>>>,
+    /// The tasks with their logs, by id: one lookup reaches both.
+    tasks: IdMap<Stored<K>>,
     /// The indexes, apart from the tasks so that a task and the indexes
     /// can be borrowed together while the task changes.
     index: Index,
 }
 
+/// A task and its log: a save appends to the log, a read never copies it.
+#[derive(Debug)]
+struct Stored<K> {
+    task: Task<K>,
+    log: Vec<Event<K>>,
+}
+
 impl<K> Default for Shard<K> {
     fn default() -> Self {
         Shard {
-            tasks: HashMap::new(),
-            logs: HashMap::new(),
+            tasks: IdMap::default(),
             index: Index::default(),
         }
     }
@@ -177,7 +186,7 @@ struct Index {
     by_owner: HashMap<Owner, BTreeSet<TaskId>>,
     by_resource: HashMap<ResourceRef, BTreeSet<TaskId>>,
     by_kind: HashMap<String, BTreeSet<TaskId>>,
-    by_parent: HashMap<TaskId, BTreeSet<TaskId>>,
+    by_parent: IdMap<BTreeSet<TaskId>>,
     by_status: [BTreeSet<TaskId>; Status::COUNT],
     /// Each owner's tasks by status: a customer's listing of one status.
     by_owner_status: HashMap<Owner, [BTreeSet<TaskId>; Status::COUNT]>,
@@ -329,10 +338,10 @@ impl<K: TaskKind> MemoryStore<K> {
     /// ```
     pub fn remove(&self, id: TaskId) -> Result<Option<Task<K>>, StoreError> {
         let mut shard = self.write(id)?;
-        let Some(task) = shard.tasks.get(&id) else {
+        let Some(stored) = shard.tasks.get(&id) else {
             return Ok(None);
         };
-        self.core()?.leave(task);
+        self.core()?.leave(&stored.task);
         Ok(shard.take(id))
     }
 }
@@ -672,7 +681,7 @@ fn timed<'a, K>(
         pick(&shard.index)
             .iter()
             .take_while(move |(at, _)| now.is_none_or(|now| *at <= now))
-            .filter_map(|(at, id)| Some((*at, shard.tasks.get(id)?)))
+            .filter_map(|(at, id)| Some((*at, &shard.tasks.get(id)?.task)))
     });
     merged(walks, |(at, task)| (*at, task.id()), limit)
         .into_iter()
@@ -684,14 +693,13 @@ impl<K: TaskKind> Shard<K> {
     /// Stores a task that is not stored yet, with its log.
     fn add(&mut self, task: Task<K>, created: Event<K>) {
         self.index.entries(&task, true);
-        self.logs.insert(task.id(), vec![created]);
-        self.tasks.insert(task.id(), task);
+        let log = vec![created];
+        self.tasks.insert(task.id(), Stored { task, log });
     }
 
     /// Deletes a task, its log and its index entries.
     fn take(&mut self, id: TaskId) -> Option<Task<K>> {
-        let task = self.tasks.remove(&id)?;
-        self.logs.remove(&id);
+        let Stored { task, .. } = self.tasks.remove(&id)?;
         self.index.entries(&task, false);
         Some(task)
     }
@@ -791,7 +799,7 @@ impl<K: TaskKind> Shard<K> {
         walked
             .range((start, Bound::Unbounded))
             .filter(move |id| sets.iter().all(|set| set.contains(id)))
-            .filter_map(|id| self.tasks.get(id))
+            .filter_map(|id| self.tasks.get(id).map(|stored| &stored.task))
             .filter(|task| filter.matches(scope, task))
     }
 
@@ -802,14 +810,13 @@ impl<K: TaskKind> Shard<K> {
         after: u64,
         limit: usize,
     ) -> Result<Vec<Event<K>>, StoreError> {
-        if !self
+        let Some(Stored { log, .. }) = self
             .tasks
             .get(&id)
-            .is_some_and(|task| scope.sees(task.owner()))
-        {
+            .filter(|stored| scope.sees(stored.task.owner()))
+        else {
             return Err(StoreError::NotFound { id });
-        }
-        let log = self.logs.get(&id).map_or(&[][..], Vec::as_slice);
+        };
         let start = log.partition_point(|event| event.version <= after);
         Ok(log.iter().skip(start).take(limit).cloned().collect())
     }
@@ -865,13 +872,10 @@ impl<K: TaskKind> MemoryStore<K> {
         claims: &mut Claims<K>,
     ) -> Result<bool, StoreError> {
         let mut shard = self.write(pick.id)?;
-        let Shard {
-            tasks, logs, index, ..
-        } = &mut *shard;
-        let Some(task) = tasks
-            .get_mut(&pick.id)
-            .filter(|task| task.status() == Status::Pending && task.is_blocking() == pick.blocking)
-        else {
+        let Shard { tasks, index } = &mut *shard;
+        let Some(Stored { task, log }) = tasks.get_mut(&pick.id).filter(|stored| {
+            stored.task.status() == Status::Pending && stored.task.is_blocking() == pick.blocking
+        }) else {
             // Gone, or moved on by a save since the pick: that save put
             // what the queue needs of it in the queue.
             self.core()?.queue.unpick(pick);
@@ -879,6 +883,9 @@ impl<K: TaskKind> MemoryStore<K> {
         };
         let due = due_at(task);
         let before = StateKeys::of(task);
+        // The queue's lock before the start: a start is never left
+        // without its log entry by a queue that cannot be locked.
+        let mut core = self.core()?;
         // Started in place: the stored task changes only if `start`
         // accepts.
         let started = (due <= request.now)
@@ -891,7 +898,6 @@ impl<K: TaskKind> MemoryStore<K> {
             // Not due at the claim's time (a save moved it since the
             // pick) or refused: back to the schedule, where the next claim
             // looks at it again. A save since the pick may have queued it.
-            let mut core = self.core()?;
             core.queue.unpick(pick);
             let entry = entry(task, due);
             core.queue.remove(&entry);
@@ -899,10 +905,9 @@ impl<K: TaskKind> MemoryStore<K> {
             return Ok(false);
         };
         // A save since the pick may have queued it again.
-        self.core()?.queue.remove(&entry(task, due));
-        if let Some(log) = logs.get_mut(&pick.id) {
-            log.push(event);
-        }
+        core.queue.remove(&entry(task, due));
+        drop(core);
+        log.push(event);
         index.moved(task, before, StateKeys::of(task));
         claims.claimed.push(Claimed {
             task: task.clone(),
@@ -929,8 +934,8 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
             .read(id)?
             .tasks
             .get(&id)
-            .filter(|task| scope.sees(task.owner()))
-            .cloned())
+            .filter(|stored| scope.sees(stored.task.owner()))
+            .map(|stored| stored.task.clone()))
     }
 
     fn log(
@@ -946,10 +951,8 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
     fn save(&self, task: &Task<K>, expected: u64, events: &[Event<K>]) -> Result<(), StoreError> {
         let id = task.id();
         let mut shard = self.write(id)?;
-        let Shard {
-            tasks, logs, index, ..
-        } = &mut *shard;
-        let stored = tasks.get_mut(&id).ok_or(StoreError::NotFound { id })?;
+        let Shard { tasks, index } = &mut *shard;
+        let Stored { task: stored, log } = tasks.get_mut(&id).ok_or(StoreError::NotFound { id })?;
         let found = stored.version();
         if found != expected {
             return Err(StoreError::Conflict {
@@ -958,19 +961,13 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
                 found,
             });
         }
-        let log = logs.get_mut(&id);
-        let last_logged = log
-            .as_ref()
-            .and_then(|log| log.last())
-            .map_or(0, |event| event.version);
+        let last_logged = log.last().map_or(0, |event| event.version);
         check_save(stored, task, expected, last_logged, events)?;
         let (before, after) = (StateKeys::of(stored), StateKeys::of(task));
         if Core::concerned(before, after) {
             self.core()?.moved(task, before, after);
         }
-        if let Some(log) = log {
-            log.extend_from_slice(events);
-        }
+        log.extend_from_slice(events);
         index.moved(task, before, after);
         *stored = task.clone();
         Ok(())
@@ -987,7 +984,11 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
 
     fn claim(&self, request: &ClaimRequest) -> Result<Claims<K>, StoreError> {
         request.check()?;
-        let mut claims = Claims::default();
+        let mut claims = Claims {
+            // One allocation for the usual claim of a few tasks.
+            claimed: Vec::with_capacity(request.limit.min(CLAIMED_CAPACITY)),
+            unreadable: Vec::new(),
+        };
         let mut promote = true;
         loop {
             let wanted = request.limit.saturating_sub(claims.claimed.len());
