@@ -2,7 +2,7 @@
 //! SQLite, and [`AsyncSqliteStore`], the store behind
 //! [`AsyncTaskStore`](taskstate::store::AsyncTaskStore).
 //!
-//! # The schema (version 5)
+//! # The schema (version 6)
 //!
 //! Two tables. `tasks` holds the record: the task as JSON in `body`
 //! (identity and state; the log is not in it), and beside it the columns
@@ -27,6 +27,7 @@
 //! | `done_at` | done and cancelled tasks only: when they settled, for purges |
 //! | `quarantined` | 1 once a claim or a sweep met a body that does not read (below) |
 //! | `held` | pending tasks only: 1 while a task in progress on the same resource holds it back (below); not from the body |
+//! | `listed_status` | the status the status index lists the row under: its `status`, but `pending` for a running row (below) |
 //! | `body` | the task, JSON, without its log |
 //!
 //! `events` holds each task's log, one row per event, keyed by
@@ -48,8 +49,11 @@
 //! body that does not read is quarantined); version 3 gets `held`,
 //! computed for every row from the rows in progress, and the claim index
 //! made again without the held rows; version 4 loses the index of due
-//! rows by time and gets a status index without the running rows.
-//! Version 1, whose bodies held the log, is refused.
+//! rows by time and gets a status index without the running rows;
+//! version 5 gets `listed_status`, derived from `status`, and the status
+//! index on it (every older file gets the column first, so that the
+//! indexes each step makes can read it). Version 1, whose bodies held
+//! the log, is refused.
 //!
 //! # Queries
 //!
@@ -103,9 +107,12 @@
 //! `check_at`, `stalled_at` and `done_at`, which hold only the rows that
 //! have one; `next_due` reads the first of them and seeks the claim index
 //! once per priority. Indexes on owner, resource, kind, status, parent
-//! and creation serve the listing filters in id order; the status index
-//! leaves the running rows out (a claim and a completion would each
-//! write a page of it), and a listing of running tasks reads them on the
+//! and creation serve the listing filters in id order. The status index
+//! is on `listed_status`, where a running row stays under pending, so a
+//! claim writes no page of it (a completion writes one): a listing of
+//! pending tasks walks the pending and running rows in id order and
+//! keeps the pending ones, passing no more running rows than the
+//! workers hold leases; a listing of running tasks reads them on the
 //! lease index and sorts them: its cost follows the number of running
 //! tasks, not the page.
 //!
@@ -227,8 +234,10 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// cancellation of a pending row wrote a page of and only
 /// [`TaskStore::next_due`] read (it now walks the claim index, one seek
 /// per priority), and with running tasks out of the status index, which
-/// a claim and a completion each wrote a page of for them.
-pub const SCHEMA_VERSION: i64 = 5;
+/// a claim and a completion each wrote a page of for them, 6 with the
+/// status index on `listed_status` (a running row listed under pending),
+/// which a claim no longer writes a page of.
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// SQLite's `synchronous` setting, which decides when a commit waits
 /// for the disk (see [Durability](self#durability)).
@@ -336,7 +345,8 @@ CREATE TABLE tasks (
     stalled_at    TEXT,
     done_at       TEXT,
     quarantined   INTEGER NOT NULL DEFAULT 0,
-    held          INTEGER NOT NULL DEFAULT 0
+    held          INTEGER NOT NULL DEFAULT 0,
+    listed_status TEXT NOT NULL DEFAULT 'pending'
 );
 CREATE TABLE events (
     task_id TEXT NOT NULL,
@@ -383,19 +393,33 @@ const HELD_EXPR: &str = "CASE WHEN tasks.due_at IS NOT NULL AND EXISTS (
 /// without the running rows, which [`INDEXES`] makes again.
 const MIGRATE_4_TO_5: &str = "DROP INDEX IF EXISTS tasks_due; DROP INDEX IF EXISTS tasks_status;";
 
-/// The indexes of version 5 (those of earlier versions are kept as they
+/// The `listed_status` column of version 6, derived from `status`: every
+/// file older than 6 gets it first, since the [`INDEXES`] each later step
+/// makes read it.
+const ADD_LISTED_STATUS: &str = "
+ALTER TABLE tasks ADD COLUMN listed_status TEXT NOT NULL DEFAULT 'pending';
+UPDATE tasks SET listed_status = CASE status WHEN 'running' THEN 'pending' ELSE status END;
+";
+
+/// From version 5 to 6: the status index on `listed_status`, which
+/// [`INDEXES`] makes again.
+const MIGRATE_5_TO_6: &str = "DROP INDEX IF EXISTS tasks_status;";
+
+/// The indexes of version 6 (those of earlier versions are kept as they
 /// were, but for `tasks_claim`, which version 4 makes again, `tasks_due`,
-/// which version 5 drops, and `tasks_status`, which version 5 makes
+/// which version 5 drops, and `tasks_status`, which versions 5 and 6 make
 /// again).
 ///
-/// `tasks_status` leaves the running rows out: every claim would write a
-/// page of it for the row it starts and every completion one for the row
-/// it ends (a claim-and-complete cycle wrote 4 pages of it, now 2). A
-/// listing of running tasks reads them on `tasks_lease` instead (every
-/// running task has a lease) and sorts them by id: its cost follows the
-/// number of running tasks, which the workers' leases bound, not the
-/// page. A listing of any other single status says `status <> 'running'`
-/// so that SQLite sees the partial index answers it.
+/// `tasks_status` is on `listed_status`, the status but for a running
+/// row, which is listed under pending: a claim starts a row without
+/// writing a page of it, and a completion writes one (a
+/// claim-and-complete cycle wrote 4 pages of it with `status` in the
+/// index, 2 with the running rows left out in version 5, 1 now). A
+/// listing of pending tasks walks the pending and running rows in id
+/// order and keeps the pending ones: the running rows it passes are as
+/// many as the workers' leases. A listing of running tasks reads them on
+/// `tasks_lease` (every running task has a lease) and sorts them by id:
+/// its cost follows the number of running tasks, not the page.
 const INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS tasks_claim ON tasks (priority DESC, due_at, id)
     WHERE due_at IS NOT NULL AND held = 0;
@@ -411,7 +435,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS tasks_live_key ON tasks (unique_key)
 CREATE INDEX IF NOT EXISTS tasks_owner ON tasks (owner, id);
 CREATE INDEX IF NOT EXISTS tasks_resource ON tasks (resource_kind, resource_id, id);
 CREATE INDEX IF NOT EXISTS tasks_kind ON tasks (kind_name, id);
-CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, id) WHERE status <> 'running';
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (listed_status, id);
 CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent, id) WHERE parent IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at);
 ";
@@ -420,10 +444,10 @@ CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at);
 /// meanwhile fails the statement (and writes nothing).
 const INSERT: &str = "INSERT INTO tasks (id, version, owner, resource_kind, resource_id,
     kind_name, status, parent, created_at, priority, unique_key, blocking, in_progress, due_at,
-    lease_until, retry_at, check_at, stalled_at, done_at, body, held)
+    lease_until, retry_at, check_at, stalled_at, done_at, listed_status, body, held)
     VALUES (:id, :version, :owner, :resource_kind, :resource_id, :kind_name, :status, :parent,
     :created_at, :priority, :unique_key, :blocking, :in_progress, :due_at, :lease_until,
-    :retry_at, :check_at, :stalled_at, :done_at, :body, :held)
+    :retry_at, :check_at, :stalled_at, :done_at, :listed_status, :body, :held)
     ON CONFLICT (id) DO NOTHING";
 
 /// A compare-and-swap write of every column from the body: `:expected` is
@@ -434,13 +458,14 @@ const UPDATE: &str = "UPDATE tasks SET version = :version, owner = :owner,
     status = :status, parent = :parent, created_at = :created_at, priority = :priority,
     unique_key = :unique_key, blocking = :blocking, in_progress = :in_progress,
     due_at = :due_at, lease_until = :lease_until, retry_at = :retry_at, check_at = :check_at,
-    stalled_at = :stalled_at, done_at = :done_at, body = :body, quarantined = 0
+    stalled_at = :stalled_at, done_at = :done_at, listed_status = :listed_status, body = :body,
+    quarantined = 0
     WHERE id = :id AND version = :expected";
 
 /// The columns derived from the body, in the order [`Row::derived`] gives
 /// them: those a save or a claim compares with the stored ones, and
 /// writes only where they differ ([`update_changed`]).
-const DERIVED: [&str; 17] = [
+const DERIVED: [&str; 18] = [
     "owner",
     "resource_kind",
     "resource_id",
@@ -458,6 +483,7 @@ const DERIVED: [&str; 17] = [
     "check_at",
     "stalled_at",
     "done_at",
+    "listed_status",
 ];
 
 /// The two columns of [`Progress`] on the resource of the row `t`, that
@@ -480,7 +506,7 @@ macro_rules! progress_of_others {
 const STORED: &str = concat!(
     "SELECT version, body, owner, resource_kind, resource_id, kind_name,
     status, parent, created_at, priority, unique_key, blocking, in_progress, due_at,
-    lease_until, retry_at, check_at, stalled_at, done_at, held, ",
+    lease_until, retry_at, check_at, stalled_at, done_at, listed_status, held, ",
     progress_of_others!(),
     " FROM tasks AS t WHERE t.id = ?1"
 );
@@ -508,7 +534,7 @@ const CANDIDATES: &str = concat!(
     "SELECT t.id, t.resource_kind, t.resource_id, t.priority, t.due_at, t.body,
     t.owner, t.resource_kind, t.resource_id, t.kind_name, t.status, t.parent, t.created_at,
     t.priority, t.unique_key, t.blocking, t.in_progress, t.due_at, t.lease_until, t.retry_at,
-    t.check_at, t.stalled_at, t.done_at, ",
+    t.check_at, t.stalled_at, t.done_at, t.listed_status, ",
     progress_of_others!(),
     "
     FROM tasks AS t INDEXED BY tasks_claim
@@ -645,6 +671,9 @@ where
         let mut version: i64 = tx
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .map_err(backend)?;
+        if (2..SCHEMA_VERSION).contains(&version) {
+            tx.execute_batch(ADD_LISTED_STATUS).map_err(backend)?;
+        }
         while version != SCHEMA_VERSION {
             version = match version {
                 0 => {
@@ -669,6 +698,11 @@ where
                     tx.execute_batch(MIGRATE_4_TO_5).map_err(backend)?;
                     tx.execute_batch(INDEXES).map_err(backend)?;
                     5
+                }
+                5 => {
+                    tx.execute_batch(MIGRATE_5_TO_6).map_err(backend)?;
+                    tx.execute_batch(INDEXES).map_err(backend)?;
+                    6
                 }
                 other => {
                     return Err(StoreError::backend(
@@ -917,16 +951,6 @@ fn is_unique_violation(error: &rusqlite::Error) -> bool {
     error
         .sqlite_error()
         .is_some_and(|error| error.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
-}
-
-/// The version of the last event in the log of task `id` (0 if it has
-/// none).
-fn last_logged(conn: &Connection, id: &str) -> Result<u64, StoreError> {
-    let last: Option<i64> = conn
-        .prepare_cached("SELECT max(version) FROM events WHERE task_id = ?1")
-        .and_then(|mut statement| statement.query_row([id], |row| row.get(0)))
-        .map_err(backend)?;
-    last.map_or(Ok(0), |last| stored_version(id, last))
 }
 
 /// A version read back from SQLite.
@@ -1229,6 +1253,9 @@ struct Row {
     check_at: Option<String>,
     stalled_at: Option<String>,
     done_at: Option<String>,
+    /// The status the status index lists the row under: a running row
+    /// under pending (see [`INDEXES`]).
+    listed_status: &'static str,
     body: String,
 }
 
@@ -1256,12 +1283,13 @@ impl Row {
             (":check_at", &self.check_at),
             (":stalled_at", &self.stalled_at),
             (":done_at", &self.done_at),
+            (":listed_status", &self.listed_status),
             (":body", &self.body),
         ]
     }
 
     /// The [`DERIVED`] columns' values, in their order.
-    fn derived(&self) -> [ValueRef<'_>; 17] {
+    fn derived(&self) -> [ValueRef<'_>; 18] {
         fn text(text: &str) -> ValueRef<'_> {
             ValueRef::Text(text.as_bytes())
         }
@@ -1286,6 +1314,7 @@ impl Row {
             maybe(self.check_at.as_ref()),
             maybe(self.stalled_at.as_ref()),
             maybe(self.done_at.as_ref()),
+            text(self.listed_status),
         ]
     }
 
@@ -1335,6 +1364,7 @@ impl Row {
                 matches!(status, Status::Done | Status::Cancelled),
                 task.done_at(),
             )?,
+            listed_status: listed_status(status),
             body: serde_json::to_string(task).map_err(|error| {
                 StoreError::backend(
                     format!("task {} does not serialize: {error}", task.id()),
@@ -1342,6 +1372,16 @@ impl Row {
                 )
             })?,
         })
+    }
+}
+
+/// The status the status index lists a row of `status` under: its own,
+/// but pending for a running row ([`INDEXES`]; [`ADD_LISTED_STATUS`] says
+/// the same in SQL).
+fn listed_status(status: Status) -> &'static str {
+    match status {
+        Status::Running => Status::Pending.as_str(),
+        other => other.as_str(),
     }
 }
 
@@ -1617,8 +1657,11 @@ fn listing(scope: &Scope, filter: &Filter, page: PageRequest) -> (String, Vec<Va
     let running_only = filter.statuses == StatusSet::of(&[Status::Running]);
     if running_only {
         clauses.push("lease_until IS NOT NULL".to_owned());
-    } else if !filter.statuses.is_empty() && !filter.statuses.contains(Status::Running) {
-        clauses.push(format!("status <> '{}'", Status::Running.as_str()));
+    } else if !filter.statuses.is_empty() {
+        let listed: BTreeSet<&str> = filter.statuses.iter().map(listed_status).collect();
+        let marks = vec!["?"; listed.len()].join(", ");
+        clauses.push(format!("listed_status IN ({marks})"));
+        values.extend(listed.into_iter().map(|name| Value::Text(name.to_owned())));
     }
     if !filter.statuses.is_empty() {
         let marks = vec!["?"; filter.statuses.iter().count()].join(", ");
@@ -1805,7 +1848,13 @@ where
                 id: task.id(),
                 source,
             })?;
-        check_save(&stored, task, expected, last_logged(&tx, &row.id)?, events)?;
+        // The version of the log's last event, as the stored record
+        // tells it: its version less the heartbeats since, which log
+        // nothing (every save checks the two agree), so the events table
+        // is not read.
+        let heartbeats = stored.lease().map_or(0, |lease| lease.heartbeats());
+        let last_logged = stored.version().saturating_sub(u64::from(heartbeats));
+        check_save(&stored, task, expected, last_logged, events)?;
         let held = keep_held(&tx, &row, Some(&before.before()))?;
         let held = (held != before.held).then_some(held);
         // The write lock is ours since `BEGIN`, so the version cannot have
@@ -2140,8 +2189,8 @@ mod tests {
     fn a_listing_of_one_status_reads_the_index_that_holds_it() {
         let db = Db(temp_path("status-plans"));
         let store: SqliteStore<NamedKind> = SqliteStore::open(&db.0).unwrap();
-        // Every status but running on the partial status index, in id
-        // order: no sort, the walk stops at the page.
+        // Every status but running on the status index, in id order: no
+        // sort, the walk stops at the page.
         for status in Status::ALL.into_iter().filter(|s| *s != Status::Running) {
             let plan = plan_of(&store, &Scope::Staff, &[status]);
             assert!(
@@ -2150,8 +2199,8 @@ mod tests {
             );
             assert!(!plan.contains("TEMP B-TREE"), "{status}: {plan}");
         }
-        // Running tasks, which that index leaves out, on the lease index
-        // (every running task has a lease), sorted.
+        // Running tasks, which that index lists under pending, on the
+        // lease index (every running task has a lease), sorted.
         let plan = plan_of(&store, &Scope::Staff, &[Status::Running]);
         assert!(plan.contains("USING INDEX tasks_lease"), "{plan}");
         // A customer's listing of any status but running walks the

@@ -569,7 +569,7 @@ PRAGMA user_version = 2;
 /// rows in progress), of every row.
 const DERIVED: &str = "SELECT id, version, owner, resource_kind, resource_id, kind_name, status,
     parent, created_at, due_at, lease_until, retry_at, check_at, blocking, priority, unique_key,
-    in_progress, stalled_at, done_at, quarantined, body, held FROM tasks ORDER BY id";
+    in_progress, stalled_at, done_at, quarantined, body, held, listed_status FROM tasks ORDER BY id";
 
 fn derived(conn: &rusqlite::Connection) -> Vec<Vec<rusqlite::types::Value>> {
     let mut statement = conn.prepare(DERIVED).unwrap();
@@ -762,6 +762,9 @@ fn a_file_of_schema_3_is_migrated_and_its_held_back_rows_leave_the_claim_index()
         .execute_batch(
             "DROP INDEX tasks_claim;
              ALTER TABLE tasks DROP COLUMN held;
+             DROP INDEX tasks_status;
+             ALTER TABLE tasks DROP COLUMN listed_status;
+             CREATE INDEX tasks_status ON tasks (status, id);
              CREATE INDEX tasks_claim ON tasks (priority DESC, due_at, id)
                  WHERE due_at IS NOT NULL;
              PRAGMA user_version = 3;",
@@ -770,7 +773,7 @@ fn a_file_of_schema_3_is_migrated_and_its_held_back_rows_leave_the_claim_index()
     let store = db.open();
     let raw = db.raw();
     assert_eq!(user_version(&raw), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 5);
+    assert_eq!(SCHEMA_VERSION, 6);
     // `held` is computed: the one task held back (behind the blocking task
     // in progress on zone.fr) is, and nothing else.
     assert_eq!(derived(&raw), want);
@@ -812,6 +815,7 @@ fn a_file_of_schema_4_is_migrated_without_due_rows_and_running_rows_indexed() {
         .execute_batch(
             "CREATE INDEX tasks_due ON tasks (due_at, id) WHERE due_at IS NOT NULL;
              DROP INDEX tasks_status;
+             ALTER TABLE tasks DROP COLUMN listed_status;
              CREATE INDEX tasks_status ON tasks (status, id);
              PRAGMA user_version = 4;",
         )
@@ -820,12 +824,9 @@ fn a_file_of_schema_4_is_migrated_without_due_rows_and_running_rows_indexed() {
     let raw = db.raw();
     assert_eq!(user_version(&raw), SCHEMA_VERSION);
     assert_eq!(index_sql(&raw, "tasks_due"), None);
-    // The status index is made again without the running rows.
+    // The status index is made again on the listed status.
     let status_index = index_sql(&raw, "tasks_status").unwrap();
-    assert!(
-        status_index.contains("status <> 'running'"),
-        "{status_index}"
-    );
+    assert!(status_index.contains("listed_status"), "{status_index}");
     assert_eq!(derived(&raw), want);
     assert_eq!(every_task(&store), tasks);
     // The earliest due time, now read from the claim index, is the same.
@@ -837,6 +838,58 @@ fn a_file_of_schema_4_is_migrated_without_due_rows_and_running_rows_indexed() {
             .unwrap(),
         next_due_of_kind
     );
+}
+
+#[test]
+fn a_file_of_schema_5_is_migrated_to_the_listed_status() {
+    let (db, tasks, want, _) = every_status_file("schema-5");
+    // The file as version 5 left it: no `listed_status`, and a status
+    // index on `status` without the running rows.
+    db.raw()
+        .execute_batch(
+            "DROP INDEX tasks_status;
+             ALTER TABLE tasks DROP COLUMN listed_status;
+             CREATE INDEX tasks_status ON tasks (status, id) WHERE status <> 'running';
+             PRAGMA user_version = 5;",
+        )
+        .unwrap();
+    let store = db.open();
+    let raw = db.raw();
+    assert_eq!(user_version(&raw), SCHEMA_VERSION);
+    let status_index = index_sql(&raw, "tasks_status").unwrap();
+    assert!(status_index.contains("listed_status"), "{status_index}");
+    // The column is derived as a save writes it: the running task under
+    // pending, every other under its own status.
+    assert_eq!(derived(&raw), want);
+    let listed: Vec<(String, String)> = raw
+        .prepare("SELECT status, listed_status FROM tasks ORDER BY id")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (status, listed) in &listed {
+        let expected = if status == "running" {
+            "pending"
+        } else {
+            status
+        };
+        assert_eq!(listed, expected, "{status}");
+    }
+    // Listings of pending and of running tasks each give their own.
+    for status in [Status::Pending, Status::Running] {
+        let page = store
+            .list(
+                &Scope::Staff,
+                &Filter::new().statuses(StatusSet::of(&[status])),
+                PageRequest::first(100),
+            )
+            .unwrap();
+        let expected: Vec<_> = tasks.iter().filter(|t| t.status() == status).collect();
+        assert!(!expected.is_empty(), "{status}");
+        assert_eq!(page.tasks.iter().collect::<Vec<_>>(), expected, "{status}");
+    }
+    assert_eq!(every_task(&store), tasks);
 }
 
 /// The schema version a file says it has.
