@@ -501,13 +501,36 @@ macro_rules! progress_of_others {
     };
 }
 
+/// Whether another row on the resource of the row `t` is pending (and so
+/// may have a `held` to change), looked up on `tasks_resource` only when
+/// `$when` (an SQL condition) says the write changes what is in progress
+/// there: the walk passes the resource's settled rows too. 1 when not
+/// looked up.
+macro_rules! others_pending_when {
+    ($when:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $when,
+            " THEN EXISTS (SELECT 1 FROM tasks AS q INDEXED BY tasks_resource
+                 WHERE q.resource_kind = t.resource_kind AND q.resource_id = t.resource_id
+                   AND q.id != t.id AND q.due_at IS NOT NULL)
+             ELSE 1 END"
+        )
+    };
+}
+
 /// What a save reads of the stored row: the version, the body, the
-/// [`DERIVED`] columns and `held`.
+/// [`DERIVED`] columns, `held`, what else is in progress on its resource,
+/// and whether another row there is pending, when the write (whose
+/// `in_progress` and `blocking` are `?2` and `?3`) changes one of the
+/// two.
 const STORED: &str = concat!(
     "SELECT version, body, owner, resource_kind, resource_id, kind_name,
     status, parent, created_at, priority, unique_key, blocking, in_progress, due_at,
     lease_until, retry_at, check_at, stalled_at, done_at, listed_status, held, ",
     progress_of_others!(),
+    ", ",
+    others_pending_when!("t.in_progress != ?2 OR t.blocking != ?3"),
     " FROM tasks AS t WHERE t.id = ?1"
 );
 
@@ -536,6 +559,8 @@ const CANDIDATES: &str = concat!(
     t.priority, t.unique_key, t.blocking, t.in_progress, t.due_at, t.lease_until, t.retry_at,
     t.check_at, t.stalled_at, t.done_at, t.listed_status, ",
     progress_of_others!(),
+    ", ",
+    others_pending_when!("1"),
     "
     FROM tasks AS t INDEXED BY tasks_claim
     WHERE t.due_at IS NOT NULL AND t.held = 0 AND t.due_at <= ?1 AND t.quarantined = 0
@@ -985,22 +1010,23 @@ fn update_changed(
 ) -> Result<usize, StoreError> {
     let expected = sql_version(expected)?;
     let derived = row.derived();
-    let mut sql = String::from("UPDATE tasks SET version = ?1, body = ?2, quarantined = 0");
+    // Parameters in the order they appear (`?` numbers itself): the
+    // text is pushed, never formatted.
+    let mut sql = String::with_capacity(256);
+    sql.push_str("UPDATE tasks SET version = ?, body = ?, quarantined = 0");
     if let Some(held) = held {
         sql.push_str(if held { ", held = 1" } else { ", held = 0" });
     }
     let mut values: Vec<ToSqlOutput<'_>> = Vec::new();
     for (index, (name, value)) in DERIVED.iter().zip(derived).enumerate() {
         if changed & (1 << index) != 0 {
-            sql.push_str(&format!(", {name} = ?{}", values.len() + 3));
+            sql.push_str(", ");
+            sql.push_str(name);
+            sql.push_str(" = ?");
             values.push(ToSqlOutput::Borrowed(value));
         }
     }
-    sql.push_str(&format!(
-        " WHERE id = ?{} AND version = ?{}",
-        values.len() + 3,
-        values.len() + 4
-    ));
+    sql.push_str(" WHERE id = ? AND version = ?");
     let mut params: Vec<&dyn ToSql> = vec![&row.version, &row.body];
     params.extend(values.iter().map(|value| value as &dyn ToSql));
     params.push(&row.id);
@@ -1086,14 +1112,16 @@ fn hold_pending(
 }
 
 /// A row as stored before a write, as far as `held` is concerned: its
-/// resource, whether it was in progress, whether it blocked, and what
-/// else was in progress on its resource.
+/// resource, whether it was in progress, whether it blocked, what else
+/// was in progress on its resource, and whether another row there may be
+/// pending (false only when it was looked up and none is).
 struct Before<'a> {
     resource_kind: &'a str,
     resource_id: &'a str,
     in_progress: bool,
     blocking: bool,
     others: Progress,
+    others_pending: bool,
 }
 
 /// [`Before`] as a save reads it, with the stored `held`.
@@ -1103,6 +1131,7 @@ struct Held {
     in_progress: bool,
     blocking: bool,
     others: Progress,
+    others_pending: bool,
     held: bool,
 }
 
@@ -1114,6 +1143,7 @@ impl Held {
             in_progress: self.in_progress,
             blocking: self.blocking,
             others: self.others,
+            others_pending: self.others_pending,
         }
     }
 }
@@ -1121,7 +1151,8 @@ impl Held {
 /// Keeps `held` exact around the write of `row` (over `before`, the row
 /// as stored; `None` for an insert), in the write's transaction: sets
 /// `held` of the other pending rows on its resource when what is in
-/// progress there changes, and returns the row's own `held`.
+/// progress there changes and there are any, and returns the row's own
+/// `held`.
 fn keep_held(
     conn: &Connection,
     row: &Row,
@@ -1141,7 +1172,11 @@ fn keep_held(
         _ => others,
     };
     let now = others.with(row.in_progress, row.blocking);
-    if was != now {
+    let others_pending = match before {
+        Some(before) if same => before.others_pending,
+        _ => true,
+    };
+    if was != now && others_pending {
         hold_pending(conn, &row.resource_kind, &row.resource_id, &row.id, now)?;
     }
     if let Some(before) = before
@@ -1582,6 +1617,8 @@ struct Candidate {
     stored: Vec<Value>,
     /// What else is in progress on its resource.
     others: Progress,
+    /// Whether another row on its resource is pending.
+    others_pending: bool,
 }
 
 /// One batch of the rows a claim may start, up to `limit`, after
@@ -1613,6 +1650,7 @@ fn candidates(
                     any: row.get(6 + DERIVED.len())?,
                     blocking: row.get(7 + DERIVED.len())?,
                 },
+                others_pending: row.get(8 + DERIVED.len())?,
             })
         })
         .map_err(backend)?;
@@ -1812,7 +1850,7 @@ where
             .prepare_cached(STORED)
             .and_then(|mut statement| {
                 statement
-                    .query_row([&row.id], |r| {
+                    .query_row(params![row.id, row.in_progress, row.blocking], |r| {
                         let columns = (2..2 + DERIVED.len())
                             .map(|index| r.get_ref(index))
                             .collect::<Result<Vec<_>, _>>()?;
@@ -1825,6 +1863,7 @@ where
                                 any: r.get(3 + DERIVED.len())?,
                                 blocking: r.get(4 + DERIVED.len())?,
                             },
+                            others_pending: r.get(5 + DERIVED.len())?,
                             held: r.get(2 + DERIVED.len())?,
                         };
                         Ok((r.get(0)?, body(r, 1)?, row.changed(&columns), held))
@@ -1968,6 +2007,7 @@ where
                     in_progress: candidate.stored.get(10) == Some(&Value::Integer(1)),
                     blocking: candidate.stored.get(9) == Some(&Value::Integer(1)),
                     others: candidate.others,
+                    others_pending: candidate.others_pending,
                 };
                 let held = keep_held(&tx, &row, Some(&before))?;
                 let held = held.then_some(true);
