@@ -197,7 +197,11 @@ pub struct NewTask<K> {
     /// What it acts on.
     pub resource: ResourceRef,
     /// Not to run before this time; `None` runs as soon as possible.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::stamp::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub todo_at: Option<DateTime<Utc>>,
     /// The first status message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -532,6 +536,7 @@ pub enum Command<K> {
     /// Take a due task under a lease until `lease_until`.
     Start {
         /// The lease's deadline; must be after `now`.
+        #[serde(with = "crate::stamp")]
         lease_until: DateTime<Utc>,
         /// Which worker takes it, for the audit log.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -545,6 +550,7 @@ pub enum Command<K> {
         token: LeaseToken,
         /// The new deadline; must be after `now` and not before the
         /// current one (a heartbeat only extends).
+        #[serde(with = "crate::stamp")]
         lease_until: DateTime<Utc>,
         /// A progress message; the task's `comment` shows it until the
         /// next logged event that sets one.
@@ -552,7 +558,11 @@ pub enum Command<K> {
         progress: Option<String>,
         /// On a waiting task: when to look again (a poll found nothing
         /// yet); after `now`, not after `lease_until`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            with = "crate::stamp::option",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
         check_at: Option<DateTime<Utc>>,
     },
     /// Pause on an outside party until `until`.
@@ -561,11 +571,16 @@ pub enum Command<K> {
         token: LeaseToken,
         /// When the wait gives up: the lease runs out then, and the task
         /// can be marked stalled.
+        #[serde(with = "crate::stamp")]
         until: DateTime<Utc>,
         /// When to look again (a poll's next time, a `Retry-After`): after
         /// `now`, not after `until`. A store offers the task to a poller
         /// then; the stall sweep looks only at `until`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            with = "crate::stamp::option",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
         check_at: Option<DateTime<Utc>>,
         /// What the task waits for; it becomes the task's `comment`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -576,6 +591,7 @@ pub enum Command<K> {
         /// The run's token.
         token: LeaseToken,
         /// The lease's new deadline; must be after `now`.
+        #[serde(with = "crate::stamp")]
         lease_until: DateTime<Utc>,
     },
     /// Finish successfully.
@@ -619,7 +635,11 @@ pub enum Command<K> {
     Requeue {
         /// Not to run again before this time; `None` for as soon as
         /// possible.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            with = "crate::stamp::option",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
         todo_at: Option<DateTime<Utc>>,
     },
     /// Bring a pending task's `todo_at` forward to now.
@@ -680,7 +700,11 @@ pub enum Command<K> {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         current_step: Option<String>,
         /// When the task is expected to finish.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            with = "crate::stamp::option",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
         expected_done_at: Option<DateTime<Utc>>,
     },
     /// An operator marks a failed task's problem resolved.
@@ -852,6 +876,7 @@ pub struct Event<K> {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub heartbeats: u32,
     /// When it was applied (the `now` of the command).
+    #[serde(with = "crate::stamp")]
     pub at: DateTime<Utc>,
     /// Who issued it.
     pub actor: Actor,

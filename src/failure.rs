@@ -98,6 +98,7 @@ pub struct Failure {
     /// The human-readable explanation; it becomes the task's `comment`.
     pub message: String,
     /// When it happened, as the reporter saw it.
+    #[serde(with = "crate::stamp")]
     pub at: DateTime<Utc>,
     /// The keys of the arguments the customer must correct.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -425,6 +426,7 @@ pub enum FollowUp {
     /// The system retries once `at` has come.
     Retry {
         /// When the retry becomes due.
+        #[serde(with = "crate::stamp")]
         at: DateTime<Utc>,
     },
     /// The provider's retries are spent: the customer must open a support

@@ -129,10 +129,15 @@ impl fmt::Display for LeaseToken {
 #[serde(deny_unknown_fields)]
 pub struct Lease {
     token: LeaseToken,
+    #[serde(with = "crate::stamp")]
     expires_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     worker: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::stamp::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     check_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     note: Option<String>,

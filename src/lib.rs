@@ -98,6 +98,7 @@ pub mod design {
 }
 pub mod profiles;
 mod rules;
+mod stamp;
 mod status;
 pub mod store;
 mod strict;

@@ -422,10 +422,13 @@ pub struct Subtask {
     /// Its status.
     pub status: SubtaskStatus,
     /// When it was declared.
+    #[serde(with = "crate::stamp")]
     pub created_at: DateTime<Utc>,
     /// When its current or last run started.
+    #[serde(default, with = "crate::stamp::option")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it settled.
+    #[serde(default, with = "crate::stamp::option")]
     pub finished_at: Option<DateTime<Utc>>,
     /// What went wrong, when it failed.
     pub errors: Vec<Failure>,
@@ -726,7 +729,11 @@ pub struct Progress {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_step: Option<String>,
     /// When the task is expected to finish.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::stamp::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expected_done_at: Option<DateTime<Utc>>,
 }
 

@@ -198,6 +198,7 @@ struct Identity<K> {
     kind: K,
     owner: Owner,
     resource: ResourceRef,
+    #[serde(with = "crate::stamp")]
     created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     title: Option<String>,
@@ -219,14 +220,27 @@ struct Identity<K> {
 struct State {
     status: Status,
     version: u64,
+    #[serde(with = "crate::stamp")]
     updated_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::stamp::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     done_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::stamp::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     todo_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     lease: Option<Lease>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::stamp::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     cancel_requested_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     comment: Option<String>,
