@@ -92,7 +92,7 @@ where
     /// What [`SqliteStore::open`] fails with.
     pub async fn open(path: impl AsRef<Path>) -> Result<AsyncSqliteStore<K>, StoreError>
     where
-        K: Send + 'static,
+        K: Send + Sync + 'static,
     {
         let path = path.as_ref().to_owned();
         blocking(move || SqliteStore::open(path))

@@ -193,20 +193,21 @@
 
 #[cfg(feature = "tokio")]
 mod bridge;
+mod recent;
 
 #[cfg(feature = "tokio")]
 pub use bridge::AsyncSqliteStore;
+use recent::Recent;
 
 use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
-use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use chrono::{DateTime, Datelike, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use rusqlite::config::DbConfig;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{
@@ -617,17 +618,27 @@ const REINDEX_BATCH: i64 = 256;
 
 /// A task store in one SQLite database file.
 ///
-/// One connection behind a mutex makes it `Send + Sync`; several stores
-/// (or processes) may open the same file, and SQLite's locking keeps
-/// their writes apart. `K` is the host's kind type, which the tasks'
-/// JSON carries.
+/// One connection behind a mutex makes it `Send + Sync` (for a kind `K`
+/// that is `Send + Sync`: the store keeps the last records it wrote or
+/// read); several stores (or processes) may open the same file, and
+/// SQLite's locking keeps their writes apart. `K` is the host's kind
+/// type, which the tasks' JSON carries.
+///
+/// A save checks the new record against the stored one, which it takes
+/// from the last 64 records this handle wrote or
+/// read when the stored body is byte for byte the one it kept with it
+/// (the run's claim, a previous save, a `get` before an update), and
+/// decodes otherwise.
 #[derive(Debug)]
 pub struct SqliteStore<K> {
     conn: Mutex<Connection>,
     /// How long a write waits for the lock, in nanoseconds: what
     /// [`busy`] reads, through [`arm`], on the thread holding `conn`.
     busy_timeout: AtomicU64,
-    kind: PhantomData<fn() -> K>,
+    /// The records this handle wrote or read last: a save that replaces
+    /// one of them does not decode the stored body. Taken only while
+    /// `conn` is held.
+    recent: Mutex<Recent<K>>,
 }
 
 /// What [`SqliteStore::reindex`] did.
@@ -746,7 +757,7 @@ where
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             busy_timeout: AtomicU64::new(nanos(options.busy_timeout)),
-            kind: PhantomData,
+            recent: Mutex::new(Recent::new()),
         })
     }
 
@@ -813,6 +824,13 @@ impl<K> SqliteStore<K> {
     /// lock.
     pub fn busy_timeout(&self) -> Duration {
         Duration::from_nanos(self.busy_timeout.load(Ordering::Relaxed))
+    }
+
+    /// The records this handle wrote or read last. A poisoned lock is
+    /// taken all the same: what is kept is only used where the stored
+    /// body is byte for byte the one kept with it.
+    fn recent(&self) -> MutexGuard<'_, Recent<K>> {
+        self.recent.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The connection, for this thread, with the busy timeout armed.
@@ -1473,7 +1491,43 @@ fn stamp(at: DateTime<Utc>) -> Result<String, StoreError> {
             false,
         ));
     }
-    Ok(at.to_rfc3339_opts(SecondsFormat::Nanos, true))
+    Ok(nanos_text(at))
+}
+
+/// `at` in RFC 3339 with nine digits of fraction and `Z`, as
+/// `to_rfc3339_opts(SecondsFormat::Nanos, true)` writes it, without
+/// `chrono`'s general formatter for the years 0 to 9999 (every stored
+/// time), which cost a claim more than its JSON.
+fn nanos_text(at: DateTime<Utc>) -> String {
+    let (date, time) = (at.date_naive(), at.time());
+    let year = u32::try_from(date.year()).ok().filter(|year| *year <= 9999);
+    let nanos = time.nanosecond();
+    let (Some(year), true) = (year, nanos < 1_000_000_000) else {
+        return at.to_rfc3339_opts(SecondsFormat::Nanos, true);
+    };
+    let mut text = *b"0000-00-00T00:00:00.000000000Z";
+    let fields = [
+        (4, year),
+        (7, date.month()),
+        (10, date.day()),
+        (13, time.hour()),
+        (16, time.minute()),
+        (19, time.second()),
+        (29, nanos),
+    ];
+    for (end, value) in fields {
+        let mut value = value;
+        // Each field's digits end before its separator, last digit first.
+        for digit in text.iter_mut().take(end).rev() {
+            if !digit.is_ascii_digit() || value == 0 {
+                break;
+            }
+            // `value % 10` is a digit: the cast keeps it.
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 /// A time a query compares stored times with: its stamp, or for a time
@@ -1483,7 +1537,7 @@ fn bound(at: DateTime<Utc>) -> String {
     match at.year() {
         ..0 => String::new(),
         10_000.. => "~".to_owned(),
-        _ => at.to_rfc3339_opts(SecondsFormat::Nanos, true),
+        _ => nanos_text(at),
     }
 }
 
@@ -1772,11 +1826,21 @@ where
                     .optional()
             })
             .map_err(backend)?;
-        let task = body
-            .map(|body| decode::<K>(id, &body))
-            .transpose()
-            .map_err(|source| StoreError::Unreadable { id, source })?;
-        Ok(task.filter(|task| scope.sees(task.owner())))
+        let Some(body) = body else {
+            return Ok(None);
+        };
+        let mut recent = self.recent();
+        let task = match recent.find(id, &body) {
+            Some(task) => task.clone(),
+            None => {
+                let task = decode::<K>(id, &body)
+                    .map_err(|source| StoreError::Unreadable { id, source })?;
+                // The save after this read finds the record here.
+                recent.keep(body, task.clone());
+                task
+            }
+        };
+        Ok(Some(task).filter(|task| scope.sees(task.owner())))
     }
 
     fn log(
@@ -1882,18 +1946,25 @@ where
                 found,
             });
         }
-        let stored: Task<K> =
-            decode(task.id(), &body).map_err(|source| StoreError::Unreadable {
-                id: task.id(),
-                source,
-            })?;
+        let mut recent = self.recent();
+        let decoded: Task<K>;
+        let stored = match recent.find(task.id(), &body) {
+            Some(stored) => stored,
+            None => {
+                decoded = decode(task.id(), &body).map_err(|source| StoreError::Unreadable {
+                    id: task.id(),
+                    source,
+                })?;
+                &decoded
+            }
+        };
         // The version of the log's last event, as the stored record
         // tells it: its version less the heartbeats since, which log
         // nothing (every save checks the two agree), so the events table
         // is not read.
         let heartbeats = stored.lease().map_or(0, |lease| lease.heartbeats());
         let last_logged = stored.version().saturating_sub(u64::from(heartbeats));
-        check_save(&stored, task, expected, last_logged, events)?;
+        check_save(stored, task, expected, last_logged, events)?;
         let held = keep_held(&tx, &row, Some(&before.before()))?;
         let held = (held != before.held).then_some(held);
         // The write lock is ours since `BEGIN`, so the version cannot have
@@ -1907,7 +1978,9 @@ where
         for event in &appended {
             event.append(&tx)?;
         }
-        tx.commit().map_err(backend)
+        tx.commit().map_err(backend)?;
+        recent.keep(row.body.into_bytes(), task.clone());
+        Ok(())
     }
 
     fn list(
@@ -1954,6 +2027,7 @@ where
         let kinds = kinds_json(request.kinds.as_ref())?;
         let mut conn = self.lock()?;
         let tx = immediate(&mut conn)?;
+        let mut recent = self.recent();
         let mut claims = Claims::default();
         let mut cursor: Option<(i32, String, String)> = None;
         'scan: while claims.claimed.len() < request.limit {
@@ -2021,6 +2095,9 @@ where
                     ));
                 }
                 event.append(&tx)?;
+                // Kept before the commit: should it fail, the stored body
+                // is not this one, and a save decodes it.
+                recent.keep(row.body.into_bytes(), task.clone());
                 claims.claimed.push(Claimed { task, run });
                 // The task just started may hold back the rest of the batch
                 // on its resource: the query decides again.
@@ -2185,7 +2262,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use chrono::TimeZone;
-    use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef};
+    use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Outcome, Owner, ResourceRef};
 
     use super::*;
 
@@ -2195,6 +2272,24 @@ mod tests {
     impl Drop for Db {
         fn drop(&mut self) {
             remove_files(&self.0).unwrap();
+        }
+    }
+
+    proptest::proptest! {
+        /// A stored time is chrono's nine-digit text, whatever the time
+        /// (the fast path for the years stores keep, chrono's beyond).
+        #[test]
+        fn a_stamp_is_chronos_nanosecond_text(
+            seconds in proptest::prop_oneof![
+                // The years 0 to 9999, and every time chrono holds.
+                -62_167_219_200i64..=253_402_300_799,
+                DateTime::<Utc>::MIN_UTC.timestamp()..=DateTime::<Utc>::MAX_UTC.timestamp(),
+            ],
+            nanos in proptest::prop_oneof![0u32..1_000_000_000, 1_000_000_000u32..2_000_000_000],
+        ) {
+            if let Some(at) = DateTime::from_timestamp(seconds, nanos) {
+                proptest::prop_assert_eq!(nanos_text(at), at.to_rfc3339_opts(SecondsFormat::Nanos, true));
+            }
         }
     }
 
@@ -2458,6 +2553,78 @@ mod tests {
                 .unwrap()
                 .version(),
             task.version()
+        );
+    }
+
+    #[test]
+    fn a_save_takes_the_record_it_kept_only_while_the_stored_body_is_the_one_kept() {
+        let db = Db(temp_path("recent"));
+        let options = Options::new().synchronous(Synchronous::Normal);
+        let store: SqliteStore<NamedKind> = SqliteStore::open_with(&db.0, &options).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let new = NewTask::new(
+            IdGenerator::seeded(8).next_id(t0),
+            NamedKind::new("DomainRenew"),
+            Owner::new("acme"),
+            ResourceRef::new("domain", "example.fr"),
+        );
+        let (task, created) = Task::create(new, Actor::System, t0).unwrap();
+        let id = task.id();
+        store.insert(task, created).unwrap();
+        let request = ClaimRequest::new(t0, t0 + chrono::Duration::minutes(5));
+        let Claimed { mut task, run } = store.claim(&request).unwrap().claimed.pop().unwrap();
+        let stored_body = |store: &SqliteStore<NamedKind>| -> String {
+            store
+                .lock()
+                .unwrap()
+                .query_row(
+                    "SELECT body FROM tasks WHERE id = ?1",
+                    [id.to_string()],
+                    |row| row.get(0),
+                )
+                .unwrap()
+        };
+        let claimed = stored_body(&store);
+        // The claim kept what it wrote.
+        assert_eq!(store.recent().find(id, claimed.as_bytes()), Some(&task));
+        // Another handle reads the row and keeps it too.
+        let other: SqliteStore<NamedKind> = SqliteStore::open_with(&db.0, &options).unwrap();
+        assert_eq!(other.get(&Scope::Staff, id).unwrap().as_ref(), Some(&task));
+        assert_eq!(other.recent().find(id, claimed.as_bytes()), Some(&task));
+        // The row edited by hand into a body that does not read: the save
+        // decodes it and refuses, though the handle kept the record at
+        // the same version.
+        let set_body = |body: &str| {
+            store
+                .lock()
+                .unwrap()
+                .execute(
+                    "UPDATE tasks SET body = ?2 WHERE id = ?1",
+                    [id.to_string(), body.to_owned()],
+                )
+                .unwrap();
+        };
+        set_body("{}");
+        let version = task.version();
+        let event = run.complete(&mut task, Outcome::new(), t0).unwrap();
+        let refused = store.save(&task, version, std::slice::from_ref(&event));
+        assert!(
+            matches!(refused, Err(StoreError::Unreadable { id: unreadable, .. }) if unreadable == id),
+            "{refused:?}"
+        );
+        // Put back as it was, the kept record serves again, and the save
+        // keeps the new one.
+        set_body(&claimed);
+        store.save(&task, version, &[event]).unwrap();
+        let done = stored_body(&store);
+        assert_eq!(store.recent().find(id, done.as_bytes()), Some(&task));
+        assert_eq!(store.recent().find(id, claimed.as_bytes()), None);
+        assert_eq!(
+            store
+                .get(&Scope::Staff, id)
+                .unwrap()
+                .map(|task| task.status()),
+            Some(Status::Done)
         );
     }
 }
