@@ -1084,3 +1084,88 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
 // The futures are ready at once: each call does its work under the locks
 // when it is made, as the blocking call does.
 ready_async_store!(impl<K> for MemoryStore<K> where [K: TaskKind + Send + Sync], |this| this);
+
+#[cfg(test)]
+mod poisoned_tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use chrono::{Duration, TimeZone, Utc};
+
+    use super::MemoryStore;
+    use crate::store::{ClaimRequest, Scope, StoreError, TaskStore};
+    use crate::{Actor, IdGenerator, NewTask, Owner, ResourceRef, Rules, Status, Task, TaskKind};
+
+    /// The store of the test below, which its kind reaches.
+    static STORE: OnceLock<MemoryStore<Tripwire>> = OnceLock::new();
+    /// Set: the next look at the kind's rules poisons the queue's lock.
+    static ARMED: AtomicBool = AtomicBool::new(false);
+    /// Whether it did.
+    static POISONED: AtomicBool = AtomicBool::new(false);
+
+    /// A kind whose rules, once armed, have another thread panic while
+    /// holding the store's queue lock, and wait for it.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    struct Tripwire;
+
+    impl TaskKind for Tripwire {
+        fn name(&self) -> &str {
+            "Tripwire"
+        }
+
+        fn rules(&self) -> &Rules {
+            if ARMED.swap(false, Ordering::SeqCst)
+                && let Some(store) = STORE.get()
+            {
+                let panicked = std::thread::spawn(move || {
+                    // Not waited for: a claim that holds the lock here
+                    // would wait for this thread.
+                    if let Ok(_core) = store.core.try_lock() {
+                        panic!("the queue's lock poisoned on purpose");
+                    }
+                })
+                .join()
+                .is_err();
+                POISONED.store(panicked, Ordering::SeqCst);
+            }
+            &Rules::STANDARD
+        }
+    }
+
+    /// A claim picks under the queue's lock, lets it go, and starts the
+    /// pick under its shard. Poisoned in between (by another thread, so
+    /// the shard is not), the claim fails and the task is as it was:
+    /// pending, with the log that makes it (it once started first and
+    /// stayed running without its start logged).
+    #[test]
+    fn a_queue_lock_poisoned_between_pick_and_start_leaves_the_task_as_it_was() {
+        let store = STORE.get_or_init(MemoryStore::default);
+        let t0 = Utc
+            .with_ymd_and_hms(2026, 11, 23, 9, 0, 0)
+            .single()
+            .unwrap();
+        let new = NewTask::new(
+            IdGenerator::seeded(3).next_id(t0),
+            Tripwire,
+            Owner::new("acme"),
+            ResourceRef::new("domain", "example.fr"),
+        );
+        let (task, created) = Task::create(new, Actor::System, t0).unwrap();
+        let id = task.id();
+        store.insert(task, created).unwrap();
+        ARMED.store(true, Ordering::SeqCst);
+        let claimed = store.claim(&ClaimRequest::new(t0, t0 + Duration::minutes(5)));
+        assert!(POISONED.load(Ordering::SeqCst), "the lock was not poisoned");
+        assert!(
+            matches!(claimed, Err(StoreError::Backend { .. })),
+            "{claimed:?}"
+        );
+        let task = store.get(&Scope::Staff, id).unwrap().unwrap();
+        assert_eq!((task.status(), task.version()), (Status::Pending, 1));
+        let log = store.log(&Scope::Staff, id, 0, 10).unwrap();
+        assert_eq!(log.len(), 1);
+        task.check_log(&log).unwrap();
+    }
+}
