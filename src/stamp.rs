@@ -139,7 +139,7 @@ impl Visitor<'_> for Stamp {
     type Value = DateTime<Utc>;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("an RFC 3339 date and time")
+        formatter.write_str("an RFC 3339 formatted date and time string")
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<DateTime<Utc>, E> {
@@ -155,7 +155,7 @@ pub(crate) mod option {
     use super::Stamp;
     use chrono::{DateTime, Utc};
     use serde::de::{self, Visitor};
-    use serde::{Deserializer, Serializer};
+    use serde::{Deserializer, Serialize, Serializer};
     use std::fmt;
 
     /// Writes an optional time as `chrono`'s `Serialize` does.
@@ -166,8 +166,17 @@ pub(crate) mod option {
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         match at {
-            Some(at) => super::serialize(at, serializer),
+            Some(at) => serializer.serialize_some(&Fast(at)),
             None => serializer.serialize_none(),
+        }
+    }
+
+    /// A time serialized by the fast writer, for `serialize_some`.
+    struct Fast<'a>(&'a DateTime<Utc>);
+
+    impl Serialize for Fast<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            super::serialize(self.0, serializer)
         }
     }
 
@@ -185,7 +194,7 @@ pub(crate) mod option {
         type Value = Option<DateTime<Utc>>;
 
         fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-            formatter.write_str("an RFC 3339 date and time or null")
+            formatter.write_str("an RFC 3339 formatted date and time string or null")
         }
 
         fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -304,6 +313,19 @@ mod tests {
         for text in ["\"2026-13-23T09:00:00Z\"", "\"yesterday\"", "12", "null"] {
             let read: Result<Fast, _> = serde_json::from_str(&format!("{{\"at\":{text}}}"));
             assert!(read.is_err(), "{text}");
+        }
+        // Refused with chrono's own words.
+        for text in [
+            "{\"at\":12}",
+            "{\"at\":\"2026-11-23T09:00:00Z\",\"maybe\":[]}",
+        ] {
+            let fast = serde_json::from_str::<Fast>(text)
+                .err()
+                .map(|e| e.to_string());
+            let chrono = serde_json::from_str::<Chrono>(text)
+                .err()
+                .map(|e| e.to_string());
+            assert_eq!(fast, chrono, "{text}");
         }
         let read: Result<Fast, _> =
             serde_json::from_str("{\"at\":\"2026-11-23T09:00:00Z\",\"maybe\":null}");

@@ -628,7 +628,8 @@ const REINDEX_BATCH: i64 = 256;
 /// from the last 64 records this handle wrote or
 /// read when the stored body is byte for byte the one it kept with it
 /// (the run's claim, a previous save, a `get` before an update), and
-/// decodes otherwise.
+/// decodes otherwise (a kind's serde must round-trip, as for any store
+/// that keeps records as JSON).
 #[derive(Debug)]
 pub struct SqliteStore<K> {
     conn: Mutex<Connection>,

@@ -3,7 +3,7 @@
 //! A save checks the new record against the stored one
 //! ([`check_save`](taskstate::store::check_save) replays the events on
 //! it), so it needs the stored record, which a save would decode from the
-//! row's body: a seventh of a claim-and-complete cycle. The record a
+//! row's body: about 5 % of a claim-and-complete cycle. The record a
 //! save replaces is nearly always one the same handle wrote (the claim
 //! that started the run, the previous save of a heartbeating worker) or
 //! read (`get` before an update), so the handle keeps the last few with
@@ -13,15 +13,19 @@
 //! A body decodes to one record only, so a record taken from here is the
 //! one decoding would give, whoever wrote the row: another handle, or a
 //! host that edited it by hand, leaves a body that differs, and the save
-//! decodes it.
+//! decodes it. A record the handle wrote is kept as it was, not decoded
+//! from its body: the two are the same as long as the kind's serde
+//! round-trips (what it writes reads back equal), which the crate's own
+//! types do (property tests) and every persistent store needs of a host's
+//! kind anyway.
 
 use std::collections::VecDeque;
 use std::fmt;
 
 use taskstate::{Task, TaskId};
 
-/// How many records a handle keeps: a claim's whole batch, so that each
-/// of its runs' first save finds its record.
+/// How many records a handle keeps: the runs of a claim of up to 64
+/// tasks all find their record at their first save.
 pub(crate) const RECENT: usize = 64;
 
 /// The last [`RECENT`] records written or read, oldest first, with the
