@@ -625,11 +625,11 @@ const REINDEX_BATCH: i64 = 256;
 /// type, which the tasks' JSON carries.
 ///
 /// A save checks the new record against the stored one, which it takes
-/// from the last 64 records this handle wrote or
-/// read when the stored body is byte for byte the one it kept with it
-/// (the run's claim, a previous save, a `get` before an update), and
-/// decodes otherwise (a kind's serde must round-trip, as for any store
-/// that keeps records as JSON).
+/// from the last 64 records this handle wrote or read when the stored
+/// body is byte for byte the one it kept with it (the run's claim, a
+/// previous save, a `get` before an update), and decodes otherwise (a
+/// kind's serde must round-trip, as for any store that keeps records as
+/// JSON).
 #[derive(Debug)]
 pub struct SqliteStore<K> {
     conn: Mutex<Connection>,
@@ -1498,7 +1498,7 @@ fn stamp(at: DateTime<Utc>) -> Result<String, StoreError> {
 /// `at` in RFC 3339 with nine digits of fraction and `Z`, as
 /// `to_rfc3339_opts(SecondsFormat::Nanos, true)` writes it, without
 /// `chrono`'s general formatter for the years 0 to 9999 (every stored
-/// time), which cost a claim more than its JSON.
+/// time), which took about 2 % of a claim-and-complete cycle.
 fn nanos_text(at: DateTime<Utc>) -> String {
     let (date, time) = (at.date_naive(), at.time());
     let year = u32::try_from(date.year()).ok().filter(|year| *year <= 9999);
