@@ -627,9 +627,10 @@ const REINDEX_BATCH: i64 = 256;
 /// A save checks the new record against the stored one, which it takes
 /// from the last 64 records this handle wrote or read when the stored
 /// body is byte for byte the one it kept with it (the run's claim, a
-/// previous save, a `get` before an update), and decodes otherwise (a
+/// previous save, a `get` before an update), and decodes otherwise; a
+/// claim of a task this handle inserted takes it from there too. (A
 /// kind's serde must round-trip, as for any store that keeps records as
-/// JSON).
+/// JSON.)
 #[derive(Debug)]
 pub struct SqliteStore<K> {
     conn: Mutex<Connection>,
@@ -923,17 +924,18 @@ pub fn insert_in<K: TaskKind + Serialize>(
     task: &Task<K>,
     created: &Event<K>,
 ) -> Result<(), StoreError> {
-    insert_rows(tx, task, created)
+    insert_rows(tx, task, created).map(drop)
 }
 
 /// Checks that `created` starts the log of `task`, that its id is free
 /// and that no live task holds its key, then writes the row and the first
-/// event. The row goes first, so a refused row writes nothing.
+/// event. The row goes first, so a refused row writes nothing. Returns
+/// the body written.
 fn insert_rows<K: TaskKind + Serialize>(
     conn: &Connection,
     task: &Task<K>,
     created: &Event<K>,
-) -> Result<(), StoreError> {
+) -> Result<String, StoreError> {
     check_insert(task, created)?;
     let row = Row::of(task)?;
     let event = EventRow::of(task.id(), created)?;
@@ -962,7 +964,7 @@ fn insert_rows<K: TaskKind + Serialize>(
         .and_then(|mut statement| statement.execute(params.as_slice()));
     match inserted {
         Ok(0) => Err(StoreError::Duplicate { id: task.id() }),
-        Ok(_) => event.append(conn),
+        Ok(_) => event.append(conn).map(|()| row.body),
         // Taken between the look-up and the write: only a host's deferred
         // transaction lets another connection in there.
         Err(error) if is_unique_violation(&error) => match &row.unique_key {
@@ -1811,8 +1813,11 @@ where
         let mut conn = self.lock()?;
         let tx = immediate(&mut conn)?;
         // An error drops `tx`, which rolls back: nothing is written.
-        insert_rows(&tx, &task, &created)?;
-        tx.commit().map_err(backend)
+        let body = insert_rows(&tx, &task, &created)?;
+        tx.commit().map_err(backend)?;
+        // A claim on this handle finds the record here.
+        self.recent().keep(body.into_bytes(), task);
+        Ok(())
     }
 
     fn get(&self, scope: &Scope, id: TaskId) -> Result<Option<Task<K>>, StoreError> {
@@ -2049,7 +2054,11 @@ where
                     candidate.id.clone(),
                 ));
                 let id = parse_id(&candidate.id)?;
-                let mut task: Task<K> = match decode(id, &candidate.body) {
+                let read = match recent.find(id, &candidate.body) {
+                    Some(task) => Ok(task.clone()),
+                    None => decode(id, &candidate.body),
+                };
+                let mut task: Task<K> = match read {
                     Ok(task) => task,
                     Err(reason) => {
                         quarantine(&tx, &candidate.id)?;
@@ -2571,9 +2580,7 @@ mod tests {
         );
         let (task, created) = Task::create(new, Actor::System, t0).unwrap();
         let id = task.id();
-        store.insert(task, created).unwrap();
-        let request = ClaimRequest::new(t0, t0 + chrono::Duration::minutes(5));
-        let Claimed { mut task, run } = store.claim(&request).unwrap().claimed.pop().unwrap();
+        store.insert(task.clone(), created).unwrap();
         let stored_body = |store: &SqliteStore<NamedKind>| -> String {
             store
                 .lock()
@@ -2585,6 +2592,11 @@ mod tests {
                 )
                 .unwrap()
         };
+        // The insert kept what it wrote, for a claim on this handle.
+        let inserted = stored_body(&store);
+        assert_eq!(store.recent().find(id, inserted.as_bytes()), Some(&task));
+        let request = ClaimRequest::new(t0, t0 + chrono::Duration::minutes(5));
+        let Claimed { mut task, run } = store.claim(&request).unwrap().claimed.pop().unwrap();
         let claimed = stored_body(&store);
         // The claim kept what it wrote.
         assert_eq!(store.recent().find(id, claimed.as_bytes()), Some(&task));

@@ -9,6 +9,8 @@
 //! read (`get` before an update), so the handle keeps the last few with
 //! the exact bodies they were written as or read from, and a save whose
 //! stored body is byte for byte one of them takes the record from here.
+//! A claim of a task the same handle inserted (a service that enqueues
+//! and works on one handle) takes it from here too.
 //!
 //! A body decodes to one record only, so a record taken from here is the
 //! one decoding would give, whoever wrote the row: another handle, or a
