@@ -627,10 +627,9 @@ const REINDEX_BATCH: i64 = 256;
 /// A save checks the new record against the stored one, which it takes
 /// from the last 64 records this handle wrote or read when the stored
 /// body is byte for byte the one it kept with it (the run's claim, a
-/// previous save, a `get` before an update), and decodes otherwise; a
-/// claim of a task this handle inserted takes it from there too. (A
+/// previous save, a `get` before an update), and decodes otherwise (a
 /// kind's serde must round-trip, as for any store that keeps records as
-/// JSON.)
+/// JSON).
 #[derive(Debug)]
 pub struct SqliteStore<K> {
     conn: Mutex<Connection>,
@@ -924,18 +923,17 @@ pub fn insert_in<K: TaskKind + Serialize>(
     task: &Task<K>,
     created: &Event<K>,
 ) -> Result<(), StoreError> {
-    insert_rows(tx, task, created).map(drop)
+    insert_rows(tx, task, created)
 }
 
 /// Checks that `created` starts the log of `task`, that its id is free
 /// and that no live task holds its key, then writes the row and the first
-/// event. The row goes first, so a refused row writes nothing. Returns
-/// the body written.
+/// event. The row goes first, so a refused row writes nothing.
 fn insert_rows<K: TaskKind + Serialize>(
     conn: &Connection,
     task: &Task<K>,
     created: &Event<K>,
-) -> Result<String, StoreError> {
+) -> Result<(), StoreError> {
     check_insert(task, created)?;
     let row = Row::of(task)?;
     let event = EventRow::of(task.id(), created)?;
@@ -964,7 +962,7 @@ fn insert_rows<K: TaskKind + Serialize>(
         .and_then(|mut statement| statement.execute(params.as_slice()));
     match inserted {
         Ok(0) => Err(StoreError::Duplicate { id: task.id() }),
-        Ok(_) => event.append(conn).map(|()| row.body),
+        Ok(_) => event.append(conn),
         // Taken between the look-up and the write: only a host's deferred
         // transaction lets another connection in there.
         Err(error) if is_unique_violation(&error) => match &row.unique_key {
@@ -1813,11 +1811,8 @@ where
         let mut conn = self.lock()?;
         let tx = immediate(&mut conn)?;
         // An error drops `tx`, which rolls back: nothing is written.
-        let body = insert_rows(&tx, &task, &created)?;
-        tx.commit().map_err(backend)?;
-        // A claim on this handle finds the record here.
-        self.recent().keep(body.into_bytes(), task);
-        Ok(())
+        insert_rows(&tx, &task, &created)?;
+        tx.commit().map_err(backend)
     }
 
     fn get(&self, scope: &Scope, id: TaskId) -> Result<Option<Task<K>>, StoreError> {
@@ -2054,11 +2049,7 @@ where
                     candidate.id.clone(),
                 ));
                 let id = parse_id(&candidate.id)?;
-                let read = match recent.find(id, &candidate.body) {
-                    Some(task) => Ok(task.clone()),
-                    None => decode(id, &candidate.body),
-                };
-                let mut task: Task<K> = match read {
+                let mut task: Task<K> = match decode(id, &candidate.body) {
                     Ok(task) => task,
                     Err(reason) => {
                         quarantine(&tx, &candidate.id)?;
@@ -2580,7 +2571,9 @@ mod tests {
         );
         let (task, created) = Task::create(new, Actor::System, t0).unwrap();
         let id = task.id();
-        store.insert(task.clone(), created).unwrap();
+        store.insert(task, created).unwrap();
+        let request = ClaimRequest::new(t0, t0 + chrono::Duration::minutes(5));
+        let Claimed { mut task, run } = store.claim(&request).unwrap().claimed.pop().unwrap();
         let stored_body = |store: &SqliteStore<NamedKind>| -> String {
             store
                 .lock()
@@ -2592,11 +2585,6 @@ mod tests {
                 )
                 .unwrap()
         };
-        // The insert kept what it wrote, for a claim on this handle.
-        let inserted = stored_body(&store);
-        assert_eq!(store.recent().find(id, inserted.as_bytes()), Some(&task));
-        let request = ClaimRequest::new(t0, t0 + chrono::Duration::minutes(5));
-        let Claimed { mut task, run } = store.claim(&request).unwrap().claimed.pop().unwrap();
         let claimed = stored_body(&store);
         // The claim kept what it wrote.
         assert_eq!(store.recent().find(id, claimed.as_bytes()), Some(&task));

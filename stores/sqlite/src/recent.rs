@@ -9,8 +9,6 @@
 //! read (`get` before an update), so the handle keeps the last few with
 //! the exact bodies they were written as or read from, and a save whose
 //! stored body is byte for byte one of them takes the record from here.
-//! A claim of a task the same handle inserted (a service that enqueues
-//! and works on one handle) takes it from here too.
 //!
 //! A body decodes to one record only, so a record taken from here is the
 //! one decoding would give, whoever wrote the row: another handle, or a
@@ -19,7 +17,12 @@
 //! from its body: the two are the same as long as the kind's serde
 //! round-trips (what it writes reads back equal), which the crate's own
 //! types do (property tests) and every persistent store needs of a host's
-//! kind anyway.
+//! kind anyway. An insert keeps nothing: its record holds the host's own
+//! kind value, never decoded. The first claim or save after it decodes
+//! the body: a claim hands out the kind as decoded, as every other handle
+//! sees it, and a save of the host's own copy is checked against the
+//! decoded record, so a kind whose serde does not round-trip is refused
+//! there, as before, rather than served from here.
 
 use std::collections::VecDeque;
 use std::fmt;
