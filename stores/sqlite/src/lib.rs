@@ -2628,4 +2628,54 @@ mod tests {
             Some(Status::Done)
         );
     }
+
+    /// A kind whose serde does not round-trip: written lower-case, read
+    /// as written.
+    #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+    struct Lossy(String);
+
+    impl Serialize for Lossy {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(&self.0.to_lowercase())
+        }
+    }
+
+    impl TaskKind for Lossy {
+        fn name(&self) -> &str {
+            &self.0
+        }
+    }
+
+    /// An insert keeps nothing: the host's own copy, whose kind never went
+    /// through serde, is checked at its first save against the record as
+    /// the body reads, and a kind that does not read back as written is
+    /// refused there.
+    #[test]
+    fn a_save_of_the_hosts_own_copy_is_checked_against_the_body_as_it_reads() {
+        let db = Db(temp_path("lossy"));
+        let options = Options::new().synchronous(Synchronous::Normal);
+        let store: SqliteStore<Lossy> = SqliteStore::open_with(&db.0, &options).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let new = NewTask::new(
+            IdGenerator::seeded(9).next_id(t0),
+            Lossy("DomainRenew".to_owned()),
+            Owner::new("acme"),
+            ResourceRef::new("domain", "example.fr"),
+        );
+        let (mut task, created) = Task::create(new, Actor::System, t0).unwrap();
+        store.insert(task.clone(), created).unwrap();
+        let event = task
+            .apply(
+                taskstate::Command::Cancel { reason: None },
+                Actor::System,
+                t0,
+            )
+            .unwrap()
+            .unwrap();
+        let refused = store.save(&task, 1, &[event]);
+        assert!(
+            matches!(refused, Err(StoreError::Refused { .. })),
+            "{refused:?}"
+        );
+    }
 }
