@@ -2294,6 +2294,28 @@ mod tests {
         }
     }
 
+    /// A store with `synchronous = NORMAL` on a new file named after
+    /// `label`; the file goes with the returned [`Db`].
+    fn normal_store<K: TaskKind + Serialize + DeserializeOwned>(
+        label: &str,
+    ) -> (Db, SqliteStore<K>) {
+        let db = Db(temp_path(label));
+        let options = Options::new().synchronous(Synchronous::Normal);
+        let store = SqliteStore::open_with(&db.0, &options).unwrap();
+        (db, store)
+    }
+
+    /// A pending task of acme's on example.fr, made at `t0`.
+    fn one_task<K: TaskKind>(seed: u64, kind: K, t0: DateTime<Utc>) -> (Task<K>, Event<K>) {
+        let new = NewTask::new(
+            IdGenerator::seeded(seed).next_id(t0),
+            kind,
+            Owner::new("acme"),
+            ResourceRef::new("domain", "example.fr"),
+        );
+        Task::create(new, Actor::System, t0).unwrap()
+    }
+
     fn pragma(store: &SqliteStore<NamedKind>, name: &str) -> String {
         store
             .lock()
@@ -2498,17 +2520,9 @@ mod tests {
 
     #[test]
     fn a_save_writes_the_columns_that_changed_and_mends_the_others() {
-        let db = Db(temp_path("columns"));
-        let options = Options::new().synchronous(Synchronous::Normal);
-        let store: SqliteStore<NamedKind> = SqliteStore::open_with(&db.0, &options).unwrap();
+        let (_db, store) = normal_store::<NamedKind>("columns");
         let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
-        let new = NewTask::new(
-            IdGenerator::seeded(7).next_id(t0),
-            NamedKind::new("DomainRenew"),
-            Owner::new("acme"),
-            ResourceRef::new("domain", "example.fr"),
-        );
-        let (task, created) = Task::create(new, Actor::System, t0).unwrap();
+        let (task, created) = one_task(7, NamedKind::new("DomainRenew"), t0);
         let id = task.id().to_string();
         store.insert(task, created).unwrap();
         // A column edited by hand, which the body contradicts.
@@ -2559,17 +2573,9 @@ mod tests {
 
     #[test]
     fn a_save_takes_the_record_it_kept_only_while_the_stored_body_is_the_one_kept() {
-        let db = Db(temp_path("recent"));
-        let options = Options::new().synchronous(Synchronous::Normal);
-        let store: SqliteStore<NamedKind> = SqliteStore::open_with(&db.0, &options).unwrap();
+        let (db, store) = normal_store::<NamedKind>("recent");
         let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
-        let new = NewTask::new(
-            IdGenerator::seeded(8).next_id(t0),
-            NamedKind::new("DomainRenew"),
-            Owner::new("acme"),
-            ResourceRef::new("domain", "example.fr"),
-        );
-        let (task, created) = Task::create(new, Actor::System, t0).unwrap();
+        let (task, created) = one_task(8, NamedKind::new("DomainRenew"), t0);
         let id = task.id();
         store.insert(task, created).unwrap();
         let request = ClaimRequest::new(t0, t0 + chrono::Duration::minutes(5));
@@ -2589,7 +2595,9 @@ mod tests {
         // The claim kept what it wrote.
         assert_eq!(store.recent().find(id, claimed.as_bytes()), Some(&task));
         // Another handle reads the row and keeps it too.
-        let other: SqliteStore<NamedKind> = SqliteStore::open_with(&db.0, &options).unwrap();
+        let other: SqliteStore<NamedKind> =
+            SqliteStore::open_with(&db.0, &Options::new().synchronous(Synchronous::Normal))
+                .unwrap();
         assert_eq!(other.get(&Scope::Staff, id).unwrap().as_ref(), Some(&task));
         assert_eq!(other.recent().find(id, claimed.as_bytes()), Some(&task));
         // The row edited by hand into a body that does not read: the save
@@ -2652,17 +2660,9 @@ mod tests {
     /// refused there.
     #[test]
     fn a_save_of_the_hosts_own_copy_is_checked_against_the_body_as_it_reads() {
-        let db = Db(temp_path("lossy"));
-        let options = Options::new().synchronous(Synchronous::Normal);
-        let store: SqliteStore<Lossy> = SqliteStore::open_with(&db.0, &options).unwrap();
+        let (_db, store) = normal_store::<Lossy>("lossy");
         let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
-        let new = NewTask::new(
-            IdGenerator::seeded(9).next_id(t0),
-            Lossy("DomainRenew".to_owned()),
-            Owner::new("acme"),
-            ResourceRef::new("domain", "example.fr"),
-        );
-        let (mut task, created) = Task::create(new, Actor::System, t0).unwrap();
+        let (mut task, created) = one_task(9, Lossy("DomainRenew".to_owned()), t0);
         store.insert(task.clone(), created).unwrap();
         let event = task
             .apply(
