@@ -507,7 +507,7 @@ impl<K> NewTask<K> {
 /// ([`Task::replay`](crate::Task::replay)) and is the audit log.
 ///
 /// Commands serialize with an `action` tag:
-/// `{"action":"heartbeat","token":7,"lease_until":"…"}`.
+/// `{"action":"heartbeat","token":11527102464,"lease_until":"…"}`.
 ///
 /// ## Example
 ///
@@ -862,7 +862,7 @@ impl<K> Command<K> {
 /// ```json
 /// {"version":4,"heartbeats":1,"at":"2026-11-23T09:00:30Z","actor":{"role":"system"},
 ///  "from":"running","to":"done",
-///  "command":{"action":"complete","token":2,"outcome":{"message":"registered"}}}
+///  "command":{"action":"complete","token":11527102464,"outcome":{"message":"registered"}}}
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -989,11 +989,33 @@ impl<K> Event<K> {
     pub const fn action(&self) -> Action {
         self.command.action()
     }
+
+    /// The token of the run this event started: `Some` for a start only.
+    /// It is the token [`Task::start`](crate::Task::start) handed its
+    /// run, computed from the event's version and time, so a log says
+    /// which run held the task at each of its events.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("DomainCreate"),
+    /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
+    /// let (mut task, created) = Task::create(new, Actor::customer("alice"), now)?;
+    /// let (run, started) = task.start(now + Duration::minutes(5), None, now)?;
+    /// assert_eq!(started.lease_token(), Some(run.token()));
+    /// assert_eq!(created.lease_token(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn lease_token(&self) -> Option<LeaseToken> {
+        matches!(self.command, Command::Start { .. })
+            .then(|| LeaseToken::of_start(self.version, self.at))
+    }
 }
 
 impl<K> Command<K> {
     /// A one-line summary of the command's data, for timelines and logs:
-    /// `lease #2 until 2026-11-23 09:05:00 UTC`, `provider failure
+    /// `lease #2:af11a000 until 2026-11-23 09:05:00 UTC`, `provider failure
     /// REGISTRY_DOWN: the registry is down`.
     ///
     /// ```

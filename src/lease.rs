@@ -7,6 +7,16 @@ use serde::{Deserialize, Serialize};
 
 /// The token of one run of a task. Serialized as a number.
 ///
+/// A start issues it: the task's version at that start in the high 32
+/// bits, the low 32 bits of the start's time in nanoseconds in the low
+/// 32. It grows with every run of the same task, and two starts at the
+/// same version get two tokens unless their times are a multiple of
+/// 2^32 ns (4.29 s) apart, so a record restored from a backup and started
+/// again does not hand its new run the token of a run that began after
+/// the backup ([`start_version`](LeaseToken::start_version) reads the
+/// version back). A token issued before this scheme is the start's
+/// version alone; it stays valid for the run that holds it.
+///
 /// ```
 /// # use chrono::{Duration, TimeZone, Utc};
 /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
@@ -41,9 +51,61 @@ impl LeaseToken {
         LeaseToken(value)
     }
 
-    /// The token of the run started by the event of version `version`.
-    pub(crate) const fn for_start(version: u64) -> Self {
-        LeaseToken(version)
+    /// The token a start logged with version `version` at `at` issues,
+    /// as [`Event::lease_token`](crate::Event::lease_token) reads it off
+    /// the start's event: for a host or a test that keeps its own record
+    /// of runs. Above 2^31 - 1, the version is written as that (a token
+    /// stays below 2^63, what a signed 64-bit column holds), and runs are
+    /// told apart by their times alone.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::LeaseToken;
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("ZonePublish"),
+    /// #     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// let (run, started) = task.start(now + Duration::minutes(5), None, now)?;
+    /// assert_eq!(run.token(), LeaseToken::of_start(started.version, started.at));
+    /// // The same version a second later: another run, another token.
+    /// assert_ne!(run.token(), LeaseToken::of_start(started.version, now + Duration::seconds(1)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn of_start(version: u64, at: DateTime<Utc>) -> Self {
+        // Nanoseconds since the epoch, modulo 2^64: their low 32 bits
+        // differ for any two times less than 2^32 ns (4.29 s) apart.
+        let nanos = at
+            .timestamp()
+            .wrapping_mul(1_000_000_000)
+            .wrapping_add(i64::from(at.timestamp_subsec_nanos()));
+        let time_bits = u64::from_ne_bytes(nanos.to_ne_bytes()) & LOW_BITS;
+        LeaseToken((version.min(MAX_TOKEN_VERSION) << 32) | time_bits)
+    }
+
+    /// The version of the event that started the run this token is of.
+    ///
+    /// ```
+    /// # use chrono::{Duration, TimeZone, Utc};
+    /// # use taskstate::{Actor, IdGenerator, NamedKind, NewTask, Owner, ResourceRef, Task};
+    /// use taskstate::LeaseToken;
+    /// # let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().ok_or("time")?;
+    /// # let new = NewTask::new(IdGenerator::seeded(1).next_id(now), NamedKind::new("ZonePublish"),
+    /// #     Owner::new("acme"), ResourceRef::new("zone", "example.com"));
+    /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
+    /// let (run, started) = task.start(now + Duration::minutes(5), None, now)?;
+    /// assert_eq!(run.token().start_version(), started.version);
+    /// assert_eq!(started.lease_token(), Some(run.token()));
+    /// // A token issued before the time was part of it: the version alone.
+    /// assert_eq!(LeaseToken::new(7).start_version(), 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub const fn start_version(self) -> u64 {
+        if self.0 > LOW_BITS {
+            self.0 >> 32
+        } else {
+            self.0
+        }
     }
 
     /// The token's number, what a host stores.
@@ -59,9 +121,22 @@ impl LeaseToken {
     }
 }
 
+/// The largest version a token holds in its high bits: a token stays
+/// below 2^63.
+const MAX_TOKEN_VERSION: u64 = (1 << 31) - 1;
+
+/// The low 32 bits of a token: those of its start's time in nanoseconds.
+const LOW_BITS: u64 = u32::MAX as u64;
+
+/// `#` and the start's version, then `:` and the time's bits in hex (a
+/// token issued before they were part of it has none).
 impl fmt::Display for LeaseToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
+        if self.0 > LOW_BITS {
+            write!(f, "#{}:{:08x}", self.0 >> 32, self.0 & LOW_BITS)
+        } else {
+            write!(f, "#{}", self.0)
+        }
     }
 }
 
@@ -91,11 +166,13 @@ impl fmt::Display for LeaseToken {
 /// worker carries a stale one and is refused. A slow worker can never
 /// overwrite its successor's result.
 ///
-/// The token is the version of the task at which its run started, so it
-/// grows with every run of the same task (a fencing token in the sense of
-/// lock services) and needs no random source. It fences runs; it is not a
-/// secret: customers cannot issue executor commands whatever they hold,
-/// because the table grants those moves to the system only.
+/// The token is the version of the task at which its run started and the
+/// low bits of the start's time, so it grows with every run of the same
+/// task (a fencing token in the sense of lock services), a run started
+/// again on a restored record gets a token of its own, and it needs no
+/// random source. It fences runs; it is not a secret: customers cannot
+/// issue executor commands whatever they hold, because the table grants
+/// those moves to the system only.
 ///
 /// Heartbeats are lease state, not history: they extend the deadline
 /// without adding an event to the task's log, so a task that heartbeats
@@ -151,9 +228,13 @@ fn is_zero(n: &u32) -> bool {
 
 impl Lease {
     /// The lease of the run started by the event of version `version`.
-    pub(crate) fn new(version: u64, expires_at: DateTime<Utc>, worker: Option<String>) -> Self {
+    pub(crate) fn new(
+        token: LeaseToken,
+        expires_at: DateTime<Utc>,
+        worker: Option<String>,
+    ) -> Self {
         Lease {
-            token: LeaseToken::for_start(version),
+            token,
             expires_at,
             worker,
             check_at: None,

@@ -1318,7 +1318,7 @@ fn go(
 fn token_of(started: Option<Event<NamedKind>>) -> LeaseToken {
     let started = started.expect("a start is logged");
     assert_eq!(started.action(), Action::Start);
-    LeaseToken::new(started.version)
+    started.lease_token().expect("a start issues a token")
 }
 
 fn created(new: NewTask<NamedKind>, actor: Actor) -> Logged {
@@ -3700,7 +3700,7 @@ fn damaged_logs_are_refused_and_the_damage_named() {
                     from: Some(Status::Running),
                     to: Status::Running,
                     command: Command::Heartbeat {
-                        token: LeaseToken::new(started.version),
+                        token: started.lease_token().expect("a start"),
                         lease_until: t(150),
                         progress: None,
                         check_at: None,

@@ -1111,9 +1111,10 @@ impl Model {
         match cmd {
             Cmd::Start { lease } => {
                 self.runs += 1;
-                self.tokens.push(self.version);
+                let token = LeaseToken::of_start(self.version, now).get();
+                self.tokens.push(token);
                 self.lease = Some(ModelLease {
-                    token: self.version,
+                    token,
                     until: at(*lease),
                     check_at: None,
                     note: false,
@@ -1836,7 +1837,7 @@ fn run(kind: &KindSpec, steps: &[Step]) -> Result<Reached, String> {
                     unreachable!()
                 };
                 task.start(lease_until, worker, now).map(|(run, event)| {
-                    started = Some((run.token(), event.version));
+                    started = Some((run.token(), event.version, event.at));
                     handle = Some(run);
                     Some(event)
                 })
@@ -1999,9 +2000,12 @@ fn run(kind: &KindSpec, steps: &[Step]) -> Result<Reached, String> {
                 }
             }
         }
-        // A run's token is the version of the event that started it.
-        if let Some((token, version)) = started
-            && (model.tokens.last() != Some(&token.get()) || token != LeaseToken::new(version))
+        // A run's token is made of the version and time of the event that
+        // started it.
+        if let Some((token, version, at)) = started
+            && (model.tokens.last() != Some(&token.get())
+                || token != LeaseToken::of_start(version, at)
+                || token.start_version() != version)
         {
             return Err(fail(
                 &verdicts,

@@ -56,7 +56,7 @@
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use taskstate::Problem;
 use taskstate::{
@@ -279,11 +279,17 @@ impl Cmd {
 }
 
 /// The token of the one run every fixture starts: the start is the
-/// second event (version 2), and a run's token is the version of its
-/// start. The lease does not show its token; [`start`] checks the handle
-/// carries this one, and [`build`] that a leased fixture's lease is held
-/// by it.
-const FIRST_RUN: LeaseToken = LeaseToken::new(2);
+/// second event (version 2), at `t(10)`, and a run's token is made of its
+/// start's version and time. The lease does not show its token; [`start`]
+/// checks the handle carries this one, and [`build`] that a leased
+/// fixture's lease is held by it.
+static FIRST_RUN: LazyLock<LeaseToken> = LazyLock::new(|| {
+    let mut task = created(standard().kind(), None);
+    let (run, _) = task
+        .start(t(70), None, t(10))
+        .unwrap_or_else(|rejection| panic!("building a fixture: start refused: {rejection}"));
+    run.token()
+});
 
 /// Whether `cmd` presents a lease token (`fail` only in its leased form).
 fn carries_token(cmd: Cmd) -> bool {
@@ -317,7 +323,7 @@ fn carries_token(cmd: Cmd) -> bool {
 fn command(cmd: Cmd, task: &T) -> Command<NamedKind> {
     // The fixture's run's token: the current lease's on a running or
     // waiting task, a stale one on a task that no run holds.
-    let token = FIRST_RUN;
+    let token = *FIRST_RUN;
     let later = t(NOW + 300);
     let failure = || Box::new(Failure::provider("REGISTRY_DOWN", "no answer", t(NOW)));
     match cmd {
@@ -770,14 +776,18 @@ fn start(task: &mut T) {
     let (run, started) = task
         .start(t(70), Some("worker-1".into()), t(10))
         .unwrap_or_else(|rejection| panic!("building a fixture: start refused: {rejection}"));
-    assert_eq!(run.token(), FIRST_RUN, "the fixture's run is not the first");
-    assert_eq!(run.token(), LeaseToken::new(started.version));
+    assert_eq!(
+        run.token(),
+        *FIRST_RUN,
+        "the fixture's run is not the first"
+    );
+    assert_eq!(Some(run.token()), started.lease_token());
 }
 
 /// Fails the running `task` at `at` as its executor.
 fn fail(task: &mut T, failure: Failure, at: i64) {
     let command = Command::Fail {
-        token: Some(FIRST_RUN),
+        token: Some(*FIRST_RUN),
         failure: Box::new(failure),
     };
     drive(task, command, Actor::System, at);
@@ -819,7 +829,7 @@ fn build(fixture: Fixture, variant: &Variant) -> Option<T> {
         Fixture::Waiting => {
             start(&mut task);
             let wait = Command::Wait {
-                token: FIRST_RUN,
+                token: *FIRST_RUN,
                 until: t(70),
                 check_at: None,
                 reason: Some("the registry".into()),
@@ -840,7 +850,7 @@ fn build(fixture: Fixture, variant: &Variant) -> Option<T> {
         Fixture::Done => {
             start(&mut task);
             let complete = Command::Complete {
-                token: FIRST_RUN,
+                token: *FIRST_RUN,
                 outcome: Box::default(),
             };
             drive(&mut task, complete, Actor::System, 20);
@@ -876,7 +886,7 @@ fn build(fixture: Fixture, variant: &Variant) -> Option<T> {
                     task = created(kind.clone(), None);
                     start(&mut task);
                     request_cancel(&mut task) && {
-                        let ack = Command::AcknowledgeCancel { token: FIRST_RUN };
+                        let ack = Command::AcknowledgeCancel { token: *FIRST_RUN };
                         drive(&mut task, ack, Actor::System, 30);
                         true
                     }
@@ -900,7 +910,7 @@ fn build(fixture: Fixture, variant: &Variant) -> Option<T> {
     }
     assert_eq!(task.status(), fixture.status(), "{fixture:?}");
     assert_eq!(
-        task.lease().map(|lease| lease.is_held_by(FIRST_RUN)),
+        task.lease().map(|lease| lease.is_held_by(*FIRST_RUN)),
         fixture.status().is_leased().then_some(true),
         "{fixture:?}: the lease is not the first run's"
     );
@@ -1178,8 +1188,8 @@ fn customer_refusal(facts: &Facts, variant: &Variant, relaunch: Option<bool>) ->
 fn observed(rejection: &Rejection, cmd: Cmd, who: Who, status: Status) -> Want {
     let off = || Want::Unexpected(format!("{rejection:?}"));
     // The token the command presented, and the current lease's.
-    let presented = carries_token(cmd).then_some(FIRST_RUN);
-    let current = status.is_leased().then_some(FIRST_RUN);
+    let presented = carries_token(cmd).then_some(*FIRST_RUN);
+    let current = status.is_leased().then_some(*FIRST_RUN);
     match rejection {
         Rejection::NotOwner { actor, action } if actor == "mallory" && *action == cmd.action() => {
             Want::NotOwner

@@ -108,15 +108,15 @@ fn step(task: &mut T, command: Command<NamedKind>, actor: Actor, at: i64) -> Opt
     }
 }
 
-/// The token of the latest run in `log`: the version of its latest
-/// `start` (a lease does not show its token).
+/// The token of the latest run in `log`: the one its latest `start`
+/// issued (a lease does not show its token).
 fn token(log: &[E]) -> LeaseToken {
     let start = log
         .iter()
         .rev()
         .find(|event| event.action() == Action::Start)
         .expect("a started task");
-    LeaseToken::new(start.version)
+    start.lease_token().expect("a start issues a token")
 }
 
 /// alice's pending task, created at `t(0)`.

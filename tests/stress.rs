@@ -199,15 +199,15 @@ fn new_task(
     Task::create(new, actor, now).unwrap()
 }
 
-/// The token of the latest run in `log` up to version `upto`: the version
-/// of its latest `start` (0 if it never started). A stalled task keeps no
+/// The token of the latest run in `log` up to version `upto`: the one its
+/// latest `start` issued (0 if it never started). A stalled task keeps no
 /// lease, and a lease does not show its token, so this reads the log.
 fn current_run(log: &[Event<K>], upto: u64) -> u64 {
     log.iter()
         .rev()
         .filter(|event| event.version <= upto)
-        .find(|event| event.action() == Action::Start)
-        .map_or(0, |event| event.version)
+        .find_map(Event::lease_token)
+        .map_or(0, LeaseToken::get)
 }
 
 /// The whole log of task `id` as `store` keeps it.
@@ -674,7 +674,7 @@ impl<'a, S: TaskStore<K>> Worker<'a, S> {
             // asked for, which its log must hold, written by this claim
             // only.
             let started = Event {
-                version: token.get(),
+                version: token.start_version(),
                 heartbeats: 0,
                 at: now,
                 actor: Actor::System,
@@ -689,7 +689,7 @@ impl<'a, S: TaskStore<K>> Worker<'a, S> {
             self.logged(&task, Action::Start, Some(&started));
             let lease = task.lease();
             if task.status() != Status::Running
-                || task.version() != token.get()
+                || task.version() != token.start_version()
                 || !lease.is_some_and(|lease| lease.is_held_by(token))
                 || lease.and_then(Lease::worker) != Some(self.name.as_str())
                 || lease.map(Lease::expires_at) != Some(lease_until)
@@ -1374,8 +1374,8 @@ fn verify<S: TaskStore<K>>(stores: &[S], shared: &Shared, logs: Vec<Vec<Write>>)
         // says.
         let starts: BTreeSet<u64> = log
             .iter()
-            .filter(|e| e.action() == Action::Start)
-            .map(|e| e.version)
+            .filter_map(Event::lease_token)
+            .map(LeaseToken::get)
             .collect();
         let runs = tracker.runs.remove(&id).unwrap_or_default();
         let tracked: BTreeSet<u64> = runs.keys().copied().collect();

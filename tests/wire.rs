@@ -124,7 +124,8 @@ fn a_running_task_shows_its_lease() {
         json["state"]["lease"],
         json!({"token": run.token().get(), "expires_at": "2026-11-23T09:05:00Z"})
     );
-    assert_eq!(run.token(), LeaseToken::new(started.version));
+    assert_eq!(Some(run.token()), started.lease_token());
+    assert_eq!(run.token().start_version(), started.version);
     // A heartbeat is lease state: the deadline, the note, the count.
     run.heartbeat(&mut task, t(400), Some("half way".into()), t(20))
         .unwrap();

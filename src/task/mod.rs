@@ -1039,8 +1039,8 @@ impl<K> Task<K> {
             ),
             (
                 state.lease.as_ref().is_none_or(|l| {
-                    let token = l.token().get();
-                    token >= 2 && token < state.version.saturating_add(1)
+                    let started = l.token().start_version();
+                    started >= 2 && started <= state.version
                 }) && (state.lease.is_none() || state.runs >= 1),
                 "a lease no start issued",
             ),

@@ -14,7 +14,7 @@ use super::{Identity, State, Task};
 use crate::actor::{Actor, Role};
 use crate::command::{Command, Decision, Event, NewTask};
 use crate::failure::{ESCALATION_NOTICE, FollowUp, Resolution, Warning};
-use crate::lease::Lease;
+use crate::lease::{Lease, LeaseToken};
 use crate::rules::TaskKind;
 use crate::status::Status;
 use crate::subtask::{self, Progress, Subtasks};
@@ -216,7 +216,7 @@ impl<K: TaskKind> Task<K> {
     /// let (mut task, _) = Task::create(new, Actor::System, now)?;
     /// let (run, started) = task.start(now + Duration::minutes(5), Some("worker-1".into()), now)?;
     /// assert_eq!(task.status(), Status::Running);
-    /// assert_eq!(run.token().get(), started.version);
+    /// assert_eq!(Some(run.token()), started.lease_token());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn start(
@@ -232,7 +232,10 @@ impl<K: TaskKind> Task<K> {
         let event = self
             .apply(command, Actor::System, now)?
             .ok_or_else(|| Rejection::invalid("start", "a start is always logged"))?;
-        let run = Run::of_start(self.identity.id, event.version);
+        let run = Run::of_start(
+            self.identity.id,
+            LeaseToken::of_start(event.version, event.at),
+        );
         Ok((run, event))
     }
 }
@@ -315,7 +318,11 @@ impl<K: Clone> Task<K> {
             } => {
                 state.runs = state.runs.saturating_add(1);
                 state.todo_at = None;
-                state.lease = Some(Lease::new(event.version, *lease_until, worker.clone()));
+                state.lease = Some(Lease::new(
+                    LeaseToken::of_start(event.version, at),
+                    *lease_until,
+                    worker.clone(),
+                ));
             }
             Command::Wait {
                 until,

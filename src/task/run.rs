@@ -226,12 +226,9 @@ impl From<Refused> for Rejection {
 }
 
 impl Run {
-    /// The handle of the run started by the event of version `version`.
-    pub(crate) fn of_start(task: TaskId, version: u64) -> Self {
-        Run {
-            task,
-            token: LeaseToken::new(version),
-        }
+    /// The handle of the run a start issued `token` to.
+    pub(crate) fn of_start(task: TaskId, token: LeaseToken) -> Self {
+        Run { task, token }
     }
 
     /// Rebuilds the handle of the run that holds `task` now, from the
@@ -314,8 +311,9 @@ impl Run {
     /// #     Owner::new("alice"), ResourceRef::new("domain", "example.fr"));
     /// # let (mut task, _) = Task::create(new, Actor::customer("alice"), now)?;
     /// let (run, started) = task.start(now + Duration::minutes(5), None, now)?;
-    /// // The token is the version of the start that issued it.
-    /// assert_eq!(run.token().get(), started.version);
+    /// // The token is the one the start's event issued.
+    /// assert_eq!(Some(run.token()), started.lease_token());
+    /// assert_eq!(run.token().start_version(), started.version);
     /// let kept = run.token();
     /// assert_eq!(Run::rebuild(&task, kept)?, run);
     /// # Ok::<(), Box<dyn std::error::Error>>(())

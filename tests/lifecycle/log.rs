@@ -555,6 +555,120 @@ fn every_move_is_stale(held: &T, token: LeaseToken, task: &mut T, now: DateTime<
     assert_eq!(*task, before, "a stale move changed the task");
 }
 
+/// A record restored from a backup and started again: the run that
+/// started after the backup was taken is fenced off the new one, though
+/// both started at the same version (with tokens of the version alone,
+/// the late run's heartbeat and completion landed on its successor).
+#[test]
+fn a_run_after_a_backup_is_fenced_off_the_restored_record() {
+    let mut task = logged_of(NamedKind::new("DomainCreate")).task;
+    let (first, _) = task.start(t(60), None, t(1)).unwrap();
+    first.heartbeat(&mut task, t(120), None, t(30)).unwrap();
+    // The backup holds the task running under its first run.
+    let backup = task.clone();
+    task.apply(Command::MarkStalled, Actor::System, t(200))
+        .unwrap();
+    task.apply(Command::Requeue { todo_at: None }, Actor::System, t(200))
+        .unwrap();
+    let (late, late_start) = task.start(t(300), None, t(201)).unwrap();
+    // The backup is restored; its run stalls and the task starts again,
+    // at the very version the late run started at.
+    let mut restored = backup;
+    restored
+        .apply(Command::MarkStalled, Actor::System, t(400))
+        .unwrap();
+    restored
+        .apply(Command::Requeue { todo_at: None }, Actor::System, t(400))
+        .unwrap();
+    let (again, again_start) = restored.start(t(500), None, t(401)).unwrap();
+    assert_eq!(again_start.version, late_start.version);
+    assert_ne!(again.token(), late.token());
+    let before = restored.clone();
+    assert!(matches!(
+        late.heartbeat(&mut restored, t(600), None, t(402)),
+        Err(Rejection::StaleLease { .. })
+    ));
+    assert!(matches!(
+        Run::rebuild(&restored, late.token()),
+        Err(Rejection::StaleLease { .. })
+    ));
+    let done = late
+        .complete(&mut restored, Outcome::new(), t(403))
+        .map_err(Rejection::from);
+    assert!(
+        matches!(done, Err(Rejection::StaleLease { .. })),
+        "{done:?}"
+    );
+    assert_eq!(restored, before, "a refused move changed the record");
+    // The new run holds it.
+    again
+        .complete(&mut restored, Outcome::new(), t(404))
+        .unwrap();
+    assert_eq!(restored.status(), Status::Done);
+}
+
+/// A record written when a token was its start's version alone is read,
+/// and its run, holding such a token, still moves it; the next start
+/// issues a token of the new form.
+#[test]
+fn a_token_of_the_version_alone_still_holds_its_run() {
+    let mut task = logged_of(NamedKind::new("DomainCreate")).task;
+    let (run, _) = task.start(t(60), None, t(1)).unwrap();
+    let mut json = serde_json::to_value(&task).unwrap();
+    let lease = &mut json["state"]["lease"];
+    assert_eq!(lease["token"], serde_json::json!(run.token().get()));
+    lease["token"] = serde_json::json!(2);
+    let mut old: T = serde_json::from_value(json).unwrap();
+    let legacy = Run::rebuild(&old, LeaseToken::new(2)).unwrap();
+    let legacy_token = legacy.token();
+    assert_eq!(legacy.token().start_version(), 2);
+    assert!(Run::rebuild(&old, run.token()).is_err());
+    legacy.heartbeat(&mut old, t(90), None, t(2)).unwrap();
+    old.apply(Command::MarkStalled, Actor::System, t(100))
+        .unwrap();
+    old.apply(Command::Requeue { todo_at: None }, Actor::System, t(100))
+        .unwrap();
+    let (next, started) = old.start(t(200), None, t(101)).unwrap();
+    assert_eq!(next.token().start_version(), started.version);
+    assert!(next.token() > legacy_token);
+}
+
+proptest! {
+    /// What a token holds: its start's version, read back; an order by
+    /// version whatever the times; a value a signed 64-bit column holds,
+    /// above every token of the version alone; and two tokens for two
+    /// starts at one version less than 2^32 ns apart.
+    #[test]
+    fn a_token_holds_its_version_and_tells_close_starts_apart(
+        version in 1u64..(1 << 31),
+        other in 1u64..(1 << 31),
+        seconds in -1_000_000_000_000i64..1_000_000_000_000,
+        nanos in 0u32..1_000_000_000,
+        apart in 1i64..(1 << 32),
+        later in any::<bool>(),
+    ) {
+        let at = DateTime::from_timestamp(seconds / 100, nanos).unwrap();
+        let token = LeaseToken::of_start(version, at);
+        prop_assert_eq!(token.start_version(), version);
+        prop_assert!(token.get() < 1 << 63);
+        prop_assert!(token.get() > u64::from(u32::MAX));
+        let moved = if later { at + Duration::nanoseconds(apart) } else { at - Duration::nanoseconds(apart) };
+        prop_assert_ne!(LeaseToken::of_start(version, moved), token);
+        let theirs = LeaseToken::of_start(other, moved);
+        prop_assert_eq!(theirs.cmp(&token), other.cmp(&version));
+    }
+}
+
+#[test]
+fn a_version_beyond_the_tokens_bits_is_clamped_not_wrapped() {
+    for version in [1u64 << 31, 1 << 32, u64::MAX] {
+        let token = LeaseToken::of_start(version, t(0));
+        assert_eq!(token.start_version(), (1 << 31) - 1);
+        assert!(token.get() < 1 << 63);
+        assert_ne!(token, LeaseToken::of_start(version, t(1)));
+    }
+}
+
 #[test]
 fn no_way_to_a_handle_for_a_run_you_did_not_start() {
     let mut task = logged_of(NamedKind::new("DomainCreate")).task;
@@ -564,9 +678,10 @@ fn no_way_to_a_handle_for_a_run_you_did_not_start() {
         Err(Rejection::StaleLease { current: None, .. })
     ));
     let (run, started) = task.start(t(10), None, t(1)).unwrap();
-    assert_eq!(run.token(), LeaseToken::new(started.version));
-    // Any token but the run's is refused.
-    for guess in [0, 1, 3, task.version(), u64::MAX] {
+    assert_eq!(Some(run.token()), started.lease_token());
+    // Any token but the run's is refused: the start's version alone (as
+    // tokens were before they held the start's time) among them.
+    for guess in [0, 1, 2, 3, task.version(), run.token().get() ^ 1, u64::MAX] {
         if guess == run.token().get() {
             continue;
         }

@@ -277,6 +277,7 @@ proptest! {
     ) {
         let mut now = task.created_at();
         let mut accepted = 1u64; // the creation
+        let mut last_token = log.iter().filter_map(Event::lease_token).next_back();
         for step in &steps {
             now += Duration::seconds(step.advance);
             let (command, actor) = step.resolve(&task, now);
@@ -312,6 +313,14 @@ proptest! {
                             prop_assert_eq!(event.version, before.version() + 1);
                             // The event counts the heartbeats since the previous one.
                             prop_assert_eq!(event.heartbeats, heartbeats_since_last_event(&before));
+                            // Each start issues a token larger than every
+                            // earlier one, whatever the clock did, and the
+                            // lease holds it.
+                            if let Some(token) = event.lease_token() {
+                                prop_assert!(last_token < Some(token));
+                                prop_assert!(task.lease().is_some_and(|lease| lease.is_held_by(token)));
+                                last_token = Some(token);
+                            }
                             log.push(event);
                         }
                         None => {

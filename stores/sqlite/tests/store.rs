@@ -6,8 +6,9 @@
 //! record's body), the migration of a version 2 file, rows that do not
 //! read (skipped, reported, quarantined), unique keys under threads on
 //! several connections, busy and broken databases, purges, a task created
-//! in the host's own transaction, and two connections claiming from one
-//! file.
+//! in the host's own transaction, two connections claiming from one
+//! file, and a file restored from a backup (the run of a claim made after
+//! the backup fenced off the restored task's new run).
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -1464,4 +1465,60 @@ fn two_connections_to_one_file_never_claim_the_same_task() {
             task.check_log(&log).unwrap();
         }
     }
+}
+
+/// A file restored from a backup taken before a claim, and claimed again:
+/// the run of the first claim, still working, is fenced off the second
+/// one (both started the task at version 2; with tokens of the version
+/// alone, the late run's heartbeat and completion landed on the new run).
+#[test]
+fn a_run_claimed_after_a_backup_is_fenced_off_the_restored_file() {
+    let db = TempDb::new("restore");
+    let backup = TempDb::new("restore-backup");
+    let mut ids = IdGenerator::seeded(31);
+    let (fresh, created) = task(&mut ids, NamedKind::new("DomainCreate"), "alice", "back.fr");
+    let id = fresh.id();
+    let store = db.open();
+    store.insert(fresh, created).unwrap();
+    db.raw()
+        .execute("VACUUM INTO ?1", [backup.0.to_string_lossy()])
+        .unwrap();
+    let late = store.claim(&claim_at(t(10), 1)).unwrap().claimed.remove(0);
+    drop(store);
+
+    // The backup goes back in place of the file.
+    remove_files(&db.0).unwrap();
+    std::fs::copy(&backup.0, &db.0).unwrap();
+    let store = db.open();
+    let restored = store.get(&Scope::Staff, id).unwrap().expect("restored");
+    assert_eq!(restored.status(), Status::Pending);
+    let again = store.claim(&claim_at(t(20), 1)).unwrap().claimed.remove(0);
+    assert_eq!(again.task.version(), late.task.version());
+    assert_ne!(again.run.token(), late.run.token());
+
+    // The late run, its handle rebuilt from the token it kept, is refused.
+    let stale = taskstate::store::update(&store, &Scope::Staff, id, |task| {
+        let run = taskstate::Run::rebuild(task, late.run.token())?;
+        run.heartbeat(task, t(400), None, t(21))?;
+        Ok(Vec::new())
+    });
+    assert!(
+        matches!(
+            stale,
+            Err(taskstate::store::UpdateError::Rejected(
+                taskstate::Rejection::StaleLease { .. }
+            ))
+        ),
+        "{stale:?}"
+    );
+    let mut held = store.get(&Scope::Staff, id).unwrap().expect("held");
+    assert_eq!(held.version(), again.task.version(), "nothing was saved");
+    let read = held.version();
+    let done = again
+        .run
+        .complete(&mut held, Outcome::new(), t(22))
+        .unwrap();
+    store.save(&held, read, &[done]).unwrap();
+    let finished = store.get(&Scope::Staff, id).unwrap().expect("finished");
+    assert_eq!(finished.status(), Status::Done);
 }
