@@ -507,7 +507,7 @@ impl<K> NewTask<K> {
 /// ([`Task::replay`](crate::Task::replay)) and is the audit log.
 ///
 /// Commands serialize with an `action` tag:
-/// `{"action":"heartbeat","token":11527102464,"lease_until":"…"}`.
+/// `{"action":"heartbeat","token":9782272,"lease_until":"…"}`.
 ///
 /// ## Example
 ///
@@ -862,7 +862,7 @@ impl<K> Command<K> {
 /// ```json
 /// {"version":4,"heartbeats":1,"at":"2026-11-23T09:00:30Z","actor":{"role":"system"},
 ///  "from":"running","to":"done",
-///  "command":{"action":"complete","token":11527102464,"outcome":{"message":"registered"}}}
+///  "command":{"action":"complete","token":9782272,"outcome":{"message":"registered"}}}
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1015,7 +1015,7 @@ impl<K> Event<K> {
 
 impl<K> Command<K> {
     /// A one-line summary of the command's data, for timelines and logs:
-    /// `lease #2:af11a000 until 2026-11-23 09:05:00 UTC`, `provider failure
+    /// `lease #2:154400 until 2026-11-23 09:05:00 UTC`, `provider failure
     /// REGISTRY_DOWN: the registry is down`.
     ///
     /// ```

@@ -7,15 +7,17 @@ use serde::{Deserialize, Serialize};
 
 /// The token of one run of a task. Serialized as a number.
 ///
-/// A start issues it: the task's version at that start in the high 32
-/// bits, the low 32 bits of the start's time in nanoseconds in the low
-/// 32. It grows with every run of the same task, and two starts at the
-/// same version get two tokens unless their times are a multiple of
-/// 2^32 ns (4.29 s) apart, so a record restored from a backup and started
-/// again does not hand its new run the token of a run that began after
-/// the backup ([`start_version`](LeaseToken::start_version) reads the
-/// version back). A token issued before this scheme is the start's
-/// version alone; it stays valid for the run that holds it.
+/// A start issues it: the task's version at that start above the low 22
+/// bits, and in those the start's time in microseconds modulo 2^22. It
+/// grows with every run of the same task; two starts at the same version
+/// get two tokens unless their times are a multiple of 2^22 µs (4.19 s)
+/// apart, so a record restored from a backup and started again does not
+/// hand its new run the token of a run that began after the backup
+/// ([`start_version`](LeaseToken::start_version) reads the version
+/// back). A token stays below 2^53, so JSON readers that hold numbers as
+/// doubles (JavaScript) read it exactly. A token issued before the time
+/// was part of it is the start's version alone; it stays valid for the
+/// run that holds it.
 ///
 /// ```
 /// # use chrono::{Duration, TimeZone, Utc};
@@ -55,8 +57,7 @@ impl LeaseToken {
     /// as [`Event::lease_token`](crate::Event::lease_token) reads it off
     /// the start's event: for a host or a test that keeps its own record
     /// of runs. Above 2^31 - 1, the version is written as that (a token
-    /// stays below 2^63, what a signed 64-bit column holds), and runs are
-    /// told apart by their times alone.
+    /// stays below 2^53), and runs are told apart by their times alone.
     ///
     /// ```
     /// # use chrono::{Duration, TimeZone, Utc};
@@ -68,19 +69,21 @@ impl LeaseToken {
     /// # let (mut task, _) = Task::create(new, Actor::System, now)?;
     /// let (run, started) = task.start(now + Duration::minutes(5), None, now)?;
     /// assert_eq!(run.token(), LeaseToken::of_start(started.version, started.at));
+    /// // Version 2, then the time's 22 bits in hex.
+    /// assert_eq!(run.token().to_string(), "#2:154400");
     /// // The same version a second later: another run, another token.
     /// assert_ne!(run.token(), LeaseToken::of_start(started.version, now + Duration::seconds(1)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn of_start(version: u64, at: DateTime<Utc>) -> Self {
-        // Nanoseconds since the epoch, modulo 2^64: their low 32 bits
-        // differ for any two times less than 2^32 ns (4.29 s) apart.
-        let nanos = at
+        // Microseconds since the epoch, modulo 2^64: their low bits
+        // differ for any two times 1 µs to 2^22 µs apart.
+        let micros = at
             .timestamp()
-            .wrapping_mul(1_000_000_000)
-            .wrapping_add(i64::from(at.timestamp_subsec_nanos()));
-        let time_bits = u64::from_ne_bytes(nanos.to_ne_bytes()) & LOW_BITS;
-        LeaseToken((version.min(MAX_TOKEN_VERSION) << 32) | time_bits)
+            .wrapping_mul(1_000_000)
+            .wrapping_add(i64::from(at.timestamp_subsec_micros()));
+        let time_bits = u64::from_ne_bytes(micros.to_ne_bytes()) & TIME_MASK;
+        LeaseToken((version.min(MAX_TOKEN_VERSION) << TIME_BITS) | time_bits)
     }
 
     /// The version of the event that started the run this token is of.
@@ -101,11 +104,19 @@ impl LeaseToken {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub const fn start_version(self) -> u64 {
-        if self.0 > LOW_BITS {
-            self.0 >> 32
+        if self.has_time() {
+            self.0 >> TIME_BITS
         } else {
             self.0
         }
+    }
+
+    /// Whether the token holds its start's time: every start's version is
+    /// 2 or more, so such a token is 2^23 or more, and one of the version
+    /// alone is below (a start after 8 million versions, that is of
+    /// heartbeats, excepted).
+    const fn has_time(self) -> bool {
+        self.0 >= 2 << TIME_BITS
     }
 
     /// The token's number, what a host stores.
@@ -121,19 +132,23 @@ impl LeaseToken {
     }
 }
 
-/// The largest version a token holds in its high bits: a token stays
-/// below 2^63.
-const MAX_TOKEN_VERSION: u64 = (1 << 31) - 1;
+/// How many low bits of a token hold its start's time.
+const TIME_BITS: u32 = 22;
 
-/// The low 32 bits of a token: those of its start's time in nanoseconds.
-const LOW_BITS: u64 = u32::MAX as u64;
+/// The low bits of a token: its start's time in microseconds, modulo
+/// 2^22.
+const TIME_MASK: u64 = (1 << TIME_BITS) - 1;
+
+/// The largest version a token holds above its time: a token stays below
+/// 2^53.
+const MAX_TOKEN_VERSION: u64 = (1 << 31) - 1;
 
 /// `#` and the start's version, then `:` and the time's bits in hex (a
 /// token issued before they were part of it has none).
 impl fmt::Display for LeaseToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 > LOW_BITS {
-            write!(f, "#{}:{:08x}", self.0 >> 32, self.0 & LOW_BITS)
+        if self.has_time() {
+            write!(f, "#{}:{:06x}", self.0 >> TIME_BITS, self.0 & TIME_MASK)
         } else {
             write!(f, "#{}", self.0)
         }
