@@ -242,7 +242,7 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl Lease {
-    /// The lease of the run started by the event of version `version`.
+    /// The lease of the run a start issued `token` to.
     pub(crate) fn new(
         token: LeaseToken,
         expires_at: DateTime<Utc>,
