@@ -17,7 +17,7 @@ use self::queue::{Entry, Pick, Queue};
 use super::block_on::ready_async_store;
 use super::{
     ClaimRequest, Claimed, Claims, Filter, Page, PageRequest, Scope, StoreError, Sweep, Swept,
-    TaskStore, check_insert, check_save,
+    TaskStore, Unreadable, check_insert, check_save,
 };
 use crate::actor::Owner;
 use crate::command::{Event, ResourceRef};
@@ -54,6 +54,12 @@ use crate::task::Task;
 /// ready at once: no call waits on anything but the locks). Nothing is
 /// dropped but by [`purge`](TaskStore::purge) and
 /// [`remove`](MemoryStore::remove).
+///
+/// A thread that panics while it holds a lock poisons it: the calls that
+/// need that lock fail from then on ([`StoreError::Backend`], not
+/// retryable). A claim that picks a task of a poisoned shard reports it
+/// in [`Claims::unreadable`] and goes on with the others; the task stays
+/// out of the queue, since no call reaches it again.
 ///
 /// Two workers' threads claim from one store; no task goes to both:
 ///
@@ -862,16 +868,16 @@ fn page<K: TaskKind>(
 }
 
 impl<K: TaskKind> MemoryStore<K> {
-    /// Starts the task a claim picked, under its shard, if it is still
+    /// Starts the task a claim picked, under its shard (`shard`), if it is still
     /// pending and due at the claim's time; otherwise it is unpicked and
     /// (if pending) put back in the schedule. Whether it started.
     fn start_picked(
         &self,
+        mut shard: RwLockWriteGuard<'_, Shard<K>>,
         pick: &Pick,
         request: &ClaimRequest,
         claims: &mut Claims<K>,
     ) -> Result<bool, StoreError> {
-        let mut shard = self.write(pick.id)?;
         let Shard { tasks, index } = &mut *shard;
         let Some(Stored { task, log }) = tasks.get_mut(&pick.id).filter(|stored| {
             stored.task.status() == Status::Pending && stored.task.is_blocking() == pick.blocking
@@ -1002,7 +1008,24 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
             promote = false;
             let mut all_started = true;
             for pick in &picks {
-                all_started &= self.start_picked(pick, request, &mut claims)?;
+                match self.write(pick.id) {
+                    Ok(shard) => {
+                        all_started &= self.start_picked(shard, pick, request, &mut claims)?
+                    }
+                    Err(error) => {
+                        // A shard a panic poisoned: its task is reported
+                        // and left out of the queue (no call reaches it
+                        // again), and its resource no longer counts it in
+                        // progress, so the other picks and the tasks on
+                        // that resource go on.
+                        self.core()?.queue.unpick(pick);
+                        claims.unreadable.push(Unreadable {
+                            id: pick.id,
+                            reason: error.to_string(),
+                        });
+                        all_started = false;
+                    }
+                }
             }
             // A pick that did not start went back to the schedule, which
             // only the next claim promotes: another round ends.
@@ -1167,5 +1190,85 @@ mod poisoned_tests {
         let log = store.log(&Scope::Staff, id, 0, 10).unwrap();
         assert_eq!(log.len(), 1);
         task.check_log(&log).unwrap();
+    }
+
+    /// A claim picks a task of a shard a panic poisoned and one of a
+    /// healthy shard: the healthy one starts, the other is reported as
+    /// unreadable, and nothing of it stays behind in the queue (with the
+    /// claim failing at the first pick, the second stayed out of its lane
+    /// and counted in progress on its resource for good: a blocking task
+    /// there never started).
+    #[test]
+    fn a_poisoned_shard_does_not_strand_the_other_picks_of_a_claim() {
+        let store = MemoryStore::<crate::NamedKind>::new();
+        let t0 = Utc
+            .with_ymd_and_hms(2026, 11, 23, 9, 0, 0)
+            .single()
+            .unwrap();
+        let mut ids = IdGenerator::seeded(3);
+        let bad = ids.next_id(t0);
+        let mut healthy = || loop {
+            let id = ids.next_id(t0);
+            if super::shard_of(id) != super::shard_of(bad) {
+                break id;
+            }
+        };
+        let (good, blocker) = (healthy(), healthy());
+        let zone = ResourceRef::new("zone", "good.com");
+        let new = |id, priority, resource: &ResourceRef, blocking| {
+            NewTask::new(
+                id,
+                crate::NamedKind::new("ZonePublish"),
+                Owner::new("acme"),
+                resource.clone(),
+            )
+            .priority(priority)
+            .blocking(blocking)
+        };
+        for (id, priority, resource) in [
+            (bad, 10, ResourceRef::new("zone", "bad.com")),
+            (good, 0, zone.clone()),
+        ] {
+            let (task, created) =
+                Task::create(new(id, priority, &resource, false), Actor::System, t0).unwrap();
+            store.insert(task, created).unwrap();
+        }
+        let shard = &store.shards[super::shard_of(bad)];
+        std::thread::scope(|scope| {
+            let panicked = scope
+                .spawn(|| {
+                    let _held = shard.write();
+                    panic!("a shard poisoned on purpose");
+                })
+                .join();
+            assert!(panicked.is_err());
+        });
+
+        let now = t0 + Duration::minutes(1);
+        let request = ClaimRequest::new(now, now + Duration::minutes(5)).limit(2);
+        let claims = store.claim(&request).unwrap();
+        let claimed: Vec<_> = claims.claimed.iter().map(|claim| claim.task.id()).collect();
+        assert_eq!(claimed, [good]);
+        assert_eq!(claims.unreadable.len(), 1);
+        assert_eq!(claims.unreadable[0].id, bad);
+        // Not picked again.
+        let again = store.claim(&request).unwrap();
+        assert!(again.claimed.is_empty() && again.unreadable.is_empty());
+
+        // The healthy task's resource is free once it is done: a blocking
+        // task there starts.
+        let Some(crate::store::Claimed { mut task, run }) = claims.claimed.into_iter().next()
+        else {
+            panic!("claimed above");
+        };
+        let read = task.version();
+        let done = run.complete(&mut task, crate::Outcome::new(), now).unwrap();
+        store.save(&task, read, &[done]).unwrap();
+        let (task, created) =
+            Task::create(new(blocker, 0, &zone, true), Actor::System, now).unwrap();
+        store.insert(task, created).unwrap();
+        let claimed = store.claim(&request).unwrap().claimed;
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].task.id(), blocker);
     }
 }
