@@ -29,7 +29,10 @@
 //! never hand one task to two claimers, respect blocking, and refuse a
 //! request that could start nothing; sweeps find expired leases, due
 //! retries, due checks and stalled tasks; `next_due` is the earliest of
-//! them; purges delete settled tasks and their logs only. Each returns the
+//! them (stalled tasks and retries too); purges delete settled tasks and
+//! their logs only (never a pending, running or failed task). Blocking is
+//! checked against running, waiting and stalled tasks, and among the
+//! tasks one claim starts. Each returns the
 //! first check that fails, named, and never panics on a store's answer,
 //! so a host's test reads `testkit::store::check_store(make).unwrap()`.
 
@@ -157,10 +160,13 @@ where
     claims_from_two_handles(&two(&mut make)?).await?;
     keys_from_two_handles(&two(&mut make)?).await?;
     blocking(&one(&mut make)?).await?;
+    blocking_within_one_claim(&one(&mut make)?).await?;
+    waiting_and_stalled_tasks_hold_their_resource(&one(&mut make)?).await?;
     expiry_and_retries(&one(&mut make)?).await?;
     checks_of_waiting_tasks(&one(&mut make)?).await?;
     stalled_tasks(&one(&mut make)?).await?;
     next_due(&one(&mut make)?).await?;
+    next_due_of_stalled_tasks_and_retries(&one(&mut make)?).await?;
     purge(&one(&mut make)?).await
 }
 
@@ -1375,8 +1381,99 @@ async fn next_due<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), Conform
     })
 }
 
+/// `next_due` counts a stalled task (due since it stalled: the sweeper
+/// has it to move on) and a failed task's retry, not only pending tasks
+/// and leases: a worker sleeping until then would sleep through them.
+async fn next_due_of_stalled_tasks_and_retries<S: AsyncTaskStore<NamedKind>>(
+    store: &S,
+) -> Result<(), ConformanceError> {
+    const CHECK: &str = "the next due time of stalled tasks and retries";
+    let mut maker = Maker::new();
+    let now = t0() + Duration::hours(1);
+    let mut stuck = insert(
+        store,
+        &maker.task("DomainCreate", "alice", "stuck.fr")?,
+        CHECK,
+    )
+    .await?;
+    let claimed = store
+        .claim(&ClaimRequest::new(now, now + Duration::minutes(1)).limit(1))
+        .await
+        .map(|claims| claims.claimed)
+        .map_err(failed(CHECK))?;
+    ensure(claimed_ids(&claimed) == [stuck.id()], CHECK, || {
+        format!("claimed {:?}", claimed_ids(&claimed))
+    })?;
+    if let Some(claim) = claimed.into_iter().next() {
+        stuck = claim.task;
+    }
+    let stalled_at = now + Duration::minutes(2);
+    apply_saved(
+        store,
+        &mut stuck,
+        Command::MarkStalled,
+        Actor::System,
+        stalled_at,
+        CHECK,
+    )
+    .await?;
+    let due = store.next_due(None).await.map_err(failed(CHECK))?;
+    ensure(due == Some(stalled_at), CHECK, || {
+        format!("a task stalled at {stalled_at} gave {due:?}")
+    })?;
+    // Requeued for much later, it is out of the way.
+    let much_later = now + Duration::days(30);
+    apply_saved(
+        store,
+        &mut stuck,
+        Command::Requeue {
+            todo_at: Some(much_later),
+        },
+        Actor::System,
+        stalled_at,
+        CHECK,
+    )
+    .await?;
+    insert(
+        store,
+        &maker.task("DomainCreate", "alice", "flaky.fr")?,
+        CHECK,
+    )
+    .await?;
+    let at = now + Duration::minutes(3);
+    let claimed = store
+        .claim(&ClaimRequest::new(at, at + Duration::minutes(5)).limit(1))
+        .await
+        .map(|claims| claims.claimed)
+        .map_err(failed(CHECK))?;
+    let Some(Claimed { mut task, run }) = claimed.into_iter().next() else {
+        return Err(failed(CHECK)("the due task was not claimed"));
+    };
+    let version = task.version();
+    let event = run
+        .fail(
+            &mut task,
+            Failure::provider("DOWN", "registry down", at),
+            at,
+        )
+        .map_err(failed(CHECK))?;
+    store
+        .save(&task, version, &[event])
+        .await
+        .map_err(failed(CHECK))?;
+    let retry = task.next_retry_at();
+    ensure(retry.is_some_and(|retry| retry < much_later), CHECK, || {
+        format!("a provider failure's retry is at {retry:?}")
+    })?;
+    let due = store.next_due(None).await.map_err(failed(CHECK))?;
+    ensure(due == retry, CHECK, || {
+        format!("a retry due at {retry:?} gave {due:?}")
+    })
+}
+
 /// Purges delete done and cancelled tasks settled before the time, in
-/// batches, with their logs; failed and live tasks stay.
+/// batches, with their logs; failed, running and pending tasks stay, all
+/// of them changed last before that time.
 async fn purge<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), ConformanceError> {
     const CHECK: &str = "purge of settled tasks";
     let mut maker = Maker::new();
@@ -1417,18 +1514,35 @@ async fn purge<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), Conformanc
         CHECK,
     )
     .await?;
-    let live = insert(
-        store,
-        &maker.task("DomainCreate", "alice", "live.fr")?,
-        CHECK,
+    // Pending, due long after the purge's time (so no claim takes it).
+    let (task, _) = maker.task("DomainCreate", "alice", "live.fr")?;
+    let new = NewTask::new(
+        task.id(),
+        task.kind().clone(),
+        task.owner().clone(),
+        task.resource().clone(),
     )
-    .await?;
+    .todo_at(now + Duration::days(30));
+    let live = Task::create(new, Actor::System, task.created_at()).map_err(failed(CHECK))?;
+    let live = insert(store, &live, CHECK).await?;
+    for domain in ["failing.fr", "running.fr"] {
+        insert(store, &maker.task("DomainCreate", "alice", domain)?, CHECK).await?;
+    }
     let claims = store
-        .claim(&ClaimRequest::new(now, now + Duration::minutes(1)).limit(1))
+        .claim(&ClaimRequest::new(now, now + Duration::minutes(1)).limit(2))
         .await
         .map_err(failed(CHECK))?;
+    ensure(claims.claimed.len() == 2, CHECK, || {
+        format!("claimed {} of the two due tasks", claims.claimed.len())
+    })?;
     let mut failed_task = None;
-    for claim in claims.claimed {
+    let mut running = Vec::new();
+    for (i, claim) in claims.claimed.into_iter().enumerate() {
+        if i == 1 {
+            // Left running.
+            running.push(claim.task.id());
+            continue;
+        }
         let mut task = claim.task;
         let version = task.version();
         let failure = Failure::customer("MISSING", "a document is missing", now);
@@ -1472,10 +1586,14 @@ async fn purge<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), Conformanc
     }
     let mut kept = vec![recent.id(), live.id()];
     kept.extend(failed_task.as_ref().map(Task::id));
+    kept.extend(running);
     for id in kept {
         let read = store.get(&Scope::Staff, id).await.map_err(failed(CHECK))?;
         ensure(read.is_some(), CHECK, || {
-            format!("task {id} was purged: it settled after the time, or is not done or cancelled")
+            format!(
+                "task {id} was purged: it settled after the time, or is not done or cancelled \
+                 (pending, running or failed)"
+            )
         })?;
     }
     Ok(())
@@ -1541,6 +1659,113 @@ async fn blocking<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), Conform
         .map_err(failed(CHECK))?;
     ensure(waiting.is_empty(), CHECK, || {
         "a blocking task started beside one in progress".into()
+    })
+}
+
+/// A claim for several tasks holds the blocking rule among the tasks it
+/// starts, not only against those in progress before it: of a blocking
+/// task and another on one resource it starts one, and two tasks that do
+/// not block share theirs.
+async fn blocking_within_one_claim<S: AsyncTaskStore<NamedKind>>(
+    store: &S,
+) -> Result<(), ConformanceError> {
+    const CHECK: &str = "blocking holds among the tasks of one claim";
+    let mut maker = Maker::new();
+    let now = t0() + Duration::hours(1);
+    let blocker = insert(store, &maker.blocking_task("pair.com")?, CHECK).await?;
+    let beside = insert(
+        store,
+        &maker.task("RecordUpdate", "acme", "pair.com")?,
+        CHECK,
+    )
+    .await?;
+    let mut free = Vec::new();
+    for _ in 0..2 {
+        free.push(
+            insert(
+                store,
+                &maker.task("RecordUpdate", "acme", "free.com")?,
+                CHECK,
+            )
+            .await?,
+        );
+    }
+    let claimed = store
+        .claim(&ClaimRequest::new(now, now + Duration::minutes(5)).limit(10))
+        .await
+        .map(|claims| claims.claimed)
+        .map_err(failed(CHECK))?;
+    let ids: BTreeSet<TaskId> = claimed.iter().map(|claim| claim.task.id()).collect();
+    let want: BTreeSet<TaskId> = [blocker.id()]
+        .into_iter()
+        .chain(free.iter().map(Task::id))
+        .collect();
+    ensure(ids == want, CHECK, || {
+        format!(
+            "one claim started {ids:?}: want the blocking task {} of pair.com without {} \
+             beside it, and both tasks of free.com",
+            blocker.id(),
+            beside.id()
+        )
+    })
+}
+
+/// A waiting task and a stalled one hold their resource as a running
+/// one does: behind a blocking task that waits on an outside party, or
+/// whose run stalled, nothing starts.
+async fn waiting_and_stalled_tasks_hold_their_resource<S: AsyncTaskStore<NamedKind>>(
+    store: &S,
+) -> Result<(), ConformanceError> {
+    const CHECK: &str = "a waiting or stalled task holds its resource";
+    let mut maker = Maker::new();
+    let now = t0() + Duration::hours(1);
+    let waits = insert(store, &maker.blocking_task("wait.com")?, CHECK).await?;
+    insert(store, &maker.blocking_task("stall.com")?, CHECK).await?;
+    let claimed = store
+        .claim(&ClaimRequest::new(now, now + Duration::minutes(5)).limit(2))
+        .await
+        .map(|claims| claims.claimed)
+        .map_err(failed(CHECK))?;
+    ensure(claimed.len() == 2, CHECK, || {
+        format!("claimed {} of the two blocking tasks", claimed.len())
+    })?;
+    let later = now + Duration::minutes(10);
+    for Claimed { mut task, run } in claimed {
+        if task.id() == waits.id() {
+            let version = task.version();
+            let event = run
+                .wait(&mut task, Pause::until(now + Duration::hours(2)), now)
+                .map_err(failed(CHECK))?;
+            store
+                .save(&task, version, &[event])
+                .await
+                .map_err(failed(CHECK))?;
+        } else {
+            // Its lease ran out: the sweeper marks it stalled.
+            apply_saved(
+                store,
+                &mut task,
+                Command::MarkStalled,
+                Actor::System,
+                later,
+                CHECK,
+            )
+            .await?;
+        }
+    }
+    for resource in ["wait.com", "stall.com"] {
+        insert(store, &maker.task("RecordUpdate", "acme", resource)?, CHECK).await?;
+    }
+    let claimed = store
+        .claim(&ClaimRequest::new(later, later + Duration::minutes(5)).limit(10))
+        .await
+        .map(|claims| claims.claimed)
+        .map_err(failed(CHECK))?;
+    ensure(claimed.is_empty(), CHECK, || {
+        format!(
+            "started {:?} beside a waiting and a stalled blocking task",
+            claimed_ids(&claimed)
+        )
     })
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -12,7 +13,7 @@ use taskstate::store::{
     Sweep, Swept, TaskStore,
 };
 use taskstate::testkit::store as conformance;
-use taskstate::{Event, NamedKind, Status, StatusSet, Task, TaskId, TaskKind};
+use taskstate::{Event, NamedKind, ResourceRef, Status, StatusSet, Task, TaskId, TaskKind};
 
 use crate::common::{block_on, pending};
 
@@ -83,6 +84,17 @@ enum Flaw {
     RunningUnlisted,
     /// A filtered listing's cursor skips the first task of the next page.
     FilteredCursorSkips,
+    /// A claim judges the blocking rule against the tasks in progress
+    /// before it only, not against those it starts itself.
+    BlocksAgainstEarlierClaimsOnly,
+    /// A claim counts running tasks only as holding their resource, not
+    /// waiting or stalled ones.
+    OnlyRunningTasksHold,
+    /// The next due time leaves out stalled tasks and retries.
+    NextDueWithoutStalledOrRetries,
+    /// A purge deletes any task but a failed one changed last before the
+    /// time: pending and running ones too.
+    PurgesLiveTasks,
 }
 
 /// A handle on a shared `MemoryStore`, with one flaw.
@@ -133,11 +145,66 @@ impl Broken {
     }
 
     fn pending(&self) -> Result<Vec<Task<K>>, StoreError> {
-        let pending = Filter::new().statuses(StatusSet::of(&[Status::Pending]));
+        self.of(&[Status::Pending])
+    }
+
+    /// Every task in one of `statuses`.
+    fn of(&self, statuses: &[Status]) -> Result<Vec<Task<K>>, StoreError> {
+        let filter = Filter::new().statuses(StatusSet::of(statuses));
         Ok(self
             .inner
-            .list(&Scope::Staff, &pending, PageRequest::first(10_000))?
+            .list(&Scope::Staff, &filter, PageRequest::first(10_000))?
             .tasks)
+    }
+
+    /// A claim that applies the blocking rule itself: the tasks in
+    /// `holders` hold their resource, and with `within`, so do the tasks
+    /// the claim starts.
+    fn claim_by_resource(
+        &self,
+        request: &ClaimRequest,
+        holders: &[Status],
+        within: bool,
+    ) -> Result<Claims<K>, StoreError> {
+        request.check()?;
+        // Per resource: whether a task holds it, and whether one that
+        // blocks does.
+        let mut held: HashMap<ResourceRef, (bool, bool)> = HashMap::new();
+        let hold = |held: &mut HashMap<ResourceRef, (bool, bool)>, task: &Task<K>| {
+            let entry = held.entry(task.resource().clone()).or_default();
+            *entry = (true, entry.1 || task.is_blocking());
+        };
+        for task in self.of(holders)? {
+            hold(&mut held, &task);
+        }
+        let due_at = |task: &Task<K>| task.todo_at().unwrap_or(task.created_at());
+        let mut due: Vec<Task<K>> = self
+            .pending()?
+            .into_iter()
+            .filter(|task| due_at(task) <= request.now && request.wants(task.kind().name()))
+            .collect();
+        due.sort_by_key(|task| (Reverse(task.priority()), due_at(task), task.id()));
+        let mut claims = Claims::default();
+        for mut task in due {
+            if claims.claimed.len() == request.limit {
+                break;
+            }
+            let (any, blocking) = held.get(task.resource()).copied().unwrap_or_default();
+            if blocking || (task.is_blocking() && any) {
+                continue;
+            }
+            let version = task.version();
+            if let Ok((run, started)) =
+                task.start(request.lease_until, request.worker.clone(), request.now)
+                && self.inner.save(&task, version, &[started]).is_ok()
+            {
+                if within {
+                    hold(&mut held, &task);
+                }
+                claims.claimed.push(Claimed { task, run });
+            }
+        }
+        Ok(claims)
     }
 }
 
@@ -248,6 +315,10 @@ impl TaskStore<K> for Broken {
                 Ok(self.start_in_order(tasks, request, false))
             }
             Flaw::AcceptsClaimsOfNothing if request.check().is_err() => Ok(Claims::default()),
+            Flaw::BlocksAgainstEarlierClaimsOnly => {
+                self.claim_by_resource(request, &IN_PROGRESS, false)
+            }
+            Flaw::OnlyRunningTasksHold => self.claim_by_resource(request, &[Status::Running], true),
             Flaw::StaleHandleCache => {
                 // Claims right, then tops the claim up from what this
                 // handle last saw pending, overwriting: right as long as
@@ -315,6 +386,18 @@ impl TaskStore<K> for Broken {
                 .map(|task| task.todo_at().unwrap_or(task.created_at()))
                 .min());
         }
+        if self.flaw == Flaw::NextDueWithoutStalledOrRetries {
+            let pending = self
+                .pending()?
+                .into_iter()
+                .filter(|task| kinds.is_none_or(|kinds| kinds.contains(task.kind().name())))
+                .map(|task| task.todo_at().unwrap_or(task.created_at()));
+            let leases = self
+                .of(&[Status::Running, Status::Waiting])?
+                .into_iter()
+                .filter_map(|task| task.lease().map(taskstate::Lease::expires_at));
+            return Ok(pending.chain(leases).min());
+        }
         self.inner.next_due(kinds)
     }
 
@@ -331,9 +414,28 @@ impl TaskStore<K> for Broken {
             }
             return Ok(purged + self.inner.purge(settled_before, limit - purged)?);
         }
+        if self.flaw == Flaw::PurgesLiveTasks {
+            let mut old: Vec<Task<K>> = self
+                .inner
+                .list(&Scope::Staff, &Filter::new(), PageRequest::first(10_000))?
+                .tasks
+                .into_iter()
+                .filter(|task| {
+                    task.status() != Status::Failed && task.updated_at() < settled_before
+                })
+                .collect();
+            old.sort_by_key(|task| (task.updated_at(), task.id()));
+            for task in old.iter().take(limit) {
+                self.inner.remove(task.id())?;
+            }
+            return Ok(old.len().min(limit));
+        }
         self.inner.purge(settled_before, limit)
     }
 }
+
+/// The statuses of a task in progress: each holds its resource.
+const IN_PROGRESS: [Status; 3] = [Status::Running, Status::Waiting, Status::Stalled];
 
 #[test]
 fn every_broken_store_fails_the_suite_naming_its_flaw() {
@@ -376,6 +478,19 @@ fn every_broken_store_fails_the_suite_naming_its_flaw() {
         (Flaw::IgnoresProviderConditions, "filters"),
         (Flaw::RunningUnlisted, "filters"),
         (Flaw::FilteredCursorSkips, "filters"),
+        (
+            Flaw::BlocksAgainstEarlierClaimsOnly,
+            "blocking holds among the tasks of one claim",
+        ),
+        (
+            Flaw::OnlyRunningTasksHold,
+            "a waiting or stalled task holds its resource",
+        ),
+        (
+            Flaw::NextDueWithoutStalledOrRetries,
+            "the next due time of stalled tasks and retries",
+        ),
+        (Flaw::PurgesLiveTasks, "purge of settled tasks"),
     ] {
         match conformance::check_store(Broken::make(flaw)) {
             Err(error) => assert_eq!(error.check, check, "{flaw:?}: {}", error.detail),
