@@ -84,7 +84,10 @@ pub enum StoreError {
         reason: &'static str,
     },
     /// A request that could do nothing, refused before the store is
-    /// touched: a claim of no task, or under a lease that has ended.
+    /// touched: a claim of no task, or under a lease that has ended; or
+    /// one holding a value the store cannot keep (a time outside the
+    /// years a store's time columns cover, as taskstate-sqlite's 0 to
+    /// 9999), refused with nothing written.
     #[error("invalid request: {reason}")]
     InvalidRequest {
         /// What is wrong with it.

@@ -14,7 +14,7 @@
 //! | `id` | the task id, hyphenated (text order is id order) |
 //! | `version` | the task's version: `save` compares and swaps on it |
 //! | `owner`, `resource_kind`, `resource_id`, `kind_name`, `status`, `parent` | the listing filters |
-//! | `created_at` | RFC 3339 with nanoseconds, fixed width, so text order is time order (every time column is written so) |
+//! | `created_at` | RFC 3339 with nanoseconds, fixed width, so text order is time order (every time column is written so, for the years 0 to 9999: an insert, a save or a claim with a time outside them is refused as [`StoreError::InvalidRequest`] before anything is written) |
 //! | `priority` | [`Task::priority`]: claims take the highest first |
 //! | `unique_key` | [`Task::unique_key`], if any |
 //! | `blocking` | [`Task::is_blocking`] when last written |
@@ -923,7 +923,32 @@ pub fn insert_in<K: TaskKind + Serialize>(
     task: &Task<K>,
     created: &Event<K>,
 ) -> Result<(), StoreError> {
-    insert_rows(tx, task, created)
+    // A savepoint: the row is written before the event, and the host
+    // commits its own change whatever this returned, so a failed append
+    // must take the row back with it.
+    tx.execute_batch("SAVEPOINT taskstate_insert_in")
+        .map_err(backend)?;
+    let inserted = insert_rows(tx, task, created);
+    let end = if inserted.is_ok() {
+        "RELEASE taskstate_insert_in"
+    } else {
+        "ROLLBACK TO taskstate_insert_in; RELEASE taskstate_insert_in"
+    };
+    match tx.execute_batch(end) {
+        Ok(()) => inserted,
+        Err(error) => Err(StoreError::backend(
+            format!(
+                "the insert of task {} could not be {}: {error}; the transaction must not commit",
+                task.id(),
+                if inserted.is_ok() {
+                    "released"
+                } else {
+                    "rolled back"
+                }
+            ),
+            false,
+        )),
+    }
 }
 
 /// Checks that `created` starts the log of `task`, that its id is free
@@ -1484,16 +1509,20 @@ impl EventRow {
 }
 
 /// A time as stored: RFC 3339 in UTC with nanoseconds, always the same
-/// width within the years 0 to 9999, so that text order is time order.
+/// width within the years 0 to 9999, so that text order is time order. A
+/// time outside them is the caller's to change: refused as
+/// [`StoreError::InvalidRequest`], with nothing written.
 fn stamp(at: DateTime<Utc>) -> Result<String, StoreError> {
     if !(0..=9999).contains(&at.year()) {
-        return Err(StoreError::backend(
-            format!("{at} is outside the years 0 to 9999 that stored times cover"),
-            false,
-        ));
+        return Err(StoreError::InvalidRequest {
+            reason: OUT_OF_YEARS,
+        });
     }
     Ok(nanos_text(at))
 }
+
+/// Why a time outside the years 0 to 9999 is refused.
+const OUT_OF_YEARS: &str = "a time outside the years 0 to 9999, which this store keeps";
 
 /// `at` in RFC 3339 with nine digits of fraction and `Z`, as
 /// `to_rfc3339_opts(SecondsFormat::Nanos, true)` writes it, without
@@ -2024,6 +2053,9 @@ where
 
     fn claim(&self, request: &ClaimRequest) -> Result<Claims<K>, StoreError> {
         request.check()?;
+        // The times a start writes, refused before anything is read.
+        stamp(request.now)?;
+        stamp(request.lease_until)?;
         let now = bound(request.now);
         let kinds = kinds_json(request.kinds.as_ref())?;
         let mut conn = self.lock()?;

@@ -1328,6 +1328,90 @@ fn order(
     })
 }
 
+/// Times the store cannot keep (the years 0 to 9999 are stored) are the
+/// caller's to change: an insert, a claim and a save holding one are
+/// refused as `InvalidRequest`, nothing is written, and the task goes on
+/// with times the store keeps.
+#[test]
+fn times_outside_the_stored_years_are_refused_as_invalid_requests() {
+    let db = TempDb::new("years");
+    let store = db.open();
+    let far = Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap();
+    fn invalid<T>(result: Result<T, StoreError>) -> bool {
+        matches!(result, Err(StoreError::InvalidRequest { .. }))
+    }
+    let mut ids = IdGenerator::seeded(9);
+    let later = new_task(&mut ids, NamedKind::new("DomainRenew"), "alice", "later.fr").todo_at(far);
+    let (later, created) = Task::create(later, Actor::System, t(0)).unwrap();
+    assert!(invalid(store.insert(later.clone(), created)));
+    assert!(store.get(&Scope::Staff, later.id()).unwrap().is_none());
+
+    let (task, created) = task(&mut ids, NamedKind::new("DomainCreate"), "alice", "a.fr");
+    store.insert(task.clone(), created).unwrap();
+    assert!(invalid(store.claim(&ClaimRequest::new(t(10), far))));
+    let read = store.get(&Scope::Staff, task.id()).unwrap().unwrap();
+    assert_eq!((read.status(), read.version()), (Status::Pending, 1));
+    assert!(whole_log(&store, task.id(), 10).len() == 1);
+
+    let mut claimed = store.claim(&claim_at(t(10), 1)).unwrap().claimed;
+    let taskstate::store::Claimed {
+        task: mut held,
+        run,
+    } = claimed.remove(0);
+    let read = held.version();
+    run.heartbeat(&mut held, far, None, t(20)).unwrap();
+    assert!(invalid(store.save(&held, read, &[])));
+    let stored = store.get(&Scope::Staff, task.id()).unwrap().unwrap();
+    assert_eq!(
+        stored.version(),
+        read,
+        "the refused heartbeat wrote nothing"
+    );
+    let mut stored = stored;
+    run.heartbeat(&mut stored, t(600), None, t(20)).unwrap();
+    store.save(&stored, read, &[]).unwrap();
+}
+
+/// An insert that fails after its row is written (here its first event
+/// collides with a stray event row written by hand) takes the row back:
+/// the host commits the rest of its transaction, as the docs of
+/// `insert_in` let it, and no task without its log is left behind.
+#[test]
+fn a_failed_insert_in_the_hosts_transaction_leaves_no_row() {
+    let db = TempDb::new("insert-in-fails");
+    let store = db.open();
+    let mut ids = IdGenerator::seeded(7);
+    let (task, created) = task(&mut ids, NamedKind::new("DomainCreate"), "alice", "a.fr");
+    db.raw()
+        .execute(
+            "INSERT INTO events (task_id, version, action, at, body) VALUES (?1, 1, 'x', 'x', 'x')",
+            [task.id().to_string()],
+        )
+        .unwrap();
+    let refused = store.with_transaction(|tx| {
+        tx.execute_batch("CREATE TABLE orders (id TEXT PRIMARY KEY NOT NULL)")
+            .map_err(|error| StoreError::backend(error, false))?;
+        let refused = insert_in(tx, &task, &created);
+        tx.execute("INSERT INTO orders (id) VALUES ('o-1')", [])
+            .map_err(|error| StoreError::backend(error, false))?;
+        Ok::<_, StoreError>(refused)
+    });
+    assert!(
+        matches!(refused, Ok(Err(StoreError::Backend { .. }))),
+        "{refused:?}"
+    );
+    assert!(store.get(&Scope::Staff, task.id()).unwrap().is_none());
+    let orders: i64 = db
+        .raw()
+        .query_row("SELECT count(*) FROM orders", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(orders, 1, "the host's own change committed");
+    // The same task inserts once the stray row is gone.
+    db.raw().execute("DELETE FROM events", []).unwrap();
+    store.insert(task.clone(), created).unwrap();
+    assert!(store.get(&Scope::Staff, task.id()).unwrap().is_some());
+}
+
 #[test]
 fn a_task_commits_or_rolls_back_with_the_hosts_change() {
     let db = TempDb::new("orders");
