@@ -26,9 +26,10 @@
 //!   (`StoreError::KeyTaken`), claims with nothing due (scheduled later,
 //!   blocked by a blocking task in progress) and sweeps with nothing to
 //!   find, a claim that could start nothing (`StoreError::InvalidRequest`)
-//!   and, on SQLite, backend refusals (a time outside the years the store
-//!   covers, in the record or in an event) and a row that does not read
-//!   (`StoreError::Unreadable`).
+//!   and, on SQLite, times outside the years the store covers, in the
+//!   record or in an event (`StoreError::InvalidRequest`), a save on a
+//!   file whose events table is gone (`StoreError::Backend`) and a row
+//!   that does not read (`StoreError::Unreadable`).
 //!
 //! "The same bytes" is, for the `MemoryStore`, the JSON text of every
 //! stored task and of its log read through `Scope::Staff`; for SQLite,
@@ -1674,7 +1675,7 @@ fn the_sqlite_store_keeps_its_bytes_through_every_store_refusal() {
 
 #[test]
 fn the_sqlite_store_refuses_times_it_cannot_store_without_writing() {
-    let db = TempDb::new("backend-refusals");
+    let db = TempDb::new("time-refusals");
     let store: SqliteStore<NamedKind> = SqliteStore::open(&db.0).unwrap();
     let reader = reader(&db.0);
     let snapshot = || (sqlite_rows(&reader), data_version(&reader));
@@ -1695,7 +1696,7 @@ fn the_sqlite_store_refuses_times_it_cannot_store_without_writing() {
     .argument("domain", "later.fr");
     let (late, created) = Task::create(new, alice(), far(0)).unwrap();
     let error = store.insert(late.clone(), created).unwrap_err();
-    assert_eq!(store_error_name(&error), "Backend", "{error}");
+    assert_eq!(store_error_name(&error), "InvalidRequest", "{error}");
     assert_eq!(snapshot(), before);
     assert!(store.get(&Scope::Staff, late.id()).unwrap().is_none());
 
@@ -1710,7 +1711,7 @@ fn the_sqlite_store_refuses_times_it_cannot_store_without_writing() {
     };
     assert!(step(&mut task, heartbeat, Actor::System, 20).is_none());
     let error = store.save(&task, stored.task.version(), &[]).unwrap_err();
-    assert_eq!(store_error_name(&error), "Backend", "{error}");
+    assert_eq!(store_error_name(&error), "InvalidRequest", "{error}");
     assert_eq!(snapshot(), before);
     assert_eq!(
         store.get(&Scope::Staff, stored.task.id()).unwrap().unwrap(),
@@ -1731,11 +1732,52 @@ fn the_sqlite_store_refuses_times_it_cannot_store_without_writing() {
     let error = store
         .save(&task, stored.task.version(), &[event])
         .unwrap_err();
-    assert_eq!(store_error_name(&error), "Backend", "{error}");
+    assert_eq!(store_error_name(&error), "InvalidRequest", "{error}");
     assert_eq!(snapshot(), before);
     assert_eq!(
         store.log(&Scope::Staff, stored.task.id(), 0, 10).unwrap(),
         stored.log
+    );
+}
+
+/// A file whose events table was dropped by hand: a save that appends an
+/// event fails as the storage (`Backend`, not retryable), and the row is
+/// as it was.
+#[test]
+fn the_sqlite_store_fails_a_save_on_a_broken_file_without_writing() {
+    let db = TempDb::new("broken-file");
+    let store: SqliteStore<NamedKind> = SqliteStore::open(&db.0).unwrap();
+    let reader = reader(&db.0);
+    let stored = running(Rules::STANDARD);
+    let id = stored.task.id();
+    put(&store, &stored.task, &stored.log);
+    reader.execute_batch("DROP TABLE events").unwrap();
+    let rows = || table_rows(&reader, "tasks", "id");
+    let before = rows();
+    let mut task = stored.task.clone();
+    let fail = Command::Fail {
+        token: Some(token(&stored.log)),
+        failure: Box::new(provider_failure(t(30))),
+    };
+    let event = step(&mut task, fail, Actor::System, 30);
+    let error = store
+        .save(&task, stored.task.version(), event.as_slice())
+        .unwrap_err();
+    assert_eq!(store_error_name(&error), "Backend", "{error}");
+    assert!(matches!(
+        error,
+        StoreError::Backend {
+            retryable: false,
+            ..
+        }
+    ));
+    assert_eq!(rows(), before);
+    assert_eq!(
+        store
+            .get(&Scope::Staff, id)
+            .unwrap()
+            .map(|task| task.version()),
+        Some(stored.task.version())
     );
 }
 

@@ -1860,6 +1860,10 @@ fn small_run(seed: u64) -> Config {
     }
 }
 
+/// The second handout starts the task again at its start's version: at
+/// the same time as the first, it carries the same token ("and again
+/// by"); at another time, another token, so the task is held by two runs
+/// at once. Either names the double handout.
 #[test]
 fn a_store_that_hands_a_claimed_task_out_again_is_caught() {
     let store = DoubleClaims {
@@ -1867,7 +1871,11 @@ fn a_store_that_hands_a_claimed_task_out_again_is_caught() {
         last: Mutex::new(None),
     };
     let report = stress(std::slice::from_ref(&store), &small_run(3));
-    assert!(report.has("and again by"), "{:#?}", report.violations);
+    assert!(
+        report.has("and again by") || report.has("held by two executors at once"),
+        "{:#?}",
+        report.violations
+    );
 }
 
 #[test]
