@@ -13,7 +13,8 @@
 //!
 //! # Where things live
 //!
-//! The lifecycle's types are at the root; four namespaces hold the rest.
+//! The lifecycle's types are at the root; the modules in the
+//! table's last rows hold the rest.
 //! Each type's page opens with its concept (the statuses on [`Status`],
 //! the record and its phases on [`Task`], the run handle on [`Run`], …).
 //!

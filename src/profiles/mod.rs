@@ -62,7 +62,7 @@
 //! 2. **The JSON.** A struct field for field: statuses as
 //!    [`Spelled`], times as [`Timestamp`] (written back with the offset
 //!    and precision they were read with), percentages as
-//!    [`Percent`](crate::subtask::Percent), optional fields as `Option`
+//!    [`Percent`](crate::Percent), optional fields as `Option`
 //!    and `#[serde(flatten)] unknown: serde_json::Map<String, Value>` for
 //!    fields the host does not know, so that a document read and written
 //!    back is the JSON it was.
