@@ -1740,26 +1740,41 @@ fn the_sqlite_store_refuses_times_it_cannot_store_without_writing() {
     );
 }
 
-/// A file whose events table was dropped by hand: a save that appends an
-/// event fails as the storage (`Backend`, not retryable), and the row is
-/// as it was.
-#[test]
-fn the_sqlite_store_fails_a_save_on_a_broken_file_without_writing() {
-    let db = TempDb::new("broken-file");
+/// A running task stored on a new SQLite file: the file, the store, a
+/// plain connection to the file, and the task with its log.
+fn running_in_sqlite(
+    label: &str,
+) -> (TempDb, SqliteStore<NamedKind>, rusqlite::Connection, Logged) {
+    let db = TempDb::new(label);
     let store: SqliteStore<NamedKind> = SqliteStore::open(&db.0).unwrap();
     let reader = reader(&db.0);
     let stored = running(Rules::STANDARD);
-    let id = stored.task.id();
     put(&store, &stored.task, &stored.log);
-    reader.execute_batch("DROP TABLE events").unwrap();
-    let rows = || table_rows(&reader, "tasks", "id");
-    let before = rows();
+    (db, store, reader, stored)
+}
+
+/// `stored`'s task failed by its own run at `t(30)`, and the event.
+fn failed_by_its_run(stored: &Logged) -> (T, Option<E>) {
     let mut task = stored.task.clone();
     let fail = Command::Fail {
         token: Some(token(&stored.log)),
         failure: Box::new(provider_failure(t(30))),
     };
     let event = step(&mut task, fail, Actor::System, 30);
+    (task, event)
+}
+
+/// A file whose events table was dropped by hand: a save that appends an
+/// event fails as the storage (`Backend`, not retryable), and the row is
+/// as it was.
+#[test]
+fn the_sqlite_store_fails_a_save_on_a_broken_file_without_writing() {
+    let (db, store, reader, stored) = running_in_sqlite("broken-file");
+    let id = stored.task.id();
+    reader.execute_batch("DROP TABLE events").unwrap();
+    let rows = || table_rows(&reader, "tasks", "id");
+    let before = rows();
+    let (task, event) = failed_by_its_run(&stored);
     let error = store
         .save(&task, stored.task.version(), event.as_slice())
         .unwrap_err();
@@ -1783,12 +1798,8 @@ fn the_sqlite_store_fails_a_save_on_a_broken_file_without_writing() {
 
 #[test]
 fn the_sqlite_store_refuses_a_row_it_cannot_read_without_writing() {
-    let db = TempDb::new("unreadable");
-    let store: SqliteStore<NamedKind> = SqliteStore::open(&db.0).unwrap();
-    let reader = reader(&db.0);
-    let stored = running(Rules::STANDARD);
+    let (_db, store, reader, stored) = running_in_sqlite("unreadable");
     let id = stored.task.id();
-    put(&store, &stored.task, &stored.log);
     // By hand, from another connection: the record garbled.
     reader
         .execute(
@@ -1804,12 +1815,7 @@ fn the_sqlite_store_refuses_a_row_it_cannot_read_without_writing() {
     let error = store.get(&Scope::Staff, id).unwrap_err();
     assert_eq!(store_error_name(&error), "Unreadable", "{error}");
     assert!(matches!(&error, StoreError::Unreadable { id: found, .. } if *found == id));
-    let mut task = stored.task.clone();
-    let fail = Command::Fail {
-        token: Some(token(&stored.log)),
-        failure: Box::new(provider_failure(t(30))),
-    };
-    let event = step(&mut task, fail, Actor::System, 30);
+    let (task, event) = failed_by_its_run(&stored);
     let error = store
         .save(&task, stored.task.version(), event.as_slice())
         .unwrap_err();

@@ -372,6 +372,29 @@ async fn apply_saved<S: AsyncTaskStore<NamedKind>>(
         .map_err(failed(check))
 }
 
+/// Ends the claimed run with a provider failure at `at` and saves it:
+/// the task, failed, with its retry scheduled by the standard rules.
+async fn provider_failed_saved<S: AsyncTaskStore<NamedKind>>(
+    store: &S,
+    Claimed { mut task, run }: Claimed<NamedKind>,
+    at: DateTime<Utc>,
+    check: &'static str,
+) -> Result<Task<NamedKind>, ConformanceError> {
+    let version = task.version();
+    let event = run
+        .fail(
+            &mut task,
+            Failure::provider("DOWN", "registry down", at),
+            at,
+        )
+        .map_err(failed(check))?;
+    store
+        .save(&task, version, &[event])
+        .await
+        .map_err(failed(check))?;
+    Ok(task)
+}
+
 struct Maker {
     ids: IdGenerator,
     clock: i64,
@@ -1446,21 +1469,10 @@ async fn next_due_of_stalled_tasks_and_retries<S: AsyncTaskStore<NamedKind>>(
         .await
         .map(|claims| claims.claimed)
         .map_err(failed(CHECK))?;
-    let Some(Claimed { mut task, run }) = claimed.into_iter().next() else {
+    let Some(claim) = claimed.into_iter().next() else {
         return Err(failed(CHECK)("the due task was not claimed"));
     };
-    let version = task.version();
-    let event = run
-        .fail(
-            &mut task,
-            Failure::provider("DOWN", "registry down", at),
-            at,
-        )
-        .map_err(failed(CHECK))?;
-    store
-        .save(&task, version, &[event])
-        .await
-        .map_err(failed(CHECK))?;
+    let task = provider_failed_saved(store, claim, at, CHECK).await?;
     let retry = task.next_retry_at();
     ensure(retry.is_some_and(|retry| retry < much_later), CHECK, || {
         format!("a provider failure's retry is at {retry:?}")
@@ -1804,20 +1816,7 @@ async fn expiry_and_retries<S: AsyncTaskStore<NamedKind>>(
     })?;
     // A provider failure whose retry comes due.
     for claim in claimed {
-        let mut task = claim.task;
-        let version = task.version();
-        let event = claim
-            .run
-            .fail(
-                &mut task,
-                Failure::provider("DOWN", "registry down", later),
-                later,
-            )
-            .map_err(failed(CHECK))?;
-        store
-            .save(&task, version, &[event])
-            .await
-            .map_err(failed(CHECK))?;
+        let task = provider_failed_saved(store, claim, later, CHECK).await?;
         let at = task.next_retry_at().unwrap_or(later);
         let early = store
             .sweep(Sweep::RetriesDue, at - Duration::seconds(1), 10)
