@@ -1769,7 +1769,7 @@ fn failed_by_its_run(stored: &Logged) -> (T, Option<E>) {
 /// as it was.
 #[test]
 fn the_sqlite_store_fails_a_save_on_a_broken_file_without_writing() {
-    let (db, store, reader, stored) = running_in_sqlite("broken-file");
+    let (_db, store, reader, stored) = running_in_sqlite("broken-file");
     let id = stored.task.id();
     reader.execute_batch("DROP TABLE events").unwrap();
     let rows = || table_rows(&reader, "tasks", "id");
