@@ -372,6 +372,19 @@ async fn apply_saved<S: AsyncTaskStore<NamedKind>>(
         .map_err(failed(check))
 }
 
+/// The tasks `store` starts for `request`, or the check failed.
+async fn claimed_by<S: AsyncTaskStore<NamedKind>>(
+    store: &S,
+    request: &ClaimRequest,
+    check: &'static str,
+) -> Result<Vec<Claimed<NamedKind>>, ConformanceError> {
+    store
+        .claim(request)
+        .await
+        .map(|claims| claims.claimed)
+        .map_err(failed(check))
+}
+
 /// Ends the claimed run with a provider failure at `at` and saves it:
 /// the task, failed, with its retry scheduled by the standard rules.
 async fn provider_failed_saved<S: AsyncTaskStore<NamedKind>>(
@@ -1419,11 +1432,12 @@ async fn next_due_of_stalled_tasks_and_retries<S: AsyncTaskStore<NamedKind>>(
         CHECK,
     )
     .await?;
-    let claimed = store
-        .claim(&ClaimRequest::new(now, now + Duration::minutes(1)).limit(1))
-        .await
-        .map(|claims| claims.claimed)
-        .map_err(failed(CHECK))?;
+    let claimed = claimed_by(
+        store,
+        &ClaimRequest::new(now, now + Duration::minutes(1)).limit(1),
+        CHECK,
+    )
+    .await?;
     ensure(claimed_ids(&claimed) == [stuck.id()], CHECK, || {
         format!("claimed {:?}", claimed_ids(&claimed))
     })?;
@@ -1464,11 +1478,12 @@ async fn next_due_of_stalled_tasks_and_retries<S: AsyncTaskStore<NamedKind>>(
     )
     .await?;
     let at = now + Duration::minutes(3);
-    let claimed = store
-        .claim(&ClaimRequest::new(at, at + Duration::minutes(5)).limit(1))
-        .await
-        .map(|claims| claims.claimed)
-        .map_err(failed(CHECK))?;
+    let claimed = claimed_by(
+        store,
+        &ClaimRequest::new(at, at + Duration::minutes(5)).limit(1),
+        CHECK,
+    )
+    .await?;
     let Some(claim) = claimed.into_iter().next() else {
         return Err(failed(CHECK)("the due task was not claimed"));
     };
@@ -1620,21 +1635,13 @@ async fn blocking<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), Conform
     let other = maker.task("RecordUpdate", "acme", "zone.com")?;
     let elsewhere = maker.task("RecordUpdate", "acme", "other.com")?;
     insert(store, &blocker, CHECK).await?;
-    let first = store
-        .claim(&ClaimRequest::new(now, lease).limit(1))
-        .await
-        .map(|claims| claims.claimed)
-        .map_err(failed(CHECK))?;
+    let first = claimed_by(store, &ClaimRequest::new(now, lease).limit(1), CHECK).await?;
     ensure(first.len() == 1, CHECK, || {
         "the blocking task was not claimed".into()
     })?;
     let other = insert(store, &other, CHECK).await?;
     let elsewhere = insert(store, &elsewhere, CHECK).await?;
-    let next = store
-        .claim(&ClaimRequest::new(now, lease).limit(10))
-        .await
-        .map(|claims| claims.claimed)
-        .map_err(failed(CHECK))?;
+    let next = claimed_by(store, &ClaimRequest::new(now, lease).limit(10), CHECK).await?;
     let ids: Vec<TaskId> = next.iter().map(|c| c.task.id()).collect();
     ensure(ids == [elsewhere.id()], CHECK, || {
         format!("claimed {ids:?} while a blocking task runs on zone.com")
@@ -1652,11 +1659,7 @@ async fn blocking<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), Conform
             .await
             .map_err(failed(CHECK))?;
     }
-    let last = store
-        .claim(&ClaimRequest::new(now, lease).limit(10))
-        .await
-        .map(|claims| claims.claimed)
-        .map_err(failed(CHECK))?;
+    let last = claimed_by(store, &ClaimRequest::new(now, lease).limit(10), CHECK).await?;
     let ids: Vec<TaskId> = last.iter().map(|c| c.task.id()).collect();
     ensure(ids == [other.id()], CHECK, || {
         format!("claimed {ids:?} after the blocker finished")
@@ -1664,11 +1667,7 @@ async fn blocking<S: AsyncTaskStore<NamedKind>>(store: &S) -> Result<(), Conform
     // And a new blocking task waits for the one in progress.
     let late_blocker = maker.blocking_task("zone.com")?;
     insert(store, &late_blocker, CHECK).await?;
-    let waiting = store
-        .claim(&ClaimRequest::new(now, lease).limit(10))
-        .await
-        .map(|claims| claims.claimed)
-        .map_err(failed(CHECK))?;
+    let waiting = claimed_by(store, &ClaimRequest::new(now, lease).limit(10), CHECK).await?;
     ensure(waiting.is_empty(), CHECK, || {
         "a blocking task started beside one in progress".into()
     })
@@ -1702,11 +1701,12 @@ async fn blocking_within_one_claim<S: AsyncTaskStore<NamedKind>>(
             .await?,
         );
     }
-    let claimed = store
-        .claim(&ClaimRequest::new(now, now + Duration::minutes(5)).limit(10))
-        .await
-        .map(|claims| claims.claimed)
-        .map_err(failed(CHECK))?;
+    let claimed = claimed_by(
+        store,
+        &ClaimRequest::new(now, now + Duration::minutes(5)).limit(10),
+        CHECK,
+    )
+    .await?;
     let ids: BTreeSet<TaskId> = claimed.iter().map(|claim| claim.task.id()).collect();
     let want: BTreeSet<TaskId> = [blocker.id()]
         .into_iter()
@@ -1733,11 +1733,12 @@ async fn waiting_and_stalled_tasks_hold_their_resource<S: AsyncTaskStore<NamedKi
     let now = t0() + Duration::hours(1);
     let waits = insert(store, &maker.blocking_task("wait.com")?, CHECK).await?;
     insert(store, &maker.blocking_task("stall.com")?, CHECK).await?;
-    let claimed = store
-        .claim(&ClaimRequest::new(now, now + Duration::minutes(5)).limit(2))
-        .await
-        .map(|claims| claims.claimed)
-        .map_err(failed(CHECK))?;
+    let claimed = claimed_by(
+        store,
+        &ClaimRequest::new(now, now + Duration::minutes(5)).limit(2),
+        CHECK,
+    )
+    .await?;
     ensure(claimed.len() == 2, CHECK, || {
         format!("claimed {} of the two blocking tasks", claimed.len())
     })?;
@@ -1768,11 +1769,12 @@ async fn waiting_and_stalled_tasks_hold_their_resource<S: AsyncTaskStore<NamedKi
     for resource in ["wait.com", "stall.com"] {
         insert(store, &maker.task("RecordUpdate", "acme", resource)?, CHECK).await?;
     }
-    let claimed = store
-        .claim(&ClaimRequest::new(later, later + Duration::minutes(5)).limit(10))
-        .await
-        .map(|claims| claims.claimed)
-        .map_err(failed(CHECK))?;
+    let claimed = claimed_by(
+        store,
+        &ClaimRequest::new(later, later + Duration::minutes(5)).limit(10),
+        CHECK,
+    )
+    .await?;
     ensure(claimed.is_empty(), CHECK, || {
         format!(
             "started {:?} beside a waiting and a stalled blocking task",
@@ -1794,17 +1796,19 @@ async fn expiry_and_retries<S: AsyncTaskStore<NamedKind>>(
     )
     .await?;
     let long = maker.task("DomainCreate", "alice", "long.fr")?;
-    store
-        .claim(&ClaimRequest::new(now, now + Duration::minutes(1)).limit(1))
-        .await
-        .map(|claims| claims.claimed)
-        .map_err(failed(CHECK))?;
+    claimed_by(
+        store,
+        &ClaimRequest::new(now, now + Duration::minutes(1)).limit(1),
+        CHECK,
+    )
+    .await?;
     insert(store, &long, CHECK).await?;
-    let claimed = store
-        .claim(&ClaimRequest::new(now, now + Duration::hours(1)).limit(1))
-        .await
-        .map(|claims| claims.claimed)
-        .map_err(failed(CHECK))?;
+    let claimed = claimed_by(
+        store,
+        &ClaimRequest::new(now, now + Duration::hours(1)).limit(1),
+        CHECK,
+    )
+    .await?;
     let later = now + Duration::minutes(2);
     let expired = store
         .sweep(Sweep::ExpiredLeases, later, 10)
@@ -1848,13 +1852,14 @@ async fn checks_of_waiting_tasks<S: AsyncTaskStore<NamedKind>>(
         CHECK,
     )
     .await?;
-    let claim = store
-        .claim(&ClaimRequest::new(now, now + Duration::minutes(1)).limit(1))
-        .await
-        .map(|claims| claims.claimed)
-        .map_err(failed(CHECK))?
-        .pop()
-        .ok_or_else(|| failed(CHECK)("the task was not claimed"))?;
+    let claim = claimed_by(
+        store,
+        &ClaimRequest::new(now, now + Duration::minutes(1)).limit(1),
+        CHECK,
+    )
+    .await?
+    .pop()
+    .ok_or_else(|| failed(CHECK)("the task was not claimed"))?;
     let (mut task, run) = (claim.task, claim.run);
     let check_at = now + Duration::minutes(5);
     let until = now + Duration::hours(2);
@@ -2141,11 +2146,12 @@ async fn claim_limit_and_order<S: AsyncTaskStore<NamedKind>>(
     }
     {
         const CHECK: &str = "a claim takes at most its limit";
-        let claimed = store
-            .claim(&ClaimRequest::new(now, now + Duration::minutes(5)).limit(1))
-            .await
-            .map(|claims| claims.claimed)
-            .map_err(failed(CHECK))?;
+        let claimed = claimed_by(
+            store,
+            &ClaimRequest::new(now, now + Duration::minutes(5)).limit(1),
+            CHECK,
+        )
+        .await?;
         ensure(claimed.len() == 1, CHECK, || {
             format!("asked for 1, claimed {}", claimed.len())
         })?;
@@ -2161,11 +2167,12 @@ async fn claim_limit_and_order<S: AsyncTaskStore<NamedKind>>(
         })?;
     }
     const CHECK: &str = "a claim takes at most its limit";
-    let claimed = store
-        .claim(&ClaimRequest::new(now, now + Duration::minutes(5)).limit(2))
-        .await
-        .map(|claims| claims.claimed)
-        .map_err(failed(CHECK))?;
+    let claimed = claimed_by(
+        store,
+        &ClaimRequest::new(now, now + Duration::minutes(5)).limit(2),
+        CHECK,
+    )
+    .await?;
     ensure(claimed.len() == 2, CHECK, || {
         format!("asked for 2 of 4 due, claimed {}", claimed.len())
     })
