@@ -8,7 +8,15 @@
 //!   completion) at 10 000 and 100 000 pending rows, with `synchronous`
 //!   FULL and NORMAL (target: the store within 1.5x of the raw queue).
 //!   Every 100 cycles, 100 new pending rows replace those done, untimed,
-//!   in both, so the pending count stays within 100 of its size.
+//!   in both, so the pending count stays within 100 of its size. The
+//!   store checkpoints on its own thread (its default,
+//!   `Checkpoints::Background`); `raw` checkpoints as SQLite does by
+//!   default, in the commit that takes the WAL past 1 000 pages, and
+//!   `raw_background` is the raw queue given the same background
+//!   checkpoints as the store (a thread of its own asked by a WAL hook
+//!   at every 1 000 pages, a commit's own past 10 000), so that the store
+//!   is also measured against a queue that waits for no more checkpoints
+//!   at its commits than it.
 //! - WAL pages (printed before the timings, not a criterion benchmark):
 //!   with `wal_autocheckpoint = 0` and the WAL truncated by a checkpoint
 //!   first, 1 000 inserts (one transaction each), then 1 000 claims, then
@@ -46,6 +54,8 @@
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
@@ -243,6 +253,70 @@ struct Raw {
     body: String,
     event: String,
     n: u64,
+    /// Its checkpoint thread, if its checkpoints are in the background.
+    checkpoints: Option<RawCheckpoints>,
+}
+
+/// The raw queue's checkpoints off its commits, by the rule of the
+/// store's `Checkpoints::Background`: a WAL hook (which replaces SQLite's
+/// `wal_autocheckpoint`) asks a thread with a connection of its own for a
+/// `PASSIVE` checkpoint at every 1 000 pages the WAL grows, and a commit
+/// that finds the WAL past 10 000 pages runs one itself.
+struct RawCheckpoints {
+    /// `true`: checkpoint; `false`: stop.
+    ask: SyncSender<bool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RawCheckpoints {
+    fn start(conn: &mut Connection, path: &Path, sync: Synchronous) -> RawCheckpoints {
+        let own = Connection::open(path).unwrap();
+        own.execute_batch(&format!("PRAGMA synchronous = {}", sync_pragma(sync)))
+            .unwrap();
+        let (ask, asked) = sync_channel::<bool>(1);
+        let thread = std::thread::spawn(move || {
+            while let Ok(true) = asked.recv() {
+                own.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    .unwrap();
+            }
+        });
+        let hook = ask.clone();
+        let (mut next_ask, mut last) = (1_000, 0);
+        conn.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages| {
+            if pages < last {
+                next_ask = 1_000;
+            }
+            last = pages;
+            if pages >= 10_000 {
+                // Busy while the thread runs one: the commit is made.
+                let _ran = wal.checkpoint_v2(rusqlite::wal::CheckpointMode::PASSIVE);
+            } else if pages >= next_ask {
+                next_ask = pages + 1_000;
+                // A full channel: a checkpoint is asked for already.
+                let _asked = hook.try_send(true);
+            }
+            Ok(())
+        }))
+        .unwrap();
+        RawCheckpoints {
+            ask,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for RawCheckpoints {
+    fn drop(&mut self) {
+        self.ask.send(false).unwrap();
+        self.thread.take().unwrap().join().unwrap();
+    }
+}
+
+fn sync_pragma(sync: Synchronous) -> &'static str {
+    match sync {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    }
 }
 
 impl Raw {
@@ -252,14 +326,8 @@ impl Raw {
         let _mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .unwrap();
-        conn.execute_batch(&format!(
-            "PRAGMA synchronous = {}",
-            match sync {
-                Synchronous::Full => "FULL",
-                Synchronous::Normal => "NORMAL",
-            }
-        ))
-        .unwrap();
+        conn.execute_batch(&format!("PRAGMA synchronous = {}", sync_pragma(sync)))
+            .unwrap();
         conn.execute_batch(RAW_SCHEMA).unwrap();
         let (task, created) = Maker::new(0).due();
         let count: i64 = conn
@@ -270,7 +338,15 @@ impl Raw {
             body: serde_json::to_string(&task).unwrap(),
             event: serde_json::to_string(&created).unwrap(),
             n: count as u64,
+            checkpoints: None,
         }
+    }
+
+    /// [`open`](Raw::open) with its checkpoints in the background.
+    fn open_background(path: &Path, sync: Synchronous) -> Raw {
+        let mut raw = Raw::open(path, sync);
+        raw.checkpoints = Some(RawCheckpoints::start(&mut raw.conn, path, sync));
+        raw
     }
 
     fn insert_one(&mut self) {
@@ -419,24 +495,30 @@ fn cycle(c: &mut Criterion) {
                 })
             });
             drop(store);
-            let mut raw = Raw::open(&raw_db.0, sync);
-            group.bench_function(BenchmarkId::new("raw", &id), |b| {
-                b.iter_custom(|iters| {
-                    let mut total = Duration::ZERO;
-                    let mut left = iters;
-                    while left > 0 {
-                        let chunk = left.min(CHUNK);
-                        left -= chunk;
-                        let started = Instant::now();
-                        for _ in 0..chunk {
-                            black_box(raw.cycle(&now_text, &lease_text));
+            for (name, background) in [("raw", false), ("raw_background", true)] {
+                let mut raw = if background {
+                    Raw::open_background(&raw_db.0, sync)
+                } else {
+                    Raw::open(&raw_db.0, sync)
+                };
+                group.bench_function(BenchmarkId::new(name, &id), |b| {
+                    b.iter_custom(|iters| {
+                        let mut total = Duration::ZERO;
+                        let mut left = iters;
+                        while left > 0 {
+                            let chunk = left.min(CHUNK);
+                            left -= chunk;
+                            let started = Instant::now();
+                            for _ in 0..chunk {
+                                black_box(raw.cycle(&now_text, &lease_text));
+                            }
+                            total += started.elapsed();
+                            raw.fill(chunk as usize);
                         }
-                        total += started.elapsed();
-                        raw.fill(chunk as usize);
-                    }
-                    total
-                })
-            });
+                        total
+                    })
+                });
+            }
         }
     }
     group.finish();
