@@ -1,46 +1,20 @@
-//! Checkpoints: copying the WAL's pages back into the database file.
-//!
-//! SQLite's own rule (`wal_autocheckpoint`) runs a checkpoint inside the
-//! commit that takes the WAL past 1 000 pages: that call writes the pages
-//! into the database file and waits for two syncs of the disk before it
-//! returns. Under [`Synchronous::Normal`](crate::Synchronous::Normal),
-//! where a commit itself never waits for the disk, those checkpoints were
-//! about 40 % of a claim-and-complete cycle's time.
-//!
-//! [`Checkpoints::Background`] (the default) moves them off the writes:
-//! the store's connection tells a thread of the store's own, with a
-//! connection of its own to the same file, at every [`CHECKPOINT_PAGES`]
-//! pages the WAL grows, and that thread runs the checkpoint while the
-//! writes go on. A commit runs one itself only past
-//! [`CHECKPOINT_BACKSTOP`] pages, should the thread fall behind.
-//! [`Checkpoints::Inline`] keeps SQLite's rule.
-//!
-//! The thread is asked at every [`CHECKPOINT_PAGES`] pages of growth,
-//! not at every commit past the threshold: a checkpoint that overlaps
-//! writes copies what it can but leaves the WAL where it is (SQLite
-//! starts it again from its beginning only at a write after a
-//! checkpoint that copied every page), so under a steady stream of
-//! writes the WAL grows until a commit's own checkpoint at the backstop
-//! lets it start again. Asked at every commit, the thread ran
-//! checkpoints back to back, whose syncs slowed every commit's own.
-//!
-//! Either way a checkpoint is `PASSIVE`: it copies what no reader still
-//! needs and never waits for a lock, so neither loses or delays a write,
-//! and what a commit made durable stays so (the WAL is the record until
-//! its pages are in the database file).
+//! Checkpoints: copying the WAL's pages back into the database file, on
+//! a thread of the store's own or in the commit (see the crate docs'
+//! Durability section and [`Checkpoints`]).
 
 use std::ffi::c_int;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use rusqlite::hooks::Wal;
 use rusqlite::wal::CheckpointMode;
 use taskstate::store::StoreError;
 
-use crate::{Synchronous, backend};
+use crate::{Options, backend};
 
 /// The WAL's size, in pages, at which a checkpoint is asked for:
 /// SQLite's default `wal_autocheckpoint`.
@@ -56,11 +30,21 @@ pub const CHECKPOINT_BACKSTOP: u32 = 10 * CHECKPOINT_PAGES;
 pub enum Checkpoints {
     /// A thread of the store's own, at every [`CHECKPOINT_PAGES`] pages
     /// the WAL grows: no claim or save waits for a checkpoint unless the
-    /// WAL passes [`CHECKPOINT_BACKSTOP`]. Under a steady stream of
-    /// writes the WAL grows to the backstop (a checkpoint overlapping
-    /// writes cannot let it start again from its beginning). Each store
-    /// handle has its thread, asleep but when asked; dropping the store
-    /// stops it.
+    /// WAL passes [`CHECKPOINT_BACKSTOP`].
+    ///
+    /// A checkpoint that overlaps writes copies what it can but leaves
+    /// the WAL where it is: SQLite starts the WAL again from its
+    /// beginning only at a write after a checkpoint that copied every
+    /// page. So under a steady stream of writes the WAL grows to the
+    /// backstop, where a commit's own checkpoint lets it start again;
+    /// after a pause in the writes of a tenth of a second, the thread's
+    /// next try copies the rest and the next write starts it again. The
+    /// thread is asked at each [`CHECKPOINT_PAGES`] pages of growth
+    /// rather than at every commit past them: asked at every commit, it
+    /// ran checkpoints back to back, whose syncs slowed the commits' own.
+    ///
+    /// Each store handle has its thread, asleep unless asked; dropping
+    /// the store stops it.
     #[default]
     Background,
     /// The commit that takes the WAL past [`CHECKPOINT_PAGES`], as
@@ -106,12 +90,10 @@ impl Shared {
         }
     }
 
-    fn count(&self, ran: &rusqlite::Result<(c_int, c_int)>, by_thread: bool) {
-        let counter = match (ran, by_thread) {
-            (Err(_), _) => &self.failed,
-            (Ok(_), true) => &self.background,
-            (Ok(_), false) => &self.inline,
-        };
+    /// Counts a checkpoint in `ran` (`background` or `inline`), or in
+    /// `failed` if SQLite refused it.
+    fn count(&self, ran: &AtomicU64, refused: bool) {
+        let counter = if refused { &self.failed } else { ran };
         counter.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -126,15 +108,15 @@ pub(crate) struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Installs the checkpoint rule of `mode` on `conn` (which replaces
-    /// SQLite's `wal_autocheckpoint`), and starts the thread, on a
-    /// connection of its own to `conn`'s file, under
-    /// [`Checkpoints::Background`]. A database that is not in WAL mode
-    /// (an in-memory one) has no checkpoints: nothing is installed.
+    /// Installs the checkpoint rule of `options` on `conn` (which
+    /// replaces SQLite's `wal_autocheckpoint`), and starts the thread, on
+    /// a connection of its own to `conn`'s file with the same
+    /// `synchronous` and busy timeout, under [`Checkpoints::Background`].
+    /// A database that is not in WAL mode (an in-memory one) has no
+    /// checkpoints: nothing is installed.
     pub(crate) fn start(
         conn: &mut Connection,
-        mode: Checkpoints,
-        synchronous: Synchronous,
+        options: &Options,
     ) -> Result<Checkpointer, StoreError> {
         let shared = Arc::new(Shared::default());
         let path = conn.path().filter(|path| !path.is_empty()).map(Path::new);
@@ -144,12 +126,16 @@ impl Checkpointer {
                 thread: None,
             });
         };
-        let thread = match mode {
+        let thread = match options.checkpoints {
             Checkpoints::Inline => None,
             Checkpoints::Background => {
                 let own = Connection::open(path).map_err(backend)?;
-                own.execute_batch(&format!("PRAGMA synchronous = {}", synchronous.pragma()))
-                    .map_err(backend)?;
+                own.busy_timeout(options.busy_timeout).map_err(backend)?;
+                own.execute_batch(&format!(
+                    "PRAGMA synchronous = {}",
+                    options.synchronous.pragma()
+                ))
+                .map_err(backend)?;
                 let shared = Arc::clone(&shared);
                 let thread = std::thread::Builder::new()
                     .name("taskstate-sqlite-checkpoints".to_owned())
@@ -160,6 +146,9 @@ impl Checkpointer {
         };
         let background = thread.is_some();
         let hook = Arc::clone(&shared);
+        // Made before the hook: a hook that cannot be installed drops it,
+        // which stops the thread.
+        let checkpointer = Checkpointer { shared, thread };
         let pages_at = |pages: u32| c_int::try_from(pages).unwrap_or(c_int::MAX);
         let (every, inline_at) = (
             pages_at(CHECKPOINT_PAGES),
@@ -169,12 +158,8 @@ impl Checkpointer {
                 CHECKPOINT_PAGES
             }),
         );
-        // The WAL's size at which the thread is asked next: every
-        // `CHECKPOINT_PAGES` pages of growth. A checkpoint that overlaps
-        // writes leaves the WAL where it is (it starts again from its
-        // beginning only at a write after a checkpoint that copied every
-        // page), so asking at every commit past the threshold would run
-        // checkpoints back to back.
+        // The WAL's size at which the thread is asked next (see
+        // `Checkpoints::Background` for why not at every commit).
         let mut next_ask = every;
         let mut last = 0;
         conn.wal_hook(Some(move |wal: &mut Wal, pages: c_int| {
@@ -185,7 +170,7 @@ impl Checkpointer {
             last = pages;
             if pages >= inline_at {
                 let ran = wal.checkpoint_v2(CheckpointMode::PASSIVE);
-                hook.count(&ran, false);
+                hook.count(&hook.inline, ran.is_err());
             } else if background && pages >= next_ask {
                 next_ask = pages.saturating_add(every);
                 hook.ask();
@@ -195,7 +180,7 @@ impl Checkpointer {
             Ok(())
         }))
         .map_err(backend)?;
-        Ok(Checkpointer { shared, thread })
+        Ok(checkpointer)
     }
 
     /// How many checkpoints ran so far.
@@ -234,17 +219,44 @@ fn is_wal(conn: &Connection) -> Result<bool, StoreError> {
     Ok(mode.eq_ignore_ascii_case("wal"))
 }
 
+/// How long the thread waits, after a checkpoint that left pages in the
+/// WAL, before it tries again unasked.
+const AGAIN_AFTER: Duration = Duration::from_millis(100);
+
+/// How many times the thread tries again unasked.
+const AGAIN: usize = 3;
+
 /// The thread: sleeps until asked or stopped, and runs a checkpoint at
-/// each request.
+/// each request. A checkpoint that overlapped writes leaves pages in the
+/// WAL, which then cannot start again from its beginning: tried again
+/// after [`AGAIN_AFTER`] (up to [`AGAIN`] times in a row), it copies the
+/// rest once the writes pause, so that the next write starts the WAL
+/// again rather than letting it grow to the backstop across bursts.
 fn run(conn: &Connection, shared: &Shared) {
+    let mut again = 0;
     loop {
         {
             let mut stop = shared.stop.lock().unwrap_or_else(PoisonError::into_inner);
-            while !*stop && !shared.asked.load(Ordering::Acquire) {
-                stop = shared
-                    .wake
-                    .wait(stop)
-                    .unwrap_or_else(PoisonError::into_inner);
+            let asked = |stop: &bool| *stop || shared.asked.load(Ordering::Acquire);
+            if again == 0 {
+                while !asked(&stop) {
+                    stop = shared
+                        .wake
+                        .wait(stop)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+            } else {
+                let deadline = Instant::now() + AGAIN_AFTER;
+                while !asked(&stop) {
+                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                        break;
+                    };
+                    stop = shared
+                        .wake
+                        .wait_timeout(stop, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
             }
             if *stop {
                 return;
@@ -252,10 +264,28 @@ fn run(conn: &Connection, shared: &Shared) {
         }
         // Cleared before the checkpoint: a commit past the threshold
         // meanwhile asks for the next one.
-        shared.asked.store(false, Ordering::Release);
+        let asked = shared.asked.swap(false, Ordering::AcqRel);
+        again = if asked {
+            AGAIN
+        } else {
+            again.saturating_sub(1)
+        };
+        // `PRAGMA wal_checkpoint` answers (busy, pages in the WAL, pages
+        // copied); a refused checkpoint is a busy row, not an error.
         let ran = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-            Ok((row.get::<_, c_int>(1)?, row.get::<_, c_int>(2)?))
+            Ok((
+                row.get::<_, c_int>(0)?,
+                row.get::<_, c_int>(1)?,
+                row.get::<_, c_int>(2)?,
+            ))
         });
-        shared.count(&ran, true);
+        let (refused, left) = match ran {
+            Ok((busy, in_wal, copied)) => (busy != 0, busy != 0 || copied < in_wal),
+            Err(_) => (true, true),
+        };
+        shared.count(&shared.background, refused);
+        if !left {
+            again = 0;
+        }
     }
 }

@@ -191,11 +191,11 @@
 //! time. A checkpoint overlapping writes cannot let the WAL start again
 //! from its beginning, so under a steady stream of writes the WAL grows
 //! to the backstop (about 40 MB) before a commit's checkpoint lets it;
-//! after a pause in the writes, the thread's checkpoint does. Either
-//! way checkpoints are `PASSIVE`: they never wait for a lock or change
-//! what a commit made durable. A host that sets `PRAGMA
-//! wal_autocheckpoint` on the store's connection replaces the store's
-//! rule with SQLite's.
+//! after a pause in the writes, the thread's next try does. Checkpoints
+//! are `PASSIVE`: they take no lock a writer waits for (only the commit
+//! that runs one at the backstop waits, for its own), and what a commit
+//! made durable stays so. A host that sets `PRAGMA wal_autocheckpoint`
+//! on the store's connection replaces the store's rule with SQLite's.
 //!
 //! [`SqliteStore::with_transaction`] and [`insert_in`] let a host create a
 //! task in the same transaction as its own change, so both commit or
@@ -788,8 +788,7 @@ where
                 .map_err(backend)?;
         }
         tx.commit().map_err(backend)?;
-        let checkpointer =
-            Checkpointer::start(&mut conn, options.checkpoints, options.synchronous)?;
+        let checkpointer = Checkpointer::start(&mut conn, options)?;
         Ok(SqliteStore {
             checkpointer,
             conn: Mutex::new(conn),

@@ -102,31 +102,78 @@ fn wait_for(
     store.checkpoints()
 }
 
+/// The pages in the WAL (not its file, which never shrinks), read by a
+/// checkpoint from a connection of its own.
+fn frames_in_wal(db: &TempDb) -> i64 {
+    let conn = rusqlite::Connection::open(&db.0).unwrap();
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
+        .unwrap()
+}
+
 #[test]
 fn background_checkpoints_run_on_the_stores_thread_and_no_commit_waits_for_one() {
     let (db, store) = open(Checkpoints::Background);
     let mut ids = IdGenerator::seeded(1);
-    let mut written = 0;
-    // Twice past the threshold. Past the first thousand pages of each
-    // round (about 40 tasks), the writes slow down, so that the thread
-    // catches up long before the backstop.
-    for round in 1..=2 {
-        let mut tasks = 0;
-        written += write_until(&store, &mut ids, || {
-            tasks += 1;
-            if tasks > 40 {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            store.checkpoints().background >= round
-        });
-        let counts = wait_for(&store, |counts| counts.background >= round);
-        assert!(
-            counts.background >= round,
-            "round {round}: no checkpoint on the thread: {counts:?}"
-        );
-        assert_eq!(counts.inline, 0, "a commit ran a checkpoint: {counts:?}");
-        assert_eq!(counts.failed, 0, "{counts:?}");
-    }
+    // A burst past three thresholds.
+    let mut written = write_until(&store, &mut ids, || {
+        wal_pages(&db) > u64::from(3 * CHECKPOINT_PAGES)
+    });
+    let counts = wait_for(&store, |counts| counts.background >= 1);
+    assert!(
+        counts.background >= 1,
+        "no checkpoint on the thread: {counts:?}"
+    );
+    assert_eq!(counts.inline, 0, "a commit ran a checkpoint: {counts:?}");
+    // A reader's snapshot while the writes go on past one more
+    // threshold (60 tasks, some 1 600 pages): the thread's checkpoint
+    // then cannot copy the pages written after the snapshot.
+    let reader = rusqlite::Connection::open(&db.0).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let _rows: i64 = reader
+        .query_row("SELECT count(*) FROM tasks", [], |row| row.get(0))
+        .unwrap();
+    let before = counts.background;
+    let mut tasks = 0;
+    written += write_until(&store, &mut ids, || {
+        tasks += 1;
+        tasks > 60
+    });
+    let counts = wait_for(&store, |counts| counts.background > before);
+    assert!(counts.background > before, "{counts:?}");
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+    // A pause: unasked, the thread tries again and copies the rest, and
+    // the next write starts the WAL again from its beginning.
+    std::thread::sleep(Duration::from_millis(600));
+    let mut one = 0;
+    written += write_until(&store, &mut ids, || {
+        one += 1;
+        one > 1
+    });
+    let frames = frames_in_wal(&db);
+    assert!(
+        frames < 200,
+        "the WAL did not start again after the pause: {frames} pages in it"
+    );
+    // A second burst past one threshold from the new beginning: the
+    // thread is asked again (at the first thousand pages, not where the
+    // first burst left off).
+    let before = store.checkpoints().background;
+    let mut tasks = 0;
+    written += write_until(&store, &mut ids, || {
+        tasks += 1;
+        if tasks > 40 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        tasks > 100 || store.checkpoints().background > before
+    });
+    let counts = wait_for(&store, |counts| counts.background > before);
+    assert!(
+        counts.background > before,
+        "the thread was not asked after the WAL started again: {counts:?}"
+    );
+    assert_eq!(counts.inline, 0, "a commit ran a checkpoint: {counts:?}");
+    assert_eq!(counts.failed, 0, "{counts:?}");
     drop(store);
     assert_all_done(&db, written);
 }
@@ -157,7 +204,8 @@ fn a_commit_checkpoints_itself_once_the_wal_passes_the_backstop() {
         .query_row("SELECT count(*) FROM tasks", [], |row| row.get(0))
         .unwrap();
     let written = write_until(&store, &mut ids, || store.checkpoints().inline >= 1);
-    let counts = store.checkpoints();
+    // The thread's first checkpoint, which may end after the backstop's.
+    let counts = wait_for(&store, |counts| counts.background >= 1);
     assert!(
         counts.inline >= 1,
         "no commit checkpointed: {counts:?}, {} pages",
