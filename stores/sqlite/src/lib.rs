@@ -864,6 +864,21 @@ impl<K> SqliteStore<K> {
 
     /// How many checkpoints this handle's commits and its thread ran
     /// (see [`Checkpoints`]).
+    ///
+    /// ```
+    /// use taskstate::NamedKind;
+    /// use taskstate_sqlite::{Checkpoints, Options, SqliteStore, remove_files, temp_path};
+    ///
+    /// let path = temp_path("example-checkpoints");
+    /// // SQLite's own rule: the commit past 1 000 pages checkpoints.
+    /// let options = Options::new().checkpoints(Checkpoints::Inline);
+    /// let store: SqliteStore<NamedKind> = SqliteStore::open_with(&path, &options)?;
+    /// let counts = store.checkpoints();
+    /// assert_eq!((counts.background, counts.inline, counts.failed), (0, 0, 0));
+    /// drop(store);
+    /// remove_files(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn checkpoints(&self) -> CheckpointCounts {
         self.checkpointer.counts()
     }
