@@ -69,8 +69,8 @@ pub struct CheckpointCounts {
 /// What the store's connection and its checkpoint thread share.
 #[derive(Debug, Default)]
 struct Shared {
-    /// Set by a commit past [`CHECKPOINT_PAGES`], cleared by the thread
-    /// as it starts a checkpoint.
+    /// Set by a commit at each [`CHECKPOINT_PAGES`] pages of the WAL's
+    /// growth, cleared by the thread as it starts a checkpoint.
     asked: AtomicBool,
     /// Guards the thread's sleep (`true`: stop), with `wake`.
     stop: Mutex<bool>,

@@ -689,8 +689,8 @@ where
     K: TaskKind + Serialize + DeserializeOwned,
 {
     /// Opens (or creates) the database at `path`, in WAL mode with
-    /// `synchronous = FULL` and a busy timeout of [`BUSY_TIMEOUT`]
-    /// ([`Options::new`]): creates the `tasks` and `events` tables and
+    /// `synchronous = FULL`, a busy timeout of [`BUSY_TIMEOUT`] and its
+    /// checkpoints on a thread of its own ([`Options::new`]): creates the `tasks` and `events` tables and
     /// their indexes in a new file, and migrates a file of an older schema
     /// (see the [module docs](self)), in one transaction.
     ///
@@ -704,7 +704,8 @@ where
     }
 
     /// Opens (or creates) the database at `path` as [`open`](Self::open)
-    /// does, with the `synchronous` setting and busy timeout of `options`.
+    /// does, with the `synchronous` setting, busy timeout and checkpoint
+    /// rule of `options`.
     /// The setting is the connection's: stores on the same file may
     /// choose differently.
     ///
