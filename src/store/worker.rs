@@ -328,7 +328,9 @@ impl Worker {
     }
 
     /// This worker, claiming (and sweeping) up to `batch` tasks a step;
-    /// at least one (a batch of 0 is taken as 1).
+    /// at least one (a batch of 0 is taken as 1). [`work_once`] hands a
+    /// batch's tasks to the handler one after another under leases taken
+    /// together: the lease must cover the handling of the whole batch.
     ///
     /// ```
     /// use chrono::Duration;
@@ -508,6 +510,8 @@ impl Worker {
         now: DateTime<Utc>,
         at_most: Duration,
     ) -> Duration {
+        // A cap below zero is taken as zero (no panic on any input).
+        let at_most = at_most.max(Duration::zero());
         due.map_or(at_most, |due| {
             due.signed_duration_since(now)
                 .clamp(Duration::zero(), at_most)
@@ -572,7 +576,18 @@ pub struct WorkReport {
 ///
 /// No task is stranded: a save that fails leaves the task where a later
 /// step's sweep finds it again (a lease still expired, a task still
-/// stalled). Sleep between steps with [`Worker::idle_for`].
+/// stalled), and the step goes on with the other tasks. A handler's
+/// answer the store cannot keep ([`StoreError::InvalidRequest`]: a time
+/// it does not store) fails the task with the provider failure
+/// `ANSWER_NOT_STORED`, counted in [`WorkReport::refused`], rather than
+/// let it run again at every step. Sleep between steps with
+/// [`Worker::idle_for`].
+///
+/// A batch's leases are all taken by its claim, and the handlers run
+/// one after another: a worker's lease covers the handling of its whole
+/// batch, or a task whose lease ran out while the handlers before it ran
+/// may already be running elsewhere when its turn comes (its answer is
+/// then refused as a stale lease, but the provider was called twice).
 ///
 /// ```
 /// use taskstate::store::{HandlerReply, MemoryStore, Scope, TaskStore, Worker, work_once};
@@ -600,8 +615,9 @@ pub struct WorkReport {
 ///
 /// # Errors
 ///
-/// The first [`StoreError`] that is not a refusal of one task, and the
-/// step stops there; tasks moved on or recorded before it stay so:
+/// From a sweep or the claim, the step stops there. From one task's
+/// save or reload, the step goes on with the other tasks and returns the
+/// first such error at its end. Tasks moved on or recorded stay so:
 ///
 /// - from a sweep or the claim: [`StoreError::Backend`], or
 ///   [`StoreError::InvalidRequest`] when the worker's claim could start
@@ -688,6 +704,10 @@ where
 {
     let mut report = WorkReport::default();
     let staff = Scope::Staff;
+    // The first failure of one task's save: kept, and the step goes on
+    // with the others (one task the store keeps refusing would otherwise
+    // hold back every task claimed or swept with it, step after step).
+    let mut failed: Option<StoreError> = None;
     for sweep in [Sweep::ExpiredLeases, Sweep::Stalled] {
         let swept = store.sweep(sweep, now, worker.batch).await?;
         report.unreadable.extend(swept.unreadable);
@@ -698,7 +718,9 @@ where
                 // Moved on by another worker already, or gone.
                 Err(UpdateError::Rejected(_) | UpdateError::Store(StoreError::NotFound { .. })) => {
                 }
-                Err(UpdateError::Store(error)) => return Err(error),
+                Err(UpdateError::Store(error)) => {
+                    failed.get_or_insert(error);
+                }
             }
         }
     }
@@ -714,7 +736,9 @@ where
         match update_from(store, &staff, task, retry).await {
             Ok(_) => report.retried += 1,
             Err(UpdateError::Rejected(_) | UpdateError::Store(StoreError::NotFound { .. })) => {}
-            Err(UpdateError::Store(error)) => return Err(error),
+            Err(UpdateError::Store(error)) => {
+                failed.get_or_insert(error);
+            }
         }
     }
     let claims = store.claim(&worker.claim_at(now)).await?;
@@ -730,15 +754,53 @@ where
                 .into_iter()
                 .collect())
         };
-        match update_from(store, &staff, claimed.task, record).await {
+        match update_from(store, &staff, claimed.task.clone(), record).await {
             Ok(_) => report.recorded += 1,
             Err(UpdateError::Rejected(_) | UpdateError::Store(StoreError::NotFound { .. })) => {
                 report.refused += 1;
             }
-            Err(UpdateError::Store(error)) => return Err(error),
+            // The store cannot keep the answer (a time it does not
+            // store): the task fails, so that it does not run again at
+            // every step for an answer no store call will take.
+            Err(UpdateError::Store(StoreError::InvalidRequest { reason })) => {
+                report.refused += 1;
+                let failure = Failure::provider(
+                    "ANSWER_NOT_STORED",
+                    format!("the store refused the handler's answer: {reason}"),
+                    now,
+                );
+                let fail = |task: &mut Task<K>| {
+                    Ok(task
+                        .apply(
+                            Command::Fail {
+                                token: Some(token),
+                                failure: Box::new(failure.clone()),
+                            },
+                            Actor::System,
+                            now,
+                        )?
+                        .into_iter()
+                        .collect())
+                };
+                match update_from(store, &staff, claimed.task, fail).await {
+                    Ok(_)
+                    | Err(
+                        UpdateError::Rejected(_) | UpdateError::Store(StoreError::NotFound { .. }),
+                    ) => {}
+                    Err(UpdateError::Store(error)) => {
+                        failed.get_or_insert(error);
+                    }
+                }
+            }
+            Err(UpdateError::Store(error)) => {
+                failed.get_or_insert(error);
+            }
         }
     }
-    Ok(report)
+    match failed {
+        Some(error) => Err(error),
+        None => Ok(report),
+    }
 }
 
 /// Moves on a task whose lease ran out, or a stalled one, in one save:

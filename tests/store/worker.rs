@@ -165,6 +165,55 @@ fn a_worker_sleeps_until_the_next_task_is_due() {
     );
     let empty = MemoryStore::<K>::new();
     assert_eq!(w.idle_for(&empty, t(0), hour).unwrap(), hour);
+    // A cap below zero is taken as zero, with a task due or none.
+    let negative = Duration::seconds(-1);
+    assert_eq!(
+        w.idle_for(&store, t(0), negative).unwrap(),
+        Duration::zero()
+    );
+    assert_eq!(
+        w.idle_for(&empty, t(0), negative).unwrap(),
+        Duration::zero()
+    );
+}
+
+#[test]
+fn a_failed_save_in_a_batch_leaves_the_other_tasks_handled() {
+    // Three tasks claimed together; the first answer's save fails (a
+    // dropped connection). The other two are still recorded, and the
+    // step reports the failure; the first task runs again once its
+    // lease runs out.
+    let kind = NamedKind::new("DomainCreate");
+    let (store, ids) = store_with(&kind, &[("a.fr", None), ("b.fr", None), ("c.fr", None)]);
+    let flaky = Counting::new(store);
+    flaky.fail_next_save();
+    let mut handled = 0;
+    let step = work_once(&flaky, &worker(), t(0), |_, _| {
+        handled += 1;
+        HandlerReply::Complete(Outcome::new())
+    });
+    assert!(
+        matches!(&step, Err(error) if error.is_retryable()),
+        "{step:?}"
+    );
+    assert_eq!(handled, 3, "every claimed task handed to the handler");
+    let statuses: Vec<Status> = ids.iter().map(|id| stored(&flaky, *id).status()).collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|status| **status == Status::Done)
+            .count(),
+        2,
+        "{statuses:?}"
+    );
+    let report = work_once(&flaky, &worker(), t(21), |_, _| {
+        HandlerReply::Complete(Outcome::new())
+    })
+    .unwrap();
+    assert_eq!((report.requeued, report.recorded), (1, 1));
+    for id in ids {
+        assert_eq!(stored(&flaky, id).status(), Status::Done);
+    }
 }
 
 #[test]

@@ -1606,3 +1606,47 @@ fn a_run_claimed_after_a_backup_is_fenced_off_the_restored_file() {
     let finished = store.get(&Scope::Staff, id).unwrap().expect("finished");
     assert_eq!(finished.status(), Status::Done);
 }
+
+#[test]
+fn a_worker_fails_a_task_whose_answer_the_file_cannot_keep_and_handles_the_others() {
+    // One handler answers with a wait past the year 9999, which no time
+    // column here keeps: that task fails (rather than run again at every
+    // step), and the task claimed with it is handled in the same step.
+    use taskstate::store::{HandlerReply, Worker, work_once};
+    let db = TempDb::new("worker-answer");
+    let store = db.open();
+    let mut ids = IdGenerator::seeded(61);
+    let kind = NamedKind::new("DomainCreate");
+    for domain in ["a.fr", "b.fr"] {
+        let (task, created) = task(&mut ids, kind.clone(), "alice", domain);
+        store.insert(task, created).unwrap();
+    }
+    let far = Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0).unwrap() + Duration::days(2);
+    let worker = Worker::new("w", Duration::minutes(5)).batch(2);
+    let mut handled = Vec::new();
+    let report = work_once(&store, &worker, t(1), |task, _| {
+        handled.push(task.resource().id.clone());
+        if task.resource().id == "a.fr" {
+            HandlerReply::Wait(Pause::until(far))
+        } else {
+            HandlerReply::Complete(Outcome::new())
+        }
+    })
+    .unwrap();
+    handled.sort();
+    assert_eq!(handled, ["a.fr", "b.fr"]);
+    assert_eq!((report.claimed, report.recorded, report.refused), (2, 1, 1));
+    let by_domain = |domain: &str| {
+        every_task(&store)
+            .into_iter()
+            .find(|task| task.resource().id == domain)
+            .unwrap()
+    };
+    assert_eq!(by_domain("b.fr").status(), Status::Done);
+    let failed = by_domain("a.fr");
+    assert_eq!(failed.status(), Status::Failed);
+    assert_eq!(
+        failed.failure().map(|failure| failure.code.as_str()),
+        Some("ANSWER_NOT_STORED")
+    );
+}
