@@ -548,7 +548,8 @@ impl Worker {
 #[non_exhaustive]
 pub struct WorkReport {
     /// Tasks whose lease had run out, or that were stalled, put back in
-    /// the queue.
+    /// the queue (or, where their rules refuse the requeue, failed with
+    /// `LEASE_EXPIRED`).
     pub requeued: usize,
     /// Tasks whose lease had run out, or that were stalled, with a cancel
     /// request: cancelled.

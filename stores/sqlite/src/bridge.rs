@@ -24,6 +24,13 @@ use crate::SqliteStore;
 /// The futures must be awaited inside a tokio runtime (any flavour);
 /// outside one a call fails with a [`StoreError::Backend`] that says so.
 ///
+/// A future dropped before it is ready does not stop its call: the call
+/// runs to its end on the blocking pool (a save may still commit, a claim
+/// still leases its tasks, which come back when their leases run out),
+/// and the file stays consistent either way. Dropping the last handle
+/// closes the connection and stops the store's checkpoint thread on the
+/// thread that drops it, which waits for a checkpoint in progress.
+///
 /// ```
 /// use chrono::{TimeZone, Utc};
 /// use taskstate::store::{AsyncTaskStore, Scope};
