@@ -728,13 +728,7 @@ where
     let retries = store.sweep(Sweep::RetriesDue, now, worker.batch).await?;
     report.unreadable.extend(retries.unreadable);
     for task in retries.tasks {
-        let retry = |task: &mut Task<K>| {
-            Ok(task
-                .apply(Command::Retry, Actor::System, now)?
-                .into_iter()
-                .collect())
-        };
-        match update_from(store, &staff, task, retry).await {
+        match update_from(store, &staff, task, by_system(Command::Retry, now)).await {
             Ok(_) => report.retried += 1,
             Err(UpdateError::Rejected(_) | UpdateError::Store(StoreError::NotFound { .. })) => {}
             Err(UpdateError::Store(error)) => {
@@ -749,12 +743,7 @@ where
         let token = claimed.run.token();
         let handled = handler(claimed.task.clone(), claimed.run).await;
         let command = handled.command(token);
-        let record = |task: &mut Task<K>| {
-            Ok(task
-                .apply(command.clone(), Actor::System, now)?
-                .into_iter()
-                .collect())
-        };
+        let record = by_system(command, now);
         match update_from(store, &staff, claimed.task.clone(), record).await {
             Ok(_) => report.recorded += 1,
             Err(UpdateError::Rejected(_) | UpdateError::Store(StoreError::NotFound { .. })) => {
@@ -770,20 +759,11 @@ where
                     format!("the store refused the handler's answer: {reason}"),
                     now,
                 );
-                let fail = |task: &mut Task<K>| {
-                    Ok(task
-                        .apply(
-                            Command::Fail {
-                                token: Some(token),
-                                failure: Box::new(failure.clone()),
-                            },
-                            Actor::System,
-                            now,
-                        )?
-                        .into_iter()
-                        .collect())
+                let fail = Command::Fail {
+                    token: Some(token),
+                    failure: Box::new(failure),
                 };
-                match update_from(store, &staff, claimed.task, fail).await {
+                match update_from(store, &staff, claimed.task, by_system(fail, now)).await {
                     Ok(_)
                     | Err(
                         UpdateError::Rejected(_) | UpdateError::Store(StoreError::NotFound { .. }),
@@ -801,6 +781,20 @@ where
     match failed {
         Some(error) => Err(error),
         None => Ok(report),
+    }
+}
+
+/// The change that applies `command` as the system at `now`, for
+/// [`update_from`] (which may apply it again on a fresh copy).
+fn by_system<K: TaskKind>(
+    command: Command<K>,
+    now: DateTime<Utc>,
+) -> impl FnMut(&mut Task<K>) -> Result<Vec<Event<K>>, Rejection> {
+    move |task| {
+        Ok(task
+            .apply(command.clone(), Actor::System, now)?
+            .into_iter()
+            .collect())
     }
 }
 
