@@ -110,6 +110,27 @@ fn frames_in_wal(db: &TempDb) -> i64 {
         .unwrap()
 }
 
+/// A reader holding a snapshot of `db` until it commits: no checkpoint
+/// copies a page written after it, nor lets the WAL start again.
+fn snapshot(db: &TempDb) -> rusqlite::Connection {
+    let reader = rusqlite::Connection::open(&db.0).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let _rows: i64 = reader
+        .query_row("SELECT count(*) FROM tasks", [], |row| row.get(0))
+        .unwrap();
+    reader
+}
+
+/// Writes `n` tasks as [`write_until`] does.
+fn write_tasks(store: &SqliteStore<NamedKind>, ids: &mut IdGenerator, n: usize) -> usize {
+    let mut left = n;
+    write_until(store, ids, || {
+        let done = left == 0;
+        left = left.saturating_sub(1);
+        done
+    })
+}
+
 #[test]
 fn background_checkpoints_run_on_the_stores_thread_and_no_commit_waits_for_one() {
     let (db, store) = open(Checkpoints::Background);
@@ -127,17 +148,9 @@ fn background_checkpoints_run_on_the_stores_thread_and_no_commit_waits_for_one()
     // A reader's snapshot while the writes go on past one more
     // threshold (60 tasks, some 1 600 pages): the thread's checkpoint
     // then cannot copy the pages written after the snapshot.
-    let reader = rusqlite::Connection::open(&db.0).unwrap();
-    reader.execute_batch("BEGIN").unwrap();
-    let _rows: i64 = reader
-        .query_row("SELECT count(*) FROM tasks", [], |row| row.get(0))
-        .unwrap();
+    let reader = snapshot(&db);
     let before = counts.background;
-    let mut tasks = 0;
-    written += write_until(&store, &mut ids, || {
-        tasks += 1;
-        tasks > 60
-    });
+    written += write_tasks(&store, &mut ids, 60);
     let counts = wait_for(&store, |counts| counts.background > before);
     assert!(counts.background > before, "{counts:?}");
     reader.execute_batch("COMMIT").unwrap();
@@ -145,11 +158,7 @@ fn background_checkpoints_run_on_the_stores_thread_and_no_commit_waits_for_one()
     // A pause: unasked, the thread tries again and copies the rest, and
     // the next write starts the WAL again from its beginning.
     std::thread::sleep(Duration::from_millis(600));
-    let mut one = 0;
-    written += write_until(&store, &mut ids, || {
-        one += 1;
-        one > 1
-    });
+    written += write_tasks(&store, &mut ids, 1);
     let frames = frames_in_wal(&db);
     assert!(
         frames < 200,
@@ -198,11 +207,7 @@ fn a_commit_checkpoints_itself_once_the_wal_passes_the_backstop() {
     let mut ids = IdGenerator::seeded(3);
     // A reader holding a snapshot from the start: no checkpoint can let
     // the WAL start again, so it grows past the backstop.
-    let reader = rusqlite::Connection::open(&db.0).unwrap();
-    reader.execute_batch("BEGIN").unwrap();
-    let _rows: i64 = reader
-        .query_row("SELECT count(*) FROM tasks", [], |row| row.get(0))
-        .unwrap();
+    let reader = snapshot(&db);
     let written = write_until(&store, &mut ids, || store.checkpoints().inline >= 1);
     // The thread's first checkpoint, which may end after the backstop's.
     let counts = wait_for(&store, |counts| counts.background >= 1);
@@ -212,12 +217,13 @@ fn a_commit_checkpoints_itself_once_the_wal_passes_the_backstop() {
         wal_pages(&db)
     );
     assert!(wal_pages(&db) >= u64::from(CHECKPOINT_BACKSTOP));
-    // The thread was asked at each thousand pages of growth, no more:
-    // asked at every commit past the threshold, it ran checkpoints back
-    // to back.
+    // The thread was asked at each thousand pages of growth, no more
+    // (each ask may be followed by three tries of its own, should the
+    // writes slow down): asked at every commit past the threshold, it
+    // ran checkpoints back to back, some 950 here.
     let asks = u64::from(CHECKPOINT_BACKSTOP / CHECKPOINT_PAGES);
     assert!(
-        (1..=asks).contains(&counts.background),
+        (1..=4 * asks).contains(&counts.background),
         "{counts:?}: the thread ran {} checkpoints for {asks} asks",
         counts.background
     );
