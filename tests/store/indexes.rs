@@ -110,6 +110,10 @@ enum Op {
     Purge { advance: i64, limit: usize },
     /// Remove the task at `which` (a host's own retention).
     Remove { which: usize },
+    /// Insert again, as it was created, the task at `which` among those
+    /// removed or purged: the same id, its resource's and owner's
+    /// entries made anew (perhaps where another's were).
+    Reinsert { which: usize },
     /// Read the log of the task at `which` in pages of `limit` events
     /// from version `after`, in the owner's scope or another customer's.
     Log {
@@ -216,6 +220,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => kind_set().prop_map(|kinds| Op::NextDue { kinds }),
         1 => (-3600i64..3600, 1usize..4).prop_map(|(advance, limit)| Op::Purge { advance, limit }),
         1 => any::<usize>().prop_map(|which| Op::Remove { which }),
+        1 => any::<usize>().prop_map(|which| Op::Reinsert { which }),
         1 => (any::<usize>(), 0u64..8, 1usize..5, proptest::bool::weighted(0.8)).prop_map(
             |(which, after, limit, own_scope)| Op::Log { which, after, limit, own_scope }
         ),
@@ -398,39 +403,55 @@ fn check_everything(store: &MemoryStore<NamedKind>, model: &Model) {
     }
 }
 
+/// Inserts `task` in the store and, if the contract accepts it, in the
+/// model: refused as a duplicate, or for a unique key a live task holds.
+fn insert(
+    store: &MemoryStore<NamedKind>,
+    model: &mut Model,
+    task: Task<NamedKind>,
+    created: Event<NamedKind>,
+) {
+    let duplicate = model.tasks.contains_key(&task.id());
+    let holder = model
+        .tasks
+        .values()
+        .find(|other| {
+            other.unique_key().is_some()
+                && other.unique_key() == task.unique_key()
+                && !matches!(other.status(), Status::Done | Status::Cancelled)
+        })
+        .map(Task::id);
+    let inserted = store.insert(task.clone(), created.clone());
+    match (duplicate, holder) {
+        (true, _) => assert!(
+            matches!(inserted, Err(StoreError::Duplicate { id }) if id == task.id()),
+            "{inserted:?}"
+        ),
+        (false, Some(holder)) => assert!(
+            matches!(&inserted, Err(StoreError::KeyTaken { holder: found, .. }) if *found == holder),
+            "{inserted:?}"
+        ),
+        (false, None) => {
+            inserted.unwrap();
+            model.logs.insert(task.id(), vec![created]);
+            model.tasks.insert(task.id(), task);
+        }
+    }
+}
+
 fn run(initial: Vec<(Task<NamedKind>, Event<NamedKind>)>, ops: Vec<Op>) {
     let store = MemoryStore::new();
     let mut model = Model {
         tasks: BTreeMap::new(),
         logs: BTreeMap::new(),
     };
+    // Every task as it was created, for `Reinsert`.
+    let originals: BTreeMap<TaskId, _> = initial
+        .iter()
+        .map(|(task, created)| (task.id(), (task.clone(), created.clone())))
+        .collect();
     for (task, created) in initial {
-        let duplicate = model.tasks.contains_key(&task.id());
-        let holder = model
-            .tasks
-            .values()
-            .find(|other| {
-                other.unique_key().is_some()
-                    && other.unique_key() == task.unique_key()
-                    && !matches!(other.status(), Status::Done | Status::Cancelled)
-            })
-            .map(Task::id);
-        let inserted = store.insert(task.clone(), created.clone());
-        match (duplicate, holder) {
-            (true, _) => assert!(
-                matches!(inserted, Err(StoreError::Duplicate { id }) if id == task.id()),
-                "{inserted:?}"
-            ),
-            (false, Some(holder)) => assert!(
-                matches!(&inserted, Err(StoreError::KeyTaken { holder: found, .. }) if *found == holder),
-                "{inserted:?}"
-            ),
-            (false, None) => {
-                inserted.unwrap();
-                model.logs.insert(task.id(), vec![created]);
-                model.tasks.insert(task.id(), task);
-            }
-        }
+        insert(&store, &mut model, task, created);
     }
     let mut now = crate::common::t(3600);
     // At least the latest time the store knows has come: a claim's time,
@@ -622,6 +643,18 @@ fn run(initial: Vec<(Task<NamedKind>, Event<NamedKind>)>, ops: Vec<Op>) {
                     store.log(&Scope::Staff, id, 0, 100),
                     Err(StoreError::NotFound { id: missing }) if missing == id
                 ));
+            }
+            Op::Reinsert { which } => {
+                let gone: Vec<_> = originals
+                    .iter()
+                    .filter(|(id, _)| !model.tasks.contains_key(id))
+                    .map(|(_, original)| original.clone())
+                    .collect();
+                if gone.is_empty() {
+                    continue;
+                }
+                let (task, created) = gone[which % gone.len()].clone();
+                insert(&store, &mut model, task, created);
             }
             Op::Log {
                 which,

@@ -2,6 +2,7 @@
 
 mod ids;
 mod queue;
+mod slots;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
@@ -13,7 +14,8 @@ use std::sync::{
 use chrono::{DateTime, Utc};
 
 use self::ids::IdMap;
-use self::queue::{Entry, Pick, Queue};
+use self::queue::{Admitted, Entry, Pick, Queue};
+use self::slots::Slots;
 use super::block_on::ready_async_store;
 use super::{
     ClaimRequest, Claimed, Claims, Filter, Page, PageRequest, Scope, StoreError, Sweep, Swept,
@@ -149,10 +151,14 @@ struct Shard<K> {
 }
 
 /// A task and its log: a save appends to the log, a read never copies it.
+/// With them, the slots the task keeps: its resource's and kind's in the
+/// queue, its owner's in the shard's index.
 #[derive(Debug)]
 struct Stored<K> {
     task: Task<K>,
     log: Vec<Event<K>>,
+    admitted: Admitted,
+    owner: usize,
 }
 
 impl<K> Default for Shard<K> {
@@ -189,13 +195,26 @@ struct Index {
     stalled: BTreeSet<(DateTime<Utc>, TaskId)>,
     /// Done and cancelled tasks since they settled, for purges.
     settled: BTreeSet<(DateTime<Utc>, TaskId)>,
-    by_owner: HashMap<Owner, BTreeSet<TaskId>>,
+    /// Each owner's tasks, all and by status (a customer's listing of one
+    /// status), under the owner's slot.
+    owners: Slots<Owner, OwnerSets>,
     by_resource: HashMap<ResourceRef, BTreeSet<TaskId>>,
     by_kind: HashMap<String, BTreeSet<TaskId>>,
     by_parent: IdMap<BTreeSet<TaskId>>,
     by_status: [BTreeSet<TaskId>; Status::COUNT],
-    /// Each owner's tasks by status: a customer's listing of one status.
-    by_owner_status: HashMap<Owner, [BTreeSet<TaskId>; Status::COUNT]>,
+}
+
+/// The ids of one owner's tasks.
+#[derive(Debug, Default)]
+struct OwnerSets {
+    all: BTreeSet<TaskId>,
+    by_status: [BTreeSet<TaskId>; Status::COUNT],
+}
+
+impl OwnerSets {
+    fn is_idle(&self) -> bool {
+        self.all.is_empty()
+    }
 }
 
 impl<K> Default for MemoryStore<K> {
@@ -347,7 +366,7 @@ impl<K: TaskKind> MemoryStore<K> {
         let Some(stored) = shard.tasks.get(&id) else {
             return Ok(None);
         };
-        self.core()?.leave(&stored.task);
+        self.core()?.leave(&stored.task, stored.admitted);
         Ok(shard.take(id))
     }
 }
@@ -397,12 +416,12 @@ impl StateKeys {
     }
 }
 
-/// What the claim queue needs of a pending task due at `due`.
-fn entry<K: TaskKind>(task: &Task<K>, due: DateTime<Utc>) -> Entry<'_> {
+/// What the claim queue needs of a pending task due at `due`, which keeps
+/// the slots `admitted`.
+fn entry<K: TaskKind>(task: &Task<K>, admitted: Admitted, due: DateTime<Utc>) -> Entry {
     Entry {
         id: task.id(),
-        kind: task.kind().name(),
-        resource: task.resource(),
+        admitted,
         blocking: task.is_blocking(),
         priority: task.priority(),
         due,
@@ -421,8 +440,8 @@ fn put<T: Ord>(set: &mut BTreeSet<T>, value: T, add: bool) {
 
 impl Core {
     /// A task enters the store: its unique key is taken (refused if a
-    /// live task holds it), and its queue entry made.
-    fn enter<K: TaskKind>(&mut self, task: &Task<K>) -> Result<(), StoreError> {
+    /// live task holds it), and its queue entry made. The slots it keeps.
+    fn enter<K: TaskKind>(&mut self, task: &Task<K>) -> Result<Admitted, StoreError> {
         if let Some(key) = task.unique_key() {
             if let Some(&holder) = self.keys.get(key) {
                 return Err(StoreError::KeyTaken {
@@ -434,24 +453,32 @@ impl Core {
                 self.keys.insert(key.to_owned(), task.id());
             }
         }
-        self.queued(task, StateKeys::of(task), true);
-        Ok(())
+        let admitted = self.queue.admit(task.resource(), task.kind().name());
+        self.queued(task, admitted, StateKeys::of(task), true);
+        Ok(admitted)
     }
 
     /// A task leaves the store: its key is freed and its queue entry
     /// goes. (A task a claim has picked has none: the claim finds the task
     /// gone and unpicks it.)
-    fn leave<K: TaskKind>(&mut self, task: &Task<K>) {
+    fn leave<K: TaskKind>(&mut self, task: &Task<K>, admitted: Admitted) {
         self.release_key(task);
-        self.queued(task, StateKeys::of(task), false);
+        self.queued(task, admitted, StateKeys::of(task), false);
+        self.queue.dismiss(admitted);
     }
 
     /// Adds or removes what the queue holds of `task` in the state `keys`
     /// describes: its entry if it is pending, its count on its resource
     /// if it is in progress.
-    fn queued<K: TaskKind>(&mut self, task: &Task<K>, keys: StateKeys, add: bool) {
+    fn queued<K: TaskKind>(
+        &mut self,
+        task: &Task<K>,
+        admitted: Admitted,
+        keys: StateKeys,
+        add: bool,
+    ) {
         if let Some(due) = keys.due {
-            let entry = entry(task, due);
+            let entry = entry(task, admitted, due);
             if add {
                 self.queue.add(&entry);
             } else {
@@ -459,8 +486,7 @@ impl Core {
             }
         }
         if keys.status.is_in_progress() {
-            self.queue
-                .in_progress(task.resource(), task.is_blocking(), add);
+            self.queue.in_progress(admitted, task.is_blocking(), add);
         }
     }
 
@@ -472,8 +498,15 @@ impl Core {
             || is_absorbed(before.status) != is_absorbed(after.status)
     }
 
-    /// A saved task moved from `before` to `after`.
-    fn moved<K: TaskKind>(&mut self, task: &Task<K>, before: StateKeys, after: StateKeys) {
+    /// A saved task (which keeps the slots `admitted`) moved from
+    /// `before` to `after`.
+    fn moved<K: TaskKind>(
+        &mut self,
+        task: &Task<K>,
+        admitted: Admitted,
+        before: StateKeys,
+        after: StateKeys,
+    ) {
         if is_absorbed(after.status) && !is_absorbed(before.status) {
             self.release_key(task);
         }
@@ -485,18 +518,16 @@ impl Core {
             after.status.is_in_progress(),
         );
         if progress == (false, true) {
-            self.queue
-                .in_progress(task.resource(), task.is_blocking(), true);
+            self.queue.in_progress(admitted, task.is_blocking(), true);
         }
         if let Some(due) = before.due {
-            self.queue.remove(&entry(task, due));
+            self.queue.remove(&entry(task, admitted, due));
         }
         if let Some(due) = after.due {
-            self.queue.add(&entry(task, due));
+            self.queue.add(&entry(task, admitted, due));
         }
         if progress == (true, false) {
-            self.queue
-                .in_progress(task.resource(), task.is_blocking(), false);
+            self.queue.in_progress(admitted, task.is_blocking(), false);
         }
     }
 
@@ -511,25 +542,19 @@ impl Core {
 }
 
 impl Index {
-    /// Adds or removes (`add == false`) the entries of `task` that
-    /// change with its state, as `keys` describes it.
-    fn state_entries<K: TaskKind>(&mut self, task: &Task<K>, keys: StateKeys, add: bool) {
-        let id = task.id();
+    /// Adds or removes (`add == false`) the entries of the task `id`
+    /// (whose owner has the slot `owner`) that change with its state, as
+    /// `keys` describes it.
+    fn state_entries(&mut self, id: TaskId, owner: usize, keys: StateKeys, add: bool) {
         self.timed_entries(id, keys, add);
-        if let Some(set) = self.by_status.get_mut(keys.status.index()) {
-            put(set, id, add);
-        }
-        let sets = match self.by_owner_status.get_mut(task.owner()) {
-            Some(sets) => Some(sets),
-            None if add => Some(
-                self.by_owner_status
-                    .entry(task.owner().clone())
-                    .or_default(),
-            ),
-            None => None,
-        };
-        if let Some(set) = sets.and_then(|sets| sets.get_mut(keys.status.index())) {
-            put(set, id, add);
+        let owner_sets = self.owners.get_mut(owner).map(|sets| &mut sets.by_status);
+        for sets in [Some(&mut self.by_status), owner_sets]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(set) = sets.get_mut(keys.status.index()) {
+                put(set, id, add);
+            }
         }
     }
 
@@ -553,20 +578,20 @@ impl Index {
         }
     }
 
-    /// Moves the state entries of `task` from `before` to `after`, with
-    /// one lookup of its owner's sets (the hot path of a claim or a save).
-    fn moved<K: TaskKind>(&mut self, task: &Task<K>, before: StateKeys, after: StateKeys) {
+    /// Moves the state entries of the task `id` (whose owner has the slot
+    /// `owner`) from `before` to `after` (the hot path of a claim or a
+    /// save).
+    fn moved(&mut self, id: TaskId, owner: usize, before: StateKeys, after: StateKeys) {
         if before == after {
             return;
         }
-        let id = task.id();
         self.timed_entries(id, before, false);
         self.timed_entries(id, after, true);
         let (from, to) = (before.status, after.status);
         if from == to {
             return;
         }
-        let owner_sets = self.by_owner_status.get_mut(task.owner());
+        let owner_sets = self.owners.get_mut(owner).map(|sets| &mut sets.by_status);
         for sets in [Some(&mut self.by_status), owner_sets]
             .into_iter()
             .flatten()
@@ -580,40 +605,43 @@ impl Index {
         }
     }
 
-    /// Adds or removes every entry of `task`: those commands never change
-    /// (id, owner, resource, kind, parent) and those of its state.
-    fn entries<K: TaskKind>(&mut self, task: &Task<K>, add: bool) {
+    /// Adds every entry of `task`: those commands never change (id,
+    /// owner, resource, kind, parent) and those of its state. The slot of
+    /// its owner.
+    fn add<K: TaskKind>(&mut self, task: &Task<K>) -> usize {
         let id = task.id();
-        put(&mut self.ids, id, add);
-        put(&mut self.by_created, (task.created_at(), id), add);
-        if add {
-            self.by_owner
-                .entry(task.owner().clone())
-                .or_default()
-                .insert(id);
-            self.by_resource
-                .entry(task.resource().clone())
-                .or_default()
-                .insert(id);
-            self.by_kind
-                .entry(task.kind().name().to_owned())
-                .or_default()
-                .insert(id);
-            if let Some(parent) = task.parent() {
-                self.by_parent.entry(parent).or_default().insert(id);
-            }
-            self.state_entries(task, StateKeys::of(task), true);
-            return;
+        self.ids.insert(id);
+        self.by_created.insert((task.created_at(), id));
+        let owner = self.owners.enter(task.owner(), OwnerSets::default);
+        if let Some(sets) = self.owners.get_mut(owner) {
+            sets.all.insert(id);
         }
-        self.state_entries(task, StateKeys::of(task), false);
+        self.by_resource
+            .entry(task.resource().clone())
+            .or_default()
+            .insert(id);
+        self.by_kind
+            .entry(task.kind().name().to_owned())
+            .or_default()
+            .insert(id);
+        if let Some(parent) = task.parent() {
+            self.by_parent.entry(parent).or_default().insert(id);
+        }
+        self.state_entries(id, owner, StateKeys::of(task), true);
+        owner
+    }
+
+    /// Removes every entry of `task`, whose owner has the slot `owner`.
+    fn remove<K: TaskKind>(&mut self, task: &Task<K>, owner: usize) {
+        let id = task.id();
+        self.ids.remove(&id);
+        self.by_created.remove(&(task.created_at(), id));
+        self.state_entries(id, owner, StateKeys::of(task), false);
         // Keys left with no task go, so that removed tasks leave nothing.
-        if let Some(set) = self.by_owner.get_mut(task.owner()) {
-            set.remove(&id);
-            if set.is_empty() {
-                self.by_owner.remove(task.owner());
-                self.by_owner_status.remove(task.owner());
-            }
+        if let Some(sets) = self.owners.get_mut(owner) {
+            sets.all.remove(&id);
         }
+        self.owners.leave(owner, OwnerSets::is_idle);
         if let Some(set) = self.by_resource.get_mut(task.resource()) {
             set.remove(&id);
             if set.is_empty() {
@@ -696,17 +724,23 @@ fn timed<'a, K>(
 }
 
 impl<K: TaskKind> Shard<K> {
-    /// Stores a task that is not stored yet, with its log.
-    fn add(&mut self, task: Task<K>, created: Event<K>) {
-        self.index.entries(&task, true);
-        let log = vec![created];
-        self.tasks.insert(task.id(), Stored { task, log });
+    /// Stores a task that is not stored yet, with its log and the slots
+    /// it was `admitted` to in the queue.
+    fn add(&mut self, task: Task<K>, created: Event<K>, admitted: Admitted) {
+        let owner = self.index.add(&task);
+        let stored = Stored {
+            log: vec![created],
+            admitted,
+            owner,
+            task,
+        };
+        self.tasks.insert(stored.task.id(), stored);
     }
 
     /// Deletes a task, its log and its index entries.
     fn take(&mut self, id: TaskId) -> Option<Task<K>> {
-        let Stored { task, .. } = self.tasks.remove(&id)?;
-        self.index.entries(&task, false);
+        let Stored { task, owner, .. } = self.tasks.remove(&id)?;
+        self.index.remove(&task, owner);
         Some(task)
     }
 
@@ -723,15 +757,14 @@ impl<K: TaskKind> Shard<K> {
             (Some(status), None) => Some(status),
             _ => None,
         };
-        match (owner, single_status) {
+        let owner_sets = owner.map(|owner| self.index.owners.of(owner));
+        match (owner_sets, single_status) {
             (Some(owner), Some(status)) => sets.push(
-                self.index
-                    .by_owner_status
-                    .get(owner)
-                    .and_then(|sets| sets.get(status.index()))
+                owner
+                    .and_then(|sets| sets.by_status.get(status.index()))
                     .unwrap_or(&EMPTY),
             ),
-            (Some(owner), None) => sets.push(self.index.by_owner.get(owner).unwrap_or(&EMPTY)),
+            (Some(owner), None) => sets.push(owner.map_or(&EMPTY, |sets| &sets.all)),
             (None, Some(status)) => sets.extend(self.index.by_status.get(status.index())),
             (None, None) => {}
         }
@@ -879,9 +912,15 @@ impl<K: TaskKind> MemoryStore<K> {
         claims: &mut Claims<K>,
     ) -> Result<bool, StoreError> {
         let Shard { tasks, index } = &mut *shard;
-        let Some(Stored { task, log }) = tasks.get_mut(&pick.id).filter(|stored| {
+        let Some(Stored {
+            task,
+            log,
+            admitted,
+            owner,
+        }) = tasks.get_mut(&pick.id).filter(|stored| {
             stored.task.status() == Status::Pending && stored.task.is_blocking() == pick.blocking
-        }) else {
+        })
+        else {
             // Gone, or moved on by a save since the pick: that save put
             // what the queue needs of it in the queue.
             self.core()?.queue.unpick(pick);
@@ -905,16 +944,16 @@ impl<K: TaskKind> MemoryStore<K> {
             // pick) or refused: back to the schedule, where the next claim
             // looks at it again. A save since the pick may have queued it.
             core.queue.unpick(pick);
-            let entry = entry(task, due);
+            let entry = entry(task, *admitted, due);
             core.queue.remove(&entry);
             core.queue.schedule(&entry);
             return Ok(false);
         };
         // A save since the pick may have queued it again.
-        core.queue.remove(&entry(task, due));
+        core.queue.remove(&entry(task, *admitted, due));
         drop(core);
         log.push(event);
-        index.moved(task, before, StateKeys::of(task));
+        index.moved(task.id(), *owner, before, StateKeys::of(task));
         claims.claimed.push(Claimed {
             task: task.clone(),
             run,
@@ -930,8 +969,8 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
         if shard.tasks.contains_key(&task.id()) {
             return Err(StoreError::Duplicate { id: task.id() });
         }
-        self.core()?.enter(&task)?;
-        shard.add(task, created);
+        let admitted = self.core()?.enter(&task)?;
+        shard.add(task, created, admitted);
         Ok(())
     }
 
@@ -958,7 +997,12 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
         let id = task.id();
         let mut shard = self.write(id)?;
         let Shard { tasks, index } = &mut *shard;
-        let Stored { task: stored, log } = tasks.get_mut(&id).ok_or(StoreError::NotFound { id })?;
+        let Stored {
+            task: stored,
+            log,
+            admitted,
+            owner,
+        } = tasks.get_mut(&id).ok_or(StoreError::NotFound { id })?;
         let found = stored.version();
         if found != expected {
             return Err(StoreError::Conflict {
@@ -971,10 +1015,10 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
         check_save(stored, task, expected, last_logged, events)?;
         let (before, after) = (StateKeys::of(stored), StateKeys::of(task));
         if Core::concerned(before, after) {
-            self.core()?.moved(task, before, after);
+            self.core()?.moved(task, *admitted, before, after);
         }
         log.extend_from_slice(events);
-        index.moved(task, before, after);
+        index.moved(id, *owner, before, after);
         *stored = task.clone();
         Ok(())
     }

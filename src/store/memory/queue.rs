@@ -7,7 +7,7 @@
 //! while its resource lets its tasks start (no blocking task in progress
 //! there for a lane of tasks that do not block; nothing in progress there
 //! for a lane of blocking tasks); the best rank of each open lane is in
-//! `open` (and in `open_by_kind`). A claim takes the best open rank, so it
+//! `open` (and in its kind's). A claim takes the best open rank, so it
 //! costs a few B-tree steps however many tasks are held back, and a
 //! resource that becomes blocked or free moves only its lanes. Tasks not
 //! due by the *horizon* (the latest time the queue knows has come: a
@@ -20,12 +20,18 @@
 //! the task out of its lane and counts it in progress on its resource at
 //! once, so that no other claim breaks the blocking rule meanwhile; a
 //! pick that does not start is [`unpick`](Queue::unpick)ed.
+//!
+//! Resources and kinds are kept under [`Slots`]: a stored task is
+//! [`admit`](Queue::admit)ted once, keeps the slots of its resource and
+//! kind, and names them in its entries, so that no claim or save hashes
+//! a resource's or a kind's strings.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
+use super::slots::Slots;
 use crate::command::ResourceRef;
 use crate::id::TaskId;
 
@@ -33,11 +39,18 @@ use crate::id::TaskId;
 /// the smallest id.
 pub(super) type Rank = (Reverse<i32>, DateTime<Utc>, TaskId);
 
+/// The slots a stored task keeps in the queue: its resource's and its
+/// kind's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Admitted {
+    resource: usize,
+    kind: usize,
+}
+
 /// What the queue needs to know of a pending task.
-pub(super) struct Entry<'a> {
+pub(super) struct Entry {
     pub id: TaskId,
-    pub kind: &'a str,
-    pub resource: &'a ResourceRef,
+    pub admitted: Admitted,
     pub blocking: bool,
     pub priority: i32,
     pub due: DateTime<Utc>,
@@ -45,7 +58,7 @@ pub(super) struct Entry<'a> {
     pub seen: DateTime<Utc>,
 }
 
-impl Entry<'_> {
+impl Entry {
     fn rank(&self) -> Rank {
         (Reverse(self.priority), self.due, self.id)
     }
@@ -60,7 +73,8 @@ pub(super) struct LaneId {
 
 #[derive(Debug)]
 struct Lane {
-    kind: String,
+    /// The slot of its kind.
+    kind: usize,
     blocking: bool,
     ranks: BTreeSet<Rank>,
     /// The rank this lane has in `open`, if it is open and not empty.
@@ -68,9 +82,8 @@ struct Lane {
 }
 
 /// The lanes of one resource and what is in progress on it.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct OnResource {
-    resource: ResourceRef,
     lanes: Vec<Lane>,
     in_progress: usize,
     blocking_in_progress: usize,
@@ -80,7 +93,9 @@ struct OnResource {
 }
 
 impl OnResource {
-    fn is_unused(&self) -> bool {
+    /// Whether nothing is due or in progress on it: with no stored task
+    /// on it either, its slot goes.
+    fn is_idle(&self) -> bool {
         self.in_progress == 0
             && self.scheduled == 0
             && self.lanes.iter().all(|lane| lane.ranks.is_empty())
@@ -96,25 +111,51 @@ pub(super) struct Pick {
     lane: LaneId,
 }
 
+/// What the queue keeps for one kind: its open lanes' best ranks and
+/// its scheduled tasks, for claims of some kinds only.
+#[derive(Debug, Default)]
+struct OnKind {
+    open: BTreeMap<Rank, LaneId>,
+    scheduled: BTreeSet<(DateTime<Utc>, TaskId)>,
+}
+
+impl OnKind {
+    fn is_idle(&self) -> bool {
+        self.open.is_empty() && self.scheduled.is_empty()
+    }
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Queue {
     /// Pending tasks not yet due at the latest claim's time, by due time,
     /// with their lane and priority.
     scheduled: BTreeMap<(DateTime<Utc>, TaskId), (LaneId, i32)>,
-    scheduled_by_kind: HashMap<String, BTreeSet<(DateTime<Utc>, TaskId)>>,
     /// The latest time a claim promoted scheduled tasks at.
     horizon: Option<DateTime<Utc>>,
-    ids: HashMap<ResourceRef, usize>,
-    resources: Vec<Option<OnResource>>,
-    free: Vec<usize>,
+    resources: Slots<ResourceRef, OnResource>,
+    kinds: Slots<String, OnKind>,
     open: BTreeMap<Rank, LaneId>,
-    open_by_kind: HashMap<String, BTreeMap<Rank, LaneId>>,
 }
 
 impl Queue {
+    /// A task enters the store: the slots of its resource and kind, kept
+    /// until it is [`dismiss`](Queue::dismiss)ed.
+    pub(super) fn admit(&mut self, resource: &ResourceRef, kind: &str) -> Admitted {
+        Admitted {
+            resource: self.resources.enter(resource, OnResource::default),
+            kind: self.kinds.enter(kind, OnKind::default),
+        }
+    }
+
+    /// A task leaves the store, its entries out of the queue already.
+    pub(super) fn dismiss(&mut self, admitted: Admitted) {
+        self.resources.leave(admitted.resource, OnResource::is_idle);
+        self.kinds.leave(admitted.kind, OnKind::is_idle);
+    }
+
     /// A pending task enters the queue: its lane if it is due by the
     /// latest time the queue knows has come, else the schedule.
-    pub(super) fn add(&mut self, entry: &Entry<'_>) {
+    pub(super) fn add(&mut self, entry: &Entry) {
         self.saw(entry.seen);
         if self.horizon.is_some_and(|horizon| entry.due <= horizon) {
             self.add_to_lane(entry);
@@ -125,7 +166,7 @@ impl Queue {
 
     /// A pending task into the schedule, whatever its due time: a claim
     /// promotes it when its time has come, the next claim at the earliest.
-    pub(super) fn schedule(&mut self, entry: &Entry<'_>) {
+    pub(super) fn schedule(&mut self, entry: &Entry) {
         let Some(lane) = self.lane_of(entry) else {
             return;
         };
@@ -133,45 +174,35 @@ impl Queue {
             .scheduled
             .insert((entry.due, entry.id), (lane, entry.priority))
             .is_none()
-            && let Some(on) = self.on_mut(lane.resource)
+            && let Some(on) = self.resources.get_mut(lane.resource)
         {
             on.scheduled += 1;
         }
-        match self.scheduled_by_kind.get_mut(entry.kind) {
-            Some(set) => {
-                set.insert((entry.due, entry.id));
-            }
-            None => {
-                self.scheduled_by_kind.insert(
-                    entry.kind.to_owned(),
-                    BTreeSet::from([(entry.due, entry.id)]),
-                );
-            }
+        if let Some(on) = self.kinds.get_mut(entry.admitted.kind) {
+            on.scheduled.insert((entry.due, entry.id));
         }
     }
 
     /// A pending task leaves the queue (started, cancelled, removed), if
     /// it is there: it is not while a claim has it picked.
-    pub(super) fn remove(&mut self, entry: &Entry<'_>) {
-        if self.unschedule(entry.kind, entry.due, entry.id) {
+    pub(super) fn remove(&mut self, entry: &Entry) {
+        if self.unschedule(entry) {
             return;
         }
-        let Some(&resource) = self.ids.get(entry.resource) else {
-            return;
-        };
-        if let Some(slot) = self.slot(resource, entry.kind, entry.blocking) {
+        let resource = entry.admitted.resource;
+        if let Some(slot) = self.slot(resource, entry.admitted.kind, entry.blocking) {
             self.take(LaneId { resource, slot }, entry.rank());
         }
     }
 
-    /// A task on `resource` enters (`add`) or leaves progress.
-    pub(super) fn in_progress(&mut self, resource: &ResourceRef, blocking: bool, add: bool) {
-        let index = self.resource_index(resource);
-        self.count_progress(index, blocking, add);
+    /// A task of `admitted` enters (`add`) or leaves progress on its
+    /// resource.
+    pub(super) fn in_progress(&mut self, admitted: Admitted, blocking: bool, add: bool) {
+        self.count_progress(admitted.resource, blocking, add);
     }
 
     fn count_progress(&mut self, index: usize, blocking: bool, add: bool) {
-        let Some(on) = self.on_mut(index) else {
+        let Some(on) = self.resources.get_mut(index) else {
             return;
         };
         let step = |count: usize| {
@@ -191,7 +222,8 @@ impl Queue {
                 slot,
             });
         }
-        self.release(index);
+        // A pick whose task was removed meanwhile kept the resource.
+        self.resources.release(index, OnResource::is_idle);
     }
 
     /// Up to `limit` tasks for a claim at `now` of one of `kinds` (any
@@ -253,13 +285,7 @@ impl Queue {
             && due <= now
         {
             self.scheduled.remove(&(due, id));
-            // The fields apart: the lane's kind names its set in
-            // `scheduled_by_kind`.
-            let Some(on) = self
-                .resources
-                .get_mut(lane.resource)
-                .and_then(Option::as_mut)
-            else {
+            let Some(on) = self.resources.get_mut(lane.resource) else {
                 continue;
             };
             on.scheduled = on.scheduled.saturating_sub(1);
@@ -267,11 +293,8 @@ impl Queue {
                 continue;
             };
             found.ranks.insert((Reverse(priority), due, id));
-            if let Some(set) = self.scheduled_by_kind.get_mut(&found.kind) {
-                set.remove(&(due, id));
-                if set.is_empty() {
-                    self.scheduled_by_kind.remove(&found.kind);
-                }
+            if let Some(on) = self.kinds.get_mut(found.kind) {
+                on.scheduled.remove(&(due, id));
             }
             self.relist(lane);
         }
@@ -287,7 +310,7 @@ impl Queue {
                 .map(|(rank, lane)| (*rank, *lane)),
             Some(kinds) => kinds
                 .iter()
-                .filter_map(|kind| self.open_by_kind.get(kind)?.first_key_value())
+                .filter_map(|kind| self.kinds.of(kind.as_str())?.open.first_key_value())
                 .min_by_key(|(rank, _)| **rank)
                 .map(|(rank, lane)| (*rank, *lane)),
         }
@@ -296,22 +319,19 @@ impl Queue {
     /// A task a claim found in its lane but could not start yet (the
     /// claim's time is behind an earlier claim's): back to the schedule.
     fn defer(&mut self, lane: LaneId, rank: Rank) {
-        let Some(kind) = self.lane(lane).map(|lane| lane.kind.clone()) else {
+        let Some(kind) = self.lane(lane).map(|lane| lane.kind) else {
             return;
         };
         let (Reverse(priority), due, id) = rank;
-        // Counted on the resource before the lane lets go of it, so that
-        // its entry lives on.
         if self.scheduled.insert((due, id), (lane, priority)).is_none()
-            && let Some(on) = self.on_mut(lane.resource)
+            && let Some(on) = self.resources.get_mut(lane.resource)
         {
             on.scheduled += 1;
         }
         self.take(lane, rank);
-        self.scheduled_by_kind
-            .entry(kind)
-            .or_default()
-            .insert((due, id));
+        if let Some(on) = self.kinds.get_mut(kind) {
+            on.scheduled.insert((due, id));
+        }
     }
 
     /// The earliest due time of a pending task of one of `kinds` that may
@@ -322,31 +342,29 @@ impl Queue {
             None => self.scheduled.first_key_value().map(|((at, _), _)| *at),
             Some(kinds) => kinds
                 .iter()
-                .filter_map(|kind| self.scheduled_by_kind.get(kind)?.first())
+                .filter_map(|kind| self.kinds.of(kind.as_str())?.scheduled.first())
                 .map(|(at, _)| *at)
                 .min(),
         };
         open.into_iter().chain(scheduled).min()
     }
 
-    fn unschedule(&mut self, kind: &str, due: DateTime<Utc>, id: TaskId) -> bool {
-        let Some((lane, _)) = self.scheduled.remove(&(due, id)) else {
+    /// Takes `entry` out of the schedule: whether it was there.
+    fn unschedule(&mut self, entry: &Entry) -> bool {
+        let key = (entry.due, entry.id);
+        let Some((lane, _)) = self.scheduled.remove(&key) else {
             return false;
         };
-        if let Some(on) = self.on_mut(lane.resource) {
+        if let Some(on) = self.resources.get_mut(lane.resource) {
             on.scheduled = on.scheduled.saturating_sub(1);
         }
-        if let Some(set) = self.scheduled_by_kind.get_mut(kind) {
-            set.remove(&(due, id));
-            if set.is_empty() {
-                self.scheduled_by_kind.remove(kind);
-            }
+        if let Some(on) = self.kinds.get_mut(entry.admitted.kind) {
+            on.scheduled.remove(&key);
         }
-        self.release(lane.resource);
         true
     }
 
-    fn add_to_lane(&mut self, entry: &Entry<'_>) {
+    fn add_to_lane(&mut self, entry: &Entry) {
         let Some(lane) = self.lane_of(entry) else {
             return;
         };
@@ -356,19 +374,19 @@ impl Queue {
         self.relist(lane);
     }
 
-    /// The lane of `entry`, made (and its resource's entry) if it has none.
-    fn lane_of(&mut self, entry: &Entry<'_>) -> Option<LaneId> {
-        let resource = self.resource_index(entry.resource);
-        let on = self.on_mut(resource)?;
+    /// The lane of `entry`, made if it has none.
+    fn lane_of(&mut self, entry: &Entry) -> Option<LaneId> {
+        let Admitted { resource, kind } = entry.admitted;
+        let on = self.resources.get_mut(resource)?;
         let slot = match on
             .lanes
             .iter()
-            .position(|lane| lane.blocking == entry.blocking && lane.kind == entry.kind)
+            .position(|lane| lane.blocking == entry.blocking && lane.kind == kind)
         {
             Some(slot) => slot,
             None => {
                 on.lanes.push(Lane {
-                    kind: entry.kind.to_owned(),
+                    kind,
                     blocking: entry.blocking,
                     ranks: BTreeSet::new(),
                     listed: None,
@@ -379,20 +397,18 @@ impl Queue {
         Some(LaneId { resource, slot })
     }
 
-    /// Removes `rank` from `lane`, and the resource's entry if nothing is
-    /// left on it.
+    /// Removes `rank` from `lane`.
     fn take(&mut self, lane: LaneId, rank: Rank) {
         if let Some(found) = self.lane_mut(lane) {
             found.ranks.remove(&rank);
         }
         self.relist(lane);
-        self.release(lane.resource);
     }
 
     /// Puts `lane` in the open sets at its best rank if its resource lets
     /// it start, or takes it out.
     fn relist(&mut self, id: LaneId) {
-        let Some(on) = self.resources.get_mut(id.resource).and_then(Option::as_mut) else {
+        let Some(on) = self.resources.get_mut(id.resource) else {
             return;
         };
         let (in_progress, blocking_in_progress) = (on.in_progress, on.blocking_in_progress);
@@ -412,89 +428,31 @@ impl Queue {
         if wanted == lane.listed {
             return;
         }
-        let by_kind = match self.open_by_kind.get_mut(&lane.kind) {
-            Some(by_kind) => by_kind,
-            None => self.open_by_kind.entry(lane.kind.clone()).or_default(),
-        };
+        let mut by_kind = self.kinds.get_mut(lane.kind).map(|on| &mut on.open);
         if let Some(old) = lane.listed {
             self.open.remove(&old);
-            by_kind.remove(&old);
+            by_kind.as_mut().map(|open| open.remove(&old));
         }
         if let Some(new) = wanted {
             self.open.insert(new, id);
-            by_kind.insert(new, id);
+            by_kind.map(|open| open.insert(new, id));
         }
         lane.listed = wanted;
     }
 
-    /// The index of `resource`'s entry, made if it has none.
-    fn resource_index(&mut self, resource: &ResourceRef) -> usize {
-        if let Some(&index) = self.ids.get(resource) {
-            return index;
-        }
-        let on = OnResource {
-            resource: resource.clone(),
-            lanes: Vec::new(),
-            in_progress: 0,
-            blocking_in_progress: 0,
-            scheduled: 0,
-        };
-        let index = match self.free.pop() {
-            Some(index) => {
-                if let Some(place) = self.resources.get_mut(index) {
-                    *place = Some(on);
-                }
-                index
-            }
-            None => {
-                self.resources.push(Some(on));
-                self.resources.len() - 1
-            }
-        };
-        self.ids.insert(resource.clone(), index);
-        index
-    }
-
-    /// Drops the entry of a resource with nothing due or in progress, so
-    /// that the queue holds what is live only.
-    fn release(&mut self, index: usize) {
-        let Some(place) = self.resources.get_mut(index) else {
-            return;
-        };
-        if place.as_ref().is_some_and(OnResource::is_unused)
-            && let Some(on) = place.take()
-        {
-            self.ids.remove(&on.resource);
-            self.free.push(index);
-        }
-    }
-
-    fn slot(&self, resource: usize, kind: &str, blocking: bool) -> Option<usize> {
+    fn slot(&self, resource: usize, kind: usize, blocking: bool) -> Option<usize> {
         self.resources
             .get(resource)?
-            .as_ref()?
             .lanes
             .iter()
             .position(|lane| lane.blocking == blocking && lane.kind == kind)
     }
 
-    fn on_mut(&mut self, index: usize) -> Option<&mut OnResource> {
-        self.resources.get_mut(index).and_then(Option::as_mut)
-    }
-
     fn lane(&self, id: LaneId) -> Option<&Lane> {
-        self.resources
-            .get(id.resource)?
-            .as_ref()?
-            .lanes
-            .get(id.slot)
+        self.resources.get(id.resource)?.lanes.get(id.slot)
     }
 
     fn lane_mut(&mut self, id: LaneId) -> Option<&mut Lane> {
-        self.resources
-            .get_mut(id.resource)?
-            .as_mut()?
-            .lanes
-            .get_mut(id.slot)
+        self.resources.get_mut(id.resource)?.lanes.get_mut(id.slot)
     }
 }
