@@ -7,7 +7,8 @@
 //! while its resource lets its tasks start (no blocking task in progress
 //! there for a lane of tasks that do not block; nothing in progress there
 //! for a lane of blocking tasks); the best rank of each open lane is in
-//! `open` (and in its kind's). A claim takes the best open rank, so it
+//! its kind's `open` map, and the best of those in `heads`. A claim takes
+//! the best open rank, so it
 //! costs a few B-tree steps however many tasks are held back, and a
 //! resource that becomes blocked or free moves only its lanes. Tasks not
 //! due by the *horizon* (the latest time the queue knows has come: a
@@ -134,7 +135,79 @@ pub(super) struct Queue {
     horizon: Option<DateTime<Utc>>,
     resources: Slots<ResourceRef, OnResource>,
     kinds: Slots<String, OnKind>,
-    open: BTreeMap<Rank, LaneId>,
+    /// The best open rank of each kind, for claims of any kind.
+    heads: Heads,
+}
+
+/// The best open rank (and its lane) of each kind, by kind slot, in a
+/// tournament tree: the best of all at its root, and a change of one
+/// kind's costs the logarithm of the number of kinds (no more B-tree of
+/// every open lane to keep beside the kinds' own).
+#[derive(Debug, Default)]
+struct Heads {
+    /// `width - 1` inner nodes, then `width` leaves, one per kind slot:
+    /// node `i`'s children are `2i + 1` and `2i + 2`, and each node holds
+    /// the best of its children.
+    nodes: Vec<Option<(Rank, LaneId)>>,
+    width: usize,
+}
+
+/// The better of two heads: the smaller rank, any rank before none.
+fn better(a: Option<(Rank, LaneId)>, b: Option<(Rank, LaneId)>) -> Option<(Rank, LaneId)> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+impl Heads {
+    /// The best open rank of all, and its lane.
+    fn best(&self) -> Option<(Rank, LaneId)> {
+        self.nodes.first().copied().flatten()
+    }
+
+    /// The kind of slot `kind` has `head` as its best open rank now.
+    fn set(&mut self, kind: usize, head: Option<(Rank, LaneId)>) {
+        if kind >= self.width {
+            if head.is_none() {
+                return;
+            }
+            self.grow(kind + 1);
+        }
+        let mut at = self.width - 1 + kind;
+        if let Some(leaf) = self.nodes.get_mut(at) {
+            *leaf = head;
+        }
+        while at > 0 {
+            at = (at - 1) / 2;
+            let children = (
+                self.nodes.get(2 * at + 1).copied().flatten(),
+                self.nodes.get(2 * at + 2).copied().flatten(),
+            );
+            let best = better(children.0, children.1);
+            match self.nodes.get_mut(at) {
+                // Unchanged here, unchanged above.
+                Some(node) if *node == best => break,
+                Some(node) => *node = best,
+                None => break,
+            }
+        }
+    }
+
+    /// Room for `kinds` leaves at least, the heads kept.
+    fn grow(&mut self, kinds: usize) {
+        let leaves: Vec<_> = self
+            .nodes
+            .get(self.width.saturating_sub(1)..)
+            .unwrap_or_default()
+            .to_vec();
+        self.width = kinds.next_power_of_two().max(4);
+        self.nodes = vec![None; 2 * self.width - 1];
+        for (kind, head) in leaves.into_iter().enumerate() {
+            self.set(kind, head);
+        }
+    }
 }
 
 impl Queue {
@@ -304,10 +377,7 @@ impl Queue {
     /// `None`), and its lane.
     fn best(&self, kinds: Option<&BTreeSet<String>>) -> Option<(Rank, LaneId)> {
         match kinds {
-            None => self
-                .open
-                .first_key_value()
-                .map(|(rank, lane)| (*rank, *lane)),
+            None => self.heads.best(),
             Some(kinds) => kinds
                 .iter()
                 .filter_map(|kind| self.kinds.of(kind.as_str())?.open.first_key_value())
@@ -428,16 +498,22 @@ impl Queue {
         if wanted == lane.listed {
             return;
         }
-        let mut by_kind = self.kinds.get_mut(lane.kind).map(|on| &mut on.open);
-        if let Some(old) = lane.listed {
-            self.open.remove(&old);
-            by_kind.as_mut().map(|open| open.remove(&old));
+        let old = std::mem::replace(&mut lane.listed, wanted);
+        let kind = lane.kind;
+        let Some(open) = self.kinds.get_mut(kind).map(|on| &mut on.open) else {
+            return;
+        };
+        let head_before = open.first_key_value().map(|(rank, _)| *rank);
+        if let Some(old) = old {
+            open.remove(&old);
         }
         if let Some(new) = wanted {
-            self.open.insert(new, id);
-            by_kind.map(|open| open.insert(new, id));
+            open.insert(new, id);
         }
-        lane.listed = wanted;
+        let head = open.first_key_value().map(|(rank, lane)| (*rank, *lane));
+        if head.map(|(rank, _)| rank) != head_before {
+            self.heads.set(kind, head);
+        }
     }
 
     fn slot(&self, resource: usize, kind: usize, blocking: bool) -> Option<usize> {
@@ -454,5 +530,56 @@ impl Queue {
 
     fn lane_mut(&mut self, id: LaneId) -> Option<&mut Lane> {
         self.resources.get_mut(id.resource)?.lanes.get_mut(id.slot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cmp::Reverse;
+
+    use chrono::{DateTime, Utc};
+
+    use super::{Heads, LaneId, Rank};
+    use crate::id::IdGenerator;
+
+    #[test]
+    fn the_heads_root_is_the_best_of_every_kind_as_kinds_grow_and_empty() {
+        let mut ids = IdGenerator::seeded(5);
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let mut heads = Heads::default();
+        let mut model: Vec<Option<(Rank, LaneId)>> = vec![None; 11];
+        // Kinds set in a scrambled order, past the first width, then
+        // emptied one by one.
+        let order = [3usize, 0, 9, 4, 10, 1, 7, 2, 8, 5, 6];
+        for (n, &kind) in order.iter().enumerate() {
+            let priority = (n as i32 * 7) % 5;
+            let rank: Rank = (Reverse(priority), at, ids.next_id(at));
+            let lane = LaneId {
+                resource: kind,
+                slot: 0,
+            };
+            heads.set(kind, Some((rank, lane)));
+            model[kind] = Some((rank, lane));
+            let best = model
+                .iter()
+                .flatten()
+                .min_by_key(|(rank, _)| *rank)
+                .copied();
+            assert_eq!(heads.best(), best);
+        }
+        for &kind in order.iter().rev() {
+            heads.set(kind, None);
+            model[kind] = None;
+            let best = model
+                .iter()
+                .flatten()
+                .min_by_key(|(rank, _)| *rank)
+                .copied();
+            assert_eq!(heads.best(), best);
+        }
+        assert_eq!(heads.best(), None);
+        // A kind past the width with no head makes no room.
+        heads.set(1000, None);
+        assert!(heads.nodes.len() < 1000);
     }
 }
