@@ -77,9 +77,51 @@ struct Lane {
     /// The slot of its kind.
     kind: usize,
     blocking: bool,
-    ranks: BTreeSet<Rank>,
+    ranks: Ranks,
     /// The rank this lane has in `open`, if it is open and not empty.
     listed: Option<Rank>,
+}
+
+/// The ranks of a lane's tasks: the best kept apart from the others, so
+/// that the lane of a single task (a resource with one task pending, the
+/// usual case) allocates no B-tree node and a claim reads no more than
+/// the lane to take its task and see what comes next.
+#[derive(Debug, Default)]
+struct Ranks {
+    best: Option<Rank>,
+    others: BTreeSet<Rank>,
+}
+
+impl Ranks {
+    fn first(&self) -> Option<&Rank> {
+        self.best.as_ref()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.best.is_none()
+    }
+
+    fn insert(&mut self, rank: Rank) {
+        match self.best {
+            None => self.best = Some(rank),
+            Some(best) if rank < best => {
+                self.others.insert(best);
+                self.best = Some(rank);
+            }
+            Some(best) if rank == best => {}
+            Some(_) => {
+                self.others.insert(rank);
+            }
+        }
+    }
+
+    fn remove(&mut self, rank: &Rank) {
+        if self.best.as_ref() == Some(rank) {
+            self.best = self.others.pop_first();
+        } else {
+            self.others.remove(rank);
+        }
+    }
 }
 
 /// The lanes of one resource and what is in progress on it.
@@ -458,7 +500,7 @@ impl Queue {
                 on.lanes.push(Lane {
                     kind,
                     blocking: entry.blocking,
-                    ranks: BTreeSet::new(),
+                    ranks: Ranks::default(),
                     listed: None,
                 });
                 on.lanes.len() - 1
