@@ -204,16 +204,98 @@ struct Index {
     by_status: [BTreeSet<TaskId>; Status::COUNT],
 }
 
-/// The ids of one owner's tasks.
+/// The ids of one owner's tasks: all of them, and by status in one tree
+/// keyed by the status's index (a claim or a save moves a task within
+/// one small tree rather than between two), with the count of each.
 #[derive(Debug, Default)]
 struct OwnerSets {
     all: BTreeSet<TaskId>,
-    by_status: [BTreeSet<TaskId>; Status::COUNT],
+    by_status: BTreeSet<(u8, TaskId)>,
+    counts: [usize; Status::COUNT],
 }
 
 impl OwnerSets {
     fn is_idle(&self) -> bool {
         self.all.is_empty()
+    }
+
+    /// Adds the task `id` of `status`, or removes it (`add == false`).
+    fn put(&mut self, id: TaskId, status: Status, add: bool) {
+        let Some(count) = self.counts.get_mut(status.index()) else {
+            return;
+        };
+        let changed = if add {
+            self.by_status.insert((status_key(status), id))
+        } else {
+            self.by_status.remove(&(status_key(status), id))
+        };
+        if changed {
+            *count = if add {
+                *count + 1
+            } else {
+                count.saturating_sub(1)
+            };
+        }
+    }
+}
+
+/// A status as the key of an owner's tree (there are fewer than 256).
+fn status_key(status: Status) -> u8 {
+    u8::try_from(status.index()).unwrap_or(u8::MAX)
+}
+
+/// A set of ids a listing walks, or checks the ids it walks against.
+#[derive(Clone, Copy)]
+enum Candidates<'a> {
+    /// A set of its own.
+    Ids(&'a BTreeSet<TaskId>),
+    /// The ids of one status among an owner's.
+    OwnerStatus { sets: &'a OwnerSets, status: Status },
+}
+
+impl<'a> Candidates<'a> {
+    fn len(self) -> usize {
+        match self {
+            Candidates::Ids(set) => set.len(),
+            Candidates::OwnerStatus { sets, status } => {
+                sets.counts.get(status.index()).copied().unwrap_or(0)
+            }
+        }
+    }
+
+    fn contains(self, id: TaskId) -> bool {
+        match self {
+            Candidates::Ids(set) => set.contains(&id),
+            Candidates::OwnerStatus { sets, status } => {
+                sets.by_status.contains(&(status_key(status), id))
+            }
+        }
+    }
+
+    /// The ids from `start` on, in order.
+    fn walk(self, start: Bound<TaskId>) -> impl Iterator<Item = TaskId> + 'a {
+        let (ids, owned) = match self {
+            Candidates::Ids(set) => (Some(set.range((start, Bound::Unbounded))), None),
+            Candidates::OwnerStatus { sets, status } => {
+                let key = status_key(status);
+                let from = match start {
+                    Bound::Included(id) => Bound::Included((key, id)),
+                    Bound::Excluded(id) => Bound::Excluded((key, id)),
+                    // The smallest id: every id of the status comes after.
+                    Bound::Unbounded => Bound::Included((key, TaskId::from(uuid::Uuid::nil()))),
+                };
+                let walk = sets
+                    .by_status
+                    .range((from, Bound::Unbounded))
+                    .take_while(move |(of, _)| *of == key)
+                    .map(|(_, id)| id);
+                (None, Some(walk))
+            }
+        };
+        ids.into_iter()
+            .flatten()
+            .chain(owned.into_iter().flatten())
+            .copied()
     }
 }
 
@@ -547,14 +629,11 @@ impl Index {
     /// `keys` describes it.
     fn state_entries(&mut self, id: TaskId, owner: usize, keys: StateKeys, add: bool) {
         self.timed_entries(id, keys, add);
-        let owner_sets = self.owners.get_mut(owner).map(|sets| &mut sets.by_status);
-        for sets in [Some(&mut self.by_status), owner_sets]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(set) = sets.get_mut(keys.status.index()) {
-                put(set, id, add);
-            }
+        if let Some(set) = self.by_status.get_mut(keys.status.index()) {
+            put(set, id, add);
+        }
+        if let Some(sets) = self.owners.get_mut(owner) {
+            sets.put(id, keys.status, add);
         }
     }
 
@@ -591,17 +670,15 @@ impl Index {
         if from == to {
             return;
         }
-        let owner_sets = self.owners.get_mut(owner).map(|sets| &mut sets.by_status);
-        for sets in [Some(&mut self.by_status), owner_sets]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(set) = sets.get_mut(from.index()) {
-                set.remove(&id);
-            }
-            if let Some(set) = sets.get_mut(to.index()) {
-                set.insert(id);
-            }
+        if let Some(set) = self.by_status.get_mut(from.index()) {
+            set.remove(&id);
+        }
+        if let Some(set) = self.by_status.get_mut(to.index()) {
+            set.insert(id);
+        }
+        if let Some(sets) = self.owners.get_mut(owner) {
+            sets.put(id, from, false);
+            sets.put(id, to, true);
         }
     }
 
@@ -745,9 +822,9 @@ impl<K: TaskKind> Shard<K> {
     }
 
     /// The sets of ids the scope and the filter name, smallest first.
-    fn candidate_sets(&self, scope: &Scope, filter: &Filter) -> Vec<&BTreeSet<TaskId>> {
+    fn candidate_sets(&self, scope: &Scope, filter: &Filter) -> Vec<Candidates<'_>> {
         static EMPTY: BTreeSet<TaskId> = BTreeSet::new();
-        let mut sets: Vec<&BTreeSet<TaskId>> = Vec::new();
+        let mut sets: Vec<Candidates<'_>> = Vec::new();
         let owner = match scope {
             Scope::Owner(owner) => Some(owner),
             Scope::Staff => filter.owner.as_ref(),
@@ -759,23 +836,33 @@ impl<K: TaskKind> Shard<K> {
         };
         let owner_sets = owner.map(|owner| self.index.owners.of(owner));
         match (owner_sets, single_status) {
-            (Some(owner), Some(status)) => sets.push(
-                owner
-                    .and_then(|sets| sets.by_status.get(status.index()))
-                    .unwrap_or(&EMPTY),
+            (Some(owner), Some(status)) => sets.push(owner.map_or(
+                Candidates::Ids(&EMPTY),
+                |sets| Candidates::OwnerStatus { sets, status },
+            )),
+            (Some(owner), None) => {
+                sets.push(Candidates::Ids(owner.map_or(&EMPTY, |sets| &sets.all)));
+            }
+            (None, Some(status)) => sets.extend(
+                self.index
+                    .by_status
+                    .get(status.index())
+                    .map(Candidates::Ids),
             ),
-            (Some(owner), None) => sets.push(owner.map_or(&EMPTY, |sets| &sets.all)),
-            (None, Some(status)) => sets.extend(self.index.by_status.get(status.index())),
             (None, None) => {}
         }
         if let Some(resource) = &filter.resource {
-            sets.push(self.index.by_resource.get(resource).unwrap_or(&EMPTY));
+            let set = self.index.by_resource.get(resource);
+            sets.push(Candidates::Ids(set.unwrap_or(&EMPTY)));
         }
         if let Some(kind) = &filter.kind {
-            sets.push(self.index.by_kind.get(kind).unwrap_or(&EMPTY));
+            sets.push(Candidates::Ids(
+                self.index.by_kind.get(kind).unwrap_or(&EMPTY),
+            ));
         }
         if let Some(parent) = &filter.parent {
-            sets.push(self.index.by_parent.get(parent).unwrap_or(&EMPTY));
+            let set = self.index.by_parent.get(parent);
+            sets.push(Candidates::Ids(set.unwrap_or(&EMPTY)));
         }
         sets.sort_by_key(|set| set.len());
         sets
@@ -784,11 +871,7 @@ impl<K: TaskKind> Shard<K> {
     /// The ids of the tasks created in the filter's window, if it has one
     /// and it holds no more than the smallest of `sets` (beyond that,
     /// walking that set costs less than collecting the window).
-    fn created_window(
-        &self,
-        filter: &Filter,
-        sets: &[&BTreeSet<TaskId>],
-    ) -> Option<BTreeSet<TaskId>> {
+    fn created_window(&self, filter: &Filter, sets: &[Candidates<'_>]) -> Option<BTreeSet<TaskId>> {
         if filter.created_from.is_none() && filter.created_until.is_none() {
             return None;
         }
@@ -823,22 +906,22 @@ impl<K: TaskKind> Shard<K> {
         &'a self,
         scope: &'a Scope,
         filter: &'a Filter,
-        mut sets: Vec<&'a BTreeSet<TaskId>>,
+        mut sets: Vec<Candidates<'a>>,
         window: Option<&'a BTreeSet<TaskId>>,
         start: Bound<TaskId>,
     ) -> impl Iterator<Item = &'a Task<K>> + 'a {
         if let Some(window) = window {
-            sets.insert(0, window);
+            sets.insert(0, Candidates::Ids(window));
         }
         let walked = if sets.is_empty() {
-            &self.index.ids
+            Candidates::Ids(&self.index.ids)
         } else {
             sets.remove(0)
         };
         walked
-            .range((start, Bound::Unbounded))
-            .filter(move |id| sets.iter().all(|set| set.contains(id)))
-            .filter_map(|id| self.tasks.get(id).map(|stored| &stored.task))
+            .walk(start)
+            .filter(move |id| sets.iter().all(|set| set.contains(*id)))
+            .filter_map(|id| self.tasks.get(&id).map(|stored| &stored.task))
             .filter(|task| filter.matches(scope, task))
     }
 
