@@ -131,6 +131,9 @@ struct FilterSeed {
     statuses: StatusSet,
     owner: Option<Owner>,
     customer_scope: bool,
+    /// With an owner in the filter and a customer's scope: the scope is
+    /// another customer's, which sees none of the owner's tasks.
+    foreign_scope: bool,
     created: Option<(i64, i64)>,
 }
 
@@ -147,16 +150,20 @@ fn filter_seed() -> impl Strategy<Value = FilterSeed> {
         ],
         proptest::option::of(strategies::owner()),
         any::<bool>(),
+        proptest::bool::weighted(0.15),
         proptest::option::of((0i64..3600, 0i64..3600)),
     )
         .prop_map(
-            |(resource, kind, statuses, owner, customer_scope, created)| FilterSeed {
-                resource,
-                kind,
-                statuses,
-                owner,
-                customer_scope,
-                created,
+            |(resource, kind, statuses, owner, customer_scope, foreign_scope, created)| {
+                FilterSeed {
+                    resource,
+                    kind,
+                    statuses,
+                    owner,
+                    customer_scope,
+                    foreign_scope,
+                    created,
+                }
             },
         )
 }
@@ -186,6 +193,9 @@ impl FilterSeed {
 
     fn scope(&self) -> Scope {
         match &self.owner {
+            Some(owner) if self.customer_scope && self.foreign_scope => {
+                Scope::Owner(strategies::other_owner(owner))
+            }
             Some(owner) if self.customer_scope => Scope::Owner(owner.clone()),
             _ if self.customer_scope => Scope::Owner(Owner::new("alice")),
             _ => Scope::Staff,

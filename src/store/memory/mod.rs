@@ -1,6 +1,7 @@
 //! The in-memory store.
 
 mod ids;
+mod owners;
 mod queue;
 mod slots;
 
@@ -14,8 +15,8 @@ use std::sync::{
 use chrono::{DateTime, Utc};
 
 use self::ids::IdMap;
+use self::owners::{OwnerSets, OwnerSlot, Owners, OwnersRead};
 use self::queue::{Admitted, Entry, Pick, Queue};
-use self::slots::Slots;
 use super::block_on::ready_async_store;
 use super::{
     ClaimRequest, Claimed, Claims, Filter, Page, PageRequest, Scope, StoreError, Sweep, Swept,
@@ -36,7 +37,9 @@ use crate::task::Task;
 /// `Send + Sync`: share it between threads with an `Arc`. The tasks are
 /// split by id among 32 shards, each behind its own lock with its tasks'
 /// logs and indexes; the claim queue and the unique keys are behind one
-/// more. A save takes its task's shard, and the queue's lock only when
+/// more, and each owner's tasks by status (for a customer's listings)
+/// behind one of 32 locks split by owner, taken only for a moment under a
+/// shard's. A save takes its task's shard, and the queue's lock only when
 /// what a claim sees changes (a task becomes due or leaves the queue, or
 /// enters or leaves progress), so saves of tasks in different shards run
 /// side by side. A claim picks its tasks under the queue's lock, then
@@ -97,6 +100,7 @@ use crate::task::Task;
 pub struct MemoryStore<K> {
     shards: [RwLock<Shard<K>>; SHARDS],
     core: Mutex<Core>,
+    owners: Owners,
 }
 
 /// How many shards the tasks are split among.
@@ -152,13 +156,13 @@ struct Shard<K> {
 
 /// A task and its log: a save appends to the log, a read never copies it.
 /// With them, the slots the task keeps: its resource's and kind's in the
-/// queue, its owner's in the shard's index.
+/// queue, its owner's among the owners' sets.
 #[derive(Debug)]
 struct Stored<K> {
     task: Task<K>,
     log: Vec<Event<K>>,
     admitted: Admitted,
-    owner: usize,
+    owner: OwnerSlot,
 }
 
 impl<K> Default for Shard<K> {
@@ -195,53 +199,10 @@ struct Index {
     stalled: BTreeSet<(DateTime<Utc>, TaskId)>,
     /// Done and cancelled tasks since they settled, for purges.
     settled: BTreeSet<(DateTime<Utc>, TaskId)>,
-    /// Each owner's tasks, all and by status (a customer's listing of one
-    /// status), under the owner's slot.
-    owners: Slots<Owner, OwnerSets>,
     by_resource: HashMap<ResourceRef, BTreeSet<TaskId>>,
     by_kind: HashMap<String, BTreeSet<TaskId>>,
     by_parent: IdMap<BTreeSet<TaskId>>,
     by_status: [BTreeSet<TaskId>; Status::COUNT],
-}
-
-/// The ids of one owner's tasks: all of them, and by status in one tree
-/// keyed by the status's index (a claim or a save moves a task within
-/// one small tree rather than between two), with the count of each.
-#[derive(Debug, Default)]
-struct OwnerSets {
-    all: BTreeSet<TaskId>,
-    by_status: BTreeSet<(u8, TaskId)>,
-    counts: [usize; Status::COUNT],
-}
-
-impl OwnerSets {
-    fn is_idle(&self) -> bool {
-        self.all.is_empty()
-    }
-
-    /// Adds the task `id` of `status`, or removes it (`add == false`).
-    fn put(&mut self, id: TaskId, status: Status, add: bool) {
-        let Some(count) = self.counts.get_mut(status.index()) else {
-            return;
-        };
-        let changed = if add {
-            self.by_status.insert((status_key(status), id))
-        } else {
-            self.by_status.remove(&(status_key(status), id))
-        };
-        if changed {
-            *count = if add {
-                *count + 1
-            } else {
-                count.saturating_sub(1)
-            };
-        }
-    }
-}
-
-/// A status as the key of an owner's tree (there are fewer than 256).
-fn status_key(status: Status) -> u8 {
-    u8::try_from(status.index()).unwrap_or(u8::MAX)
 }
 
 /// A set of ids a listing walks, or checks the ids it walks against.
@@ -257,45 +218,24 @@ impl<'a> Candidates<'a> {
     fn len(self) -> usize {
         match self {
             Candidates::Ids(set) => set.len(),
-            Candidates::OwnerStatus { sets, status } => {
-                sets.counts.get(status.index()).copied().unwrap_or(0)
-            }
+            Candidates::OwnerStatus { sets, status } => sets.count(status),
         }
     }
 
     fn contains(self, id: TaskId) -> bool {
         match self {
             Candidates::Ids(set) => set.contains(&id),
-            Candidates::OwnerStatus { sets, status } => {
-                sets.by_status.contains(&(status_key(status), id))
-            }
+            Candidates::OwnerStatus { sets, status } => sets.contains(status, id),
         }
     }
 
     /// The ids from `start` on, in order.
     fn walk(self, start: Bound<TaskId>) -> impl Iterator<Item = TaskId> + 'a {
         let (ids, owned) = match self {
-            Candidates::Ids(set) => (Some(set.range((start, Bound::Unbounded))), None),
-            Candidates::OwnerStatus { sets, status } => {
-                let key = status_key(status);
-                let from = match start {
-                    Bound::Included(id) => Bound::Included((key, id)),
-                    Bound::Excluded(id) => Bound::Excluded((key, id)),
-                    // The smallest id: every id of the status comes after.
-                    Bound::Unbounded => Bound::Included((key, TaskId::from(uuid::Uuid::nil()))),
-                };
-                let walk = sets
-                    .by_status
-                    .range((from, Bound::Unbounded))
-                    .take_while(move |(of, _)| *of == key)
-                    .map(|(_, id)| id);
-                (None, Some(walk))
-            }
+            Candidates::Ids(set) => (Some(set.range((start, Bound::Unbounded)).copied()), None),
+            Candidates::OwnerStatus { sets, status } => (None, Some(sets.of_status(status, start))),
         };
-        ids.into_iter()
-            .flatten()
-            .chain(owned.into_iter().flatten())
-            .copied()
+        ids.into_iter().flatten().chain(owned.into_iter().flatten())
     }
 }
 
@@ -304,6 +244,7 @@ impl<K> Default for MemoryStore<K> {
         MemoryStore {
             shards: std::array::from_fn(|_| RwLock::new(Shard::default())),
             core: Mutex::new(Core::default()),
+            owners: Owners::default(),
         }
     }
 }
@@ -449,7 +390,11 @@ impl<K: TaskKind> MemoryStore<K> {
             return Ok(None);
         };
         self.core()?.leave(&stored.task, stored.admitted);
-        Ok(shard.take(id))
+        let Some((task, owner)) = shard.take(id) else {
+            return Ok(None);
+        };
+        self.owners.leave(owner, id, task.status());
+        Ok(Some(task))
     }
 }
 
@@ -625,15 +570,11 @@ impl Core {
 
 impl Index {
     /// Adds or removes (`add == false`) the entries of the task `id`
-    /// (whose owner has the slot `owner`) that change with its state, as
-    /// `keys` describes it.
-    fn state_entries(&mut self, id: TaskId, owner: usize, keys: StateKeys, add: bool) {
+    /// that change with its state, as `keys` describes it.
+    fn state_entries(&mut self, id: TaskId, keys: StateKeys, add: bool) {
         self.timed_entries(id, keys, add);
         if let Some(set) = self.by_status.get_mut(keys.status.index()) {
             put(set, id, add);
-        }
-        if let Some(sets) = self.owners.get_mut(owner) {
-            sets.put(id, keys.status, add);
         }
     }
 
@@ -657,10 +598,9 @@ impl Index {
         }
     }
 
-    /// Moves the state entries of the task `id` (whose owner has the slot
-    /// `owner`) from `before` to `after` (the hot path of a claim or a
-    /// save).
-    fn moved(&mut self, id: TaskId, owner: usize, before: StateKeys, after: StateKeys) {
+    /// Moves the state entries of the task `id` from `before` to `after`
+    /// (the hot path of a claim or a save).
+    fn moved(&mut self, id: TaskId, before: StateKeys, after: StateKeys) {
         if before == after {
             return;
         }
@@ -676,23 +616,14 @@ impl Index {
         if let Some(set) = self.by_status.get_mut(to.index()) {
             set.insert(id);
         }
-        if let Some(sets) = self.owners.get_mut(owner) {
-            sets.put(id, from, false);
-            sets.put(id, to, true);
-        }
     }
 
     /// Adds every entry of `task`: those commands never change (id,
-    /// owner, resource, kind, parent) and those of its state. The slot of
-    /// its owner.
-    fn add<K: TaskKind>(&mut self, task: &Task<K>) -> usize {
+    /// resource, kind, parent) and those of its state.
+    fn add<K: TaskKind>(&mut self, task: &Task<K>) {
         let id = task.id();
         self.ids.insert(id);
         self.by_created.insert((task.created_at(), id));
-        let owner = self.owners.enter(task.owner(), OwnerSets::default);
-        if let Some(sets) = self.owners.get_mut(owner) {
-            sets.all.insert(id);
-        }
         self.by_resource
             .entry(task.resource().clone())
             .or_default()
@@ -704,21 +635,16 @@ impl Index {
         if let Some(parent) = task.parent() {
             self.by_parent.entry(parent).or_default().insert(id);
         }
-        self.state_entries(id, owner, StateKeys::of(task), true);
-        owner
+        self.state_entries(id, StateKeys::of(task), true);
     }
 
-    /// Removes every entry of `task`, whose owner has the slot `owner`.
-    fn remove<K: TaskKind>(&mut self, task: &Task<K>, owner: usize) {
+    /// Removes every entry of `task`.
+    fn remove<K: TaskKind>(&mut self, task: &Task<K>) {
         let id = task.id();
         self.ids.remove(&id);
         self.by_created.remove(&(task.created_at(), id));
-        self.state_entries(id, owner, StateKeys::of(task), false);
+        self.state_entries(id, StateKeys::of(task), false);
         // Keys left with no task go, so that removed tasks leave nothing.
-        if let Some(sets) = self.owners.get_mut(owner) {
-            sets.all.remove(&id);
-        }
-        self.owners.leave(owner, OwnerSets::is_idle);
         if let Some(set) = self.by_resource.get_mut(task.resource()) {
             set.remove(&id);
             if set.is_empty() {
@@ -802,9 +728,9 @@ fn timed<'a, K>(
 
 impl<K: TaskKind> Shard<K> {
     /// Stores a task that is not stored yet, with its log and the slots
-    /// it was `admitted` to in the queue.
-    fn add(&mut self, task: Task<K>, created: Event<K>, admitted: Admitted) {
-        let owner = self.index.add(&task);
+    /// it keeps: those it was `admitted` to in the queue, its `owner`'s.
+    fn add(&mut self, task: Task<K>, created: Event<K>, admitted: Admitted, owner: OwnerSlot) {
+        self.index.add(&task);
         let stored = Stored {
             log: vec![created],
             admitted,
@@ -814,68 +740,58 @@ impl<K: TaskKind> Shard<K> {
         self.tasks.insert(stored.task.id(), stored);
     }
 
-    /// Deletes a task, its log and its index entries.
-    fn take(&mut self, id: TaskId) -> Option<Task<K>> {
+    /// Deletes a task, its log and its index entries: the task, and the
+    /// slot of its owner's sets.
+    fn take(&mut self, id: TaskId) -> Option<(Task<K>, OwnerSlot)> {
         let Stored { task, owner, .. } = self.tasks.remove(&id)?;
-        self.index.remove(&task, owner);
-        Some(task)
+        self.index.remove(&task);
+        Some((task, owner))
     }
 
-    /// The sets of ids the scope and the filter name, smallest first.
-    fn candidate_sets(&self, scope: &Scope, filter: &Filter) -> Vec<Candidates<'_>> {
-        static EMPTY: BTreeSet<TaskId> = BTreeSet::new();
+    /// The sets of this shard's indexes that the filter names, smallest
+    /// first: of its resource, kind and parent, and of its one status
+    /// unless the listing is narrowed to an owner (whose sets, by status,
+    /// are the store's: `owned`).
+    fn candidate_sets(&self, filter: &Filter, owned: bool) -> Vec<Candidates<'_>> {
         let mut sets: Vec<Candidates<'_>> = Vec::new();
-        let owner = match scope {
-            Scope::Owner(owner) => Some(owner),
-            Scope::Staff => filter.owner.as_ref(),
-        };
-        let mut statuses = filter.statuses.iter();
-        let single_status = match (statuses.next(), statuses.next()) {
-            (Some(status), None) => Some(status),
-            _ => None,
-        };
-        let owner_sets = owner.map(|owner| self.index.owners.of(owner));
-        match (owner_sets, single_status) {
-            (Some(owner), Some(status)) => sets.push(owner.map_or(
-                Candidates::Ids(&EMPTY),
-                |sets| Candidates::OwnerStatus { sets, status },
-            )),
-            (Some(owner), None) => {
-                sets.push(Candidates::Ids(owner.map_or(&EMPTY, |sets| &sets.all)));
-            }
-            (None, Some(status)) => sets.extend(
+        if !owned && let Some(status) = single_status(filter) {
+            sets.extend(
                 self.index
                     .by_status
                     .get(status.index())
                     .map(Candidates::Ids),
-            ),
-            (None, None) => {}
+            );
         }
         if let Some(resource) = &filter.resource {
             let set = self.index.by_resource.get(resource);
-            sets.push(Candidates::Ids(set.unwrap_or(&EMPTY)));
+            sets.push(Candidates::Ids(set.unwrap_or(&NO_IDS)));
         }
         if let Some(kind) = &filter.kind {
             sets.push(Candidates::Ids(
-                self.index.by_kind.get(kind).unwrap_or(&EMPTY),
+                self.index.by_kind.get(kind).unwrap_or(&NO_IDS),
             ));
         }
         if let Some(parent) = &filter.parent {
             let set = self.index.by_parent.get(parent);
-            sets.push(Candidates::Ids(set.unwrap_or(&EMPTY)));
+            sets.push(Candidates::Ids(set.unwrap_or(&NO_IDS)));
         }
         sets.sort_by_key(|set| set.len());
         sets
     }
 
+    /// How many ids a walk of this shard visits at most with these
+    /// candidates: its smallest set, or every id.
+    fn walk_len(&self, sets: &[Candidates<'_>]) -> usize {
+        sets.first().map_or(self.index.ids.len(), |set| set.len())
+    }
+
     /// The ids of the tasks created in the filter's window, if it has one
-    /// and it holds no more than the smallest of `sets` (beyond that,
-    /// walking that set costs less than collecting the window).
-    fn created_window(&self, filter: &Filter, sets: &[Candidates<'_>]) -> Option<BTreeSet<TaskId>> {
+    /// and it holds no more than `at_most` (beyond that, walking a
+    /// smaller set costs less than collecting the window).
+    fn created_window(&self, filter: &Filter, at_most: usize) -> Option<BTreeSet<TaskId>> {
         if filter.created_from.is_none() && filter.created_until.is_none() {
             return None;
         }
-        let at_most = sets.first().map_or(self.index.ids.len(), |set| set.len());
         // The smallest id: a window's bounds fall before every task of
         // their time.
         let first = TaskId::from(uuid::Uuid::nil());
@@ -899,30 +815,33 @@ impl<K: TaskKind> Shard<K> {
     }
 
     /// The tasks of this shard `scope` sees and `filter` matches, after
-    /// the cursor `start`, in id order: the smallest index they name is
-    /// walked, and the others are checked by membership before a task is
-    /// read.
+    /// the cursor `start`, in id order: the smallest of `sets` is walked
+    /// (every id if there is none), and the ids walked are checked against
+    /// the others and `owned` (the owner's set, if the listing has one) by
+    /// membership before a task is read.
     fn matching<'a>(
         &'a self,
         scope: &'a Scope,
         filter: &'a Filter,
         mut sets: Vec<Candidates<'a>>,
-        window: Option<&'a BTreeSet<TaskId>>,
+        owned: Option<Candidates<'a>>,
         start: Bound<TaskId>,
     ) -> impl Iterator<Item = &'a Task<K>> + 'a {
-        if let Some(window) = window {
-            sets.insert(0, Candidates::Ids(window));
-        }
         let walked = if sets.is_empty() {
             Candidates::Ids(&self.index.ids)
         } else {
             sets.remove(0)
         };
+        sets.extend(owned);
         walked
             .walk(start)
             .filter(move |id| sets.iter().all(|set| set.contains(*id)))
-            .filter_map(|id| self.tasks.get(&id).map(|stored| &stored.task))
+            .filter_map(|id| self.task(id))
             .filter(|task| filter.matches(scope, task))
+    }
+
+    fn task(&self, id: TaskId) -> Option<&Task<K>> {
+        self.tasks.get(&id).map(|stored| &stored.task)
     }
 
     fn log(
@@ -944,33 +863,115 @@ impl<K: TaskKind> Shard<K> {
     }
 }
 
-/// One page of a listing over every shard: each shard's matching tasks
-/// in id order, merged.
+/// An empty set, for the index of a key no task has.
+static NO_IDS: BTreeSet<TaskId> = BTreeSet::new();
+
+/// The one status a filter names, if it names exactly one (the indexes
+/// keep each status apart).
+fn single_status(filter: &Filter) -> Option<Status> {
+    let mut statuses = filter.statuses.iter();
+    match (statuses.next(), statuses.next()) {
+        (Some(status), None) => Some(status),
+        _ => None,
+    }
+}
+
+/// The owner a listing is narrowed to, by its scope or its filter.
+fn listed_owner<'a>(scope: &'a Scope, filter: &'a Filter) -> Option<&'a Owner> {
+    match scope {
+        Scope::Owner(owner) => Some(owner),
+        Scope::Staff => filter.owner.as_ref(),
+    }
+}
+
+/// The ids of the listing's owner that it may show, from the stripe that
+/// holds the owner's sets (`None`: the owner has no task): all of them,
+/// or those of the filter's one status. None when the filter asks for
+/// another owner than the scope's.
+fn owned<'a>(
+    scope: &Scope,
+    filter: &Filter,
+    owner: &Owner,
+    stripe: Option<&'a OwnersRead<'_>>,
+) -> Candidates<'a> {
+    if let (Scope::Owner(scoped), Some(asked)) = (scope, &filter.owner)
+        && scoped != asked
+    {
+        return Candidates::Ids(&NO_IDS);
+    }
+    match (
+        stripe.and_then(|stripe| stripe.of(owner)),
+        single_status(filter),
+    ) {
+        (Some(sets), Some(status)) => Candidates::OwnerStatus { sets, status },
+        (Some(sets), None) => Candidates::Ids(sets.all()),
+        (None, _) => Candidates::Ids(&NO_IDS),
+    }
+}
+
+/// One page of a listing over every shard, in id order. A listing of one
+/// owner's tasks walks the owner's set, reading each task in its shard,
+/// unless the shards' own indexes name fewer: then, as for a listing of
+/// every owner's, each shard walks the smallest set the filter names in
+/// it, checking the ids against the others (and the owner's), and the
+/// shards' walks are merged.
 fn page<K: TaskKind>(
     shards: &[RwLockReadGuard<'_, Shard<K>>],
+    owners: &Owners,
     scope: &Scope,
     filter: &Filter,
     page: PageRequest,
 ) -> Page<K> {
     let start = page.after.map_or(Bound::Unbounded, Bound::Excluded);
-    let sets: Vec<_> = shards
+    let owner = listed_owner(scope, filter);
+    // Read after every shard: a writer changes an owner's sets only
+    // under the task's shard.
+    let stripe = owner.and_then(|owner| owners.read(owner));
+    let owned = owner.map(|owner| self::owned(scope, filter, owner, stripe.as_ref()));
+    let mut sets: Vec<_> = shards
         .iter()
-        .map(|shard| shard.candidate_sets(scope, filter))
+        .map(|shard| shard.candidate_sets(filter, owned.is_some()))
         .collect();
+    // The creation windows, collected while they are smaller than what
+    // else the walk would visit: in each shard its smallest set, and in
+    // all the owner's set.
+    let mut budget = owned.map_or(usize::MAX, Candidates::len);
     let windows: Vec<_> = shards
         .iter()
         .zip(&sets)
-        .map(|(shard, sets)| shard.created_window(filter, sets))
+        .map(|(shard, sets)| {
+            let at_most = shard.walk_len(sets).min(budget);
+            let window = shard.created_window(filter, at_most);
+            budget -= window.as_ref().map_or(at_most, BTreeSet::len);
+            window
+        })
         .collect();
-    let walks = shards
+    for (sets, window) in sets.iter_mut().zip(&windows) {
+        if let Some(window) = window {
+            sets.insert(0, Candidates::Ids(window));
+        }
+    }
+    let per_shard: usize = shards
         .iter()
-        .zip(sets)
-        .zip(&windows)
-        .map(|((shard, sets), window)| shard.matching(scope, filter, sets, window.as_ref(), start));
-    let tasks: Vec<Task<K>> = merged(walks, |task| task.id(), page.limit)
-        .into_iter()
-        .cloned()
-        .collect();
+        .zip(&sets)
+        .map(|(shard, sets)| shard.walk_len(sets))
+        .sum();
+    let found: Vec<&Task<K>> = match owned {
+        Some(owned) if owned.len() <= per_shard => owned
+            .walk(start)
+            .filter_map(|id| shards.get(shard_of(id))?.task(id))
+            .filter(|task| filter.matches(scope, task))
+            .take(page.limit)
+            .collect(),
+        _ => {
+            let walks = shards
+                .iter()
+                .zip(sets)
+                .map(|(shard, sets)| shard.matching(scope, filter, sets, owned, start));
+            merged(walks, |task| task.id(), page.limit)
+        }
+    };
+    let tasks: Vec<Task<K>> = found.into_iter().cloned().collect();
     let next = if tasks.len() == page.limit && page.limit > 0 {
         tasks.last().map(Task::id)
     } else {
@@ -1036,7 +1037,10 @@ impl<K: TaskKind> MemoryStore<K> {
         core.queue.remove(&entry(task, *admitted, due));
         drop(core);
         log.push(event);
-        index.moved(task.id(), *owner, before, StateKeys::of(task));
+        let after = StateKeys::of(task);
+        index.moved(task.id(), before, after);
+        self.owners
+            .moved(*owner, task.id(), before.status, after.status);
         claims.claimed.push(Claimed {
             task: task.clone(),
             run,
@@ -1053,7 +1057,8 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
             return Err(StoreError::Duplicate { id: task.id() });
         }
         let admitted = self.core()?.enter(&task)?;
-        shard.add(task, created, admitted);
+        let owner = self.owners.enter(task.owner(), task.id(), task.status());
+        shard.add(task, created, admitted, owner);
         Ok(())
     }
 
@@ -1101,7 +1106,8 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
             self.core()?.moved(task, *admitted, before, after);
         }
         log.extend_from_slice(events);
-        index.moved(id, *owner, before, after);
+        index.moved(id, before, after);
+        self.owners.moved(*owner, id, before.status, after.status);
         *stored = task.clone();
         Ok(())
     }
@@ -1112,7 +1118,13 @@ impl<K: TaskKind> TaskStore<K> for MemoryStore<K> {
         filter: &Filter,
         page_request: PageRequest,
     ) -> Result<Page<K>, StoreError> {
-        Ok(page(&self.read_all()?, scope, filter, page_request))
+        Ok(page(
+            &self.read_all()?,
+            &self.owners,
+            scope,
+            filter,
+            page_request,
+        ))
     }
 
     fn claim(&self, request: &ClaimRequest) -> Result<Claims<K>, StoreError> {
