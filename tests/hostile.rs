@@ -810,17 +810,22 @@ fn disagreement(written: &Value, given: &Value) -> Option<String> {
             .enumerate()
             .find_map(|(i, (w, g))| disagreement(w, g).map(|path| format!("/{i}{path}"))),
         // A struct read from a sequence (serde takes its fields in
-        // declaration order): the same values, in another order.
+        // declaration order): the same values, in another order, each
+        // read as a field reads it (an integer as a float, say).
         (Value::Object(w), Value::Array(g)) if g.len() <= w.len() => {
-            let mut left: Vec<Value> = w.values().map(canonical).collect();
+            let mut left: Vec<&Value> = w.values().collect();
             g.iter()
-                .map(canonical)
-                .all(|item| match left.iter().position(|value| *value == item) {
-                    Some(i) => {
-                        left.swap_remove(i);
-                        true
+                .all(|item| {
+                    match left
+                        .iter()
+                        .position(|value| disagreement(value, item).is_none())
+                    {
+                        Some(i) => {
+                            left.swap_remove(i);
+                            true
+                        }
+                        None => false,
                     }
-                    None => false,
                 })
                 .then_some(())
                 .map_or_else(

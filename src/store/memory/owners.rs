@@ -56,14 +56,14 @@ pub(super) struct OwnerSlot {
     slot: usize,
 }
 
-/// The ids of one owner's tasks: all of them, and by status in one tree
-/// keyed by the status's index (a claim or a save moves a task within
-/// one tree rather than between two), with the count of each.
+/// The ids of one owner's tasks: all of them, and those of each status
+/// in a tree of their own. (One tree keyed by status and id costs more:
+/// a claim moving a task from pending to running walks it twice from the
+/// root, where the running tasks' own small tree is one node.)
 #[derive(Debug, Default)]
 pub(super) struct OwnerSets {
     all: BTreeSet<TaskId>,
-    by_status: BTreeSet<(u8, TaskId)>,
-    counts: [usize; Status::COUNT],
+    by_status: [BTreeSet<TaskId>; Status::COUNT],
 }
 
 /// A stripe read by a listing: the sets of the owners it holds.
@@ -146,20 +146,12 @@ impl OwnerSets {
 
     /// Adds the task `id` of `status`, or removes it (`add == false`).
     fn put(&mut self, id: TaskId, status: Status, add: bool) {
-        let Some(count) = self.counts.get_mut(status.index()) else {
-            return;
-        };
-        let changed = if add {
-            self.by_status.insert((status_key(status), id))
-        } else {
-            self.by_status.remove(&(status_key(status), id))
-        };
-        if changed {
-            *count = if add {
-                *count + 1
+        if let Some(set) = self.by_status.get_mut(status.index()) {
+            if add {
+                set.insert(id);
             } else {
-                count.saturating_sub(1)
-            };
+                set.remove(&id);
+            }
         }
     }
 
@@ -170,12 +162,14 @@ impl OwnerSets {
 
     /// How many of the owner's tasks are in `status`.
     pub(super) fn count(&self, status: Status) -> usize {
-        self.counts.get(status.index()).copied().unwrap_or(0)
+        self.by_status.get(status.index()).map_or(0, BTreeSet::len)
     }
 
     /// Whether the task `id` is the owner's, in `status`.
     pub(super) fn contains(&self, status: Status, id: TaskId) -> bool {
-        self.by_status.contains(&(status_key(status), id))
+        self.by_status
+            .get(status.index())
+            .is_some_and(|set| set.contains(&id))
     }
 
     /// The owner's tasks in `status`, from `start` on, in id order.
@@ -184,23 +178,11 @@ impl OwnerSets {
         status: Status,
         start: Bound<TaskId>,
     ) -> impl Iterator<Item = TaskId> + '_ {
-        let key = status_key(status);
-        let from = match start {
-            Bound::Included(id) => Bound::Included((key, id)),
-            Bound::Excluded(id) => Bound::Excluded((key, id)),
-            // The smallest id: every id of the status comes after.
-            Bound::Unbounded => Bound::Included((key, TaskId::from(uuid::Uuid::nil()))),
-        };
         self.by_status
-            .range((from, Bound::Unbounded))
-            .take_while(move |(of, _)| *of == key)
-            .map(|(_, id)| *id)
+            .get(status.index())
+            .into_iter()
+            .flat_map(move |set| set.range((start, Bound::Unbounded)).copied())
     }
-}
-
-/// A status as the key of an owner's tree (there are fewer than 256).
-fn status_key(status: Status) -> u8 {
-    u8::try_from(status.index()).unwrap_or(u8::MAX)
 }
 
 #[cfg(test)]
