@@ -15,7 +15,7 @@ use std::sync::{
 use chrono::{DateTime, Utc};
 
 use self::ids::IdMap;
-use self::owners::{OwnerSets, OwnerSlot, Owners, OwnersRead};
+use self::owners::{OwnerSlot, Owners, OwnersRead};
 use self::queue::{Admitted, Entry, Pick, Queue};
 use super::block_on::ready_async_store;
 use super::{
@@ -206,38 +206,7 @@ struct Index {
 }
 
 /// A set of ids a listing walks, or checks the ids it walks against.
-#[derive(Clone, Copy)]
-enum Candidates<'a> {
-    /// A set of its own.
-    Ids(&'a BTreeSet<TaskId>),
-    /// The ids of one status among an owner's.
-    OwnerStatus { sets: &'a OwnerSets, status: Status },
-}
-
-impl<'a> Candidates<'a> {
-    fn len(self) -> usize {
-        match self {
-            Candidates::Ids(set) => set.len(),
-            Candidates::OwnerStatus { sets, status } => sets.count(status),
-        }
-    }
-
-    fn contains(self, id: TaskId) -> bool {
-        match self {
-            Candidates::Ids(set) => set.contains(&id),
-            Candidates::OwnerStatus { sets, status } => sets.contains(status, id),
-        }
-    }
-
-    /// The ids from `start` on, in order.
-    fn walk(self, start: Bound<TaskId>) -> impl Iterator<Item = TaskId> + 'a {
-        let (ids, owned) = match self {
-            Candidates::Ids(set) => (Some(set.range((start, Bound::Unbounded)).copied()), None),
-            Candidates::OwnerStatus { sets, status } => (None, Some(sets.of_status(status, start))),
-        };
-        ids.into_iter().flatten().chain(owned.into_iter().flatten())
-    }
-}
+type Ids<'a> = &'a BTreeSet<TaskId>;
 
 impl<K> Default for MemoryStore<K> {
     fn default() -> Self {
@@ -752,28 +721,21 @@ impl<K: TaskKind> Shard<K> {
     /// first: of its resource, kind and parent, and of its one status
     /// unless the listing is narrowed to an owner (whose sets, by status,
     /// are the store's: `owned`).
-    fn candidate_sets(&self, filter: &Filter, owned: bool) -> Vec<Candidates<'_>> {
-        let mut sets: Vec<Candidates<'_>> = Vec::new();
+    fn candidate_sets(&self, filter: &Filter, owned: bool) -> Vec<Ids<'_>> {
+        let mut sets: Vec<Ids<'_>> = Vec::new();
         if !owned && let Some(status) = single_status(filter) {
-            sets.extend(
-                self.index
-                    .by_status
-                    .get(status.index())
-                    .map(Candidates::Ids),
-            );
+            sets.extend(self.index.by_status.get(status.index()));
         }
         if let Some(resource) = &filter.resource {
             let set = self.index.by_resource.get(resource);
-            sets.push(Candidates::Ids(set.unwrap_or(&NO_IDS)));
+            sets.push(set.unwrap_or(&NO_IDS));
         }
         if let Some(kind) = &filter.kind {
-            sets.push(Candidates::Ids(
-                self.index.by_kind.get(kind).unwrap_or(&NO_IDS),
-            ));
+            sets.push(self.index.by_kind.get(kind).unwrap_or(&NO_IDS));
         }
         if let Some(parent) = &filter.parent {
             let set = self.index.by_parent.get(parent);
-            sets.push(Candidates::Ids(set.unwrap_or(&NO_IDS)));
+            sets.push(set.unwrap_or(&NO_IDS));
         }
         sets.sort_by_key(|set| set.len());
         sets
@@ -781,7 +743,7 @@ impl<K: TaskKind> Shard<K> {
 
     /// How many ids a walk of this shard visits at most with these
     /// candidates: its smallest set, or every id.
-    fn walk_len(&self, sets: &[Candidates<'_>]) -> usize {
+    fn walk_len(&self, sets: &[Ids<'_>]) -> usize {
         sets.first().map_or(self.index.ids.len(), |set| set.len())
     }
 
@@ -823,20 +785,20 @@ impl<K: TaskKind> Shard<K> {
         &'a self,
         scope: &'a Scope,
         filter: &'a Filter,
-        mut sets: Vec<Candidates<'a>>,
-        owned: Option<Candidates<'a>>,
+        mut sets: Vec<Ids<'a>>,
+        owned: Option<Ids<'a>>,
         start: Bound<TaskId>,
     ) -> impl Iterator<Item = &'a Task<K>> + 'a {
         let walked = if sets.is_empty() {
-            Candidates::Ids(&self.index.ids)
+            &self.index.ids
         } else {
             sets.remove(0)
         };
         sets.extend(owned);
         walked
-            .walk(start)
-            .filter(move |id| sets.iter().all(|set| set.contains(*id)))
-            .filter_map(|id| self.task(id))
+            .range((start, Bound::Unbounded))
+            .filter(move |id| sets.iter().all(|set| set.contains(id)))
+            .filter_map(|id| self.task(*id))
             .filter(|task| filter.matches(scope, task))
     }
 
@@ -893,19 +855,19 @@ fn owned<'a>(
     filter: &Filter,
     owner: &Owner,
     stripe: Option<&'a OwnersRead<'_>>,
-) -> Candidates<'a> {
+) -> Ids<'a> {
     if let (Scope::Owner(scoped), Some(asked)) = (scope, &filter.owner)
         && scoped != asked
     {
-        return Candidates::Ids(&NO_IDS);
+        return &NO_IDS;
     }
     match (
         stripe.and_then(|stripe| stripe.of(owner)),
         single_status(filter),
     ) {
-        (Some(sets), Some(status)) => Candidates::OwnerStatus { sets, status },
-        (Some(sets), None) => Candidates::Ids(sets.all()),
-        (None, _) => Candidates::Ids(&NO_IDS),
+        (Some(sets), Some(status)) => sets.of_status(status).unwrap_or(&NO_IDS),
+        (Some(sets), None) => sets.all(),
+        (None, _) => &NO_IDS,
     }
 }
 
@@ -935,7 +897,7 @@ fn page<K: TaskKind>(
     // The creation windows, collected while they are smaller than what
     // else the walk would visit: in each shard its smallest set, and in
     // all the owner's set.
-    let mut budget = owned.map_or(usize::MAX, Candidates::len);
+    let mut budget = owned.map_or(usize::MAX, BTreeSet::len);
     let windows: Vec<_> = shards
         .iter()
         .zip(&sets)
@@ -948,7 +910,7 @@ fn page<K: TaskKind>(
         .collect();
     for (sets, window) in sets.iter_mut().zip(&windows) {
         if let Some(window) = window {
-            sets.insert(0, Candidates::Ids(window));
+            sets.insert(0, window);
         }
     }
     let per_shard: usize = shards
@@ -958,8 +920,8 @@ fn page<K: TaskKind>(
         .sum();
     let found: Vec<&Task<K>> = match owned {
         Some(owned) if owned.len() <= per_shard => owned
-            .walk(start)
-            .filter_map(|id| shards.get(shard_of(id))?.task(id))
+            .range((start, Bound::Unbounded))
+            .filter_map(|id| shards.get(shard_of(*id))?.task(*id))
             .filter(|task| filter.matches(scope, task))
             .take(page.limit)
             .collect(),
