@@ -124,10 +124,55 @@ impl Ranks {
     }
 }
 
+/// The lanes of one resource, by slot: the first in place (a resource
+/// usually has one lane, and a claim reads it with the resource's counts
+/// instead of following a pointer to it), the others apart. A lane stays
+/// as long as its resource.
+#[derive(Debug, Default)]
+struct Lanes {
+    first: Option<Lane>,
+    others: Vec<Lane>,
+}
+
+impl Lanes {
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.others.len()
+    }
+
+    fn get(&self, slot: usize) -> Option<&Lane> {
+        match slot.checked_sub(1) {
+            None => self.first.as_ref(),
+            Some(other) => self.others.get(other),
+        }
+    }
+
+    fn get_mut(&mut self, slot: usize) -> Option<&mut Lane> {
+        match slot.checked_sub(1) {
+            None => self.first.as_mut(),
+            Some(other) => self.others.get_mut(other),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Lane> {
+        self.first.iter().chain(&self.others)
+    }
+
+    /// A new lane: its slot.
+    fn push(&mut self, lane: Lane) -> usize {
+        if self.first.is_none() {
+            self.first = Some(lane);
+            0
+        } else {
+            self.others.push(lane);
+            self.others.len()
+        }
+    }
+}
+
 /// The lanes of one resource and what is in progress on it.
 #[derive(Debug, Default)]
 struct OnResource {
-    lanes: Vec<Lane>,
+    lanes: Lanes,
     in_progress: usize,
     blocking_in_progress: usize,
     /// How many scheduled entries name a lane of this resource: the
@@ -490,21 +535,18 @@ impl Queue {
     fn lane_of(&mut self, entry: &Entry) -> Option<LaneId> {
         let Admitted { resource, kind } = entry.admitted;
         let on = self.resources.get_mut(resource)?;
-        let slot = match on
+        let found = on
             .lanes
             .iter()
-            .position(|lane| lane.blocking == entry.blocking && lane.kind == kind)
-        {
+            .position(|lane| lane.blocking == entry.blocking && lane.kind == kind);
+        let slot = match found {
             Some(slot) => slot,
-            None => {
-                on.lanes.push(Lane {
-                    kind,
-                    blocking: entry.blocking,
-                    ranks: Ranks::default(),
-                    listed: None,
-                });
-                on.lanes.len() - 1
-            }
+            None => on.lanes.push(Lane {
+                kind,
+                blocking: entry.blocking,
+                ranks: Ranks::default(),
+                listed: None,
+            }),
         };
         Some(LaneId { resource, slot })
     }
