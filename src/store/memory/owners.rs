@@ -8,7 +8,7 @@
 //! cache misses of a claim-and-complete cycle among 1 000 000 tasks).
 //! Kept per owner, the few places a claim and a save reach in an owner's
 //! trees (the oldest pending tasks, the running ones, the newest settled)
-//! stay in the cache.
+//! are 100 paths, which stay in the last-level cache between two visits.
 //!
 //! A stripe's lock is the innermost of the store's: it is taken under a
 //! shard's write lock by what changes an owner's sets (a writer changes
