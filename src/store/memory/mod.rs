@@ -848,8 +848,8 @@ fn listed_owner<'a>(scope: &'a Scope, filter: &'a Filter) -> Option<&'a Owner> {
 
 /// The ids of the listing's owner that it may show, from the stripe that
 /// holds the owner's sets (`None`: the owner has no task): all of them,
-/// or those of the filter's one status. None when the filter asks for
-/// another owner than the scope's.
+/// or those of the filter's one status. Empty when the filter asks for
+/// another owner than the scope's (the scope sees none of them).
 fn owned<'a>(
     scope: &Scope,
     filter: &Filter,
